@@ -1,0 +1,55 @@
+"""The platform's event contract: envelope, models, lookup by (event_type, schema_version)."""
+
+from __future__ import annotations
+
+from .adt import AdtEventV1, Clinician, Diagnosis, Location, PatientIdentifier, SUPPORTED_TRIGGERS
+from .alerts import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1
+from .claims import ClaimLine, ClaimV1
+from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
+from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
+from .ledger import LedgerEntryV1
+from .roster import EligibilitySpan, MemberRosterV1, MrnXref
+from .tasks import TaskLifecycleV1
+from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
+
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    MemberRosterV1,
+    AdtEventV1,
+    ClaimV1,
+    AlertRaisedV1,
+    AlertUpdatedV1,
+    AlertRetractedV1,
+    CareTransitionV1,
+    CareTransitionCancelledV1,
+    ReadmissionV1,
+    GapOpenedV1,
+    GapClosedV1,
+    GapExcludedV1,
+    TaskLifecycleV1,
+    LedgerEntryV1,
+)
+
+
+def _key(cls: type[Event]) -> tuple[str, int]:
+    return cls.model_fields["event_type"].default, cls.model_fields["schema_version"].default
+
+
+MODELS: dict[tuple[str, int], type[Event]] = {_key(c): c for c in EVENT_CLASSES}
+# The newest version of each event type: what upcasters lift older payloads to.
+LATEST: dict[str, int] = {}
+for _t, _v in MODELS:
+    LATEST[_t] = max(_v, LATEST.get(_t, 0))
+
+
+def model_for(event_type: str, schema_version: int) -> type[Event] | None:
+    return MODELS.get((event_type, schema_version))
+
+
+__all__ = [
+    "AdtEventV1", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
+    "CareTransitionV1", "ClaimLine", "ClaimV1", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
+    "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "GapClosedV1", "GapExcludedV1",
+    "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",
+    "MrnXref", "PatientIdentifier", "ReadmissionV1", "SUPPORTED_TRIGGERS", "TaskLifecycleV1",
+    "derive_id", "model_for", "utcnow",
+]

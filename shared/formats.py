@@ -1,0 +1,34 @@
+"""Flat-file formats shared by ingest (gaps service) and the synthetic population generator.
+
+Roster CSV: one row per member; ``mrns`` is ``AUTHORITY:MRN`` pairs joined by ``;``;
+dates are ISO (YYYY-MM-DD); ``eligibility_end`` empty means open-ended.
+
+Claims CSV: one row per service line; header fields repeat on every line of a claim;
+``diagnoses`` are ICD-10-CM codes joined by ``;`` (principal first, dots optional);
+``modifiers`` joined by ``;``; amounts are decimal strings.
+"""
+
+from __future__ import annotations
+
+ROSTER_COLUMNS: tuple[str, ...] = (
+    "member_id", "given_name", "family_name", "birth_date", "sex", "mrns",
+    "pcp_practice_id", "pcp_npi", "hospitalist_group", "pod", "contract_id", "program",
+    "risk_tier", "eligibility_start", "eligibility_end",
+)
+ROSTER_REQUIRED: frozenset[str] = frozenset(
+    {"member_id", "given_name", "family_name", "birth_date", "sex", "pcp_practice_id",
+     "contract_id", "eligibility_start"}
+)
+
+CLAIM_CSV_COLUMNS: tuple[str, ...] = (
+    "claim_id", "frequency_code", "original_claim_id", "claim_type", "member_id", "payer_id",
+    "billing_npi", "rendering_npi", "place_of_service", "type_of_bill", "admission_date",
+    "discharge_date", "discharge_status", "diagnoses", "line_number", "procedure_code",
+    "modifiers", "revenue_code", "service_date", "service_date_end", "units", "charge_amount",
+    "allowed_amount", "paid_amount",
+)
+CLAIM_CSV_REQUIRED: frozenset[str] = frozenset(
+    {"claim_id", "claim_type", "member_id", "line_number", "procedure_code", "service_date"}
+)
+
+LIST_SEPARATOR = ";"

@@ -1,0 +1,101 @@
+"""The topic registry, loaded from ``shared/contract/topics.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REGISTRY_FILE = Path(__file__).parent / "contract" / "topics.yaml"
+DLQ_SUFFIX = ".dlq"
+
+# Names, so code never spells a topic twice.
+ROSTER = "members.roster"
+ADT = "adt.events"
+CLAIMS = "claims.events"
+ALERTS = "alerts.hospitalist"
+TRANSITIONS = "care.transitions"
+GAPS = "gaps.events"
+TASKS = "outreach.tasks"
+ACCRUALS = "billing.accruals"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event_type: str
+    versions: tuple[int, ...]
+    examples: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    partitions: int
+    cleanup_policy: str
+    retention_ms: int
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    events: tuple[EventSpec, ...] = field(default_factory=tuple)
+    is_dlq: bool = False
+
+    @property
+    def dlq(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+    def config(self) -> dict[str, str]:
+        cfg = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.cleanup_policy == "compact":
+            cfg.pop("retention.ms")
+            cfg["min.compaction.lag.ms"] = "0"
+        return cfg
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, TopicSpec]:
+    data = yaml.safe_load(REGISTRY_FILE.read_text())
+    defaults = data.get("defaults", {})
+    out: dict[str, TopicSpec] = {}
+    for t in data["topics"]:
+        spec = TopicSpec(
+            name=t["name"],
+            key=t["key"],
+            partitions=int(t["partitions"]),
+            cleanup_policy=t["cleanup_policy"],
+            retention_ms=int(t["retention_ms"]),
+            producers=tuple(t.get("producers", ())),
+            consumers=tuple(t.get("consumers", ())),
+            events=tuple(
+                EventSpec(e["event_type"], tuple(e["versions"]), tuple(e.get("examples", ())))
+                for e in t.get("events", ())
+            ),
+        )
+        out[spec.name] = spec
+        out[spec.dlq] = TopicSpec(
+            name=spec.dlq,
+            key=spec.key,
+            partitions=int(defaults.get("dlq_partitions", 1)),
+            cleanup_policy="delete",
+            retention_ms=int(defaults.get("dlq_retention_ms", -1)),
+            producers=("any consumer of " + spec.name,),
+            consumers=("operators (ccp dlq list / replay)",),
+            is_dlq=True,
+        )
+    return out
+
+
+def topic(name: str) -> TopicSpec:
+    return registry()[name]
+
+
+def all_topics(prefix: str = "") -> list[TopicSpec]:
+    """Every topic (with DLQ twins). ``prefix`` renames them, e.g. for a test's fresh topics."""
+    specs = list(registry().values())
+    if not prefix:
+        return specs
+    from dataclasses import replace
+
+    return [replace(s, name=prefix + s.name) for s in specs]
