@@ -1,0 +1,194 @@
+"""Apply a batch of Kafka records exactly once in effect.
+
+``BatchConsumer.process(records)``:
+
+1. decodes each record (upcast + validate); an undecodable record is dead-lettered with the
+   reason (confirmed write) and skipped;
+2. in ONE database transaction: records the batch's event ids in ``processed_events``
+   (consumer, event_id) — ids already there are duplicates, skipped and counted — calls the
+   handler with the new events, writes the events the handler derived to Kafka and waits for
+   the broker to confirm them, then commits;
+3. if the handler raises ``InvalidEvent`` the batch is rolled back and replayed one event per
+   transaction so only the offending event is dead-lettered;
+4. transient failures (database or broker unavailable) are retried with backoff; when the
+   retries run out the process exits at once *without* acknowledging the batch, so the
+   offsets are not committed and the events are redelivered after a restart.
+
+Derived events are written before the commit: if the commit then fails, the redelivered
+cause produces the same derived events with the same deterministic ids (``derive_id``), and
+their consumers drop them as duplicates. Offsets are committed by faust only after
+``process`` returns (see ``shared.faust_app``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from . import metrics
+from .codec import decode
+from .db import Database, claim_new_events
+from .deadletter import DeadLetters
+from .errors import InvalidEvent, TransientError
+from .events import Event
+from .kafka import EventProducer
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+# handler(session, new_events) -> events to emit (derived); runs inside the transaction
+Handler = Callable[[Session, list[Event]], Sequence[Event] | None]
+
+EXIT_UNPROCESSED = 75  # EX_TEMPFAIL: a supervisor restarts us; the batch is redelivered
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass
+class _Decoded:
+    record: Record
+    event: Event
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        producer: EventProducer,
+        handler: Handler,
+        *,
+        expect: tuple[type[Event], ...] | None = None,
+        max_retries: int = 8,
+        backoff_s: float = 0.2,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        if db.processed is None:
+            raise ValueError("the service's metadata must include processed_events_table()")
+        self.name = name
+        self.db = db
+        self.producer = producer
+        self.handler = handler
+        self.expect = expect
+        self.dlq = DeadLetters(producer, name)
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.on_fatal = on_fatal or _exit_without_commit
+        self._m_processed = metrics.CONSUMER_EVENTS.labels(name, "processed")
+        self._m_duplicate = metrics.CONSUMER_EVENTS.labels(name, "duplicate")
+        self._m_invalid = metrics.CONSUMER_EVENTS.labels(name, "invalid")
+
+    # ------------------------------------------------------------------ entry point
+    async def process(self, records: Sequence[Record]) -> None:
+        """Apply ``records``. Returns only when every record is applied or dead-lettered."""
+        if not records:
+            return
+        started = time.perf_counter()
+        task = asyncio.ensure_future(asyncio.to_thread(self.process_sync, list(records)))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Shutting down mid-batch: let the transaction finish (or fail) before the stream
+            # acknowledges anything, so a cancelled batch is never counted as done.
+            try:
+                await task
+            except BaseException as exc:  # noqa: BLE001 - anything here means "not applied"
+                self.on_fatal(exc)
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            self.on_fatal(exc)
+            raise
+        metrics.CONSUMER_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        metrics.CONSUMER_BATCH_SIZE.labels(self.name).observe(len(records))
+        metrics.CONSUMER_LAST_BATCH.labels(self.name).set_to_current_time()
+
+    def process_sync(self, records: list[Record]) -> None:
+        decoded: list[_Decoded] = []
+        for rec in records:
+            try:
+                decoded.append(_Decoded(rec, decode(rec.value, rec.headers, self.expect)))
+            except InvalidEvent as exc:
+                self._dead_letter(rec, exc.reason, "InvalidEvent")
+        if not decoded:
+            return
+        try:
+            self._with_retries(lambda: self._apply(decoded))
+        except InvalidEvent:
+            # Find the offender: one transaction per event.
+            for item in decoded:
+                try:
+                    self._with_retries(lambda item=item: self._apply([item]))
+                except InvalidEvent as exc:
+                    self._dead_letter(item.record, exc.reason, "InvalidEvent")
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, items: list[_Decoded]) -> None:
+        with self.db.transaction() as session:
+            new_ids = claim_new_events(session, self.db.processed, self.name, (str(i.event.event_id) for i in items))
+            seen: set[str] = set()
+            fresh: list[Event] = []
+            for i in items:
+                eid = str(i.event.event_id)
+                if eid in new_ids and eid not in seen:
+                    seen.add(eid)
+                    fresh.append(i.event)
+            duplicates = len(items) - len(fresh)
+            out = list(self.handler(session, fresh) or ()) if fresh else []
+            if out:
+                self.producer.send_sync(out)
+        # committed
+        self._m_processed.inc(len(fresh))
+        if duplicates:
+            self._m_duplicate.inc(duplicates)
+
+    def _with_retries(self, fn: Callable[[], None]) -> None:
+        attempt = 0
+        while True:
+            try:
+                fn()
+                return
+            except InvalidEvent:
+                raise
+            except (TransientError, OperationalError, IntegrityError, DBAPIError) as exc:
+                attempt += 1
+                metrics.CONSUMER_RETRIES.labels(self.name).inc()
+                if attempt > self.max_retries:
+                    raise TransientError(f"{self.name}: giving up after {attempt - 1} retries: "
+                                         f"{exc.__class__.__name__}") from exc
+                delay = min(self.backoff_s * (2 ** (attempt - 1)), 10.0) * (0.5 + random.random())
+                log.warning("%s: transient failure (%s), retry %d/%d in %.2fs", self.name,
+                            exc.__class__.__name__, attempt, self.max_retries, delay)
+                time.sleep(delay)
+
+    def _dead_letter(self, rec: Record, reason: str, exception: str) -> None:
+        self._m_invalid.inc()
+
+        def send() -> None:
+            self.dlq.send_sync(rec.topic, rec.value, rec.key, rec.headers, reason=reason, exception=exception,
+                               partition=rec.partition, offset=rec.offset)
+
+        self._with_retries(send)
+
+
+def _exit_without_commit(exc: BaseException) -> None:
+    """Stop at once: no offset commit, no acknowledgement; the batch comes back after restart."""
+    log.critical("consumer cannot make progress (%s: %s); exiting without committing offsets",
+                 exc.__class__.__name__, exc)
+    logging.shutdown()
+    os._exit(EXIT_UNPROCESSED)

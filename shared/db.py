@@ -1,0 +1,147 @@
+"""Database helpers: engines for PostgreSQL and the embedded SQLite default, the
+``processed_events`` dedupe table, dialect-neutral insert-or-ignore, explicit schema creation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                         pool_recycle=1800)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    """(consumer, event_id) of every event a consumer applied, written in the same transaction."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class Database:
+    """An engine, a session factory and the service's metadata."""
+
+    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.metadata = metadata
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.processed = metadata.tables.get("processed_events")
+
+    def create_schema(self) -> None:
+        """The explicit schema step, run by ``python -m services.<name> migrate`` and at process start."""
+        self.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except (OperationalError, DBAPIError):
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, skipping those whose primary key exists (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover
+        stmt = insert(table).prefix_with("IGNORE")
+    session.execute(stmt, list(rows))
+
+
+def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert or update rows by ``keys`` (PostgreSQL and SQLite both support ON CONFLICT)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[no-redef]
+    stmt = dialect_insert(table)
+    update_cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update_cols) if update_cols else \
+        stmt.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(stmt, list(rows))
+
+
+def claim_new_events(session: Session, table: Table, consumer: str, event_ids: Iterable[str]) -> set[str]:
+    """Record ``event_ids`` as processed by ``consumer``; return the ids that were new.
+
+    Runs inside the caller's transaction: if that transaction rolls back, the events count as
+    unprocessed again. A concurrent consumer inserting the same id makes the commit fail with an
+    IntegrityError, which the caller retries (the retry then sees the id as a duplicate).
+    """
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return set()
+    existing: set[str] = set()
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start:chunk_start + 500]
+        existing.update(
+            row[0] for row in session.execute(
+                select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id.in_(chunk))
+            )
+        )
+    new = [i for i in ids if i not in existing]
+    if new:
+        now = datetime.now(timezone.utc)
+        session.execute(insert(table), [{"consumer": consumer, "event_id": i, "processed_at": now} for i in new])
+    return set(new)

@@ -1,0 +1,151 @@
+"""The faust-streaming app every service's worker is built on.
+
+At-least-once: faust acknowledges a batch's events only after ``BatchConsumer.process``
+returned (``stream.take_events`` acks in its ``finally``), and ``process`` returns only when
+the batch is committed to the database or dead-lettered — otherwise the process exits without
+acknowledging (see ``shared.consumer``). Offsets are committed every second and on shutdown.
+
+The worker's web server serves ``/metrics`` (Prometheus) and ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import faust
+from faust.web import Request, Response, View
+
+from . import metrics
+from .consumer import BatchConsumer, Record
+from .settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+def faust_broker_options(settings: CommonSettings) -> dict:
+    """Broker URL and credentials for faust (aiokafka) from the common settings."""
+    servers = ";".join(f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",") if s.strip())
+    opts: dict = {"broker": servers}
+    proto = settings.kafka_security_protocol
+    if proto == "PLAINTEXT":
+        return opts
+    import ssl
+
+    ctx = None
+    if proto in ("SSL", "SASL_SSL"):
+        ctx = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+        if settings.kafka_ssl_certfile:
+            ctx.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    if proto.startswith("SASL"):
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        opts["broker_credentials"] = faust.SASLCredentials(
+            username=settings.kafka_sasl_username or "", password=password,
+            mechanism=settings.kafka_sasl_mechanism, ssl_context=ctx,
+        )
+    elif ctx is not None:
+        opts["broker_credentials"] = faust.SSLCredentials(ctx)
+    return opts
+
+
+def create_app(
+    service: str,
+    settings: CommonSettings,
+    *,
+    web_port: int,
+    web_host: str = "127.0.0.1",
+    health: Callable[[], dict[str, bool]] | None = None,
+    **overrides,
+) -> faust.App:
+    app = faust.App(
+        settings.group_id(),
+        **faust_broker_options(settings),
+        store="memory://",
+        autodiscover=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_commit_every=1000,
+        broker_max_poll_records=1000,
+        stream_buffer_maxsize=4000,
+        stream_wait_empty=True,
+        web_enabled=True,
+        web_port=web_port,
+        web_bind=web_host,
+        web_in_thread=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        **overrides,
+    )
+    app.conf.ccp_service = service  # type: ignore[attr-defined]
+
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Response:
+            body, ctype = metrics.exposition()
+            return self.bytes(body, content_type=ctype.split(";")[0])
+
+    @app.page("/healthz")
+    class HealthView(View):
+        async def get(self, request: Request) -> Response:
+            checks = health() if health else {}
+            ok = all(checks.values())
+            return self.json({"service": service, "process": "worker", "ok": ok, "checks": checks},
+                             status=200 if ok else 503)
+
+    @app.timer(interval=10.0)
+    async def export_lag() -> None:
+        consumer = app.consumer
+        group = settings.group_id()
+        for tp in consumer.assignment():
+            try:
+                high = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - not fetched yet
+                continue
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - faust has no public accessor
+            if high is None:
+                continue
+            metrics.CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(0, high - (committed or 0)))
+
+    return app
+
+
+def consume(
+    app: faust.App,
+    settings: CommonSettings,
+    topics: Sequence[str],
+    processor: BatchConsumer,
+    *,
+    batch_size: int = 500,
+    within: float = 0.2,
+) -> None:
+    """Route ``topics`` (registry names, un-prefixed) to ``processor`` in batches."""
+    channel = app.topic(*[settings.topic(t) for t in topics], key_serializer="raw", value_serializer="raw",
+                        allow_empty=True)
+
+    async def agent(stream):
+        async for events in stream.take_events(batch_size, within):
+            records = [
+                Record(
+                    topic=e.message.topic,
+                    partition=e.message.partition,
+                    offset=e.message.offset,
+                    key=e.message.key,
+                    value=e.message.value,
+                    headers=list(_headers(e.message.headers)),
+                )
+                for e in events
+            ]
+            await processor.process(records)
+
+    agent.__name__ = agent.__qualname__ = f"consume_{processor.name.replace('.', '_').replace('-', '_')}"
+    app.agent(channel, name=processor.name)(agent)
+
+
+def _headers(headers) -> list[tuple[str, bytes]]:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(k, v if isinstance(v, bytes) else (v or b"")) for k, v in items]

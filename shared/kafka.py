@@ -1,0 +1,239 @@
+"""Kafka producer and admin on confluent-kafka.
+
+``EventProducer`` writes with ``acks=all``, the idempotent producer, lz4 and a small linger,
+and lets the caller wait for the broker's confirmation: ``await producer.send(event)`` returns
+only when the write is durable, so an ACK to a sender can wait on it. A background thread
+polls librdkafka and completes the waiting futures (asyncio or threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from . import codec, metrics
+from .errors import DeliveryError
+from .events import Event
+from .settings import CommonSettings
+from .topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    topic: str
+    value: bytes | None
+    key: bytes | None = None
+    headers: Headers | None = None
+
+
+class EventProducer:
+    """One per process. Thread-safe; usable from asyncio (``send``) and threads (``send_sync``)."""
+
+    def __init__(self, settings: CommonSettings, client_id: str, **overrides: object) -> None:
+        self.settings = settings
+        conf: dict[str, object] = {
+            **settings.kafka_client_config(),
+            "client.id": client_id,
+            "acks": "all",
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "linger.ms": 5,
+            "delivery.timeout.ms": max(int(settings.producer_timeout_s * 1000), 1000),
+            "queue.buffering.max.messages": settings.producer_max_in_flight,
+            "queue.buffering.max.kbytes": 262144,
+            "message.max.bytes": 10 * 1024 * 1024,
+        }
+        conf.update(overrides)
+        self._producer = Producer(conf)
+        self._timeout = settings.producer_timeout_s
+        self._running = True
+        self._thread = threading.Thread(target=self._poll_loop, name=f"kafka-poll-{client_id}", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ internals
+    def _poll_loop(self) -> None:
+        while self._running:
+            self._producer.poll(0.05)
+            metrics.PRODUCER_QUEUE.set(len(self._producer))
+
+    def _produce(self, msg: OutMessage, done) -> None:
+        started = time.perf_counter()
+
+        def on_delivery(err: KafkaError | None, m) -> None:
+            if err is not None:
+                metrics.PRODUCE_FAILURES.labels(msg.topic).inc()
+                done(None, DeliveryError(f"write to {msg.topic} not confirmed: {err.str()}"))
+            else:
+                metrics.PRODUCED.labels(msg.topic).inc()
+                metrics.PRODUCE_SECONDS.observe(time.perf_counter() - started)
+                done(Delivery(m.topic(), m.partition(), m.offset()), None)
+
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                self._producer.produce(msg.topic, value=msg.value, key=msg.key, headers=msg.headers,
+                                       on_delivery=on_delivery)
+                return
+            except BufferError:
+                # The bounded queue is full (broker slow or down): wait, but not forever.
+                if time.monotonic() > deadline:
+                    metrics.PRODUCE_FAILURES.labels(msg.topic).inc()
+                    done(None, DeliveryError("producer queue full: Kafka is not keeping up or is down"))
+                    return
+                time.sleep(0.01)
+            except KafkaException as exc:
+                done(None, DeliveryError(f"produce to {msg.topic} refused: {exc}"))
+                return
+
+    def message_for(self, event: Event, topic: str | None = None) -> OutMessage:
+        key, value, headers = codec.encode(event)
+        return OutMessage(topic or self.settings.topic(event.TOPIC), value, key, headers)
+
+    # ------------------------------------------------------------------ asyncio API
+    async def send_messages(self, messages: Sequence[OutMessage], timeout: float | None = None) -> list[Delivery]:
+        """Write all; return when every one is confirmed. Raises ``DeliveryError`` otherwise."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future] = []
+        for msg in messages:
+            fut: asyncio.Future = loop.create_future()
+
+            def done(result, exc, fut=fut):
+                def settle():
+                    if fut.done():
+                        return
+                    if exc is not None:
+                        fut.set_exception(exc)
+                    else:
+                        fut.set_result(result)
+                loop.call_soon_threadsafe(settle)
+
+            self._produce(msg, done)
+            futures.append(fut)
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*futures), timeout or self._timeout + 2))
+        except asyncio.TimeoutError:
+            raise DeliveryError("Kafka did not confirm the write in time") from None
+
+    async def send(self, event: Event, topic: str | None = None) -> Delivery:
+        return (await self.send_messages([self.message_for(event, topic)]))[0]
+
+    async def send_many(self, events: Iterable[Event]) -> list[Delivery]:
+        return await self.send_messages([self.message_for(e) for e in events])
+
+    async def send_raw(self, topic: str, value: bytes | None, key: bytes | None = None,
+                       headers: Headers | None = None) -> Delivery:
+        return (await self.send_messages([OutMessage(topic, value, key, headers)]))[0]
+
+    # ------------------------------------------------------------------ thread API
+    def send_messages_sync(self, messages: Sequence[OutMessage], timeout: float | None = None) -> list[Delivery]:
+        futures: list[concurrent.futures.Future] = []
+        for msg in messages:
+            fut: concurrent.futures.Future = concurrent.futures.Future()
+
+            def done(result, exc, fut=fut):
+                if fut.done():
+                    return
+                if exc is not None:
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(result)
+
+            self._produce(msg, done)
+            futures.append(fut)
+        limit = time.monotonic() + (timeout or self._timeout + 2)
+        out = []
+        for fut in futures:
+            try:
+                out.append(fut.result(timeout=max(0.0, limit - time.monotonic())))
+            except concurrent.futures.TimeoutError:
+                raise DeliveryError("Kafka did not confirm the write in time") from None
+        return out
+
+    def send_sync(self, events: Iterable[Event]) -> list[Delivery]:
+        return self.send_messages_sync([self.message_for(e) for e in events])
+
+    # ------------------------------------------------------------------ lifecycle
+    def flush(self, timeout: float = 10.0) -> int:
+        return self._producer.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            log.warning("producer closed with %d messages unconfirmed", remaining)
+        self._running = False
+        self._thread.join(timeout=2)
+
+    def in_flight(self) -> int:
+        return len(self._producer)
+
+
+# ---------------------------------------------------------------------- admin
+
+def admin_client(settings: CommonSettings) -> AdminClient:
+    return AdminClient(settings.kafka_client_config())
+
+
+def broker_reachable(settings: CommonSettings, timeout: float = 3.0) -> bool:
+    try:
+        md = admin_client(settings).list_topics(timeout=timeout)
+        return bool(md.brokers)
+    except KafkaException:
+        return False
+
+
+def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], timeout: float = 30.0) -> dict[str, str]:
+    """Create the topics that do not exist (partitions, cleanup, retention). Idempotent.
+
+    Returns {topic: "created" | "exists"}. Existing topics are left as they are (a partition
+    count cannot shrink; change retention with the broker's tools)."""
+    admin = admin_client(settings)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    result: dict[str, str] = {}
+    new = []
+    for spec in specs:
+        name = settings.topic(spec.name)
+        if name in existing:
+            result[name] = "exists"
+        else:
+            new.append(NewTopic(name, num_partitions=spec.partitions, replication_factor=1, config=spec.config()))
+    if new:
+        for name, fut in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
+            try:
+                fut.result()
+                result[name] = "created"
+            except KafkaException as exc:
+                if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    result[name] = "exists"
+                else:
+                    raise
+    return result
+
+
+def delete_topics(settings: CommonSettings, names: Iterable[str], timeout: float = 30.0) -> None:
+    names = list(names)
+    if not names:
+        return
+    for fut in admin_client(settings).delete_topics(names, operation_timeout=timeout).values():
+        try:
+            fut.result()
+        except KafkaException:
+            pass  # already gone: deleting is best effort cleanup of test topics

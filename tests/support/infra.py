@@ -1,0 +1,88 @@
+"""Find or start the real infrastructure the integration tests need.
+
+Kafka: ``KAFKA_BOOTSTRAP`` if set; else the project's local broker (deploy/kafka, Maven +
+Java); else a testcontainers Kafka where a Docker engine runs.
+PostgreSQL: ``DATABASE_URL`` (or ``TEST_DATABASE_URL``) if set; else the local Debian cluster
+(deploy/postgres, installed with apt when absent); else a testcontainers PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    assert spec and spec.loader
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def kafkactl():
+    return _load(REPO / "deploy" / "kafka" / "kafkactl.py", "ccp_kafkactl")
+
+
+def pgctl():
+    return _load(REPO / "deploy" / "postgres" / "pgctl.py", "ccp_pgctl")
+
+
+def docker_engine_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        import docker  # type: ignore
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no engine"
+        return False
+
+
+_containers: list = []
+
+
+def kafka_bootstrap() -> str:
+    env = os.environ.get("KAFKA_BOOTSTRAP")
+    if env:
+        return env
+    if shutil.which("java") and (shutil.which("mvn") or kafkactl().jars_present()):
+        kafkactl().start()
+        return f"127.0.0.1:{kafkactl().settings()['port']}"
+    if docker_engine_available():
+        from testcontainers.kafka import KafkaContainer
+
+        c = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+        c.start()
+        _containers.append(c)
+        return c.get_bootstrap_server()
+    raise RuntimeError("no Kafka: set KAFKA_BOOTSTRAP, install Java 17 + Maven, or run a Docker engine")
+
+
+def postgres_url() -> str:
+    env = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if env:
+        return env
+    ctl = pgctl()
+    if ctl.bindir() or (os.geteuid() == 0 and shutil.which("apt-get")):
+        return ctl.start()
+    if docker_engine_available():
+        from testcontainers.postgres import PostgresContainer
+
+        c = PostgresContainer("postgres:16", driver="psycopg")
+        c.start()
+        _containers.append(c)
+        return c.get_connection_url()
+    raise RuntimeError("no PostgreSQL: set DATABASE_URL, install postgresql, or run a Docker engine")
+
+
+def stop_containers() -> None:
+    while _containers:
+        _containers.pop().stop()

@@ -1,0 +1,65 @@
+"""A minimal faust worker built only from shared/ pieces, for the platform's integration tests.
+
+It consumes ``members.roster`` and writes one ``seen`` row per applied event; a member id of
+``REJECT-ME`` is refused by the handler (a business-rule InvalidEvent). It derives one
+``alert.retracted`` event per applied roster event (a stand-in derived event with a
+deterministic id) so tests can check derived writes are not duplicated either.
+
+    KAFKA_BOOTSTRAP=... TOPIC_PREFIX=... DATABASE_URL=... WEB_PORT=... python -m tests.support.probe_worker
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from sqlalchemy import Column, MetaData, String, Table, insert
+
+from shared.consumer import BatchConsumer
+from shared.db import Database, processed_events_table
+from shared.errors import InvalidEvent
+from shared.events import AlertRetractedV1, MemberRosterV1, derive_id
+from shared.faust_app import consume, create_app
+from shared.kafka import EventProducer
+from shared.logs import configure_logging
+from shared.settings import CommonSettings
+
+metadata = MetaData()
+processed_events_table(metadata)
+seen = Table("seen", metadata, Column("event_id", String(36), primary_key=True), Column("member_id", String(64)))
+
+
+class ProbeSettings(CommonSettings):
+    SERVICE = "probe"
+    web_port: int = 6066
+
+
+def handler(session, events):
+    out = []
+    for ev in events:
+        if ev.member_id == "REJECT-ME":
+            raise InvalidEvent("member REJECT-ME is refused by the probe's business rule")
+        session.execute(insert(seen), {"event_id": str(ev.event_id), "member_id": ev.member_id})
+        out.append(AlertRetractedV1(
+            **AlertRetractedV1.envelope(occurred_at=ev.occurred_at, source="probe", member_id=ev.member_id,
+                                        causation_id=ev.event_id, event_id=derive_id(ev.event_id, "probe")),
+            alert_id=derive_id(ev.event_id, "probe-alert"), reason="probe"))
+    return out
+
+
+def main() -> None:
+    settings = ProbeSettings()
+    configure_logging("probe", "worker", settings.log_level)
+    db = Database(settings.resolved_database_url(), metadata)
+    db.create_schema()
+    producer = EventProducer(settings, client_id="probe")
+    app = create_app("probe", settings, web_port=settings.web_port, health=lambda: {"db": db.ping()})
+    consume(app, settings, ["members.roster"], BatchConsumer("probe.roster", db, producer, handler,
+                                                            expect=(MemberRosterV1,)), batch_size=100, within=0.1)
+    from faust.worker import Worker
+
+    Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
