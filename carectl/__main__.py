@@ -1,0 +1,3 @@
+from carectl.cli import app
+
+app(prog_name="ccp")
