@@ -35,6 +35,7 @@ class CommonSettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: an SQLite file under VAR_DIR (the embedded demo default)"
     )
     var_dir: Path = Field(default=Path("var"), description="where embedded SQLite files and state live")
+    http_host: str = Field(default="127.0.0.1", description="interface the HTTP servers bind (0.0.0.0 in containers)")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     holidays_file: str | None = Field(default=None, description="extra/removed holidays, one ISO date per line")

@@ -56,9 +56,10 @@ def main() -> None:
     app = create_app("probe", settings, web_port=settings.web_port, health=lambda: {"db": db.ping()})
     consume(app, settings, ["members.roster"], BatchConsumer("probe.roster", db, producer, handler,
                                                             expect=(MemberRosterV1,)), batch_size=100, within=0.1)
-    from faust.worker import Worker
 
-    Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+    from shared.runtime import run_worker
+
+    run_worker(app, settings)
 
 
 if __name__ == "__main__":
