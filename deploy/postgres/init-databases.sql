@@ -1,0 +1,5 @@
+-- docker-compose: one database per service (each service owns its schema).
+CREATE DATABASE admissions;
+CREATE DATABASE gaps;
+CREATE DATABASE outreach;
+CREATE DATABASE billing;
