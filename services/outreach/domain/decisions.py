@@ -32,6 +32,8 @@ def on_roster_update(event: MemberRosterV1, state: MemberState, ctx: DecisionCon
                      as_of: date | None = None) -> list[Intent]:
     """Termed or not eligible on ``as_of`` (default: the day the snapshot was known) → cancel the
     member's open tasks. Otherwise unclaimed tasks follow the member to a new pod."""
+    if state.already_applied(event.event_id):
+        return []
     day = as_of or known_on(event, ctx.tz)
     intents: list[Intent] = []
     leaving = event.status == "termed" or not event.eligible_on(day)
