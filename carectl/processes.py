@@ -28,6 +28,11 @@ class ProcSpec:
     process: str
     http_port: int  # /healthz and /metrics
     extra_env: dict[str, str] = field(default_factory=dict)
+    module: str = ""  # default: services.<service> <process>
+    health_path: str = "/healthz"
+
+    def argv(self) -> list[str]:
+        return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
 
     @property
     def name(self) -> str:
@@ -45,11 +50,13 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("outreach", "api", 8030),
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
+    ProcSpec("ops", "lag-exporter", 8050, {"LAG_EXPORTER_PORT": "8050"}, module="carectl.lag_exporter",
+             health_path="/metrics"),
 )
 
 
 def available(spec: ProcSpec) -> bool:
-    return (REPO / "services" / spec.service / "__main__.py").exists()
+    return bool(spec.module) or (REPO / "services" / spec.service / "__main__.py").exists()
 
 
 @dataclass
@@ -78,7 +85,7 @@ class Supervisor:
         if not env["DATABASE_URL"]:
             env.pop("DATABASE_URL")
         log = open(self.var_dir / "logs" / f"{spec.name}.log", "ab")
-        return subprocess.Popen([self.python, "-m", f"services.{spec.service}", spec.process], env=env, cwd=REPO,
+        return subprocess.Popen([self.python, *spec.argv()], env=env, cwd=REPO,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
 
@@ -86,7 +93,7 @@ class Supervisor:
         """The explicit schema step of every service, before any process starts."""
         done = set()
         for spec in self.specs:
-            if spec.service in done:
+            if spec.module or spec.service in done:
                 continue
             done.add(spec.service)
             env = dict(self.env)
@@ -103,7 +110,8 @@ class Supervisor:
         out = {}
         for name, r in self.running.items():
             try:
-                out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port}/healthz", timeout=1.5).status_code == 200
+                out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port}{r.spec.health_path}",
+                                      timeout=1.5).status_code == 200
             except httpx.HTTPError:
                 out[name] = False
         return out

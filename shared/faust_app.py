@@ -5,7 +5,8 @@ returned (``stream.take_events`` acks in its ``finally``), and ``process`` retur
 the batch is committed to the database or dead-lettered — otherwise the process exits without
 acknowledging (see ``shared.consumer``). Offsets are committed every second and on shutdown.
 
-The worker's web server serves ``/metrics`` (Prometheus) and ``/healthz``.
+The worker's web server serves ``/metrics`` (Prometheus) and ``/healthz``. Consumer lag is
+exported from the broker's side by ``carectl.lag_exporter`` (visible even when a worker is down).
 """
 
 from __future__ import annotations
@@ -94,20 +95,6 @@ def create_app(
             ok = all(checks.values())
             return self.json({"service": service, "process": "worker", "ok": ok, "checks": checks},
                              status=200 if ok else 503)
-
-    @app.timer(interval=10.0)
-    async def export_lag() -> None:
-        consumer = app.consumer
-        group = settings.group_id()
-        for tp in consumer.assignment():
-            try:
-                high = consumer.highwater(tp)
-            except Exception:  # noqa: BLE001 - not fetched yet
-                continue
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - faust has no public accessor
-            if high is None:
-                continue
-            metrics.CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(0, high - (committed or 0)))
 
     return app
 
