@@ -14,59 +14,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
 from sqlalchemy import create_engine, text
 
 from shared.events import MemberRosterV1
 from shared.kafka import EventProducer
 from shared.topics import registry
+from tests.support.procs import free_port, read_topic, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = next(e for e in registry()["members.roster"].events[0].examples)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def roster_event(member_id: str = "M1") -> MemberRosterV1:
     data = dict(EXAMPLE, event_id=str(uuid.uuid4()), member_id=member_id)
     return MemberRosterV1.model_validate(data)
-
-
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def read_topic(settings, topic: str, expect: int, timeout: float = 30.0):
-    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([topic])
-    out = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and len(out) < expect:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                out.append(m)
-        # a little longer to catch unexpected extras
-        extra_deadline = time.monotonic() + 2
-        while time.monotonic() < extra_deadline:
-            m = c.poll(0.3)
-            if m is not None and not m.error():
-                out.append(m)
-    finally:
-        c.close()
-    return out
 
 
 @pytest.fixture
