@@ -1,0 +1,1 @@
+"""carectl: the platform's operator tooling (CLI, synthetic population generator, MLLP client)."""
