@@ -1,0 +1,111 @@
+"""Member months and PMPM fees: the member-month rules, tier changes, retro terminations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from billing_factories import examples, roster, small_contract
+from services.billing.domain import (
+    ContractBook, Ledger, PostingKey, accrue_member_events, coverage_from_roster, member_months,
+)
+
+FEES = {"low": "9.00", "moderate": "17.00", "high": "30.00", "complex": "100.00"}
+
+
+def pmpm(postings):
+    return {(k.period, k.rule): v for k, v in postings.items() if k.account == "pmpm_fee"}
+
+
+def test_one_day_counts_as_a_full_month_under_any_day():
+    book = examples()  # MMO-2026 is any_day, high tier $30.00
+    r = roster(spans=((date(2026, 3, 31), date(2026, 3, 31)),))
+    acc = accrue_member_events("M1", [r], [], book, "2026-04")
+    assert pmpm(acc.postings) == {("2026-03", "pmpm:high"): 3000}
+    assert [m.period for m in acc.months] == ["2026-03"]
+
+
+def test_one_day_counts_one_thirty_first_under_prorated():
+    book = ContractBook([small_contract(member_month_rule="prorated", pmpm_fees=FEES)])
+    # day 31 of 31: round(3000·31/31) − round(3000·30/31) = 3000 − round(2903.23) = 97 cents
+    last = roster(contract_id="T-2026", spans=((date(2026, 3, 31), date(2026, 3, 31)),))
+    assert pmpm(accrue_member_events("M1", [last], [], book, "2026-04").postings) == {("2026-03", "pmpm:high"): 97}
+    # day 16 of 31: round(48000/31) − round(45000/31) = 1548 − 1452 = 96 cents
+    mid = roster(contract_id="T-2026", spans=((date(2026, 3, 16), date(2026, 3, 16)),))
+    assert pmpm(accrue_member_events("M1", [mid], [], book, "2026-04").postings) == {("2026-03", "pmpm:high"): 96}
+    # February 2026 has 28 days; 14 of them is exactly half of $30.00
+    half = roster(contract_id="T-2026", spans=((date(2026, 2, 15), date(2026, 2, 28)),))
+    assert pmpm(accrue_member_events("M1", [half], [], book, "2026-02").postings) == {("2026-02", "pmpm:high"): 1500}
+
+
+def test_member_months_carry_the_eligible_day_runs():
+    r = roster(spans=((date(2026, 1, 20), date(2026, 2, 3)), (date(2026, 2, 10), date(2026, 2, 12))))
+    months = member_months("M1", coverage_from_roster([r]), "2026-03")
+    assert [(m.period, m.runs, m.eligible_days) for m in months] == [
+        ("2026-01", ((20, 31),), 12),
+        ("2026-02", ((1, 3), (10, 12)), 6),
+    ]
+
+
+def test_a_tier_change_mid_year_changes_only_the_months_after():
+    book = examples()
+    jan = roster(tier="low", on=date(2026, 1, 1))
+    ledger = Ledger()
+    ledger.sync_member("M1", accrue_member_events("M1", [jan], [], book, "2026-08").postings, jan.event_id)
+    assert ledger.balance(PostingKey("MMO-2026", "2026-07", "pmpm_fee", "M1", "pmpm:low")) == 900
+
+    june = roster(tier="high", on=date(2026, 6, 15))  # the roster says high from 15 June
+    acc = accrue_member_events("M1", [jan, june], [], book, "2026-08")
+    assert pmpm(acc.postings) == {
+        **{(f"2026-0{m}", "pmpm:low"): 900 for m in range(1, 7)},  # June keeps the tier it started with
+        ("2026-07", "pmpm:high"): 3000, ("2026-08", "pmpm:high"): 3000,
+    }
+    entries = ledger.sync_member("M1", acc.postings, june.event_id)
+    assert sorted((e.key.period, e.key.rule, e.amount_cents) for e in entries) == [
+        ("2026-07", "pmpm:high", 3000), ("2026-07", "pmpm:low", -900),
+        ("2026-08", "pmpm:high", 3000), ("2026-08", "pmpm:low", -900),
+    ]
+
+
+def test_a_change_dated_the_first_of_a_month_takes_that_month():
+    book = examples()
+    acc = accrue_member_events("M1", [roster(tier="low"), roster(tier="complex", on=date(2026, 7, 1))], [], book, "2026-07")
+    assert pmpm(acc.postings)[("2026-07", "pmpm:complex")] == 11000  # version 2 fee for complex
+
+
+def test_a_back_dated_termination_reverses_the_months_affected():
+    book = examples()
+    start = roster(on=date(2026, 1, 1))
+    ledger = Ledger()
+    ledger.sync_member("M1", accrue_member_events("M1", [start], [], book, "2026-04").postings, start.event_id)
+    assert sum(e.amount_cents for e in ledger.entries) == 4 * 3000
+
+    # in April the payer says the member's eligibility ended on 10 February
+    term = roster(on=date(2026, 4, 20), spans=((date(2026, 1, 1), date(2026, 2, 10)),), status="termed")
+    entries = ledger.sync_member("M1", accrue_member_events("M1", [start, term], [], book, "2026-04").postings, term.event_id)
+    assert sorted((e.key.period, e.amount_cents, e.reverses is not None) for e in entries) == [
+        ("2026-03", -3000, True), ("2026-04", -3000, True),
+    ]
+    assert ledger.balances() == {("MMO-2026", p, "pmpm_fee"): a for p, a in
+                                 [("2026-01", 3000), ("2026-02", 3000), ("2026-03", 0), ("2026-04", 0)]}
+
+
+def test_a_termed_snapshot_with_an_open_span_ends_on_its_own_date():
+    term = roster(on=date(2026, 3, 10), status="termed")
+    assert [m.period for m in member_months("M1", coverage_from_roster([term]), "2026-06")] == ["2026-01", "2026-02", "2026-03"]
+
+
+def test_months_without_a_contract_version_accrue_nothing():
+    acc = accrue_member_events("M1", [roster(spans=((date(2025, 11, 1), None),))], [], examples(), "2026-01")
+    assert sorted({k.period for k in acc.postings}) == ["2026-01"]
+    other = accrue_member_events("M1", [roster(contract_id="UNKNOWN-1")], [], examples(), "2026-01")
+    assert other.postings == {} and other.unpriced_contracts == {"UNKNOWN-1"}
+
+
+def test_snapshot_order_of_arrival_does_not_matter():
+    a = roster(tier="low", on=date(2026, 1, 1))
+    b = roster(tier="moderate", on=date(2026, 3, 2))
+    c = roster(tier="complex", on=date(2026, 5, 1), spans=((date(2026, 1, 1), date(2026, 5, 31)),))
+    book = examples()
+    results = {tuple(sorted(accrue_member_events("M1", order, [], book, "2026-06").postings.items()))
+               for order in ([a, b, c], [c, b, a], [b, c, a, a])}
+    assert len(results) == 1
