@@ -1,7 +1,7 @@
 """Post-discharge follow-up (FUP): one gap per acute inpatient discharge in the period.
 
 Denominator: an adult member (18+ on the period's last day), an acute inpatient discharge in
-the period, alive, discharged home or to the community (UB-04 patient status in the
+the period (other stays - observation, skilled nursing - make no gap at all), alive, discharged home or to the community (UB-04 patient status in the
 ``discharge_home`` list; a discharge whose status was not given counts, and the reason says
 so). Numerator: an outpatient visit (office E&M, TCM, telehealth / virtual, home, wellness)
 1 to 30 days after the discharge, never on the discharge day, not in an inpatient or ED
@@ -68,9 +68,7 @@ def followups(ctx: Ctx) -> list[MeasureResult]:
                                   "follow-up after discharge counts adults", dev, instance_id=inst))
             continue
         if not dc.acute:
-            out.append(ctx.result(m, "not_applicable", f"not in the denominator: {src} was not an acute "
-                                  "inpatient stay", dev, instance_id=inst))
-            continue
+            continue  # not an acute inpatient stay: no follow-up gap at all
         disp = dc.disposition
         if disp and "discharge_expired" in codes.tags("DISCH", disp):
             out.append(ctx.result(m, "not_applicable", f"not in the denominator: the member died during "

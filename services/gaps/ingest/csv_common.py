@@ -1,0 +1,92 @@
+"""Shared pieces of the CSV parsers: opening, header check, progress, field parsers."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TextIO
+
+from .records import Progress
+
+
+class FieldError(ValueError):
+    """A column's value is wrong; the message names the column, never the value."""
+
+
+class _Counting:
+    def __init__(self, fh: TextIO) -> None:
+        self._fh = fh
+        self.count = 0
+
+    def __iter__(self) -> "_Counting":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._fh)
+        self.count += len(line)
+        return line
+
+
+@contextmanager
+def open_csv(source: str | os.PathLike[str] | TextIO, progress: Progress) -> Iterator[tuple[csv.reader, _Counting]]:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        progress.total_bytes = path.stat().st_size
+        with path.open("r", encoding="utf-8-sig", newline="", errors="replace") as fh:
+            counter = _Counting(fh)
+            yield csv.reader(counter), counter
+    else:
+        counter = _Counting(source)
+        yield csv.reader(counter), counter
+
+
+def check_header(header: list[str], known: tuple[str, ...], required: frozenset[str]) -> tuple[dict[str, int] | None, str]:
+    """Column index by name, or (None, reason) when required columns are missing or unknown ones appear."""
+    names = [h.strip().lower() for h in header]
+    missing = sorted(required - set(names))
+    unknown = sorted(set(n for n in names if n) - set(known))
+    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    problems = []
+    if missing:
+        problems.append("missing required columns: " + ", ".join(missing))
+    if unknown:
+        problems.append("unknown columns: " + ", ".join(unknown[:10]))
+    if dupes:
+        problems.append("repeated columns: " + ", ".join(dupes))
+    if problems:
+        return None, "header rejected: " + "; ".join(problems) + f" (expected: {', '.join(known)})"
+    return {n: i for i, n in enumerate(names) if n}, ""
+
+
+def parse_date(text: str, column: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise FieldError(f"{column} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def opt_date(text: str, column: str) -> date | None:
+    return parse_date(text, column) if text.strip() else None
+
+
+def parse_decimal(text: str, column: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise FieldError(f"{column} is not a decimal number") from None
+    if not value.is_finite():
+        raise FieldError(f"{column} is not a decimal number")
+    return value
+
+
+def opt_decimal(text: str, column: str) -> Decimal | None:
+    return parse_decimal(text, column) if text.strip() else None
+
+
+def split_list(text: str, sep: str = ";") -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(sep) if p.strip())

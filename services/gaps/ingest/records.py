@@ -1,0 +1,166 @@
+"""What the parsers yield: a parsed claim or roster row, a rejection, a progress report.
+
+Rejection reasons name the field or segment that is wrong, never its value, so a report can
+be logged and shown without patient data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from shared.events import ClaimV1, MemberRosterV1
+
+ENVELOPE_FIELDS = frozenset({
+    "event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "source",
+    "patient_key", "causation_id",
+})
+_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a record sits in its file: X12 (ST control number, segment number in the
+    transaction set, claim ordinal) or CSV (line numbers)."""
+
+    source_file: str | None = None
+    st_control_number: str | None = None
+    segment_number: int | None = None
+    claim_index: int | None = None
+    lines: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        parts = []
+        if self.st_control_number is not None:
+            parts.append(f"ST {self.st_control_number}")
+        if self.segment_number is not None:
+            parts.append(f"segment {self.segment_number}")
+        if self.claim_index is not None:
+            parts.append(f"claim #{self.claim_index}")
+        if self.lines:
+            parts.append("line " + ", ".join(map(str, self.lines)) if len(self.lines) < 6
+                         else f"lines {self.lines[0]}-{self.lines[-1]}")
+        return " ".join(parts) or "file"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Input that was not loaded. ``scope``: file, group, transaction, claim, line or row."""
+
+    reason: str
+    position: Position
+    scope: Literal["file", "group", "transaction", "claim", "line", "row"] = "claim"
+
+    def __str__(self) -> str:
+        return f"{self.position.describe()}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ParsedClaim:
+    """One claim version's body fields (``ClaimV1`` without the envelope), validated.
+
+    ``created_at``: when the sender built the transaction (X12 BHT04/05), a good
+    ``occurred_at`` for the event (it orders versions of one claim).
+    """
+
+    fields: dict[str, Any]
+    position: Position
+    created_at: datetime | None = None
+
+    @property
+    def claim_id(self) -> str:
+        return self.fields["claim_id"]
+
+    @property
+    def line_count(self) -> int:
+        return len(self.fields.get("lines") or ())
+
+    def to_event(self, **envelope: Any) -> ClaimV1:
+        """``ClaimV1`` with the envelope the wiring chooses (``ClaimV1.envelope(...)`` output)."""
+        envelope.pop("member_id", None)
+        return ClaimV1(**envelope, **self.fields)
+
+
+@dataclass(frozen=True)
+class ParsedRoster:
+    """One roster row's ``MemberRosterV1`` body fields, validated."""
+
+    fields: dict[str, Any]
+    line_number: int
+
+    @property
+    def member_id(self) -> str:
+        return self.fields["member_id"]
+
+    def to_event(self, **envelope: Any) -> MemberRosterV1:
+        envelope.pop("member_id", None)
+        return MemberRosterV1(**envelope, **self.fields)
+
+
+@dataclass
+class Progress:
+    """Reported to ``on_progress`` every few thousand segments/rows and once at the end."""
+
+    bytes_read: int = 0
+    total_bytes: int | None = None
+    units: int = 0  # segments (X12) or data rows (CSV)
+    accepted: int = 0
+    rejected: int = 0
+    lines: int = 0  # claim service lines accepted
+    done: bool = False
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total_bytes:
+            return None
+        return min(1.0, self.bytes_read / self.total_bytes)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def validation_reason(exc: ValidationError, limit: int = 3) -> str:
+    """Field paths and pydantic's messages, never the offending input."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:limit]:
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "record"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = len(exc.errors()) - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def _placeholder(cls: type) -> dict[str, Any]:
+    f = cls.model_fields
+    return dict(event_id=uuid.UUID(int=0), event_type=f["event_type"].default,
+                schema_version=f["schema_version"].default, occurred_at=_PLACEHOLDER_TIME,
+                recorded_at=_PLACEHOLDER_TIME, source="ingest-validation")
+
+
+_CLAIM_ENV = _placeholder(ClaimV1)
+_ROSTER_ENV = _placeholder(MemberRosterV1)
+
+
+def validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any] | str:
+    """Validated, normalized body fields, or the reason they are invalid."""
+    try:
+        model = ClaimV1(**_CLAIM_ENV, **fields)
+    except ValidationError as exc:
+        return validation_reason(exc)
+    except TypeError:
+        return "unexpected field"
+    return {k: v for k, v in model.model_dump().items() if k not in ENVELOPE_FIELDS}
+
+
+def validate_roster_fields(fields: dict[str, Any]) -> dict[str, Any] | str:
+    try:
+        model = MemberRosterV1(**_ROSTER_ENV, **fields)
+    except ValidationError as exc:
+        return validation_reason(exc)
+    return {k: v for k, v in model.model_dump().items() if k not in ENVELOPE_FIELDS}
