@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .assignment import Assignment, assign, claim_next
 from .creation import DecisionContext
-from .decisions import decide
+from .decisions import decide, on_eligibility_check
 from .errors import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
 from .intents import CancelTask, CloseTask, CreateTask, Intent, Reprioritize, RequeueTask, apply_intents
 from .lifecycle import lifecycle_event
@@ -26,7 +26,10 @@ from .permissions import Permission, authorize, require
 from .placement import place_new_task, rescore
 from .priority import PriorityContext, PriorityLine, PriorityScore, order_queue, priority_context, score_task
 from .rules import RulesConfig, parse_rules, rules_from_mapping
-from .sla import NurseStats, QueueStats, SupervisorView, business_days_left, due_after, is_overdue, supervisor_view
+from .sla import (
+    NurseStats, QueueStats, SupervisorView, business_days_left, due_after, is_overdue, supervisor_view,
+    time_to_first_contact,
+)
 from .staff import StaffMember, staff_from_records, workloads
 from .workflow import (
     Change, cancel, claim, complete, reassign, record_attempt, release, schedule,
@@ -39,8 +42,9 @@ __all__ = [
     "PriorityScore", "QueueStats", "Reprioritize", "RequeueTask", "RulesConfig", "StaffMember",
     "SupervisorView", "Task", "Transition", "VersionConflict", "apply_intents", "assign", "authorize",
     "business_days_left", "cancel", "claim", "claim_next", "complete", "decide", "diagnosis_codes",
-    "due_after", "is_overdue", "lifecycle_event", "order_queue", "parse_queue", "parse_rules",
-    "place_new_task", "priority_context", "profile_from_roster", "queue_id", "reassign", "record_attempt",
-    "release", "require", "rescore", "resolve_pod", "rules_from_mapping", "schedule", "score_task",
-    "staff_from_records", "supervisor_view", "task_id_for", "task_key", "workloads",
+    "due_after", "is_overdue", "lifecycle_event", "on_eligibility_check", "order_queue", "parse_queue",
+    "parse_rules", "place_new_task", "priority_context", "profile_from_roster", "queue_id", "reassign",
+    "record_attempt", "release", "require", "rescore", "resolve_pod", "rules_from_mapping", "schedule",
+    "score_task", "staff_from_records", "supervisor_view", "task_id_for", "task_key",
+    "time_to_first_contact", "workloads",
 ]

@@ -11,11 +11,11 @@ events that changed nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, GapClosedV1, GapExcludedV1, GapOpenedV1,
-    MemberRosterV1, ReadmissionV1,
+    MemberRosterV1, ReadmissionV1, derive_id,
 )
 
 from .care_tasks import on_care_transition, on_claim, on_readmission, on_transition_cancelled
@@ -36,7 +36,8 @@ def on_roster_update(event: MemberRosterV1, state: MemberState, ctx: DecisionCon
         return []
     day = as_of or known_on(event, ctx.tz)
     intents: list[Intent] = []
-    leaving = event.status == "termed" or not event.eligible_on(day)
+    # No spans at all is "not told", not "not eligible": only spans that miss the day count.
+    leaving = event.status == "termed" or (bool(event.eligibility) and not event.eligible_on(day))
     pod = resolve_pod(event.pod, event.pcp_practice_id, ctx.rules)
     for task in state.tasks:
         if not task.is_open:
@@ -48,6 +49,27 @@ def on_roster_update(event: MemberRosterV1, state: MemberState, ctx: DecisionCon
         elif task.status == "open" and task.pod != pod:
             change = system_requeue(task, pod=pod, at=system_time(event, task), cause_event_id=event.event_id)
             intents.append(RequeueTask(change.task, change.transition, task.version))
+    return intents
+
+
+def on_eligibility_check(state: MemberState, ctx: DecisionContext, as_of: date) -> list[Intent]:
+    """Daily sweep: eligibility that ran out without a new roster snapshot cancels open tasks.
+
+    There is no cause event; the cause id is derived from the member and the day, so
+    running the sweep twice on one day changes nothing the second time.
+    """
+    profile = state.profile
+    if profile is None or profile.active_on(as_of):
+        return []
+    cause = derive_id(f"{state.member_id}|eligibility", as_of.isoformat())
+    reason = ROSTER_LEFT if profile.status == "termed" else f"member not eligible on {as_of.isoformat()}"
+    at = datetime.combine(as_of, time(0, 0), tzinfo=ctx.tz)
+    intents: list[Intent] = []
+    for task in state.tasks:
+        if task.is_open and not task.touched_by(cause):
+            change = system_cancel(task, at=max(at, task.updated_at or task.created_at), reason=reason,
+                                   cause_event_id=cause)
+            intents.append(CancelTask(change.task, change.transition, task.version))
     return intents
 
 

@@ -25,9 +25,12 @@ class MemberProfile:
     eligibility: tuple[tuple[date, date | None], ...] = ()
 
     def active_on(self, day: date) -> bool:
-        """On the roster and eligible on ``day``."""
+        """On the roster and eligible on ``day`` (a roster without eligibility spans is taken
+        at its word: active)."""
         if self.status != "active":
             return False
+        if not self.eligibility:
+            return True
         return any(start <= day and (end is None or day <= end) for start, end in self.eligibility)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from shared.calendar import BusinessCalendar
 
@@ -29,6 +29,12 @@ def business_days_left(task: Task, as_of: date, calendar: BusinessCalendar) -> i
     if task.due_date is None:
         return None
     return calendar.business_days_between(as_of, task.due_date)
+
+
+def time_to_first_contact(task: Task) -> timedelta | None:
+    """From the task's creation to the first attempt that reached the member (a metric)."""
+    reached = next((a for a in task.attempts if a.outcome == "reached"), None)
+    return None if reached is None else reached.at - task.created_at
 
 
 @dataclass(frozen=True)

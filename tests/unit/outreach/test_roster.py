@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import date, timedelta
 
-from services.outreach.domain import CancelTask, RequeueTask
+from services.outreach.domain import CancelTask, RequeueTask, apply_intents, on_eligibility_check
 
 from .builders import T0, Consumer, claim, gap_closed, gap_opened, roster, transition
 
@@ -44,3 +44,18 @@ def test_a_pod_change_moves_unclaimed_tasks_only():
     assert pods == {"gap": "pod-west", "social": "pod-west", "tcm": "pod-east"}
     # the same snapshot again changes nothing
     assert c.feed(roster(pod="pod-west", at=T0 + timedelta(days=2))) == []
+
+
+def test_a_snapshot_without_eligibility_spans_cancels_nothing():
+    c = _member_with_tasks()
+    assert c.feed(roster(eligibility=(), at=T0 + timedelta(days=1))) == []
+    assert len(c.open_tasks()) == 3
+
+
+def test_the_daily_sweep_cancels_tasks_when_eligibility_ran_out_once():
+    c = Consumer().feed_all([roster(eligibility=((date(2026, 1, 1), date(2026, 3, 31)),)), gap_opened("CMS130")])
+    assert on_eligibility_check(c.state(), c.ctx, date(2026, 3, 31)) == []
+    intents = on_eligibility_check(c.state(), c.ctx, date(2026, 4, 1))
+    assert len(intents) == 1 and intents[0].task.outcome == "member not eligible on 2026-04-01"
+    c.tasks = apply_intents(c.tasks, intents)
+    assert c.open_tasks() == [] and on_eligibility_check(c.state(), c.ctx, date(2026, 4, 1)) == []

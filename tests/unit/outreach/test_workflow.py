@@ -5,7 +5,7 @@ import pytest
 
 from services.outreach.domain import (
     IllegalTransition, InvalidCommand, StaffMember, Task, VersionConflict, cancel, claim, complete,
-    lifecycle_event, reassign, record_attempt, release, schedule,
+    lifecycle_event, reassign, record_attempt, release, schedule, time_to_first_contact,
 )
 from services.outreach.domain.model import STATUSES
 from services.outreach.domain.rules import WorkflowPolicy
@@ -54,6 +54,7 @@ def test_a_shift_open_to_done_records_every_step():
     assert final.appointment_date == date(2026, 3, 20) and final.closed_at is not None
     assert [a.outcome for a in final.attempts] == ["no_answer", "reached"]
     assert steps[1].transition.note == "no voicemail" and steps[1].transition.channel == "phone"
+    assert time_to_first_contact(final) == AT + timedelta(hours=3) - t.created_at
     event = lifecycle_event(steps[3].task, steps[3].transition)
     assert event.to_status == "scheduled" and event.appointment_date == date(2026, 3, 20)
     assert event.queue == "quality_nurse:pod-east" and event.actor == "nurse.a" and event.kind == "gap"
