@@ -107,6 +107,9 @@ def test(ctx: typer.Context) -> None:
         env["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{infra.kafkactl().settings()['port']}"
     if not (env.get("TEST_DATABASE_URL") or env.get("DATABASE_URL")):
         env["TEST_DATABASE_URL"] = infra.pgctl().start()
+    browser = infra.ensure_chromium()
+    if browser:
+        env.setdefault("CHROMIUM_PATH", browser)
     console.print(f"[dim]infrastructure ready in {time.monotonic() - t0:.1f}s "
                   f"(Kafka {env['KAFKA_BOOTSTRAP']}, PostgreSQL {_redact(env.get('TEST_DATABASE_URL') or env.get('DATABASE_URL', ''))})[/dim]")
     env.setdefault("ENVIRONMENT", "test")

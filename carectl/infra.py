@@ -35,3 +35,26 @@ def create_topics(bootstrap: str, prefix: str = "") -> dict[str, str]:
     from shared.topics import all_topics
 
     return ensure_topics(CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix), all_topics())
+
+
+def ensure_chromium() -> str | None:
+    """Debian's headless Chromium for the nurse page's browser test (installed with apt if absent).
+
+    Returns its path, or None when it cannot be installed here (the browser test then fails
+    with that reason rather than passing silently)."""
+    import os
+    import shutil
+    import subprocess
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return shutil.which("chromium")
