@@ -1,0 +1,163 @@
+"""HL7 acknowledgments (ACK) for inbound ADT messages.
+
+- Original mode (MSH-15 and MSH-16 empty): MSA-1 is AA, AE or AR.
+- Enhanced mode (MSH-15 or MSH-16 valued): this is the accept acknowledgment, CA, CE or CR;
+  MSH-15 decides whether it is sent at all (AL or empty: always, NE: never, ER: only on
+  error/reject, SU: only on success). Application acknowledgments (MSH-16) are not sent by
+  the gateway.
+- MSA-2 echoes MSH-10. The ACK uses the message's own delimiters and swaps sender and
+  receiver (ACK MSH-3..6 = inbound MSH-5, MSH-6, MSH-3, MSH-4), copied as received.
+- Errors: v2.5 and later get one ERR per issue (ERR-2 location, ERR-3 table 0357 code,
+  ERR-4 severity E, ERR-8 a readable text); v2.3/v2.4 get ERR-1 (segment^sequence^field^
+  code&text&HL70357) plus MSA-3 text and MSA-6 error condition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from .adt_fields import AdtFields
+from .hl7_errors import Hl7Issue
+from .hl7_reader import Hl7Message
+from .hl7_time import format_ts
+from .validation import SUPPORTED_VERSIONS, shown
+
+ORIGINAL_CODES = {"ok": "AA", "error": "AE", "reject": "AR"}
+ENHANCED_CODES = {"ok": "CA", "error": "CE", "reject": "CR"}
+DEFAULT_VERSION = "2.5.1"
+MAX_ERR_SEGMENTS = 5
+_ACK_NAMESPACE = uuid.UUID("0f0c3b8e-51c4-4f7e-9d8a-6a1e5f2b7c90")
+_DEFAULT_DELIMITERS = Hl7Message.parse("MSH|^~\\&|")
+
+
+@dataclass(frozen=True)
+class Ack:
+    code: str           # AA AE AR CA CE CR
+    text: str           # segments joined by CR, ending with CR
+    data: bytes         # ``text`` in the message's encoding (not MLLP-framed)
+    send: bool = True   # False when MSH-15 says this accept ACK is not wanted
+
+    @property
+    def accepted(self) -> bool:
+        return self.code in ("AA", "CA")
+
+
+def ack_code(issues: list[Hl7Issue] | tuple[Hl7Issue, ...], enhanced: bool) -> str:
+    codes = ENHANCED_CODES if enhanced else ORIGINAL_CODES
+    if not issues:
+        return codes["ok"]
+    return codes["reject"] if any(i.reject for i in issues) else codes["error"]
+
+
+def ack_wanted(accept_ack_type: str, code: str, enhanced: bool) -> bool:
+    """MSH-15 (accept acknowledgment type) in enhanced mode; original mode always answers."""
+    if not enhanced:
+        return True
+    kind = accept_ack_type.upper()
+    if kind == "NE":
+        return False
+    if kind == "ER":
+        return code != "CA"
+    if kind == "SU":
+        return code == "CA"
+    return True
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in version.split("."))
+    except ValueError:
+        return (2, 5)
+
+
+def ack_control_id(sending_facility: str, control_id: str, code: str) -> str:
+    """A deterministic MSH-10 for the ACK (20 characters, the v2.5 limit)."""
+    return "A" + uuid.uuid5(_ACK_NAMESPACE, f"{sending_facility}|{control_id}|{code}").hex[:19]
+
+
+def _location(msg: Hl7Message, issue: Hl7Issue) -> str:
+    if not issue.segment:
+        return ""
+    parts = [issue.segment, str(issue.occurrence or 1)]
+    if issue.field:
+        parts.append(str(issue.field))
+        if issue.repetition or issue.component:
+            parts.append(str(issue.repetition or 1))
+        if issue.component:
+            parts.append(str(issue.component))
+    return (msg.component_sep or "^").join(parts)
+
+
+def _err_v25(msg: Hl7Message, issue: Hl7Issue) -> str:
+    cs = msg.component_sep or "^"
+    fs = msg.field_sep
+    code = cs.join((str(issue.code), msg.escape(issue.code_text), "HL70357"))
+    return fs.join(("ERR", "", _location(msg, issue), code, "E", "", "", "", msg.escape(issue.text)))
+
+
+def _err_v23(msg: Hl7Message, issues: list[Hl7Issue]) -> str:
+    cs = msg.component_sep or "^"
+    ss = msg.subcomponent_sep
+    reps = []
+    for issue in issues:
+        code = ss.join((str(issue.code), msg.escape(issue.code_text), "HL70357")) if ss else str(issue.code)
+        where = [issue.segment, str(issue.occurrence or 1) if issue.segment else "", str(issue.field or "")]
+        reps.append(cs.join(where + [code]))
+    rs = msg.repetition_sep
+    return "ERR" + msg.field_sep + (rs.join(reps) if rs else reps[0])
+
+
+def build_ack(
+    msg: Hl7Message | None,
+    fields: AdtFields | None,
+    issues: list[Hl7Issue] | tuple[Hl7Issue, ...],
+    *,
+    now: datetime,
+    local_application: str = "CCP",
+    local_facility: str = "CCP",
+) -> Ack:
+    """The ACK for ``msg`` (None when the envelope could not be read: default delimiters)."""
+    issues = list(issues)
+    d = msg or _DEFAULT_DELIMITERS
+    enhanced = bool(fields and fields.enhanced_mode)
+    code = ack_code(issues, enhanced)
+    version = fields.version if fields and fields.version in SUPPORTED_VERSIONS else DEFAULT_VERSION
+    vt = _version_tuple(version)
+    fs, cs = d.field_sep, d.component_sep or "^"
+
+    if msg is not None:
+        recv_app, recv_fac = msg.field("MSH", 5), msg.field("MSH", 6)
+        send_app, send_fac = msg.field("MSH", 3), msg.field("MSH", 4)
+        control_raw, processing = msg.field("MSH", 10), msg.field("MSH", 11)
+    else:
+        recv_app = recv_fac = send_app = send_fac = control_raw = processing = ""
+    trigger = fields.trigger if fields and shown(fields.trigger) == fields.trigger else ""
+    msg_type = "ACK"
+    if trigger:
+        msg_type = cs.join(("ACK", trigger, "ACK")) if vt >= (2, 3, 1) else cs.join(("ACK", trigger))
+    facility = fields.sending_facility if fields else ""
+    control = ack_control_id(facility, fields.control_id if fields else format_ts(now), code)
+    msh = fs.join((
+        "MSH", d.encoding_chars or "^~\\&",
+        recv_app or d.escape(local_application), recv_fac or d.escape(local_facility), send_app, send_fac,
+        format_ts(now), "", msg_type, control, processing or "P", version,
+    ))
+    segments = [msh]
+    shown_issues = issues[:MAX_ERR_SEGMENTS]
+    if vt < (2, 5):
+        msa = ["MSA", code, control_raw]
+        if shown_issues:
+            first = shown_issues[0]
+            msa += [d.escape(first.text), "", "", cs.join((str(first.code), d.escape(first.code_text), "HL70357"))]
+        segments.append(fs.join(msa))
+        if shown_issues:
+            segments.append(_err_v23(d, shown_issues))
+    else:
+        segments.append(fs.join(("MSA", code, control_raw)))
+        segments.extend(_err_v25(d, i) for i in shown_issues)
+    text = "\r".join(segments) + "\r"
+    encoding = msg.encoding if msg is not None else "utf-8"
+    send = ack_wanted(fields.accept_ack_type if fields else "", code, enhanced)
+    return Ack(code, text, text.encode(encoding, "replace"), send)

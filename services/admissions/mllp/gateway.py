@@ -1,0 +1,267 @@
+"""The intake pipeline of one inbound ADT message, independent of the transport.
+
+The MLLP listener calls ``AdtGateway.handle`` for each frame; the HTTP ingest calls the same
+``handle`` for an HL7 body and ``handle_json`` for a JSON ADT body. Semantics:
+
+1. read and validate (light reader); a problem → NAK (AE/AR, CE/CR) with ERR segments, and
+   the raw bytes go to ``dead_letter(raw, reason, code)``. If the dead letter cannot be
+   written the answer is AE 207 (send again) rather than a NAK that would lose the message;
+2. a (sending facility, MSH-10) already accepted → the stored ACK again, nothing published
+   (concurrent duplicates on one process wait for the first to finish);
+3. map to ``AdtEventV1`` and ``await publish(event, raw)``; it must return only once the
+   event is durably written (acks=all, delivery confirmed) and raise otherwise. A failure or
+   a timeout → AE/CE 207 and nothing stored, so the sender's retry is processed afresh;
+4. AA/CA, stored in the dedupe store. A store failure is counted, the ACK still sent: the
+   event is written, and its id is deterministic (facility, MSH-10), so a later duplicate that
+   slips through is dropped by the worker's processed-events check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from typing import Any, AsyncIterator, Protocol
+
+from shared.errors import InvalidEvent
+from shared.events import SUPPORTED_TRIGGERS, AdtEventV1, utcnow
+
+from ..domain.ack import Ack, ack_wanted, build_ack
+from ..domain.adt_event import adt_event_from_json, to_adt_event
+from ..domain.hl7_errors import APPLICATION_INTERNAL_ERROR, DATA_TYPE_ERROR, SEGMENT_SEQUENCE, Hl7Issue, error, reject
+from ..domain.hl7_reader import Hl7Message
+from ..domain.validation import DEFAULT_POLICY, Inspection, ValidationPolicy, inspect
+from .hooks import Counters, GatewayHooks
+
+Publish = Callable[[AdtEventV1, bytes], Awaitable[None]]
+DeadLetter = Callable[[bytes, str, int], Awaitable[None]]
+
+RETRY_TEXT = "the message could not be stored; send it again"
+
+
+class DedupeStore(Protocol):
+    """(sending facility, MSH-10) → the ACK bytes sent when the message was accepted."""
+
+    async def get(self, sending_facility: str, control_id: str) -> bytes | None: ...
+
+    async def put(self, sending_facility: str, control_id: str, ack: bytes) -> None: ...
+
+
+class MemoryDedupeStore:
+    """A process-local ``DedupeStore`` (tests, single-process demos)."""
+
+    def __init__(self) -> None:
+        self.acks: dict[tuple[str, str], bytes] = {}
+
+    async def get(self, sending_facility: str, control_id: str) -> bytes | None:
+        return self.acks.get((sending_facility, control_id))
+
+    async def put(self, sending_facility: str, control_id: str, ack: bytes) -> None:
+        self.acks[(sending_facility, control_id)] = ack
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    default_tz: tzinfo = timezone.utc  # for HL7 times without an offset
+    policy: ValidationPolicy = DEFAULT_POLICY
+    source_prefix: str = "mllp"  # AdtEventV1.source = "<prefix>:<sending facility>"
+    local_application: str = "CCP"  # ACK MSH-3/4 when the message's MSH-5/6 are empty
+    local_facility: str = "CCP"
+    publish_timeout: float = 10.0
+    dead_letter_timeout: float = 10.0
+    dedupe_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ack: Ack
+    trigger: str  # a supported trigger or "unknown" (bounded, for metrics)
+    event: AdtEventV1 | None = None
+    duplicate: bool = False
+    issues: tuple[Hl7Issue, ...] = ()
+
+
+@dataclass(frozen=True)
+class JsonResult:
+    status: str  # accepted | duplicate | rejected | error
+    http_status: int  # 202 | 200 | 422 | 503
+    event_id: str | None = None
+    detail: str | None = None
+
+    def body(self) -> bytes:
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "http_status" and v is not None}).encode()
+
+
+@dataclass
+class _KeyedLocks:
+    locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self.locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self.locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.locks[key]
+            if users <= 1:
+                del self.locks[key]
+            else:
+                self.locks[key] = (lock, users - 1)
+
+
+def _bounded(trigger: str) -> str:
+    return trigger if trigger in SUPPORTED_TRIGGERS else "unknown"
+
+
+class AdtGateway:
+    def __init__(
+        self, publish: Publish, dead_letter: DeadLetter, dedupe: DedupeStore, config: GatewayConfig = GatewayConfig(),
+        hooks: GatewayHooks | None = None, clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.publish = publish
+        self.dead_letter = dead_letter
+        self.dedupe = dedupe
+        self.config = config
+        self.hooks: GatewayHooks = hooks if hooks is not None else Counters()
+        self.clock = clock
+        self._locks = _KeyedLocks()
+
+    # ------------------------------------------------------------------ HL7
+
+    async def handle(self, data: bytes, received_at: datetime | None = None) -> IntakeResult:
+        """One HL7 message in, its ACK out. Never raises (except cancellation)."""
+        started = time.perf_counter()
+        try:
+            result = await self._handle(data, received_at or self.clock())
+        except Exception:  # a bug must not leave the sender without an answer or take the listener down
+            self.hooks.failure("internal")
+            result = IntakeResult(self._ack(None, None, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), "unknown")
+        self.hooks.message(result.trigger, result.ack.code, time.perf_counter() - started)
+        return result
+
+    async def refuse(self, data: bytes, issue: Hl7Issue) -> IntakeResult:
+        """A frame refused before reading (cut short, too large): NAK + dead letter. The NAK
+        echoes MSH-10 when the part received still shows it."""
+        started = time.perf_counter()
+        ins = inspect(data, self.config.default_tz, self.config.policy)
+        result = await self._nak(data, Inspection(ins.message, ins.fields, [issue]))
+        self.hooks.message(result.trigger, result.ack.code, time.perf_counter() - started)
+        return result
+
+    async def junk(self, data: bytes) -> None:
+        """Bytes outside any frame: counted, and dead-lettered unless only whitespace."""
+        self.hooks.junk(len(data))
+        if data.strip():
+            await self._dead_letter(data, "bytes received outside an MLLP frame", SEGMENT_SEQUENCE)
+
+    async def _handle(self, data: bytes, received_at: datetime) -> IntakeResult:
+        ins = inspect(data, self.config.default_tz, self.config.policy)
+        if not ins.ok:
+            return await self._nak(data, ins)
+        msg, fields = ins.message, ins.fields
+        assert msg is not None and fields is not None
+        trigger = _bounded(fields.trigger)
+        key = (fields.sending_facility, fields.control_id)
+        async with self._locks.hold(key):
+            stored = await self._dedupe_get(key)
+            if stored is not None:
+                self.hooks.duplicate()
+                code = Hl7Message.parse(stored).value("MSA", 1) if stored.startswith(b"MSH") else "AA"
+                send = ack_wanted(fields.accept_ack_type, code, fields.enhanced_mode)
+                return IntakeResult(Ack(code, stored.decode(msg.encoding, "replace"), stored, send), trigger,
+                                    duplicate=True)
+            event, issues = to_adt_event(fields, raw=msg.text, received_at=received_at,
+                                         source=f"{self.config.source_prefix}:{fields.sending_facility}")
+            if event is None:
+                return await self._nak(data, Inspection(msg, fields, issues))
+            try:
+                await asyncio.wait_for(self.publish(event, bytes(data)), self.config.publish_timeout)
+            except Exception:
+                self.hooks.failure("publish")
+                return IntakeResult(self._ack(msg, fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), trigger)
+            ack = self._ack(msg, fields, [])
+            try:
+                await asyncio.wait_for(self.dedupe.put(*key, ack.data), self.config.dedupe_timeout)
+            except Exception:
+                self.hooks.failure("dedupe_put")
+            return IntakeResult(ack, trigger, event)
+
+    async def _nak(self, data: bytes, ins: Inspection) -> IntakeResult:
+        trigger = _bounded(ins.fields.trigger) if ins.fields else "unknown"
+        reason = "; ".join(i.describe() for i in ins.issues)
+        if not await self._dead_letter(data, reason, ins.issues[0].code):
+            return IntakeResult(self._ack(ins.message, ins.fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]),
+                                trigger)
+        return IntakeResult(self._ack(ins.message, ins.fields, ins.issues), trigger, issues=tuple(ins.issues))
+
+    async def _dead_letter(self, data: bytes, reason: str, code: int) -> bool:
+        try:
+            await asyncio.wait_for(self.dead_letter(bytes(data), reason, code), self.config.dead_letter_timeout)
+        except Exception:
+            self.hooks.failure("dead_letter")
+            return False
+        self.hooks.dead_lettered(code)
+        return True
+
+    async def _dedupe_get(self, key: tuple[str, str]) -> bytes | None:
+        try:
+            return await asyncio.wait_for(self.dedupe.get(*key), self.config.dedupe_timeout)
+        except Exception:  # unavailable: process it; the deterministic event id protects the worker
+            self.hooks.failure("dedupe_get")
+            return None
+
+    def _ack(self, msg: Hl7Message | None, fields: Any, issues: list[Hl7Issue]) -> Ack:
+        return build_ack(msg, fields, issues, now=self.clock(), local_application=self.config.local_application,
+                         local_facility=self.config.local_facility)
+
+    # ------------------------------------------------------------------ JSON (HTTP ingest)
+
+    async def handle_json(self, body: bytes, received_at: datetime | None = None,
+                          source: str = "http") -> JsonResult:
+        """A JSON ADT event in, a JSON status out (same durability and duplicate rules)."""
+        started = time.perf_counter()
+        trigger, result = "unknown", None
+        try:
+            event = adt_event_from_json(body, received_at=received_at or self.clock(),
+                                        default_tz=self.config.default_tz, source=f"{source}:json")
+        except InvalidEvent as exc:
+            ok = await self._dead_letter(body, exc.reason, DATA_TYPE_ERROR)
+            result = (JsonResult("rejected", 422, detail=exc.reason) if ok
+                      else JsonResult("error", 503, detail=RETRY_TEXT))
+        if result is None:
+            trigger = _bounded(event.trigger)
+            key = (event.sending_facility, "json:" + event.message_control_id)
+            async with self._locks.hold(key):
+                if await self._dedupe_get(key) is not None:
+                    self.hooks.duplicate()
+                    result = JsonResult("duplicate", 200, str(event.event_id))
+                else:
+                    try:
+                        await asyncio.wait_for(self.publish(event, body), self.config.publish_timeout)
+                    except Exception:
+                        self.hooks.failure("publish")
+                        result = JsonResult("error", 503, str(event.event_id), RETRY_TEXT)
+                    else:
+                        result = JsonResult("accepted", 202, str(event.event_id))
+                        try:
+                            await asyncio.wait_for(self.dedupe.put(*key, result.body()), self.config.dedupe_timeout)
+                        except Exception:
+                            self.hooks.failure("dedupe_put")
+        self.hooks.message(trigger, {"accepted": "AA", "duplicate": "AA", "rejected": "AE"}.get(result.status, "AE"),
+                           time.perf_counter() - started)
+        return result
+
+
+def refused_too_large(limit: int) -> Hl7Issue:
+    return reject(APPLICATION_INTERNAL_ERROR, f"the message is larger than the {limit} bytes this interface accepts")
+
+
+def refused_truncated(reason: str) -> Hl7Issue:
+    return reject(SEGMENT_SEQUENCE, f"the MLLP frame was cut short ({reason} before the end block)")
