@@ -28,7 +28,8 @@ FUP_VISITS: tuple[str, ...] = (
 
 def _merge(group: list[Discharge]) -> Discharge:
     """One discharge per date: the ADT transition wins over a claim, then the smallest id."""
-    group = sorted(group, key=lambda d: (d.source != "adt", d.discharge_id))
+    group = sorted(group, key=lambda d: (d.source != "adt", d.discharge_id, d.disposition or "",
+                                         d.admit_date or date.min, d.facility or "", not d.acute))
     first = group[0]
     disposition = first.disposition or next((d.disposition for d in group if d.disposition), None)
     acute = any(d.acute for d in group)

@@ -1,0 +1,106 @@
+from datetime import date
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from services.gaps.domain import (
+    ClaimBook, apply_claim, current_claims, diff_statuses, evaluate_member, history_from_claims,
+)
+
+from .builders import CODES, member, settings
+from .claim_factories import claim, t
+
+VISIT = ("99213", date(2026, 2, 1))
+COLO = ("45378", date(2026, 2, 1))
+
+
+def ids(book):
+    return [(c.claim_id, c.frequency_code) for c in current_claims(book)]
+
+
+def test_replacement_supersedes_the_prior_version():
+    book = ClaimBook.from_claims([claim("A", [VISIT], at=t(1)),
+                                  claim("A-R", [("99214", date(2026, 2, 1))], freq="7", original="A", at=t(2))])
+    (cur,) = current_claims(book)
+    assert cur.claim_id == "A-R" and cur.lines[0].procedure_code == "99214"
+    assert len(book) == 2  # nothing edited away
+
+
+def test_replacement_reusing_the_claim_id():
+    book = ClaimBook.from_claims([claim("A", [VISIT], at=t(1)), claim("A", [COLO], freq="7", at=t(2))])
+    (cur,) = current_claims(book)
+    assert cur.frequency_code == "7" and cur.lines[0].procedure_code == "45378"
+
+
+def test_void_withdraws_and_late_original_stays_withdrawn():
+    original = claim("A", [COLO], at=t(1))
+    void = claim("A", [COLO], freq="8", original="A", at=t(5))
+    assert ids(ClaimBook.from_claims([original, void])) == []
+    assert ids(ClaimBook.from_claims([void, original])) == []
+
+
+def test_chain_of_replacements_is_one_family_in_any_order():
+    versions = [claim("A", [VISIT], at=t(1)), claim("B", [VISIT], freq="7", original="A", at=t(2)),
+                claim("C", [COLO], freq="7", original="B", at=t(3))]
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        assert ids(ClaimBook.from_claims([versions[i] for i in order])) == [("C", "7")]
+
+
+def test_duplicate_delivery_is_idempotent():
+    c = claim("A", [VISIT])
+    book = apply_claim(apply_claim(ClaimBook(), c), c)
+    assert len(book) == 1
+
+
+claims_pool = [
+    claim("A", [VISIT], at=t(1)),
+    claim("A2", [COLO], freq="7", original="A", at=t(2)),
+    claim("A2", [COLO], freq="8", original="A2", at=t(3)),
+    claim("B", [COLO], at=t(1)),
+    claim("C", [("82274", date(2026, 4, 1))], at=t(4)),
+    claim("C", [("82274", date(2026, 4, 1))], freq="8", at=t(6)),
+    claim("D", [VISIT], at=t(7)),
+    claim("D", [("99215", date(2026, 2, 1))], freq="7", original="D", at=t(8)),
+]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.permutations(claims_pool))
+def test_any_arrival_order_gives_the_same_current_claims(order):
+    expected = ids(ClaimBook.from_claims(claims_pool))
+    assert ids(ClaimBook.from_claims(order)) == expected
+    assert expected == [("B", "1"), ("D", "7")]
+
+
+def _eval(book):
+    m = member()
+    h = history_from_claims(current_claims(book), CODES)
+    return m, evaluate_member(m, h, settings(measures=("CMS130",)), CODES)
+
+
+def test_void_that_removes_the_evidence_reopens_the_gap():
+    m, first = _eval(ClaimBook.from_claims([claim("V", [VISIT]), claim("COL", [COLO], at=t(1))]))
+    assert first[0].status == "closed"
+    diff1 = diff_statuses(m, {}, first, cause_event_id="cause-1", occurred_at=t(1))
+    assert [e.event_type for e in diff1.events] == ["gap.closed"]
+
+    book = ClaimBook.from_claims([claim("V", [VISIT]), claim("COL", [COLO], at=t(1)),
+                                  claim("COL", [COLO], freq="8", at=t(9))])
+    m, second = _eval(book)
+    assert second[0].status == "open"
+    diff2 = diff_statuses(m, diff1.stored, second, cause_event_id="cause-2", occurred_at=t(9))
+    (ev,) = diff2.events
+    assert ev.event_type == "gap.opened" and "no colorectal cancer screening" in ev.reason
+
+
+def test_institutional_claim_discharge_feeds_follow_up():
+    ip = claim("IP1", [("0120", date(2026, 3, 10))], claim_type="institutional", type_of_bill="111",
+               admission_date=date(2026, 3, 8), discharge_date=date(2026, 3, 10), discharge_status="01")
+    h = history_from_claims([ip], CODES)
+    (dc,) = h.discharges
+    assert dc.acute and dc.discharge_id == "IP1" and dc.disposition == "01"
+    op = claim("OP1", [("99284", date(2026, 3, 10))], claim_type="institutional", type_of_bill="131",
+               discharge_date=date(2026, 3, 10), discharge_status="01")
+    (dc2,) = history_from_claims([op], CODES).discharges
+    assert not dc2.acute
+    assert history_from_claims([op], CODES).services[0].setting == "ed"
+
