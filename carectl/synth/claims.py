@@ -202,8 +202,8 @@ class ClaimFactory:
         m = rng.random()
         if m < 0.25 and len(dx) < 12:
             dx = dx + (rng.choice(("R5383", "Z8249", "E785", "M545")),)
-        elif m < 0.4 and len(lines) > 1:
-            lines = lines[:-1]
+        elif m < 0.4 and len(lines) > 1 and not lines[-1][1].endswith("F"):
+            lines = lines[:-1]             # a service billed in error (never half of a CPT II pair)
         else:
             ln = lines[0]
             charge, allowed = ln[7] + 1500 if ln[7] else 0, ln[8] + 700 if ln[8] else 0
