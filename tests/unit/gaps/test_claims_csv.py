@@ -1,0 +1,77 @@
+import io
+from datetime import date
+from decimal import Decimal
+
+from shared.formats import CLAIM_CSV_COLUMNS
+from services.gaps.ingest import ParsedClaim, Rejection, iter_claims_csv
+
+HEADER = ",".join(CLAIM_CSV_COLUMNS)
+
+
+def row(**kw):
+    base = dict(claim_id="C1", frequency_code="1", original_claim_id="", claim_type="professional", member_id="M1",
+                payer_id="SHP01", billing_npi="1234567893", rendering_npi="", place_of_service="11", type_of_bill="",
+                admission_date="", discharge_date="", discharge_status="", diagnoses="E11.9;I10", line_number="1",
+                procedure_code="99213", modifiers="25", revenue_code="", service_date="2026-02-01",
+                service_date_end="", units="1", charge_amount="120.50", allowed_amount="", paid_amount="")
+    base.update(kw)
+    return ",".join(base[c] for c in CLAIM_CSV_COLUMNS)
+
+
+def parse(*rows, header=HEADER):
+    return list(iter_claims_csv(io.StringIO("\n".join([header, *rows]) + "\n")))
+
+
+def test_lines_group_into_claims():
+    out = parse(row(), row(line_number="2", procedure_code="3044F", modifiers="", charge_amount="0", paid_amount="0"),
+                row(claim_id="C2", member_id="M2", procedure_code="45378", paid_amount="310.10"))
+    a, b = out
+    assert isinstance(a, ParsedClaim) and a.position.lines == (2, 3)
+    assert a.fields["diagnoses"] == ("E119", "I10") and a.fields["total_charge"] == Decimal("120.50")
+    assert [ln["procedure_code"] for ln in a.fields["lines"]] == ["99213", "3044F"]
+    assert a.fields["lines"][0]["modifiers"] == ("25",)
+    assert b.fields["paid_amount"] == Decimal("310.10") and b.fields["lines"][0]["service_date"] == date(2026, 2, 1)
+
+
+def test_header_is_checked():
+    (r,) = parse(row(), header=HEADER.replace("member_id", "memberid"))
+    assert isinstance(r, Rejection) and r.scope == "file"
+    assert "missing required columns: member_id" in r.reason and "unknown columns: memberid" in r.reason
+
+
+def test_bad_line_rejects_with_line_number_and_column_and_drops_its_claim():
+    out = parse(row(), row(line_number="2", service_date="2026-02-30"), row(claim_id="C2", charge_amount="12,0"))
+    line_rej, claim_rej, c2_line, c2_claim = out
+    assert (line_rej.scope, line_rej.position.lines) == ("line", (3,))
+    assert "service_date" in line_rej.reason and "2026-02-30" not in line_rej.reason
+    assert claim_rej.scope == "claim" and claim_rej.position.lines == (2, 3) and "3" in claim_rej.reason
+    assert c2_line.position.lines == (4,)
+    assert isinstance(c2_claim, Rejection)
+
+
+def test_claim_fields_must_agree_across_lines():
+    out = parse(row(), row(line_number="2", member_id="M9"))
+    assert "member_id" in out[0].reason and out[0].position.lines == (3,)
+    assert "M9" not in out[0].reason
+
+
+def test_invalid_values_named_without_echo():
+    (r,) = parse(row(claim_type="dental"))
+    assert isinstance(r, Rejection) and "claim_type" in r.reason and "dental" not in r.reason
+
+
+def test_non_contiguous_claim_rows_are_rejected():
+    out = parse(row(), row(claim_id="C2"), row(line_number="2"))
+    assert [type(r).__name__ for r in out] == ["ParsedClaim", "ParsedClaim", "Rejection"]
+    assert "line 2" in out[2].reason
+
+
+def test_replacement_and_void_rows():
+    out = parse(row(), row(frequency_code="7", original_claim_id="C1"), row(frequency_code="8", original_claim_id="C1"))
+    assert [r.fields["frequency_code"] for r in out] == ["1", "7", "8"]
+
+
+def test_progress_reports_rows():
+    seen = []
+    list(iter_claims_csv(io.StringIO("\n".join([HEADER, row(), row(claim_id="C2")])), seen.append, progress_every=1))
+    assert seen[-1].done and seen[-1].units == 2 and seen[-1].accepted == 2 and seen[-1].lines == 2
