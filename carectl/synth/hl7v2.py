@@ -94,6 +94,7 @@ class AdtBuilder:
              mrn: str, matchable: bool, trigger: str, event: datetime, cls: str, visit: str,
              segments: list[str]) -> None:
         hosp = self.hospitals[reg_hospital]
+        event = event.replace(microsecond=0)
         sent = event + timedelta(seconds=rng.randint(1, 120))
         self.seq += 1
         body = "\r".join([f"EVN|{trigger}|{ts(event, self.tz)}"] + segments)

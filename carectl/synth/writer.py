@@ -198,6 +198,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path, progress: Progress | None = 
     claim_buckets = [Bucket(tmp / f"claims-{i}.pkl", flush_at=2000) for i in range(len(windows))]
     history_bucket = Bucket(tmp / "claims-history.pkl", flush_at=2000)
     month_epochs = [cfg.local(m).timestamp() for m in months]
+    period_lo, period_hi = cfg.local(cfg.start).timestamp(), cfg.local(cfg.end).timestamp()
     stats = _Stats()
     total = cfg.members + non_rostered_count(cfg)
 
@@ -229,6 +230,8 @@ def generate(cfg: SynthConfig, out_dir: str | Path, progress: Progress | None = 
                         snaps[mi].writerow(roster_row(p, prac, show_end=end is not None and end < nxt))
                         snap_counts[mi] += 1
             for rec in msgs:
+                if not period_lo <= rec.send_epoch < period_hi:
+                    continue          # sent before or after the period (an early pre-admit, a late merge)
                 adt_buckets[max(0, bisect.bisect_right(month_epochs, rec.send_epoch) - 1)].add(rec)
             for c in claims:
                 if c.received == world.claims.history_received and c.frequency == "1" and c.statement_to < cfg.start:

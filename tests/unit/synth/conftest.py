@@ -23,7 +23,7 @@ def year_dir(tmp_path_factory) -> Path:
 def small_dir(tmp_path_factory) -> Path:
     """A small quarter with many malformed messages and adjustments, for structure checks."""
     out = tmp_path_factory.mktemp("small")
-    generate(SynthConfig(members=600, seed=5, months=3, malformed_rate=0.05, replacement_rate=0.05,
+    generate(SynthConfig(members=1000, seed=5, months=3, malformed_rate=0.15, replacement_rate=0.05,
                          void_rate=0.04, claim_batch="month"), out)
     return out
 
