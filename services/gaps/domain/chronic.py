@@ -141,8 +141,11 @@ def blood_pressure(ctx: Ctx) -> MeasureResult:
     dia_low = min(days[day][1], key=lambda x: (x[0], x[1][:5]))
     s_band, d_band = sys_low[2], dia_low[2]
     evidence = (idx.evidence(sys_low[1], value=s_band.label), idx.evidence(dia_low[1], value=d_band.label))
-    words = (f"most recent blood pressure {s_band.label}/{d_band.label} on {day.isoformat()} "
-             f"({sys_low[1][1]}, {dia_low[1][1]})")
+    if s_band.low == s_band.high and d_band.low == d_band.high:
+        reading = f"{s_band.label}/{d_band.label} mm Hg"
+    else:
+        reading = f"systolic {s_band.label}, diastolic {d_band.label} mm Hg"
+    words = f"most recent blood pressure {reading} on {day.isoformat()} ({sys_low[1][1]}, {dia_low[1][1]})"
     if s_band.entirely_below(SYSTOLIC_LIMIT) and d_band.entirely_below(DIASTOLIC_LIMIT):
         status = ctx.closed_or_due_soon(end)
         return ctx.result(m, status, f"{words}: below 140/90", evidence, due_date=end, lapses_on=end)

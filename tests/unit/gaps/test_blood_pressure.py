@@ -31,7 +31,7 @@ def test_hypertension_must_start_by_june_30(codes):
 def test_controlled_when_below_140_over_90(codes):
     r = one(codes, "CMS165", member(), history(HTN, *bp("3075F", "3079F")))
     assert r.status == "closed"
-    assert "130-139/80-89 on 2026-05-02" in r.reason
+    assert "systolic 130-139, diastolic 80-89 mm Hg on 2026-05-02" in r.reason
 
 
 @pytest.mark.parametrize("s,d", [("3077F", "3078F"), ("3074F", "3080F")])
@@ -45,7 +45,7 @@ def test_lowest_of_each_on_the_most_recent_day(codes):
     events = (*bp("3077F", "3080F"), svc("3075F", D, "BP2"), svc("3079F", D, "BP2"),
               *bp("3074F", "3078F", date(2026, 3, 1)))
     r = one(codes, "CMS165", member(), history(HTN, *events))
-    assert r.status == "closed" and "130-139/80-89" in r.reason
+    assert r.status == "closed" and "systolic 130-139, diastolic 80-89" in r.reason
 
 
 def test_most_recent_day_must_have_both(codes):
@@ -57,7 +57,7 @@ def test_numeric_readings(codes):
     s = ServiceEvent("8480-6", D, code_system="LOINC", value="138")
     d = ServiceEvent("8462-4", D, code_system="LOINC", value="88")
     r = one(codes, "CMS165", member(), history(HTN, s, d))
-    assert r.status == "closed" and "138/88" in r.reason
+    assert r.status == "closed" and "138/88 mm Hg" in r.reason
     s2 = ServiceEvent("8480-6", D, code_system="LOINC", value="140")
     assert one(codes, "CMS165", member(), history(HTN, s2, d)).status == "open"
 
