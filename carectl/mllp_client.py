@@ -97,7 +97,7 @@ class SendSummary:
     error_kinds: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)  # seconds, one per ACK received
     retries: int = 0
-    reconnects: int = 0
+    connects: int = 0        # connections opened (first ones and reconnects)
     mismatched: int = 0      # ACKs whose MSA-2 is not the MSH-10 sent
     elapsed: float = 0.0
     connections: int = 0
@@ -120,7 +120,7 @@ class SendSummary:
         return {
             "sent": self.sent, "acked": dict(sorted(self.acked.items())), "errors": self.errors,
             "error_kinds": dict(sorted(self.error_kinds.items())), "retries": self.retries,
-            "reconnects": self.reconnects, "mismatched": self.mismatched,
+            "connects": self.connects, "mismatched": self.mismatched,
             "connections": self.connections, "elapsed_s": round(self.elapsed, 3),
             "throughput_per_s": round(self.throughput, 1),
             "latency_ms": {"p50": ms(self.percentile(50)), "p95": ms(self.percentile(95)),
@@ -263,7 +263,7 @@ class MllpClient:
             try:
                 if conn is None:
                     conn = await self._connect()
-                    summary.reconnects += 1
+                    summary.connects += 1
                 t = time.perf_counter()
                 conn.writer.write(data)
                 await conn.writer.drain()
