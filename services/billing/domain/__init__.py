@@ -1,9 +1,12 @@
 """The billing service's pure core: contracts, accruals, the ledger diff, month close and
 statements. No Kafka, no database, no I/O: every function takes values and returns values."""
 
-from .accruals import ContractBook, CostItem, MemberAccrual, PostingKey, accrue_member, accrue_member_events
+from .accruals import (
+    ContractBook, CostItem, MemberAccrual, PostingKey, accrue_claim_event, accrue_claims, accrue_member,
+    accrue_member_events, claim_family,
+)
 from .bonuses import BonusEstimate, estimate_bonus
-from .claim_versions import PaidLine, current_paid_lines, current_versions
+from .claim_versions import PaidLine, current_paid_lines, current_versions, families_of
 from .contract import (
     TIERS, BonusRule, BonusTier, CarveOut, CodeRange, Contract, ContractVersion, Goal, PmpmFees,
     QualityGate, SharedSavings,
@@ -29,10 +32,10 @@ __all__ = [
     "CostItem", "CoverageSpan", "DuplicateEntry", "FactsBuilder", "Goal", "Ledger", "LedgerTotals",
     "MeasureRate", "MemberAccrual", "MemberMonth", "MetricValue", "PaidLine", "PeriodFacts",
     "PeriodFigures", "PmpmFees", "Posting", "PostingKey", "QualityGate", "SavingsEstimate",
-    "SharedSavings", "accrue_member", "accrue_member_events", "allocate", "bonus_rule_key",
-    "build_statement", "close_month", "contract_from_mapping", "contract_postings", "contract_to_yaml",
+    "SharedSavings", "accrue_claim_event", "accrue_claims", "accrue_member", "accrue_member_events", "allocate", "bonus_rule_key",
+    "build_statement", "claim_family", "close_month", "contract_from_mapping", "contract_postings", "contract_to_yaml",
     "coverage_from_roster", "current_paid_lines", "current_versions", "diff", "diff_key",
-    "estimate_bonus", "estimate_shared_savings", "estimates", "format_cents", "from_ledger_event",
+    "estimate_bonus", "estimate_shared_savings", "estimates", "families_of", "format_cents", "from_ledger_event",
     "measure_rates", "member_month_share", "member_months", "next_period", "parse_contract",
     "parse_runs", "period_figures", "period_of", "periods_between", "pmpm_fee_cents", "prev_period",
     "readmission_rate", "round_half_even", "runs_text", "scale", "share_of_units",

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shared.events import ClaimV1, MemberRosterV1
 
-from .claim_versions import PaidLine, current_paid_lines
+from .claim_versions import PaidLine, current_paid_lines, current_versions, families_of, paid_lines
 from .contract import Contract, ContractVersion
 from .coverage import CoverageSpan, MemberMonth, coverage_from_roster, member_months, pmpm_fee_cents
 from .periods import period_of
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PostingKey:
+class PostingKey(NamedTuple):
+    """What a ledger balance is kept for: (contract, period, account, member or None, rule)."""
+
     contract_id: str
     period: str
     account: str
@@ -52,6 +54,7 @@ class CostItem:
     procedure_code: str
     revenue_code: str | None
     paid_cents: int
+    family: str = ""  # the claim family, so a store can replace one family's rows
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,19 @@ def accrue_member(
     paid: Iterable[PaidLine],
     contracts: ContractBook,
     through: str,
+    since: str | None = None,
 ) -> MemberAccrual:
     """Desired member-level postings from coverage and paid lines.
 
     ``through`` is the accrual horizon (normally the latest open period): PMPM fees accrue
     for months up to it. Paid lines count whatever their month, as long as the member was
-    eligible on the service day under a contract version in force.
+    eligible on the service day under a contract version in force. ``since`` limits the
+    result to periods from it on (e.g. only the month being opened); pair it with the same
+    ``since`` on the ledger side so earlier keys are left alone.
     """
-    paid = list(paid)
+    paid = [p for p in paid if since is None or period_of(p.service_date) >= since]
     horizon = max([through, *(period_of(p.service_date) for p in paid)])
-    months = member_months(member_id, coverage, horizon)
+    months = member_months(member_id, coverage, horizon, since)
     by_period = {m.period: m for m in months}
     postings: dict[PostingKey, int] = {}
     unpriced: set[str] = set()
@@ -124,6 +130,19 @@ def accrue_member(
         fee = pmpm_fee_cents(version.member_month_rule, version.fee_cents(m.tier), m.runs, m.days_in_month)
         if fee:
             postings[PostingKey(m.contract_id, m.period, "pmpm_fee", member_id, f"pmpm:{m.tier}")] = fee
+    costs = _cost_postings(member_id, paid, by_period, contracts, postings, unpriced)
+    postings = {k: v for k, v in postings.items() if v != 0}
+    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced))
+
+
+def _cost_postings(
+    member_id: str,
+    paid: Iterable[PaidLine],
+    by_period: dict[str, MemberMonth],
+    contracts: ContractBook,
+    postings: dict[PostingKey, int],
+    unpriced: set[str],
+) -> list[CostItem]:
     costs: list[CostItem] = []
     for line in paid:
         period = period_of(line.service_date)
@@ -140,9 +159,40 @@ def accrue_member(
         else:
             key = PostingKey(m.contract_id, period, "carve_out", member_id, f"claim:{line.family}:{category}")
         postings[key] = postings.get(key, 0) + line.paid_cents
-        costs.append(CostItem(m.contract_id, period, line.procedure_code, line.revenue_code, line.paid_cents))
-    postings = {k: v for k, v in postings.items() if v != 0}
-    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced))
+        costs.append(CostItem(m.contract_id, period, line.procedure_code, line.revenue_code, line.paid_cents, line.family))
+    return costs
+
+
+def accrue_claims(
+    member_id: str,
+    coverage: Iterable[CoverageSpan],
+    paid: Iterable[PaidLine],
+    contracts: ContractBook,
+) -> MemberAccrual:
+    """Cost-of-care and carve-out postings for the claim families in ``paid`` only.
+
+    The cheap path for a claim event: pass the current paid lines of the families the event
+    touched (none for a void) and sync the ledger with ``families=`` those families, so a
+    void reverses its family's keys and nothing else is recomputed. ``months`` is left empty.
+    """
+    paid = list(paid)
+    postings: dict[PostingKey, int] = {}
+    unpriced: set[str] = set()
+    costs: list[CostItem] = []
+    if paid:
+        periods = sorted({period_of(p.service_date) for p in paid})
+        by_period = {m.period: m for m in member_months(member_id, coverage, periods[-1], periods[0])}
+        costs = _cost_postings(member_id, paid, by_period, contracts, postings, unpriced)
+    return MemberAccrual(member_id, {k: v for k, v in postings.items() if v}, [], costs, frozenset(unpriced))
+
+
+def claim_family(key: PostingKey) -> str | None:
+    """The claim family a cost-of-care or carve-out key belongs to (None for other accounts)."""
+    if key.account == "cost_of_care":
+        return key.rule.removeprefix("claim:")
+    if key.account == "carve_out":
+        return key.rule.removeprefix("claim:").rsplit(":", 1)[0]
+    return None
 
 
 def accrue_member_events(
@@ -151,7 +201,25 @@ def accrue_member_events(
     claims: Iterable[ClaimV1],
     contracts: ContractBook,
     through: str,
+    since: str | None = None,
 ) -> MemberAccrual:
     """``accrue_member`` from the raw events seen for one member (any order, duplicates ok)."""
-    return accrue_member(member_id, coverage_from_roster(roster), current_paid_lines(claims), contracts, through)
+    return accrue_member(member_id, coverage_from_roster(roster), current_paid_lines(claims), contracts, through, since)
 
+
+def accrue_claim_event(
+    member_id: str,
+    roster: Iterable[MemberRosterV1],
+    claims: Iterable[ClaimV1],
+    event: ClaimV1,
+    contracts: ContractBook,
+) -> tuple[MemberAccrual, frozenset[str]]:
+    """The cheap path for one claim event: (the accrual of the families it touches, those
+    families). ``claims`` are the member's other claim events; sync the ledger with
+    ``Ledger.sync_member(..., families=families)``."""
+    claims = list(claims)
+    everything = [*claims, event]
+    families = families_of([event], claims)
+    current = current_versions(everything)
+    paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
+    return accrue_claims(member_id, coverage_from_roster(roster), paid, contracts), families

@@ -48,13 +48,32 @@ def version_order(claim: ClaimV1) -> tuple:
     return (claim.recorded_at, _FREQUENCY_RANK[claim.frequency_code], claim.occurred_at, str(claim.event_id))
 
 
+def _links(claims: Iterable[ClaimV1]) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for c in claims:
+        if c.frequency_code in ("7", "8") and c.original_claim_id and c.original_claim_id != c.claim_id:
+            links[c.claim_id] = c.original_claim_id
+    return links
+
+
+def families_of(touched: Iterable[ClaimV1], claims: Iterable[ClaimV1]) -> frozenset[str]:
+    """Family ids whose postings the ``touched`` claims can change, given the member's other
+    ``claims``: their families now, and any id those families went by before (a late
+    replacement in the middle of a chain joins two families into one)."""
+    touched, claims = list(touched), list(claims)
+    before, after = _links(claims), _links([*claims, *touched])
+    roots = {_root(c.claim_id, after) for c in touched}
+    out = set(roots)
+    for c in [*claims, *touched]:
+        if _root(c.claim_id, after) in roots:
+            out.add(_root(c.claim_id, before))
+    return frozenset(out)
+
+
 def current_versions(claims: Iterable[ClaimV1]) -> dict[str, ClaimV1]:
     """Family id (the original claim id) → the version that counts now, voids left out."""
     unique = {c.event_id: c for c in claims}
-    links: dict[str, str] = {}
-    for c in unique.values():
-        if c.frequency_code in ("7", "8") and c.original_claim_id and c.original_claim_id != c.claim_id:
-            links[c.claim_id] = c.original_claim_id
+    links = _links(unique.values())
     latest: dict[str, ClaimV1] = {}
     for c in unique.values():
         family = _root(c.claim_id, links)

@@ -27,7 +27,7 @@ from datetime import datetime
 
 from shared.events import LedgerEntryV1, derive_id
 
-from .accruals import PostingKey
+from .accruals import PostingKey, claim_family
 from .periods import next_period, parse_period
 
 
@@ -80,6 +80,12 @@ def diff_key(
     closed: ClosedMonths = ClosedMonths(),
 ) -> list[Posting]:
     """Entries to append so that ``key`` nets to ``desired_cents`` (often none)."""
+    if not posted:  # a new key: the common case, kept cheap
+        if not desired_cents:
+            return []
+        posted_period, adjustment = closed.posting_period(key.contract_id, key.period)
+        return [Posting(derive_id(source_event_id, key.text()), key, desired_cents, posted_period, source_event_id,
+                        adjustment=adjustment)]
     if sum(p.amount_cents for p in posted) == desired_cents:
         return []
     posted_period, adjustment = closed.posting_period(key.contract_id, key.period)
@@ -169,6 +175,9 @@ class Ledger:
     _by_member: dict[str, set[PostingKey]] = field(default_factory=lambda: defaultdict(set))
     _by_contract_period: dict[tuple[str, str], set[PostingKey]] = field(default_factory=lambda: defaultdict(set))
     _ids: set[uuid.UUID] = field(default_factory=set)
+    _by_period: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    _by_posted: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    _late: dict[tuple[str, str], dict[tuple[str, str], int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
     def append(self, postings: Iterable[Posting]) -> list[Posting]:
         postings = list(postings)
@@ -180,7 +189,12 @@ class Ledger:
         for p in postings:
             self._ids.add(p.entry_id)
             self.entries.append(p)
-            self._by_key[p.key].append(p)
+            k = p.key
+            self._by_key[k].append(p)
+            self._by_period[(k.contract_id, k.period, k.account)] += p.amount_cents
+            self._by_posted[(k.contract_id, p.posted_period, k.account)] += p.amount_cents
+            if p.adjustment:
+                self._late[(k.contract_id, p.posted_period)][(k.period, k.account)] += p.amount_cents
             if p.key.member_id is not None:
                 self._by_member[p.key.member_id].add(p.key)
             else:
@@ -195,9 +209,16 @@ class Ledger:
         keys = set(desired) | set(scope)
         return self.append(diff(desired, {k: self._by_key[k] for k in keys if k in self._by_key}, source_event_id, self.closed))
 
-    def sync_member(self, member_id: str, desired: Mapping[PostingKey, int], source_event_id: uuid.UUID) -> list[Posting]:
-        """Recompute all of one member's keys (any contract, any period)."""
-        return self.sync(desired, set(self._by_member.get(member_id, ())), source_event_id)
+    def sync_member(self, member_id: str, desired: Mapping[PostingKey, int], source_event_id: uuid.UUID,
+                    since: str | None = None, families: Iterable[str] | None = None) -> list[Posting]:
+        """Recompute one member's keys: all of them, or those of periods from ``since`` on, or
+        only the cost / carve-out keys of the claim ``families`` (with ``accrue_claims``)."""
+        fams = None if families is None else set(families)
+        scope = {
+            k for k in self._by_member.get(member_id, ())
+            if (since is None or k.period >= since) and (fams is None or claim_family(k) in fams)
+        }
+        return self.sync(desired, scope, source_event_id)
 
     def sync_contract_period(self, contract_id: str, period: str, desired: Mapping[PostingKey, int],
                              source_event_id: uuid.UUID) -> list[Posting]:
@@ -217,22 +238,11 @@ class Ledger:
 
     def balances(self, by: str = "period") -> dict[tuple[str, str, str], int]:
         """Net per (contract, period or posted_period, account)."""
-        out: dict[tuple[str, str, str], int] = defaultdict(int)
-        for p in self.entries:
-            out[(p.key.contract_id, p.key.period if by == "period" else p.posted_period, p.key.account)] += p.amount_cents
-        return dict(out)
+        return dict(self._by_period if by == "period" else self._by_posted)
 
     def totals(self, contract_id: str, period: str) -> LedgerTotals:
-        by_account: dict[str, int] = defaultdict(int)
-        booked: dict[str, int] = defaultdict(int)
-        adjustments: dict[tuple[str, str], int] = defaultdict(int)
-        for p in self.entries:
-            if p.key.contract_id != contract_id:
-                continue
-            if p.key.period == period:
-                by_account[p.key.account] += p.amount_cents
-            if p.posted_period == period:
-                booked[p.key.account] += p.amount_cents
-                if p.key.period != period:
-                    adjustments[(p.key.period, p.key.account)] += p.amount_cents
-        return LedgerTotals(dict(by_account), dict(booked), dict(adjustments))
+        def of(index: dict[tuple[str, str, str], int]) -> dict[str, int]:
+            return {a: v for (c, p, a), v in index.items() if c == contract_id and p == period}
+
+        late = self._late.get((contract_id, period), {})
+        return LedgerTotals(of(self._by_period), of(self._by_posted), {k: v for k, v in late.items()})

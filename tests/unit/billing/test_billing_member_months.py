@@ -109,3 +109,15 @@ def test_snapshot_order_of_arrival_does_not_matter():
     results = {tuple(sorted(accrue_member_events("M1", order, [], book, "2026-06").postings.items()))
                for order in ([a, b, c], [c, b, a], [b, c, a, a])}
     assert len(results) == 1
+
+
+def test_opening_a_month_accrues_only_that_month_and_leaves_earlier_ones_alone():
+    book = examples()
+    r = roster()
+    ledger = Ledger()
+    ledger.sync_member("M1", accrue_member_events("M1", [r], [], book, "2026-02").postings, r.event_id)
+    opened = accrue_member_events("M1", [r], [], book, "2026-03", since="2026-03")
+    assert pmpm(opened.postings) == {("2026-03", "pmpm:high"): 3000}
+    entries = ledger.sync_member("M1", opened.postings, r.event_id, since="2026-03")
+    assert [(e.key.period, e.amount_cents) for e in entries] == [("2026-03", 3000)]
+    assert ledger.balances() == {("MMO-2026", p, "pmpm_fee"): 3000 for p in ("2026-01", "2026-02", "2026-03")}
