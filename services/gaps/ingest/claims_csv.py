@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED, LIST_SEPARATOR
 
 from .csv_common import (
-    FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, parse_decimal, split_list,
+    FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, split_list,
 )
 from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim_fields
 

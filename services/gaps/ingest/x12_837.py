@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import pyx12.errors
 from pyx12.x12file import X12Reader
@@ -31,15 +29,10 @@ from pyx12.x12file import X12Reader
 from .records import (
     ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim_fields,
 )
+from .x12_loops import TransactionState, claim_fields, els as _els, finish_line, map_segment, v as _v
 
 SUPPORTED = {"005010X222A1": "professional", "005010X223A2": "institutional",
              "005010X223A1": "institutional", "005010X223A3": "institutional"}
-DX_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
-# CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
-# information about the stay, not replacements; 6 (corrected) replaces like 7.
-FREQUENCY = {"1": "1", "2": "1", "3": "1", "4": "1", "5": "1", "6": "7", "7": "7", "8": "8"}
-
-
 _ST_ERRORS = {
     "2": "SE trailer missing",
     "3": "SE02 does not match ST02",
@@ -65,76 +58,6 @@ class _Counting:
         return data
 
 
-def _els(seg: Any) -> list[list[str]]:
-    """A pyx12 segment as lists of sub-element strings (element 1 at index 0)."""
-    return [[e.value for e in comp.elements] for comp in seg.elements]
-
-
-def _v(els: list[list[str]], i: int, sub: int = 1) -> str:
-    if i <= len(els):
-        comp = els[i - 1]
-        if sub <= len(comp):
-            return comp[sub - 1].strip()
-    return ""
-
-
-def _d8(text: str) -> date:
-    return date(int(text[0:4]), int(text[4:6]), int(text[6:8])) if len(text) >= 8 and text[:8].isdigit() \
-        else _bad_date()
-
-
-def _bad_date() -> date:
-    raise ValueError("not a date")
-
-
-def _amount(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError("not an amount") from None
-
-
-class _Claim:
-    __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
-                 "admit", "status", "rendering", "attending", "lines", "line", "in_lines")
-
-    def __init__(self, els: list[list[str]], segment: int, index: int) -> None:
-        self.els = els
-        self.segment = segment
-        self.index = index
-        self.errors: list[str] = []
-        self.ref_f8: str | None = None
-        self.dx: list[str] = []
-        self.stmt_from: date | None = None
-        self.stmt_to: date | None = None
-        self.admit: date | None = None
-        self.status: str | None = None
-        self.rendering: str | None = None
-        self.attending: str | None = None
-        self.lines: list[dict[str, Any]] = []
-        self.line: dict[str, Any] | None = None
-        self.in_lines = False
-
-
-class _Transaction:
-    __slots__ = ("control", "kind", "created_at", "claims", "errors", "segments", "billing_npi",
-                 "member_id", "payer_id", "claim", "claim_count", "hl_level")
-
-    def __init__(self, control: str, kind: str | None) -> None:
-        self.control = control
-        self.kind = kind
-        self.created_at: datetime | None = None
-        self.claims: list[ParsedClaim | Rejection] = []
-        self.errors: list[str] = []
-        self.segments = 1
-        self.billing_npi: str | None = None
-        self.member_id: str | None = None
-        self.payer_id: str | None = None
-        self.claim: _Claim | None = None
-        self.claim_count = 0
-        self.hl_level = ""
-
-
 class Parser837:
     """Streaming 837 parser; iterate ``records()`` for ``ParsedClaim`` / ``Rejection``."""
 
@@ -146,26 +69,21 @@ class Parser837:
         self.progress = Progress()
 
     # -- helpers -------------------------------------------------------------------------
-    def _pos(self, tx: _Transaction | None, segment: int | None = None, index: int | None = None) -> Position:
+    def _pos(self, tx: TransactionState | None, segment: int | None = None, index: int | None = None) -> Position:
         return Position(source_file=self.source_file, st_control_number=tx.control if tx else None,
                         segment_number=segment, claim_index=index)
 
-    def _finish_line(self, claim: _Claim) -> None:
-        if claim.line is not None:
-            claim.lines.append(claim.line)
-            claim.line = None
-
-    def _finish_claim(self, tx: _Transaction) -> None:
+    def _finish_claim(self, tx: TransactionState) -> None:
         claim = tx.claim
         if claim is None:
             return
         tx.claim = None
-        self._finish_line(claim)
+        finish_line(claim)
         pos = self._pos(tx, claim.segment, claim.index)
         if claim.errors:
             tx.claims.append(Rejection(claim.errors[0], pos, "claim"))
             return
-        fields = self._claim_fields(tx, claim)
+        fields = claim_fields(tx, claim, self.source_file)
         if isinstance(fields, str):
             tx.claims.append(Rejection(fields, pos, "claim"))
             return
@@ -175,76 +93,6 @@ class Parser837:
         else:
             tx.claims.append(ParsedClaim(checked, pos, tx.created_at))
 
-    def _claim_fields(self, tx: _Transaction, c: _Claim) -> dict[str, Any] | str:
-        els = c.els
-        if not tx.member_id:
-            return "no subscriber member id (2010BA NM1*IL NM109) before the claim"
-        claim_id = _v(els, 1)
-        if not claim_id:
-            return "CLM01 (claim id) is empty"
-        freq_raw = _v(els, 5, 3)
-        freq = FREQUENCY.get(freq_raw or "1")
-        if freq is None:
-            return "CLM05-3 frequency code is not one of 1-8"
-        try:
-            total = _amount(_v(els, 2) or "0")
-        except ValueError:
-            return "CLM02 (total charge) is not an amount"
-        facility = _v(els, 5, 1)
-        institutional = tx.kind == "institutional"
-        if not c.lines:
-            return "the claim has no service lines (2400 LX)"
-        lines = []
-        paid_total: Decimal | None = None
-        for n, ln in enumerate(c.lines, 1):
-            svc = ln.get("service_date") or c.stmt_from
-            end = ln.get("service_date_end")
-            if svc is None:
-                return f"service line {n}: no service date (DTP*472) and no statement dates (DTP*434)"
-            if ln.get("paid_amount") is not None:
-                paid_total = (paid_total or Decimal(0)) + ln["paid_amount"]
-            lines.append({
-                "line_number": ln.get("line_number") or n,
-                "procedure_code": ln.get("procedure_code") or "",
-                "modifiers": tuple(ln.get("modifiers") or ()),
-                "revenue_code": ln.get("revenue_code"),
-                "service_date": svc,
-                "service_date_end": end if end and end != svc else None,
-                "units": ln.get("units", Decimal(1)),
-                "charge_amount": ln.get("charge_amount", Decimal(0)),
-                "allowed_amount": ln.get("allowed_amount"),
-                "paid_amount": ln.get("paid_amount"),
-                "place_of_service": ln.get("place_of_service"),
-                "diagnosis_pointers": tuple(ln.get("diagnosis_pointers") or ()),
-                "rendering_npi": ln.get("rendering_npi"),
-            })
-        discharge = None
-        if institutional and c.admit and c.status and c.status != "30":
-            discharge = c.stmt_to
-        return {
-            "member_id": tx.member_id,
-            "claim_id": claim_id,
-            "frequency_code": freq,
-            "original_claim_id": c.ref_f8,
-            "claim_type": "institutional" if institutional else "professional",
-            "payer_id": tx.payer_id,
-            "billing_npi": tx.billing_npi,
-            "rendering_npi": c.rendering,
-            "attending_npi": c.attending,
-            "place_of_service": None if institutional else (facility or None),
-            "type_of_bill": (facility + (freq_raw or "1")) if institutional and facility else None,
-            "admission_date": c.admit,
-            "discharge_date": discharge,
-            "discharge_status": c.status if institutional else None,
-            "statement_from": c.stmt_from,
-            "statement_to": c.stmt_to,
-            "diagnoses": tuple(c.dx),
-            "lines": tuple(lines),
-            "total_charge": total,
-            "paid_amount": paid_total,
-            "source_file": self.source_file,
-        }
-
     def _tick(self, counter: _Counting | None) -> None:
         p = self.progress
         p.units += 1
@@ -253,7 +101,7 @@ class Parser837:
                 p.bytes_read = counter.count
             self.on_progress(p)
 
-    def _flush(self, tx: _Transaction, extra: list[str]) -> Iterator[ParsedClaim | Rejection]:
+    def _flush(self, tx: TransactionState, extra: list[str]) -> Iterator[ParsedClaim | Rejection]:
         self._finish_claim(tx)
         problems = tx.errors + extra
         if problems:
@@ -281,7 +129,7 @@ class Parser837:
                             "segment (version 00501)", self._pos(None), "file")
             self._done(counter)
             return
-        tx: _Transaction | None = None
+        tx: TransactionState | None = None
         group_kind: str | None = None
         group_error: str | None = None
         group_control: str | None = None
@@ -297,7 +145,7 @@ class Parser837:
                 if tx is not None:
                     yield from self._flush(tx, ["no SE trailer before the next ST"])
                 els = _els(seg)
-                tx = _Transaction(_v(els, 2), group_kind)
+                tx = TransactionState(_v(els, 2), group_kind)
                 tx.errors.extend(_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs)
                 if _v(els, 1) != "837":
                     tx.errors.append("ST01 is not 837")
@@ -339,7 +187,7 @@ class Parser837:
             if tx is None:
                 continue
             try:
-                self._segment(tx, sid, _els(seg))
+                map_segment(tx, sid, _els(seg), self._finish_claim)
             except (ValueError, IndexError) as exc:
                 if tx.claim is not None:
                     tx.claim.errors.append(f"{sid} segment: {exc}")
@@ -360,135 +208,6 @@ class Parser837:
         self.progress.done = True
         if self.on_progress:
             self.on_progress(self.progress)
-
-    def _segment(self, tx: _Transaction, sid: str, els: list[list[str]]) -> None:
-        claim = tx.claim
-        if sid == "CLM":
-            self._finish_claim(tx)
-            tx.claim_count += 1
-            tx.claim = _Claim(els, tx.segments, tx.claim_count)
-            return
-        if sid == "HL":
-            self._finish_claim(tx)
-            tx.hl_level = _v(els, 3)
-            if tx.hl_level == "20":
-                tx.billing_npi = None
-                tx.member_id = None
-                tx.payer_id = None
-            elif tx.hl_level == "22":
-                tx.member_id = None
-                tx.payer_id = None
-            return
-        if sid == "BHT":
-            d, t = _v(els, 4), _v(els, 5)
-            try:
-                day = _d8(d)
-                hh, mm = (int(t[0:2]), int(t[2:4])) if len(t) >= 4 and t[:4].isdigit() else (0, 0)
-                tx.created_at = datetime(day.year, day.month, day.day, hh, mm, tzinfo=timezone.utc)
-            except ValueError:
-                tx.created_at = None
-            return
-        if sid == "NM1":
-            entity = _v(els, 1)
-            ident = _v(els, 9) or None
-            if claim is None:
-                if entity == "85":
-                    tx.billing_npi = ident if _v(els, 8) == "XX" else tx.billing_npi
-                elif entity == "IL":
-                    tx.member_id = ident
-                elif entity == "PR":
-                    tx.payer_id = ident
-                return
-            if entity == "82" and _v(els, 8) == "XX":
-                if claim.in_lines and claim.line is not None:
-                    claim.line["rendering_npi"] = ident
-                elif not claim.in_lines:
-                    claim.rendering = ident
-            elif entity == "71" and _v(els, 8) == "XX" and not claim.in_lines:
-                claim.attending = ident
-            return
-        if claim is None:
-            return
-        if sid == "LX":
-            self._finish_line(claim)
-            claim.in_lines = True
-            n = _v(els, 1)
-            claim.line = {"line_number": int(n) if n.isdigit() else len(claim.lines) + 1}
-            return
-        line = claim.line
-        if sid == "SV1" and line is not None:
-            proc = els[0] if els else []
-            if len(proc) < 2 or not proc[1]:
-                raise ValueError("SV101 has no procedure code")
-            line["procedure_code"] = proc[1].strip().upper()
-            line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
-            line["charge_amount"] = _amount(_v(els, 2) or "0")
-            line["units"] = _amount(_v(els, 4) or "1")
-            line["place_of_service"] = _v(els, 5) or None
-            ptrs = els[6] if len(els) >= 7 else []
-            line["diagnosis_pointers"] = tuple(int(p) for p in ptrs if p.strip().isdigit())
-            return
-        if sid == "SV2" and line is not None:
-            rev = _v(els, 1)
-            if not rev:
-                raise ValueError("SV201 has no revenue code")
-            line["revenue_code"] = rev
-            proc = els[1] if len(els) >= 2 else []
-            code = proc[1].strip().upper() if len(proc) >= 2 and proc[1].strip() else rev
-            line["procedure_code"] = code
-            line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
-            line["charge_amount"] = _amount(_v(els, 3) or "0")
-            line["units"] = _amount(_v(els, 5) or "1")
-            return
-        if sid == "DTP":
-            qual, fmt, value = _v(els, 1), _v(els, 2), _v(els, 3)
-            if qual == "472" and line is not None:
-                start, end = _date_or_range(fmt, value, "DTP*472")
-                line["service_date"], line["service_date_end"] = start, end
-            elif qual == "434" and not claim.in_lines:
-                claim.stmt_from, claim.stmt_to = _date_or_range(fmt, value, "DTP*434")
-            elif qual == "435" and not claim.in_lines:
-                claim.admit = _d8(value) if len(value) >= 8 else _bad("DTP*435 is not a date")
-            return
-        if sid == "REF" and not claim.in_lines:
-            if _v(els, 1) == "F8":
-                claim.ref_f8 = _v(els, 2) or None
-            return
-        if sid == "HI" and not claim.in_lines:
-            for comp in els:
-                if len(comp) >= 2 and comp[0] in DX_QUALIFIERS and comp[1].strip():
-                    claim.dx.append(comp[1].strip().upper().replace(".", ""))
-            return
-        if sid == "CL1" and not claim.in_lines:
-            claim.status = _v(els, 3) or None
-            return
-        if sid == "SVD" and line is not None:
-            paid = _amount(_v(els, 2) or "0")
-            line["paid_amount"] = (line.get("paid_amount") or Decimal(0)) + paid
-            line["allowed_amount"] = (line.get("allowed_amount") or Decimal(0)) + paid
-            return
-        if sid == "CAS" and line is not None and line.get("paid_amount") is not None:
-            if _v(els, 1) == "PR":
-                for i in range(3, 19, 3):
-                    amt = _v(els, i)
-                    if amt:
-                        line["allowed_amount"] = line["allowed_amount"] + _amount(amt)
-            return
-
-
-def _bad(reason: str) -> Any:
-    raise ValueError(reason)
-
-
-def _date_or_range(fmt: str, value: str, what: str) -> tuple[date, date | None]:
-    try:
-        if fmt == "RD8" or "-" in value:
-            a, _, b = value.partition("-")
-            return _d8(a), _d8(b) if b else None
-        return _d8(value), None
-    except ValueError:
-        raise ValueError(f"{what} is not a valid date") from None
-
 
 def _envelope_words(err: tuple) -> str:
     kind, code, text = err[0], err[1], err[2]

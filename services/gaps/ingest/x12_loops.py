@@ -1,0 +1,303 @@
+"""The 837 loops this service reads, mapped from tokenized segments (no I/O).
+
+2010AA billing provider (NM1*85), 2010BA subscriber (NM1*IL NM109 = member id), 2010BB payer
+(NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, CL1, NM1*82 / NM1*71), 2400 lines (LX,
+SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid amount, CAS*PR patient share).
+Errors raised here are ValueError texts naming the segment or element, never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+DX_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
+# CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
+# information about the stay, not replacements; 6 (corrected) replaces like 7.
+FREQUENCY = {"1": "1", "2": "1", "3": "1", "4": "1", "5": "1", "6": "7", "7": "7", "8": "8"}
+
+
+def els(seg: Any) -> list[list[str]]:
+    """A pyx12 segment as lists of sub-element strings (element 1 at index 0)."""
+    return [[e.value for e in comp.elements] for comp in seg.elements]
+
+
+def v(els: list[list[str]], i: int, sub: int = 1) -> str:
+    """Element ``i`` (1-based), sub-element ``sub``, stripped; empty when absent."""
+    if i <= len(els):
+        comp = els[i - 1]
+        if sub <= len(comp):
+            return comp[sub - 1].strip()
+    return ""
+
+
+def _d8(text: str) -> date:
+    return date(int(text[0:4]), int(text[4:6]), int(text[6:8])) if len(text) >= 8 and text[:8].isdigit() \
+        else _bad_date()
+
+
+def _bad_date() -> date:
+    raise ValueError("not a date")
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not an amount") from None
+
+
+def _bad(reason: str) -> Any:
+    raise ValueError(reason)
+
+
+def _date_or_range(fmt: str, value: str, what: str) -> tuple[date, date | None]:
+    try:
+        if fmt == "RD8" or "-" in value:
+            a, _, b = value.partition("-")
+            return _d8(a), _d8(b) if b else None
+        return _d8(value), None
+    except ValueError:
+        raise ValueError(f"{what} is not a valid date") from None
+
+
+class ClaimState:
+    """A 2300 claim loop being read."""
+
+    __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
+                 "admit", "status", "rendering", "attending", "lines", "line", "in_lines")
+
+    def __init__(self, els: list[list[str]], segment: int, index: int) -> None:
+        self.els = els
+        self.segment = segment
+        self.index = index
+        self.errors: list[str] = []
+        self.ref_f8: str | None = None
+        self.dx: list[str] = []
+        self.stmt_from: date | None = None
+        self.stmt_to: date | None = None
+        self.admit: date | None = None
+        self.status: str | None = None
+        self.rendering: str | None = None
+        self.attending: str | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.line: dict[str, Any] | None = None
+        self.in_lines = False
+
+
+class TransactionState:
+    """An ST..SE transaction set being read."""
+
+    __slots__ = ("control", "kind", "created_at", "claims", "errors", "segments", "billing_npi",
+                 "member_id", "payer_id", "claim", "claim_count", "hl_level")
+
+    def __init__(self, control: str, kind: str | None) -> None:
+        self.control = control
+        self.kind = kind
+        self.created_at: datetime | None = None
+        self.claims: list[Any] = []
+        self.errors: list[str] = []
+        self.segments = 1
+        self.billing_npi: str | None = None
+        self.member_id: str | None = None
+        self.payer_id: str | None = None
+        self.claim: ClaimState | None = None
+        self.claim_count = 0
+        self.hl_level = ""
+
+
+def finish_line(claim: ClaimState) -> None:
+    if claim.line is not None:
+        claim.lines.append(claim.line)
+        claim.line = None
+
+
+def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -> dict[str, Any] | str:
+    """ClaimV1 body fields of a finished claim, or why it cannot be one."""
+    els = c.els
+    if not tx.member_id:
+        return "no subscriber member id (2010BA NM1*IL NM109) before the claim"
+    claim_id = v(els, 1)
+    if not claim_id:
+        return "CLM01 (claim id) is empty"
+    freq_raw = v(els, 5, 3)
+    freq = FREQUENCY.get(freq_raw or "1")
+    if freq is None:
+        return "CLM05-3 frequency code is not one of 1-8"
+    try:
+        total = _amount(v(els, 2) or "0")
+    except ValueError:
+        return "CLM02 (total charge) is not an amount"
+    facility = v(els, 5, 1)
+    institutional = tx.kind == "institutional"
+    if not c.lines:
+        return "the claim has no service lines (2400 LX)"
+    lines = []
+    paid_total: Decimal | None = None
+    for n, ln in enumerate(c.lines, 1):
+        svc = ln.get("service_date") or c.stmt_from
+        end = ln.get("service_date_end")
+        if svc is None:
+            return f"service line {n}: no service date (DTP*472) and no statement dates (DTP*434)"
+        if ln.get("paid_amount") is not None:
+            paid_total = (paid_total or Decimal(0)) + ln["paid_amount"]
+        lines.append({
+            "line_number": ln.get("line_number") or n,
+            "procedure_code": ln.get("procedure_code") or "",
+            "modifiers": tuple(ln.get("modifiers") or ()),
+            "revenue_code": ln.get("revenue_code"),
+            "service_date": svc,
+            "service_date_end": end if end and end != svc else None,
+            "units": ln.get("units", Decimal(1)),
+            "charge_amount": ln.get("charge_amount", Decimal(0)),
+            "allowed_amount": ln.get("allowed_amount"),
+            "paid_amount": ln.get("paid_amount"),
+            "place_of_service": ln.get("place_of_service"),
+            "diagnosis_pointers": tuple(ln.get("diagnosis_pointers") or ()),
+            "rendering_npi": ln.get("rendering_npi"),
+        })
+    discharge = None
+    if institutional and c.admit and c.status and c.status != "30":
+        discharge = c.stmt_to
+    return {
+        "member_id": tx.member_id,
+        "claim_id": claim_id,
+        "frequency_code": freq,
+        "original_claim_id": c.ref_f8,
+        "claim_type": "institutional" if institutional else "professional",
+        "payer_id": tx.payer_id,
+        "billing_npi": tx.billing_npi,
+        "rendering_npi": c.rendering,
+        "attending_npi": c.attending,
+        "place_of_service": None if institutional else (facility or None),
+        "type_of_bill": (facility + (freq_raw or "1")) if institutional and facility else None,
+        "admission_date": c.admit,
+        "discharge_date": discharge,
+        "discharge_status": c.status if institutional else None,
+        "statement_from": c.stmt_from,
+        "statement_to": c.stmt_to,
+        "diagnoses": tuple(c.dx),
+        "lines": tuple(lines),
+        "total_charge": total,
+        "paid_amount": paid_total,
+        "source_file": source_file,
+    }
+
+
+def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
+                finish_claim: Callable[[TransactionState], None]) -> None:
+    """Apply one segment of a transaction set to the claim being built (2000A-2430 loops)."""
+    claim = tx.claim
+    if sid == "CLM":
+        finish_claim(tx)
+        tx.claim_count += 1
+        tx.claim = ClaimState(els, tx.segments, tx.claim_count)
+        return
+    if sid == "HL":
+        finish_claim(tx)
+        tx.hl_level = v(els, 3)
+        if tx.hl_level == "20":
+            tx.billing_npi = None
+            tx.member_id = None
+            tx.payer_id = None
+        elif tx.hl_level == "22":
+            tx.member_id = None
+            tx.payer_id = None
+        return
+    if sid == "BHT":
+        d, t = v(els, 4), v(els, 5)
+        try:
+            day = _d8(d)
+            hh, mm = (int(t[0:2]), int(t[2:4])) if len(t) >= 4 and t[:4].isdigit() else (0, 0)
+            tx.created_at = datetime(day.year, day.month, day.day, hh, mm, tzinfo=timezone.utc)
+        except ValueError:
+            tx.created_at = None
+        return
+    if sid == "NM1":
+        entity = v(els, 1)
+        ident = v(els, 9) or None
+        if claim is None:
+            if entity == "85":
+                tx.billing_npi = ident if v(els, 8) == "XX" else tx.billing_npi
+            elif entity == "IL":
+                tx.member_id = ident
+            elif entity == "PR":
+                tx.payer_id = ident
+            return
+        if entity == "82" and v(els, 8) == "XX":
+            if claim.in_lines and claim.line is not None:
+                claim.line["rendering_npi"] = ident
+            elif not claim.in_lines:
+                claim.rendering = ident
+        elif entity == "71" and v(els, 8) == "XX" and not claim.in_lines:
+            claim.attending = ident
+        return
+    if claim is None:
+        return
+    if sid == "LX":
+        finish_line(claim)
+        claim.in_lines = True
+        n = v(els, 1)
+        claim.line = {"line_number": int(n) if n.isdigit() else len(claim.lines) + 1}
+        return
+    line = claim.line
+    if sid == "SV1" and line is not None:
+        proc = els[0] if els else []
+        if len(proc) < 2 or not proc[1]:
+            raise ValueError("SV101 has no procedure code")
+        line["procedure_code"] = proc[1].strip().upper()
+        line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
+        line["charge_amount"] = _amount(v(els, 2) or "0")
+        line["units"] = _amount(v(els, 4) or "1")
+        line["place_of_service"] = v(els, 5) or None
+        ptrs = els[6] if len(els) >= 7 else []
+        line["diagnosis_pointers"] = tuple(int(p) for p in ptrs if p.strip().isdigit())
+        return
+    if sid == "SV2" and line is not None:
+        rev = v(els, 1)
+        if not rev:
+            raise ValueError("SV201 has no revenue code")
+        line["revenue_code"] = rev
+        proc = els[1] if len(els) >= 2 else []
+        code = proc[1].strip().upper() if len(proc) >= 2 and proc[1].strip() else rev
+        line["procedure_code"] = code
+        line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
+        line["charge_amount"] = _amount(v(els, 3) or "0")
+        line["units"] = _amount(v(els, 5) or "1")
+        return
+    if sid == "DTP":
+        qual, fmt, value = v(els, 1), v(els, 2), v(els, 3)
+        if qual == "472" and line is not None:
+            start, end = _date_or_range(fmt, value, "DTP*472")
+            line["service_date"], line["service_date_end"] = start, end
+        elif qual == "434" and not claim.in_lines:
+            claim.stmt_from, claim.stmt_to = _date_or_range(fmt, value, "DTP*434")
+        elif qual == "435" and not claim.in_lines:
+            claim.admit = _d8(value) if len(value) >= 8 else _bad("DTP*435 is not a date")
+        return
+    if sid == "REF" and not claim.in_lines:
+        if v(els, 1) == "F8":
+            claim.ref_f8 = v(els, 2) or None
+        return
+    if sid == "HI" and not claim.in_lines:
+        for comp in els:
+            if len(comp) >= 2 and comp[0] in DX_QUALIFIERS and comp[1].strip():
+                claim.dx.append(comp[1].strip().upper().replace(".", ""))
+        return
+    if sid == "CL1" and not claim.in_lines:
+        claim.status = v(els, 3) or None
+        return
+    if sid == "SVD" and line is not None:
+        paid = _amount(v(els, 2) or "0")
+        line["paid_amount"] = (line.get("paid_amount") or Decimal(0)) + paid
+        line["allowed_amount"] = (line.get("allowed_amount") or Decimal(0)) + paid
+        return
+    if sid == "CAS" and line is not None and line.get("paid_amount") is not None:
+        if v(els, 1) == "PR":
+            for i in range(3, 19, 3):
+                amt = v(els, i)
+                if amt:
+                    line["allowed_amount"] = line["allowed_amount"] + _amount(amt)
+        return
