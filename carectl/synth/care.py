@@ -25,6 +25,7 @@ OFFICE_RATE = (1.8, 3.0, 4.5, 6.5)  # office visits per year by tier (engaged me
 OBSERVATION_PER_1000 = 6.0
 CANCELLED_ADMIT_SHARE = 0.03       # A01 sent in error, then A11
 VIA_ED_SHARE = 0.6
+UNLISTED_MRN_BASE = 4_000_000       # MRN slots of hospital records the roster does not list (temp slots: 8M+)
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class EdVisit:
     depart: datetime
     dx: list[tuple[str, str]]
     level: str                         # 99283..99285
+    attending: int = 0
 
 
 @dataclass(slots=True)
@@ -156,8 +158,8 @@ class CareModel:
         known = dict(p.mrns)
         if hs[h].authority in known:
             return Registration(h, known[hs[h].authority], p.rostered)
-        # the roster does not know this hospital's MRN for the member
-        return Registration(h, mrn_for(hs[h], h, self.counters.next_temp_slot()), False)
+        # the roster does not know this hospital's MRN for the person: the hospital's own (stable) one
+        return Registration(h, mrn_for(hs[h], h, UNLISTED_MRN_BASE + p.idx), False)
 
     # --- the period -----------------------------------------------------------------
     def window(self, p: Person) -> tuple[date, date]:
@@ -318,7 +320,7 @@ class CareModel:
             code, text = rng.choice(ref.ED_DX)
             level = rng.choices(("99283", "99284", "99285"), (40, 40, 20))[0]
             hist.ed_visits.append(EdVisit(reg, self.counters.next_visit(), arrival, depart,
-                                          [(code, text)], level))
+                                          [(code, text)], level, rng.randrange(len(ref.ATTENDINGS))))
         hist.ed_visits.sort(key=lambda e: e.arrival)
 
     # --- professional services --------------------------------------------------------

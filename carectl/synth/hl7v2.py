@@ -174,7 +174,7 @@ class AdtBuilder:
         auth = hosp.authority
         pid = self._pid(h, reg.mrn, auth)
         loc = f"ED^{rng.randint(1, 40)}^^{auth}"
-        common = dict(adm_type="E", service="EM", source="7", visit=e.visit)
+        common = dict(adm_type="E", service="EM", source="7", visit=e.visit, attending=e.attending)
 
         def emit(trigger: str, at: datetime, pv1: str, dx: list[tuple[str, str]] | None, kind: str = "W") -> None:
             segs = [pid, pv1] + (self._dg1(dx, at, kind) if dx else [])
@@ -183,7 +183,7 @@ class AdtBuilder:
         emit("A04", e.arrival, self._pv1(cls="E", loc=loc, admit=e.arrival, **common), e.dx)
         if rng.random() < 0.15:
             emit("A08", e.arrival + (e.depart - e.arrival) / 2,
-                 self._pv1(cls="E", loc=loc, attending=rng.randrange(len(ref.ATTENDINGS)), admit=e.arrival, **common),
+                 self._pv1(cls="E", loc=loc, admit=e.arrival, **common),
                  e.dx)
         emit("A03", e.depart, self._pv1(cls="E", loc=loc, disposition="01", admit=e.arrival,
                                         discharge=e.depart, **common), e.dx, "F")
