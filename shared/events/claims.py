@@ -15,7 +15,10 @@ FrequencyCode = Literal["1", "7", "8"]  # 1 original, 7 replacement of prior cla
 
 class ClaimLine(Model):
     line_number: int = Field(ge=1)
-    procedure_code: str = Field(min_length=1, max_length=16, description="CPT / HCPCS / CPT II")
+    procedure_code: str | None = Field(
+        default=None, min_length=1, max_length=16,
+        description="CPT / HCPCS / CPT II; None on institutional lines billed by revenue code only",
+    )
     modifiers: tuple[str, ...] = ()
     revenue_code: str | None = Field(default=None, max_length=8, description="837I SV2-1")
     service_date: date

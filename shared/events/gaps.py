@@ -16,7 +16,10 @@ class Evidence(Model):
     """What closed (or keeps open) a gap: a code on a date, from a claim or a transition."""
 
     code: str = Field(max_length=32)
-    code_system: str = Field(max_length=16, description="CPT, HCPCS, ICD10CM, LOINC, ADT")
+    code_system: str = Field(
+        max_length=16,
+        description="CPT, HCPCS, ICD10CM, LOINC, ADT; POS (place of service), REV (revenue code), DISCH (discharge status)",
+    )
     date: date
     claim_id: str | None = Field(default=None, max_length=64)
     value: str | None = Field(default=None, max_length=64, description="e.g. 9.4% or 142/88")
