@@ -23,13 +23,14 @@ def hl7_message(
     patient_class: str = "I", visit: str = "V88812", location: str = "4W^412^A^MERCY", admit: str = "",
     discharge: str = "", disposition: str = "", diagnoses: tuple[str, ...] = ("J18.9^Pneumonia^I10",),
     prior_mrn: str = "", msh15: str = "", msh16: str = "", prior_location: str = "", sep: str = "\r",
+    message_time: str | None = None,
 ) -> str:
     control_id = control_id or f"MSG{next(_seq):06d}"
     pv1 = ["PV1", "1", patient_class, location, "", "", prior_location, "1922334455^Osler^William"] + [""] * 11
     pv1 += [visit] + [""] * 16 + [disposition] + [""] * 7 + [admit, discharge]
     assert pv1[19] == visit and pv1[36] == disposition and pv1[44] == admit and pv1[45] == discharge
     segs = [
-        f"MSH|^~\\&|EPICADT|{facility}|CCP|CCP|{event_time}||{message_type}^{trigger}^ADT_{trigger}|{control_id}|P|{version}"
+        f"MSH|^~\\&|EPICADT|{facility}|CCP|CCP|{event_time if message_time is None else message_time}||{message_type}^{trigger}^ADT_{trigger}|{control_id}|P|{version}"
         f"|||{msh15}|{msh16}",
         f"EVN|{trigger}|{event_time}",
         f"PID|1||{mrn}^^^{authority}^MR||Example^Ada||19580314|F",
@@ -65,3 +66,19 @@ def roster(member_id: str = "M000001", *, mrn: str = "100234", authority: str = 
 
 def ts(day: int, hour: int = 10, month: int = 3) -> str:
     return (datetime(2026, month, 1, hour) + timedelta(days=day - 1)).strftime("%Y%m%d%H%M%S")
+
+
+def apply_all(state, events, roster=None, now=NOW):
+    """Apply ADT events in the given order; returns the final state and everything published."""
+    from services.admissions.domain.reconcile import apply_adt
+
+    out_events = []
+    for e in events:
+        out = apply_adt(state, e, roster=roster, now=now)
+        state = out.state
+        out_events += out.events
+    return state, out_events
+
+
+def kinds(events) -> list[str]:
+    return [e.event_type for e in events]
