@@ -8,7 +8,7 @@ from .claims import ClaimLine, ClaimV1
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
-from .roster import EligibilitySpan, MemberRosterV1, MrnXref
+from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
 from .tasks import TaskLifecycleV1
 from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
 
@@ -46,7 +46,7 @@ def model_for(event_type: str, schema_version: int) -> type[Event] | None:
 
 
 __all__ = [
-    "AdtEventV1", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
+    "AdtEventV1", "AttributionSpan", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
     "CareTransitionV1", "ClaimLine", "ClaimV1", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
     "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "GapClosedV1", "GapExcludedV1",
     "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",

@@ -34,6 +34,18 @@ class EligibilitySpan(Model):
         return self.start <= day and (self.end is None or day <= self.end)
 
 
+class AttributionSpan(Model):
+    """One stretch of attribution: from ``start`` the member was under this contract, tier and
+    practice (until ``end``, inclusive, or the next span). Snapshots carry the whole history so
+    the compacted roster topic still replays past tier and contract changes."""
+
+    start: date
+    end: date | None = None
+    contract_id: str = Field(min_length=1, max_length=64)
+    risk_tier: RiskTier
+    pcp_practice_id: str = Field(min_length=1, max_length=64)
+
+
 class MemberRosterV1(Event):
     """Snapshot of a member's attribution. The latest one per member is the truth.
 
@@ -59,6 +71,11 @@ class MemberRosterV1(Event):
     risk_tier: RiskTier = "low"
     eligibility: tuple[EligibilitySpan, ...] = ()
     status: Literal["active", "termed"] = "active"
+    attribution: tuple[AttributionSpan, ...] = Field(
+        default=(),
+        description="history of (contract, tier, practice) by effective date, oldest first; "
+                    "empty means the current values hold for the whole eligibility",
+    )
     roster_load_id: str | None = Field(default=None, max_length=64, description="file load / API batch")
 
     def eligible_on(self, day: date) -> bool:
