@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +28,6 @@ ORIGINAL_CODES = {"ok": "AA", "error": "AE", "reject": "AR"}
 ENHANCED_CODES = {"ok": "CA", "error": "CE", "reject": "CR"}
 DEFAULT_VERSION = "2.5.1"
 MAX_ERR_SEGMENTS = 5
-_ACK_NAMESPACE = uuid.UUID("0f0c3b8e-51c4-4f7e-9d8a-6a1e5f2b7c90")
 _DEFAULT_DELIMITERS = Hl7Message.parse("MSH|^~\\&|")
 
 
@@ -74,7 +73,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 def ack_control_id(sending_facility: str, control_id: str, code: str) -> str:
     """A deterministic MSH-10 for the ACK (20 characters, the v2.5 limit)."""
-    return "A" + uuid.uuid5(_ACK_NAMESPACE, f"{sending_facility}|{control_id}|{code}").hex[:19]
+    return "A" + hashlib.blake2b(f"{sending_facility}|{control_id}|{code}".encode(), digest_size=10).hexdigest()[:19]
 
 
 def _location(msg: Hl7Message, issue: Hl7Issue) -> str:
@@ -127,12 +126,9 @@ def build_ack(
     vt = _version_tuple(version)
     fs, cs = d.field_sep, d.component_sep or "^"
 
-    if msg is not None:
-        recv_app, recv_fac = msg.field("MSH", 5), msg.field("MSH", 6)
-        send_app, send_fac = msg.field("MSH", 3), msg.field("MSH", 4)
-        control_raw, processing = msg.field("MSH", 10), msg.field("MSH", 11)
-    else:
-        recv_app = recv_fac = send_app = send_fac = control_raw = processing = ""
+    msh_in = (msg.fields_of("MSH") if msg is not None else None) or []
+    send_app, send_fac, recv_app, recv_fac = (msh_in[n] if n < len(msh_in) else "" for n in (3, 4, 5, 6))
+    control_raw, processing = (msh_in[n] if n < len(msh_in) else "" for n in (10, 11))
     trigger = fields.trigger if fields and shown(fields.trigger) == fields.trigger else ""
     msg_type = "ACK"
     if trigger:

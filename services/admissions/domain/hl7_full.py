@@ -138,7 +138,11 @@ def extract_full(data: bytes | str, default_tz: tzinfo) -> tuple[AdtFields, list
     reader, message = _parse(data)
     t = _Tree(reader, message)
     msh = t.segment("MSH")
-    hd = lambda n: (lambda reps: (t.leaf(reps[0], 1) or t.leaf(reps[0], 2)) if reps else "")(t.reps(msh, n))  # noqa: E731
+
+    def hd(number: int) -> str:
+        reps = t.reps(msh, number)
+        return (t.leaf(reps[0], 1) or t.leaf(reps[0], 2)) if reps else ""
+
     f = AdtFields(
         sending_application=hd(3), sending_facility=hd(4),
         message_type=t.value("MSH", 9, 1), trigger=t.value("MSH", 9, 2) or t.value("EVN", 1),

@@ -123,12 +123,6 @@ class Hl7Message:
     def has(self, segment: str) -> bool:
         return segment in self._segment_index()
 
-    def segment_text(self, segment: str, occurrence: int = 1) -> str | None:
-        positions = self._segment_index().get(segment)
-        if not positions or occurrence < 1 or occurrence > len(positions):
-            return None
-        return self.segments[positions[occurrence - 1]]
-
     def fields_of(self, segment: str, occurrence: int = 1) -> list[str] | None:
         """Raw fields of one segment, indexed by HL7 field number (``[0]`` is the segment id;
         for MSH ``[1]`` is the field separator and ``[2]`` the encoding characters)."""

@@ -101,7 +101,7 @@ class _Pass:
         rules = self.env.rules
         stays = inpatient_stays(self.encounters.values(), rules)
         readmits = readmissions(stays, rules)
-        self.alerts(stays, readmits)
+        self.alerts(readmits)
         self.transitions(stays, readmits)
         self.readmissions(readmits)
         return self.events
@@ -114,8 +114,8 @@ class _Pass:
 
     # ---------------------------------------------------------------- alerts
 
-    def alerts(self, stays: list[Stay], readmits: list[Readmission]) -> None:
-        readmitted = {s.first.key for s in (r.readmit for r in readmits)}
+    def alerts(self, readmits: list[Readmission]) -> None:
+        readmitted = {e.key for r in readmits for e in r.readmit.encounters}
         wanted: set[str] = set()
         for cand in alert_candidates(self.encounters):
             enc = cand.encounter
@@ -140,8 +140,7 @@ class _Pass:
                     pod=r.pod, program=r.program, contract_id=r.contract_id,
                     admits_30d=counts.admits_30d, admits_90d=counts.admits_90d,
                     ed_visits_30d=counts.ed_visits_30d, ed_visits_90d=counts.ed_visits_90d,
-                    readmission=cand.kind == INPATIENT_ADMIT and any(
-                        s.first.key in readmitted and any(e.key == enc.key for e in s.encounters) for s in stays),
+                    readmission=cand.kind == INPATIENT_ADMIT and enc.key in readmitted,
                     received_at=origin.recorded_at,
                 ))
                 self.state.emitted[key] = Emitted(ALERT, alert_id, enc.key, digest, True, {"kind": cand.kind})

@@ -142,7 +142,8 @@ class AdtGateway:
             result = await self._handle(data, received_at or self.clock())
         except Exception:  # a bug must not leave the sender without an answer or take the listener down
             self.hooks.failure("internal")
-            result = IntakeResult(self._ack(None, None, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), "unknown")
+            ack = build_ack(None, None, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)], now=utcnow())
+            result = IntakeResult(ack, "unknown")
         self.hooks.message(result.trigger, result.ack.code, time.perf_counter() - started)
         return result
 

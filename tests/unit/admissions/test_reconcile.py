@@ -218,3 +218,18 @@ def test_a40_merge_moves_the_prior_records_encounters_to_the_survivor():
     raised = only(dst.events, AlertRaisedV1)
     assert raised.member_id == "M000001" and raised.encounter_key == "MERCY|PV"
     assert list(dst.encounters) == ["MERCY|PV"] and src.encounters == {}
+
+
+def test_a12_cancel_transfer_puts_the_alert_back_in_the_old_bed():
+    seq = [adt("A01", ts(2), control_id="B1"), adt("A02", ts(3), location="ICU^2^B^MERCY", control_id="B2"),
+           adt("A12", ts(3, 1), location="", control_id="B3")]
+    _, events = apply_all(MEMBER, seq, R)
+    updates = [e for e in events if isinstance(e, AlertUpdatedV1)]
+    assert [(u.trigger, u.location.point_of_care) for u in updates] == [("A02", "ICU"), ("A12", "4W")]
+
+
+def test_ed_patient_admitted_with_a06_gets_an_inpatient_alert_too():
+    seq = [adt("A04", ts(2), patient_class="E", control_id="S1"), adt("A06", ts(2, 16), patient_class="I", control_id="S2")]
+    _, events = apply_all(MEMBER, seq, R)
+    raised = [e for e in events if isinstance(e, AlertRaisedV1)]
+    assert [(a.kind, a.trigger) for a in raised] == [("ed_visit", "A04"), ("inpatient_admit", "A06")]
