@@ -222,7 +222,7 @@ def test_a40_merge_moves_the_prior_records_encounters_to_the_survivor():
 
 def test_a12_cancel_transfer_puts_the_alert_back_in_the_old_bed():
     seq = [adt("A01", ts(2), control_id="B1"), adt("A02", ts(3), location="ICU^2^B^MERCY", control_id="B2"),
-           adt("A12", ts(3, 1), location="", control_id="B3")]
+           adt("A12", ts(3, 11), location="", control_id="B3")]
     _, events = apply_all(MEMBER, seq, R)
     updates = [e for e in events if isinstance(e, AlertUpdatedV1)]
     assert [(u.trigger, u.location.point_of_care) for u in updates] == [("A02", "ICU"), ("A12", "4W")]
