@@ -5,5 +5,6 @@
   ``hl7_full`` is python-hl7's full parse for work off the ACK path.
 - Encounter rules: ``encounters`` (fold in event-time order), ``readmissions``, ``transitions``
   (TCM clock), ``alerts``, ``census``, ``matching`` (crosswalk), ``rules`` (parameters),
-  ``patient_state`` (persisted state) and ``reconcile`` (apply ADT / roster / merge → events).
+  ``patient_state`` (persisted state), ``reconcile`` (apply ADT / roster → events) and ``merges``
+  (A40 merges, adoption of unmatched patients).
 """

@@ -1,4 +1,4 @@
-"""Applying ADT events, roster snapshots and merges to a member's state.
+"""Applying ADT events and roster snapshots to a member's state (merges: ``merges.py``).
 
 Each change rebuilds the member's encounters, stays and readmissions from the stored facts
 (order-independent), works out which alerts, transitions and readmissions should exist, and
@@ -28,7 +28,6 @@ from shared.events import (
     Event, MemberRosterV1, ReadmissionV1, derive_id,
 )
 
-from .adt_event import patient_key_of
 from .alerts import INPATIENT_ADMIT, alert_candidates, alert_details, attributed_on, fingerprint, prior_visits
 from .encounters import CANCELLED, DISCHARGED, Encounter, build_encounters
 from .patient_state import ALERT, READMISSION, TRANSITION, Emitted, PatientState
@@ -216,7 +215,7 @@ class _Pass:
             retracted=True, **{k: v for k, v in rec.payload.items() if k != "pod"}))
 
 
-def _run(state: PatientState, roster: MemberRosterV1 | None, env: Env, cause: Cause, now: datetime) -> Outcome:
+def run_pass(state: PatientState, roster: MemberRosterV1 | None, env: Env, cause: Cause, now: datetime) -> Outcome:
     p = _Pass(state, roster, env, cause, now)
     return Outcome(state, p.run(), p.encounters)
 
@@ -230,7 +229,7 @@ def apply_adt(state: PatientState, event: AdtEventV1, *, roster: MemberRosterV1 
     new = state.copy()
     new.applied.add(key)
     new.facts[key] = event.model_copy(update={"raw": None}) if event.raw is not None else event
-    out = _run(new, roster, env, Cause(event.event_id, event.trigger, event.occurred_at), now)
+    out = run_pass(new, roster, env, Cause(event.event_id, event.trigger, event.occurred_at), now)
     if event.trigger == "A40":
         survivors = {p.key() for p in event.patient_ids}
         out.merge_from = tuple(dict.fromkeys(p.key() for p in event.prior_patient_ids if p.key() not in survivors))
@@ -244,24 +243,7 @@ def apply_roster(state: PatientState, roster: MemberRosterV1, *, now: datetime, 
         return Outcome(state, [], build_encounters(state.facts.values(), env.rules), duplicate=True)
     new = state.copy()
     new.applied.add(key)
-    return _run(new, roster, env, Cause(roster.event_id, "roster", now), now)
-
-
-def move_records(
-    source: PatientState, target: PatientState, *, keys: Collection[str] | None, cause: Cause,
-    source_roster: MemberRosterV1 | None, target_roster: MemberRosterV1 | None, now: datetime, env: Env = Env(),
-) -> tuple[Outcome, Outcome]:
-    """Move the ADT facts of the patient identifiers ``keys`` (all when None) from ``source``
-    to ``target`` and reconcile both: A40 merges (cause = the A40) and the adoption of an
-    unmatched patient's history when a roster entry matches it (cause = the roster event)."""
-    src, dst = source.copy(), target.copy()
-    if source.owner != target.owner:
-        for fid, fact in source.facts.items():
-            if keys is None or any(p.key() in keys for p in fact.patient_ids) or patient_key_of(fact.patient_ids) in keys:
-                del src.facts[fid]
-                dst.facts[fid] = fact
-                dst.applied.add(fid)
-    return _run(src, source_roster, env, cause, now), _run(dst, target_roster, env, cause, now)
+    return run_pass(new, roster, env, Cause(roster.event_id, "roster", now), now)
 
 
 def current_encounters(state: PatientState, rules: AdmissionRules = DEFAULT_RULES) -> dict[str, Encounter]:

@@ -11,7 +11,8 @@ from shared.events import (
 )
 
 from services.admissions.domain.patient_state import PatientState, state_from_dict, state_to_dict
-from services.admissions.domain.reconcile import Cause, apply_adt, apply_roster, move_records
+from services.admissions.domain.merges import adopt_unmatched, merge_patient
+from services.admissions.domain.reconcile import apply_adt, apply_roster
 
 from .builders import NOW, TZ, adt, apply_all, kinds, roster, ts
 
@@ -186,9 +187,7 @@ def test_unmatched_patient_is_kept_and_applied_when_a_roster_entry_matches():
                                            adt("A03", ts(1, 18), visit="OLD", patient_class="E", discharge=ts(1, 18),
                                                control_id="M00")])
     assert events == [] and len(state.facts) == 3 and state.owner == "patient:MERCY|100234"
-    new_member = roster()
-    cause = Cause(new_member.event_id, "roster", NOW)
-    src, dst = move_records(state, MEMBER, keys=None, cause=cause, source_roster=None, target_roster=new_member, now=NOW)
+    src, dst = adopt_unmatched(state, MEMBER, roster(), now=NOW)
     assert src.state.facts == {} and src.events == []
     assert sorted(kinds(dst.events)) == ["alert.raised", "care.transition"]
     assert only(dst.events, AlertRaisedV1).encounter_key == "MERCY|V88812"  # the open stay; the old ED visit is over
@@ -212,8 +211,7 @@ def test_a40_merge_moves_the_prior_records_encounters_to_the_survivor():
     merge = adt("A40", ts(3), prior_mrn="777", control_id="Z2")
     out = apply_adt(MEMBER, merge, roster=R, now=NOW)
     assert out.merge_from == ("MERCY|777",) and out.events == []
-    src, dst = move_records(prior, out.state, keys=set(out.merge_from), cause=Cause(merge.event_id, "A40", merge.occurred_at),
-                            source_roster=prior_roster, target_roster=R, now=NOW)
+    src, dst = merge_patient(prior, out.state, merge, prior_roster=prior_roster, survivor_roster=R, now=NOW)
     assert only(src.events, AlertRetractedV1).reason.startswith("A40 merge")
     raised = only(dst.events, AlertRaisedV1)
     assert raised.member_id == "M000001" and raised.encounter_key == "MERCY|PV"
