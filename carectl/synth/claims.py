@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from . import reference as ref
-from .care import CareHistory, Service, Stay, EdVisit
+from .encounters import CareHistory, EdVisit, Service, Stay
 from .config import SynthConfig
 from .population import Person, person_rng
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import reference as ref
-from .care import CareHistory, EdVisit, Stay
+from .encounters import CareHistory, EdVisit, Stay
 
 ENCODING = "^~\\&"
 STRUCTURE = {"A01": "ADT_A01", "A02": "ADT_A02", "A03": "ADT_A03", "A04": "ADT_A01", "A05": "ADT_A05",

@@ -26,11 +26,11 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.formats import CLAIM_CSV_COLUMNS, LIST_SEPARATOR, ROSTER_COLUMNS
+from shared.formats import CLAIM_CSV_COLUMNS, ROSTER_COLUMNS
 
 from . import reference as ref
 from .care import CareHistory, CareModel
@@ -38,7 +38,9 @@ from .claims import Claim, ClaimFactory
 from .config import SynthConfig, add_months
 from .hl7v2 import AdtBuilder, AdtRecord, malformed
 from .population import Person, make_person, person_rng
+from .csvfiles import claim_csv_rows, roster_row
 from .spill import Bucket
+from .stats import PopulationStats
 from .x12 import X12Writer
 
 MANIFEST_FORMAT = "ccp-synth/1"
@@ -85,98 +87,6 @@ def iter_people(cfg: SynthConfig, include_non_rostered: bool = False):
         yield world.simulate(idx)
 
 
-def roster_row(p: Person, practice: ref.Practice, *, show_end: bool = True) -> list[str]:
-    """A ROSTER_COLUMNS row; ``show_end`` False leaves the eligibility end open (not yet known)."""
-    e = p.eligibility_end
-    return [p.member_id, p.given_name, p.family_name, p.birth_date.isoformat(), p.sex, p.mrn_field,
-            practice.practice_id, p.pcp_npi, practice.hospitalist_group, practice.pod, p.contract_id,
-            p.program, p.risk_tier, p.eligibility_start.isoformat(), e.isoformat() if (e and show_end) else ""]
-
-
-def cents(c: int) -> str:
-    return f"{c // 100}.{c % 100:02d}" if c >= 0 else f"-{(-c) // 100}.{(-c) % 100:02d}"
-
-
-def claim_csv_rows(c: Claim, include_paid: bool) -> list[list[str]]:
-    rows = []
-    inst = c.kind == "I"
-    head = [c.claim_id, c.frequency, c.original_id, "institutional" if inst else "professional",
-            c.sub.member_id, c.payer_id, c.billing_npi, c.rendering_npi, "" if inst else c.pos,
-            c.tob if inst else "", c.admission.date().isoformat() if c.admission else "",
-            c.discharge_date.isoformat() if c.discharge_date else "", c.discharge_status if inst else "",
-            LIST_SEPARATOR.join(c.dx)]
-    for (n, code, mods, rev, frm, to, units, charge, allowed, paid, _pos, _ptr) in c.lines:
-        rows.append(head + [str(n), code or rev, LIST_SEPARATOR.join(mods), rev, frm.isoformat(),
-                            to.isoformat() if to != frm else "", str(units), cents(charge),
-                            cents(allowed) if include_paid else "", cents(paid) if include_paid else ""])
-    return rows
-
-
-class _Stats:
-    def __init__(self) -> None:
-        self.member_days = 0
-        self.inpatient = 0
-        self.index_discharges = 0
-        self.readmitted = 0
-        self.ed = 0
-        self.observation = 0
-        self.deaths = 0
-        self.flags: Counter[str] = Counter()
-        self.tiers: Counter[str] = Counter()
-        self.contracts: Counter[str] = Counter()
-        self.ma_65 = 0
-        self.with_mrns = 0
-        self.joined = 0
-        self.termed = 0
-
-    def add(self, cfg: SynthConfig, hist: CareHistory) -> None:
-        p = hist.person
-        if not p.rostered:
-            return
-        lo = max(cfg.start, p.eligibility_start)
-        hi = cfg.end if p.eligibility_end is None else min(cfg.end, p.eligibility_end + timedelta(days=1))
-        self.member_days += max(0, (hi - lo).days)
-        self.flags.update(p.flags)
-        self.tiers[p.risk_tier] += 1
-        self.contracts[p.contract_id] += 1
-        self.ma_65 += p.age >= 65
-        self.with_mrns += len(p.mrns) >= 2
-        self.joined += p.eligibility_start > cfg.start
-        self.termed += p.eligibility_end is not None
-        self.deaths += p.died_on is not None
-        inpatient = [s for s in hist.stays if s.kind == "inpatient"]
-        self.inpatient += len(inpatient)
-        self.observation += sum(1 for s in hist.stays if s.kind == "observation")
-        self.ed += len(hist.ed_visits)
-        for i, s in enumerate(inpatient):
-            if s.disposition in ("20", "07"):
-                continue
-            self.index_discharges += 1
-            if i + 1 < len(inpatient) and (inpatient[i + 1].admit.date() - s.discharge.date()).days <= 30:
-                self.readmitted += 1
-
-    def as_dict(self, members: int) -> dict[str, Any]:
-        years = self.member_days / 365.25
-        per = (lambda n: round(n / years * 1000, 1)) if years else (lambda n: 0.0)
-        return {
-            "member_years": round(years, 2),
-            "inpatient_admissions": self.inpatient,
-            "inpatient_admissions_per_1000": per(self.inpatient),
-            "ed_visits": self.ed,
-            "ed_visits_per_1000": per(self.ed),
-            "observation_stays": self.observation,
-            "readmission_share": round(self.readmitted / self.index_discharges, 4) if self.index_discharges else 0.0,
-            "deaths": self.deaths,
-            "prevalence": {k: round(v / members, 4) for k, v in sorted(self.flags.items())},
-            "risk_tiers": dict(sorted(self.tiers.items())),
-            "contracts": dict(sorted(self.contracts.items())),
-            "share_65_plus": round(self.ma_65 / members, 4),
-            "share_with_2plus_mrns": round(self.with_mrns / members, 4),
-            "joined_during_period": self.joined,
-            "termed_during_period": self.termed,
-        }
-
-
 def generate(cfg: SynthConfig, out_dir: str | Path, progress: Progress | None = None) -> dict[str, Any]:
     """Write the population of ``cfg`` under ``out_dir`` and return the manifest (also written)."""
     out = Path(out_dir)
@@ -199,7 +109,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path, progress: Progress | None = 
     history_bucket = Bucket(tmp / "claims-history.pkl", flush_at=2000)
     month_epochs = [cfg.local(m).timestamp() for m in months]
     period_lo, period_hi = cfg.local(cfg.start).timestamp(), cfg.local(cfg.end).timestamp()
-    stats = _Stats()
+    stats = PopulationStats()
     total = cfg.members + non_rostered_count(cfg)
 
     roster_fh = open(out / "roster.csv", "w", newline="", encoding="utf-8")
