@@ -96,7 +96,7 @@ class ClaimFactory:
         self.hospitals = hospitals
         self.next_id = 0
         self.seq = 0
-        self.history_received = cfg.local(cfg.start)
+        self.history_received = datetime.combine(cfg.start, time(0))   # naive local, like every receipt time
 
     def _id(self) -> str:
         self.next_id += 1
