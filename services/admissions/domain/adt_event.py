@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from shared.codec import describe_validation_error
 from shared.errors import InvalidEvent
@@ -149,8 +149,6 @@ class AdtJsonIn(Model):
 
     Naive date-times are read in the feed's time zone. ``event_time`` falls back like HL7's.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     trigger: Trigger
     message_control_id: str = Field(min_length=1, max_length=199)

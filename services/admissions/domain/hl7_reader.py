@@ -157,9 +157,16 @@ class Hl7Message:
         rs = self.repetition_sep
         return raw.split(rs) if rs and rs in raw else [raw]
 
+    @staticmethod
+    def _pick(raw: str, sep: str | None, index: int) -> str:
+        """Part ``index`` (1-based) of ``raw`` split on ``sep``; ``""`` if absent."""
+        if sep and sep in raw:
+            parts = raw.split(sep)
+            return parts[index - 1] if 0 < index <= len(parts) else ""
+        return raw if index == 1 else ""
+
     def first_repetition(self, raw: str) -> str:
-        rs = self.repetition_sep
-        return raw.split(rs, 1)[0] if rs and rs in raw else raw
+        return self._pick(raw, self.repetition_sep, 1)
 
     def components(self, raw: str) -> list[str]:
         """Raw components of one repetition."""
@@ -169,28 +176,16 @@ class Hl7Message:
     def subcomponent(self, component: str, index: int = 1) -> str:
         """Unescaped subcomponent ``index`` of one raw component."""
         ss = self.subcomponent_sep
-        if ss and ss in component:
-            parts = component.split(ss)
-            component = parts[index - 1] if 0 < index <= len(parts) else ""
+        if ss and ss in component:  # the hot path: most components have no subcomponents
+            component = self._pick(component, ss, index)
         elif index != 1:
             return ""
-        return self.unescape(component)
+        esc = self.escape_char
+        return self.unescape(component) if esc and esc in component else component
 
     def leaf(self, raw: str, component: int = 1, subcomponent: int = 1) -> str:
         """Unescaped component/subcomponent of one raw repetition; ``""`` if absent."""
-        cs = self.component_sep
-        if cs and cs in raw:
-            parts = raw.split(cs)
-            raw = parts[component - 1] if 0 < component <= len(parts) else ""
-        elif component != 1:
-            return ""
-        ss = self.subcomponent_sep
-        if ss and ss in raw:
-            parts = raw.split(ss)
-            raw = parts[subcomponent - 1] if 0 < subcomponent <= len(parts) else ""
-        elif subcomponent != 1:
-            return ""
-        return self.unescape(raw)
+        return self.subcomponent(self._pick(raw, self.component_sep, component), subcomponent)
 
     def value(
         self, segment: str, number: int, component: int = 1, subcomponent: int = 1,
@@ -200,15 +195,7 @@ class Hl7Message:
         if segment == "MSH" and number <= 2:
             return self.field("MSH", number) if component == subcomponent == repetition == 1 else ""
         raw = self.field(segment, number, occurrence)
-        if not raw:
-            return ""
-        rs = self.repetition_sep
-        if rs and rs in raw:
-            reps = raw.split(rs)
-            raw = reps[repetition - 1] if 0 < repetition <= len(reps) else ""
-        elif repetition != 1:
-            return ""
-        return self.leaf(raw, component, subcomponent)
+        return self.leaf(self._pick(raw, self.repetition_sep, repetition), component, subcomponent) if raw else ""
 
     # ------------------------------------------------------------------ escapes
 

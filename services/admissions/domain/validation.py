@@ -74,10 +74,6 @@ class Inspection:
     def ok(self) -> bool:
         return not self.issues
 
-    @property
-    def rejected(self) -> bool:
-        return any(i.reject for i in self.issues)
-
 
 def shown(value: str, limit: int = 12) -> str:
     """A header value safe to repeat in an error text (codes like ORU or 2.9), else a placeholder."""

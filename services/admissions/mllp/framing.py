@@ -73,10 +73,6 @@ class MllpDecoder:
         self._oversized = 0       # bytes seen of an oversized frame (0: not oversized)
         self._swallow_cr = False  # an end block arrived without its CR
 
-    @property
-    def in_frame(self) -> bool:
-        return self._in_frame
-
     def feed(self, data: bytes) -> list[FrameEvent]:
         out: list[FrameEvent] = []
         i, n = 0, len(data)
