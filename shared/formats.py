@@ -5,7 +5,9 @@ dates are ISO (YYYY-MM-DD); ``eligibility_end`` empty means open-ended.
 
 Claims CSV: one row per service line; header fields repeat on every line of a claim;
 ``diagnoses`` are ICD-10-CM codes joined by ``;`` (principal first, dots optional);
-``modifiers`` joined by ``;``; amounts are decimal strings.
+``modifiers`` joined by ``;``; amounts are decimal strings. Each line needs a
+``procedure_code`` (CPT/HCPCS) or a ``revenue_code`` (institutional room-and-board, pharmacy
+lines are billed by revenue code only).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ CLAIM_CSV_COLUMNS: tuple[str, ...] = (
     "allowed_amount", "paid_amount",
 )
 CLAIM_CSV_REQUIRED: frozenset[str] = frozenset(
-    {"claim_id", "claim_type", "member_id", "line_number", "procedure_code", "service_date"}
+    {"claim_id", "claim_type", "member_id", "line_number", "service_date"}
 )
+
+CLAIM_CSV_ONE_OF: tuple[frozenset[str], ...] = (frozenset({"procedure_code", "revenue_code"}),)
 
 LIST_SEPARATOR = ";"

@@ -30,7 +30,7 @@ def claim_csv_rows(c: Claim, include_paid: bool) -> list[list[str]]:
             c.discharge_date.isoformat() if c.discharge_date else "", c.discharge_status if inst else "",
             LIST_SEPARATOR.join(c.dx)]
     for (n, code, mods, rev, frm, to, units, charge, allowed, paid, _pos, _ptr) in c.lines:
-        rows.append(head + [str(n), code or rev, LIST_SEPARATOR.join(mods), rev, frm.isoformat(),
+        rows.append(head + [str(n), code or "", LIST_SEPARATOR.join(mods), rev, frm.isoformat(),
                             to.isoformat() if to != frm else "", str(units), cents(charge),
                             cents(allowed) if include_paid else "", cents(paid) if include_paid else ""])
     return rows
