@@ -51,7 +51,7 @@ class CostItem:
 
     contract_id: str
     period: str
-    procedure_code: str
+    procedure_code: str | None
     revenue_code: str | None
     paid_cents: int
     family: str = ""  # the claim family, so a store can replace one family's rows

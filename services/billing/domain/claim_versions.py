@@ -28,7 +28,7 @@ class PaidLine:
     family: str
     line_number: int
     service_date: date
-    procedure_code: str
+    procedure_code: str | None  # None on revenue-code-only institutional lines
     revenue_code: str | None
     paid_cents: int
 
@@ -99,7 +99,8 @@ def paid_lines(family: str, claim: ClaimV1) -> list[PaidLine]:
     else:
         amounts = [to_cents(ln.paid_amount) if ln.paid_amount is not None else 0 for ln in lines]
     return [
-        PaidLine(family, ln.line_number, ln.service_date, ln.procedure_code.strip().upper(),
+        PaidLine(family, ln.line_number, ln.service_date,
+                 ln.procedure_code.strip().upper() if ln.procedure_code else None,
                  ln.revenue_code.strip().upper() if ln.revenue_code else None, cents)
         for ln, cents in zip(lines, amounts)
         if cents != 0

@@ -7,14 +7,17 @@ order they arrived in):
 - **Eligibility** comes from the latest snapshot: it is the member's whole truth, so a
   back-dated termination retroactively removes months. A ``termed`` snapshot whose span is
   still open ends that span on the snapshot's own date.
-- **Attribution** (contract and risk tier) has history: a snapshot's contract and tier take
-  effect at the first month start on or after its event date, and the earliest snapshot's
-  values reach back without limit. So a tier change on 15 March changes April onward, and
-  each month has exactly one contract and one tier.
+- **Attribution** (contract and risk tier) has history. When the latest snapshot carries
+  ``attribution`` spans, they are the history: each span takes effect at the first month
+  start on or after its ``start`` and the earliest span reaches back without limit (a span's
+  ``end`` does not matter here: eligibility says which days count). Without spans, each
+  snapshot's contract and tier take effect the same way from its event date, and the
+  earliest snapshot's values reach back. So a tier change on 15 March changes April onward,
+  and each month has exactly one contract and one tier.
 
-Caveat: ``members.roster`` is compacted, so a replay from the topic sees only the latest
-snapshot per member and loses tier history (see the report; a ``tier_history`` on the
-roster event or the billing store's own copy of past snapshots fixes it).
+``members.roster`` is compacted: a replay from the topic sees only the latest snapshot per
+member. Its ``attribution`` spans carry the history, so the replay equals the live run;
+snapshots without spans replay equal only when the contract and tier never changed.
 """
 
 from __future__ import annotations
@@ -93,14 +96,7 @@ def coverage_from_roster(snapshots: Iterable[MemberRosterV1]) -> tuple[CoverageS
             end = as_of
         if end is None or end >= span.start:
             eligibility.append((span.start, end))
-    # attribution segments: (effective from, contract, tier); the first reaches back forever
-    segments: list[tuple[date, str, str]] = [(date.min, ordered[0].contract_id, ordered[0].risk_tier)]
-    for snap in ordered[1:]:
-        eff = month_start_on_or_after(snap.occurred_at.date())
-        if eff <= segments[-1][0]:
-            segments[-1] = (segments[-1][0], snap.contract_id, snap.risk_tier)
-        else:
-            segments.append((eff, snap.contract_id, snap.risk_tier))
+    segments = attribution_segments(ordered)
     spans: list[CoverageSpan] = []
     for start, end in _merge(eligibility):
         for i, (seg_start, contract_id, tier) in enumerate(segments):
@@ -110,6 +106,28 @@ def coverage_from_roster(snapshots: Iterable[MemberRosterV1]) -> tuple[CoverageS
             if hi is None or lo <= hi:
                 spans.append(CoverageSpan(lo, hi, contract_id, tier))
     return tuple(spans)
+
+
+def attribution_segments(ordered: list[MemberRosterV1]) -> list[tuple[date, str, str]]:
+    """(effective from, contract, tier) in order; the first reaches back without limit.
+
+    From the latest snapshot's ``attribution`` spans when it has any, else from the
+    snapshots themselves (``ordered`` oldest first).
+    """
+    latest = ordered[-1]
+    if latest.attribution:
+        changes = [(a.start, a.contract_id, a.risk_tier)
+                   for a in sorted(latest.attribution, key=lambda a: (a.start, a.end or date.max))]
+    else:
+        changes = [(s.occurred_at.date(), s.contract_id, s.risk_tier) for s in ordered]
+    segments: list[tuple[date, str, str]] = [(date.min, changes[0][1], changes[0][2])]
+    for start, contract_id, tier in changes[1:]:
+        eff = month_start_on_or_after(start)
+        if eff <= segments[-1][0]:
+            segments[-1] = (segments[-1][0], contract_id, tier)
+        else:
+            segments.append((eff, contract_id, tier))
+    return segments
 
 
 def member_months(
