@@ -3,14 +3,15 @@
 The MLLP listener calls ``AdtGateway.handle`` for each frame; the HTTP ingest calls the same
 ``handle`` for an HL7 body and ``handle_json`` for a JSON ADT body. Semantics:
 
-1. read and validate (light reader); a problem → NAK (AE/AR, CE/CR) with ERR segments, and
-   the raw bytes go to ``dead_letter(raw, reason, code)``. If the dead letter cannot be
-   written the answer is AE 207 (send again) rather than a NAK that would lose the message;
+1. read, validate and map to ``AdtEventV1`` (light reader); a problem → NAK (AE/AR, CE/CR)
+   with ERR segments, and the raw bytes go to ``dead_letter(raw, reason, code)``. If the
+   dead letter cannot be written the answer is AE 207 (send again) rather than a NAK that
+   would lose the message;
 2. a (sending facility, MSH-10) already accepted → the stored ACK again, nothing published
    (concurrent duplicates on one process wait for the first to finish);
-3. map to ``AdtEventV1`` and ``await publish(event, raw)``; it must return only once the
-   event is durably written (acks=all, delivery confirmed) and raise otherwise. A failure or
-   a timeout → AE/CE 207 and nothing stored, so the sender's retry is processed afresh;
+3. ``await publish(event, raw)``; it must return only once the event is durably written
+   (acks=all, delivery confirmed) and raise otherwise. A failure or a timeout → AE/CE 207 and
+   nothing stored, so the sender's retry is processed afresh;
 4. AA/CA, stored in the dedupe store. A store failure is counted, the ACK still sent: the
    event is written, and its id is deterministic (facility, MSH-10), so a later duplicate that
    slips through is dropped by the worker's processed-events check.
@@ -169,30 +170,40 @@ class AdtGateway:
         msg, fields = ins.message, ins.fields
         assert msg is not None and fields is not None
         trigger = _bounded(fields.trigger)
-        key = (fields.sending_facility, fields.control_id)
+        event, issues = to_adt_event(fields, raw=msg.text, received_at=received_at,
+                                     source=f"{self.config.source_prefix}:{fields.sending_facility}")
+        if event is None:
+            return await self._nak(data, Inspection(msg, fields, issues))
+        ack = self._ack(msg, fields, [])
+        status, answer = await self._write_once((fields.sending_facility, fields.control_id), event, data, ack.data)
+        if status == "failed":
+            return IntakeResult(self._ack(msg, fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), trigger)
+        if status == "duplicate":
+            code = Hl7Message.parse(answer).value("MSA", 1) if answer.startswith(b"MSH") else "AA"
+            send = ack_wanted(fields.accept_ack_type, code, fields.enhanced_mode)
+            return IntakeResult(Ack(code, answer.decode(msg.encoding, "replace"), answer, send), trigger,
+                                duplicate=True)
+        return IntakeResult(ack, trigger, event)
+
+    async def _write_once(self, key: tuple[str, str], event: AdtEventV1, raw: bytes,
+                          answer: bytes) -> tuple[str, bytes]:
+        """Publish unless the key was accepted before. ("duplicate", the stored answer),
+        ("failed", b"") or ("accepted", ``answer``, now stored for later duplicates)."""
         async with self._locks.hold(key):
             stored = await self._dedupe_get(key)
             if stored is not None:
                 self.hooks.duplicate()
-                code = Hl7Message.parse(stored).value("MSA", 1) if stored.startswith(b"MSH") else "AA"
-                send = ack_wanted(fields.accept_ack_type, code, fields.enhanced_mode)
-                return IntakeResult(Ack(code, stored.decode(msg.encoding, "replace"), stored, send), trigger,
-                                    duplicate=True)
-            event, issues = to_adt_event(fields, raw=msg.text, received_at=received_at,
-                                         source=f"{self.config.source_prefix}:{fields.sending_facility}")
-            if event is None:
-                return await self._nak(data, Inspection(msg, fields, issues))
+                return "duplicate", stored
             try:
-                await asyncio.wait_for(self.publish(event, bytes(data)), self.config.publish_timeout)
+                await asyncio.wait_for(self.publish(event, bytes(raw)), self.config.publish_timeout)
             except Exception:
                 self.hooks.failure("publish")
-                return IntakeResult(self._ack(msg, fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), trigger)
-            ack = self._ack(msg, fields, [])
+                return "failed", b""
             try:
-                await asyncio.wait_for(self.dedupe.put(*key, ack.data), self.config.dedupe_timeout)
+                await asyncio.wait_for(self.dedupe.put(*key, answer), self.config.dedupe_timeout)
             except Exception:
                 self.hooks.failure("dedupe_put")
-            return IntakeResult(ack, trigger, event)
+            return "accepted", answer
 
     async def _nak(self, data: bytes, ins: Inspection) -> IntakeResult:
         trigger = _bounded(ins.fields.trigger) if ins.fields else "unknown"
@@ -238,23 +249,12 @@ class AdtGateway:
                       else JsonResult("error", 503, detail=RETRY_TEXT))
         if result is None:
             trigger = _bounded(event.trigger)
-            key = (event.sending_facility, "json:" + event.message_control_id)
-            async with self._locks.hold(key):
-                if await self._dedupe_get(key) is not None:
-                    self.hooks.duplicate()
-                    result = JsonResult("duplicate", 200, str(event.event_id))
-                else:
-                    try:
-                        await asyncio.wait_for(self.publish(event, body), self.config.publish_timeout)
-                    except Exception:
-                        self.hooks.failure("publish")
-                        result = JsonResult("error", 503, str(event.event_id), RETRY_TEXT)
-                    else:
-                        result = JsonResult("accepted", 202, str(event.event_id))
-                        try:
-                            await asyncio.wait_for(self.dedupe.put(*key, result.body()), self.config.dedupe_timeout)
-                        except Exception:
-                            self.hooks.failure("dedupe_put")
+            event_id = str(event.event_id)
+            accepted = JsonResult("accepted", 202, event_id)
+            status, _ = await self._write_once(
+                (event.sending_facility, "json:" + event.message_control_id), event, body, accepted.body())
+            result = {"accepted": accepted, "duplicate": JsonResult("duplicate", 200, event_id),
+                      "failed": JsonResult("error", 503, event_id, RETRY_TEXT)}[status]
         self.hooks.message(trigger, {"accepted": "AA", "duplicate": "AA", "rejected": "AE"}.get(result.status, "AE"),
                            time.perf_counter() - started)
         return result
