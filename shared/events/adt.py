@@ -65,7 +65,7 @@ class AdtEventV1(Event):
     message_control_id: str = Field(min_length=1, max_length=199)
     sending_application: str | None = Field(default=None, max_length=64)
     sending_facility: str = Field(min_length=1, max_length=64)
-    hl7_version: str = Field(max_length=8)
+    hl7_version: str | None = Field(default=None, max_length=8, description="MSH-12; None for JSON ingest")
     message_time: AwareDatetime | None = None
     patient_ids: tuple[PatientIdentifier, ...] = Field(min_length=1)
     prior_patient_ids: tuple[PatientIdentifier, ...] = Field(default=(), description="MRG-1 (A40 merge)")

@@ -57,6 +57,7 @@ class AlertUpdatedV1(Event):
     patient_class: str | None = None
     attending: Clinician | None = None
     diagnoses: tuple[Diagnosis, ...] = ()
+    readmission: bool | None = Field(default=None, description="set when a late event changes the readmission flag")
 
 
 class AlertRetractedV1(Event):

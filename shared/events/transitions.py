@@ -65,7 +65,7 @@ class ReadmissionV1(Event):
     index_discharge_date: date
     readmit_encounter_key: str
     admit_date: date
-    days_since_discharge: int = Field(ge=0, le=30)
+    days_since_discharge: int = Field(ge=0, description="admit date minus index discharge date; the window is a setting")
     pcp_practice_id: str
     contract_id: str
     retracted: bool = Field(default=False, description="true when the readmission's admit was cancelled")
