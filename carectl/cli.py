@@ -6,6 +6,9 @@
     ./ccp kafka start|stop|status|perf-test
     ./ccp pg start|stop|status|url
     ./ccp topics               create the registry's topics (idempotent)
+    ./ccp roster load FILE [--full] · claims load FILE · hl7 send FILE · month close CONTRACT YYYY-MM
+    ./ccp dlq list [--topic T] · dlq replay --topic T [--offset N ...]
+    ./ccp synth --members N --out DIR · bench [NAME ...]
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ kafka_app = typer.Typer(help="The local Apache Kafka broker (KRaft, from Maven C
 pg_app = typer.Typer(help="The local PostgreSQL cluster (Debian packages).", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(pg_app, name="pg")
+dlq_app = typer.Typer(help="Dead letters: list them with their reasons, replay them after a fix.", no_args_is_help=True)
+roster_app = typer.Typer(help="Roster files (gaps service ingest).", no_args_is_help=True)
+claims_app = typer.Typer(help="Claims files: X12 837P/837I, CSV, JSON (gaps service ingest).", no_args_is_help=True)
+hl7_app = typer.Typer(help="HL7 v2 over MLLP.", no_args_is_help=True)
+month_app = typer.Typer(help="Billing months.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(roster_app, name="roster")
+app.add_typer(claims_app, name="claims")
+app.add_typer(hl7_app, name="hl7")
+app.add_typer(month_app, name="month")
 console = Console(stderr=True)
 
 
@@ -89,6 +102,121 @@ def topics(
     for name, res in sorted(result.items()):
         table.add_row(name, res)
     console.print(table)
+
+
+# ---------------------------------------------------------------------------- dead letters
+def _settings(bootstrap: Optional[str], prefix: str):
+    from shared.settings import CommonSettings
+
+    return CommonSettings(kafka_bootstrap=bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+                          topic_prefix=prefix)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[Optional[str], typer.Option(help="one DLQ topic, e.g. adt.events.dlq (default: all)")] = None,
+    limit: Annotated[int, typer.Option()] = 200,
+    show_payload: Annotated[bool, typer.Option(help="print the original bytes (may contain PHI)")] = False,
+    bootstrap: Annotated[Optional[str], typer.Option(envvar="KAFKA_BOOTSTRAP")] = None,
+    prefix: Annotated[str, typer.Option(envvar="TOPIC_PREFIX")] = "",
+) -> None:
+    """Dead letters with where they came from and why."""
+    from .deadletters import dlq_topics, read_dead_letters
+
+    settings = _settings(bootstrap, prefix)
+    topics_ = [settings.topic(topic)] if topic else dlq_topics(settings)
+    letters = read_dead_letters(settings, topics_, limit=limit)
+    table = Table("dlq", "offset", "when", "consumer", "source", "exception", "reason", "bytes")
+    for dl in letters:
+        table.add_row(dl.topic, f"{dl.partition}:{dl.offset}", dl.header("dlq.at")[:19], dl.header("dlq.consumer"),
+                      f"{dl.source_topic}:{dl.header('dlq.source_partition')}:{dl.header('dlq.source_offset')}",
+                      dl.header("dlq.exception"), dl.reason[:120], str(len(dl.value or b"")))
+    Console().print(table)
+    console.print(f"{len(letters)} dead letter(s)")
+    if show_payload:
+        for dl in letters:
+            typer.echo(f"--- {dl.topic} {dl.partition}:{dl.offset}")
+            typer.echo((dl.value or b"").decode("utf-8", "replace"))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Option(help="the DLQ topic, e.g. claims.events.dlq")],
+    offset: Annotated[Optional[list[str]], typer.Option(help="partition:offset to replay (repeatable); default all")] = None,
+    bootstrap: Annotated[Optional[str], typer.Option(envvar="KAFKA_BOOTSTRAP")] = None,
+    prefix: Annotated[str, typer.Option(envvar="TOPIC_PREFIX")] = "",
+) -> None:
+    """Write dead letters' original bytes back to their source topic (after the cause is fixed)."""
+    from .deadletters import read_dead_letters, replay
+
+    settings = _settings(bootstrap, prefix)
+    letters = read_dead_letters(settings, [settings.topic(topic)], limit=1_000_000)
+    if offset:
+        wanted = set(offset)
+        letters = [dl for dl in letters if f"{dl.partition}:{dl.offset}" in wanted]
+    n = replay(settings, letters)
+    console.print(f"replayed {n} dead letter(s) to their source topics")
+
+
+# ---------------------------------------------------------------------------- ingest and operations
+def _service_cli(service: str, *args: str) -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", f"services.{service}", *args], env=env, cwd=REPO))
+
+
+@roster_app.command("load")
+def roster_load(file: Path, full: Annotated[bool, typer.Option(help="members absent from the file are termed")] = False) -> None:
+    """Load a roster CSV into members.roster (report: accepted, rejected with line and reason)."""
+    _service_cli("gaps", "load-roster", str(file), *(["--full"] if full else []))
+
+
+@claims_app.command("load")
+def claims_load(file: Path, validate: Annotated[bool, typer.Option(help="full X12 validation with a 999")] = False) -> None:
+    """Load an 837P/837I, claims CSV or JSON file into claims.events (per-file report)."""
+    _service_cli("gaps", "load-claims", str(file), *(["--validate"] if validate else []))
+
+
+@month_app.command("close")
+def month_close(contract: str, month: str) -> None:
+    """Close a contract's month: later events for it post as adjustments in the next open month."""
+    _service_cli("billing", "close-month", contract, month)
+
+
+@hl7_app.command("send")
+def hl7_send(
+    file: Path,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 2575,
+    connections: Annotated[int, typer.Option()] = 1,
+    rate: Annotated[Optional[float], typer.Option(help="messages per second across connections")] = None,
+) -> None:
+    """Send an HL7 file (one message per line, CR between segments) over MLLP; print the ACK tally."""
+    import asyncio
+
+    from .mllp_client import MllpClient
+    from .synth import read_hl7_file
+
+    messages = list(read_hl7_file(file))
+    client = MllpClient(host, port, connections=connections, rate=rate)
+    summary = asyncio.run(client.send(messages))
+    d = summary.as_dict()
+    table = Table("sent", "acked", "errors", "p50 ms", "p99 ms", "msg/s")
+    table.add_row(str(d.get("sent")), str(d.get("acked")), str(d.get("errors")), str(d.get("p50_ms")),
+                  str(d.get("p99_ms")), f"{summary.throughput:.0f}")
+    Console().print(table)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def synth(ctx: typer.Context) -> None:
+    """Generate a synthetic population (python -m carectl.synth --help)."""
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "carectl.synth", *ctx.args], cwd=REPO))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmark suite (bench/run_all.py) and print the figures table."""
+    raise typer.Exit(subprocess.call([sys.executable, str(REPO / "bench" / "run_all.py"), *ctx.args], cwd=REPO))
 
 
 # ---------------------------------------------------------------------------- tests
