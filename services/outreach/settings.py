@@ -1,0 +1,84 @@
+"""Outreach settings (environment variables are the field names in upper case).
+
+Staff (who works which queue, pods, capacity) come from the users file of ``shared.auth``
+(``USERS_FILE``; the development users when unset). Holidays come from ``HOLIDAYS_FILE``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+
+from shared.calendar import BusinessCalendar
+from shared.settings import CommonSettings
+
+from . import DEFAULT_RULES_PATH
+from .domain import DecisionContext, RulesConfig, parse_rules
+
+MIN_SECRET_LENGTH = 32
+
+
+class OutreachSettings(CommonSettings):
+    SERVICE: ClassVar[str] = "outreach"
+
+    api_port: int = Field(default=8030, description="HTTP port of the API and the nurse page")
+    worker_port: int = Field(default=8031, description="the worker's /metrics and /healthz")
+    rules_file: Path = Field(default=DEFAULT_RULES_PATH, description="task rules (YAML, see rules.yaml)")
+    timezone: str | None = Field(
+        default=None, description="IANA zone for business days and 'today'; default: the rules file's workflow.timezone")
+    session_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the nurse page's session cookie (required in production)")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="how long a page login lasts")
+    session_cookie_secure: bool | None = Field(
+        default=None, description="mark the session cookie Secure (HTTPS only); default: true in production")
+    worker_batch_size: int = Field(default=500, ge=1, le=5000)
+    worker_within_s: float = Field(default=0.05, gt=0, description="batch latency bound at low rates")
+    maintenance_interval_s: float = Field(
+        default=30.0, gt=0, description="gauge refresh and the check for the daily sweep/rescore")
+    recent_encounter_days: int = Field(default=90, ge=1, description="encounters shown on the task detail")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone") from None
+        return v
+
+    # ------------------------------------------------------------------ derived
+    def load_rules(self) -> RulesConfig:
+        rules = parse_rules(Path(self.rules_file).read_text())
+        if self.timezone and self.timezone != rules.workflow.timezone:
+            workflow = rules.workflow.model_copy(update={"timezone": self.timezone})
+            rules = rules.model_copy(update={"workflow": workflow})
+        return rules
+
+    def load_calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.from_file(self.holidays_file)
+
+    def decision_context(self) -> DecisionContext:
+        return DecisionContext(self.load_rules(), self.load_calendar())
+
+    @cached_property
+    def session_key(self) -> bytes:
+        """The session HMAC key. Production refuses to run without a real one; development and
+        tests get a random key per process (logins do not survive a restart)."""
+        if self.session_secret is not None:
+            value = self.session_secret.get_secret_value()
+            if len(value) < MIN_SECRET_LENGTH:
+                raise SystemExit(f"SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+            return value.encode()
+        if self.is_production():
+            raise SystemExit("SESSION_SECRET must be set in production (refusing a default session key)")
+        return secrets.token_bytes(32)
+
+    def cookie_secure(self) -> bool:
+        return self.is_production() if self.session_cookie_secure is None else self.session_cookie_secure
