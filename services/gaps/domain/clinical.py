@@ -26,7 +26,8 @@ def _claim_setting(claim: Any, codes: CodeSets) -> str | None:
     if claim.place_of_service in _INPATIENT_POS:
         return "inpatient"
     for line in claim.lines:
-        if "ed_visit" in codes.tags(PROC, line.procedure_code.upper()):
+        proc = line.procedure_code
+        if proc and "ed_visit" in codes.tags(PROC, proc.strip().upper()):
             return "ed"
         for ns, code in (("REV", line.revenue_code), ("POS", line.place_of_service or claim.place_of_service)):
             if code and "inpatient_ed_setting" in codes.tags(ns, code):
@@ -43,11 +44,15 @@ def history_from_claims(claims: Iterable[Any], codes: CodeSets) -> ClinicalHisto
         setting = _claim_setting(c, codes)
         first: date | None = c.statement_from
         for line in c.lines:
-            code = line.procedure_code.strip().upper()
+            code = (line.procedure_code or "").strip().upper()
             if first is None or line.service_date < first:
                 first = line.service_date
-            if line.revenue_code and code == line.revenue_code:
-                code_system = "CPT"  # revenue-only line: the code repeats the revenue code
+            if not code or (line.revenue_code and code == line.revenue_code):
+                # A line billed by revenue code only (older events repeated the revenue code
+                # as the procedure code): the revenue code is the service.
+                if not line.revenue_code:
+                    continue
+                code, code_system = line.revenue_code.strip(), "REV"
             else:
                 code_system = "HCPCS" if code[:1].isalpha() else "CPT"
             services.append(ServiceEvent(

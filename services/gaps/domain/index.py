@@ -78,7 +78,7 @@ class MemberIndex:
                 for t in tags("POS", pos):
                     by_set.setdefault(t, []).append((ev.date, pos, claim, "POS", "", ev))
             rev = ev.revenue_code
-            if rev:
+            if rev and ns != "REV":  # a revenue-code-only service is already indexed by its code
                 for t in tags("REV", rev):
                     by_set.setdefault(t, []).append((ev.date, rev, claim, "REV", "", ev))
         for dx in history.diagnoses:

@@ -1,7 +1,8 @@
 """Claims CSV (``shared.formats.CLAIM_CSV_COLUMNS``): one row per service line, streamed.
 
 Rows of one claim (same ``claim_id`` and ``frequency_code``) must be contiguous; the claim
-fields repeat on every row and must agree. A bad row is rejected with its line number and the
+fields repeat on every row and must agree. ``procedure_code`` may be empty on a line that has a
+``revenue_code`` (an institutional line billed by revenue code only). A bad row is rejected with its line number and the
 column that is wrong; the claim it belongs to is then not loaded (a partial claim would
 understate it) and is reported with all its line numbers.
 """
@@ -26,7 +27,7 @@ CLAIM_COLUMNS = ("claim_id", "frequency_code", "original_claim_id", "claim_type"
 
 
 class _Pending:
-    __slots__ = ("key", "header", "first_line", "lines", "line_numbers", "bad")
+    __slots__ = ("key", "header", "first_line", "lines", "line_numbers", "bad", "raw")
 
     def __init__(self, key: tuple[str, str], header: tuple[str, ...], line_no: int) -> None:
         self.key = key
@@ -35,6 +36,7 @@ class _Pending:
         self.lines: list[dict[str, Any]] = []
         self.line_numbers: list[int] = []
         self.bad: list[int] = []
+        self.raw: list[str] = []
 
 
 def _opt(text: str) -> str | None:
@@ -48,16 +50,17 @@ def _line(get, line_no: int) -> dict[str, Any]:
     except ValueError:
         raise FieldError("line_number is not a whole number") from None
     proc = get("procedure_code").strip().upper()
-    if not proc:
-        raise FieldError("procedure_code is empty")
+    revenue = _opt(get("revenue_code"))
+    if not proc and not revenue:
+        raise FieldError("procedure_code is empty (and there is no revenue_code)")
     svc = get("service_date")
     if not svc.strip():
         raise FieldError("service_date is empty")
     return {
         "line_number": number,
-        "procedure_code": proc,
+        "procedure_code": proc or None,  # None: an institutional line billed by revenue code only
         "modifiers": tuple(m.upper() for m in split_list(get("modifiers"), LIST_SEPARATOR)),
-        "revenue_code": _opt(get("revenue_code")),
+        "revenue_code": revenue,
         "service_date": parse_date(svc, "service_date"),
         "service_date_end": opt_date(get("service_date_end"), "service_date_end"),
         "units": opt_decimal(get("units"), "units") or Decimal(1),
@@ -99,6 +102,96 @@ def _claim_fields(p: _Pending, get_header: dict[str, str], source_file: str | No
     }
 
 
+class ClaimRowGrouper:
+    """Claim lines (one per row, claim columns repeated) → claims, for CSV and JSON lines.
+
+    ``add(line_no, get, raw)`` takes one row (``get(column) -> str``) and yields what it
+    completes; ``finish()`` yields the last claim. ``header_raw`` is prepended to the raw text
+    of rejections so a dead letter is a loadable file on its own.
+    """
+
+    def __init__(self, progress: Progress, source_file: str | None, header_raw: str = "") -> None:
+        self.progress = progress
+        self.source_file = source_file
+        self.header_raw = header_raw
+        self.seen: dict[tuple[str, str], int] = {}
+        self.pending: _Pending | None = None
+        self.pending_header: dict[str, str] = {}
+
+    def _flush(self) -> Iterator[ParsedClaim | Rejection]:
+        p, self.pending = self.pending, None
+        if p is None:
+            return
+        progress = self.progress
+        pos = Position(self.source_file, lines=tuple(p.line_numbers))
+        member = self.pending_header.get("member_id") or None
+        raw = self.header_raw + "".join(p.raw)
+        if p.bad:
+            progress.rejected += 1
+            yield Rejection(f"claim not loaded: invalid line(s) {', '.join(map(str, p.bad[:10]))}", pos, "claim",
+                            raw=raw, key=member)
+            return
+        try:
+            fields = _claim_fields(p, self.pending_header, self.source_file)
+        except FieldError as exc:
+            progress.rejected += 1
+            yield Rejection(str(exc), pos, "claim", raw=raw, key=member)
+            return
+        checked = validate_claim_fields(fields)
+        if isinstance(checked, str):
+            progress.rejected += 1
+            yield Rejection(checked, pos, "claim", raw=raw, key=member)
+        else:
+            progress.accepted += 1
+            progress.lines += len(p.lines)
+            yield ParsedClaim(checked, pos)
+
+    def add(self, line_no: int, get, raw: str, too_many_values: bool = False) -> Iterator[ParsedClaim | Rejection]:
+        progress = self.progress
+        key = (get("claim_id").strip(), get("frequency_code").strip() or "1")
+        header_vals = tuple(get(c).strip() for c in CLAIM_COLUMNS)
+        member = get("member_id").strip() or None
+        pending = self.pending
+        if pending is None or pending.key != key:
+            yield from self._flush()
+            if key in self.seen:
+                progress.rejected += 1
+                yield Rejection(f"claim rows are not contiguous: this claim started on line {self.seen[key]}",
+                                Position(self.source_file, lines=(line_no,)), "line",
+                                raw=self.header_raw + raw, key=member)
+                return
+            self.seen[key] = line_no
+            pending = self.pending = _Pending(key, header_vals, line_no)
+            self.pending_header = {c: v for c, v in zip(CLAIM_COLUMNS, header_vals)}
+        pending.line_numbers.append(line_no)
+        pending.raw.append(raw)
+        reason = None
+        if too_many_values:
+            reason = "more values than header columns"
+        elif header_vals != pending.header:
+            diff = [c for c, a, b in zip(CLAIM_COLUMNS, header_vals, pending.header) if a != b]
+            reason = f"claim columns differ from the claim's first line ({', '.join(diff)})"
+        else:
+            missing = [c for c in sorted(CLAIM_CSV_REQUIRED) if not get(c).strip()
+                       and not (c == "procedure_code" and get("revenue_code").strip())]
+            if missing:
+                reason = "empty required column(s): " + ", ".join(missing)
+        if reason is None:
+            try:
+                pending.lines.append(_line(get, line_no))
+            except FieldError as exc:
+                reason = str(exc)
+        if reason is not None:
+            pending.bad.append(line_no)
+            progress.rejected += 1
+            # Reported here; its text is dead-lettered with the claim it belongs to.
+            yield Rejection(reason, Position(self.source_file, lines=(line_no,)), "line",
+                            raw=self.header_raw + raw, key=member, covered=True)
+
+    def finish(self) -> Iterator[ParsedClaim | Rejection]:
+        yield from self._flush()
+
+
 def iter_claims_csv(
     source: str | os.PathLike[str] | TextIO,
     on_progress: ProgressCallback | None = None,
@@ -110,49 +203,24 @@ def iter_claims_csv(
     progress = Progress()
     if source_file is None and isinstance(source, (str, os.PathLike)):
         source_file = os.path.basename(os.fspath(source))
-    seen: dict[tuple[str, str], int] = {}
     with open_csv(source, progress) as (reader, counter):
         header = next(reader, None)
+        header_raw = counter.take() if header is not None else ""
         if header is None:
             progress.rejected += 1
-            yield Rejection("the file is empty (no header line)", Position(source_file, lines=(1,)), "file")
+            yield Rejection("the file is empty (no header line)", Position(source_file, lines=(1,)), "file", raw="")
             _finish(progress, counter, on_progress)
             return
         index, problem = check_header(header, CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED)
         if index is None:
             progress.rejected += 1
-            yield Rejection(problem, Position(source_file, lines=(1,)), "file")
+            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=header_raw)
             _finish(progress, counter, on_progress)
             return
-        pending: _Pending | None = None
-        pending_header: dict[str, str] = {}
-
-        def flush() -> Iterator[ParsedClaim | Rejection]:
-            p = pending
-            if p is None:
-                return
-            pos = Position(source_file, lines=tuple(p.line_numbers))
-            if p.bad:
-                progress.rejected += 1
-                yield Rejection(f"claim not loaded: invalid line(s) {', '.join(map(str, p.bad[:10]))}", pos, "claim")
-                return
-            try:
-                fields = _claim_fields(p, pending_header, source_file)
-            except FieldError as exc:
-                progress.rejected += 1
-                yield Rejection(str(exc), pos, "claim")
-                return
-            checked = validate_claim_fields(fields)
-            if isinstance(checked, str):
-                progress.rejected += 1
-                yield Rejection(checked, pos, "claim")
-            else:
-                progress.accepted += 1
-                progress.lines += len(p.lines)
-                yield ParsedClaim(checked, pos)
-
+        grouper = ClaimRowGrouper(progress, source_file, header_raw)
         for row in reader:
             line_no = reader.line_num
+            raw = counter.take()
             progress.units += 1
             if on_progress and progress.units % progress_every == 0:
                 progress.bytes_read = counter.count
@@ -164,40 +232,8 @@ def iter_claims_csv(
                 i = index.get(name)
                 return _row[i] if i is not None and i < len(_row) else ""
 
-            key = (get("claim_id").strip(), get("frequency_code").strip() or "1")
-            header_vals = tuple(get(c).strip() for c in CLAIM_COLUMNS)
-            if pending is None or pending.key != key:
-                yield from flush()
-                pending = None
-                if key in seen:
-                    progress.rejected += 1
-                    yield Rejection(f"claim rows are not contiguous: this claim started on line {seen[key]}",
-                                    Position(source_file, lines=(line_no,)), "line")
-                    continue
-                seen[key] = line_no
-                pending = _Pending(key, header_vals, line_no)
-                pending_header = {c: v for c, v in zip(CLAIM_COLUMNS, header_vals)}
-            pending.line_numbers.append(line_no)
-            reason = None
-            if len(row) > len(index):
-                reason = "more values than header columns"
-            elif header_vals != pending.header:
-                diff = [c for c, a, b in zip(CLAIM_COLUMNS, header_vals, pending.header) if a != b]
-                reason = f"claim columns differ from the claim's first line ({', '.join(diff)})"
-            else:
-                missing = [c for c in sorted(CLAIM_CSV_REQUIRED) if not get(c).strip()]
-                if missing:
-                    reason = "empty required column(s): " + ", ".join(missing)
-            if reason is None:
-                try:
-                    pending.lines.append(_line(get, line_no))
-                except FieldError as exc:
-                    reason = str(exc)
-            if reason is not None:
-                pending.bad.append(line_no)
-                progress.rejected += 1
-                yield Rejection(reason, Position(source_file, lines=(line_no,)), "line")
-        yield from flush()
+            yield from grouper.add(line_no, get, raw, len(row) > len(index))
+        yield from grouper.finish()
         _finish(progress, counter, on_progress)
 
 

@@ -19,9 +19,13 @@ class FieldError(ValueError):
 
 
 class _Counting:
+    """Line source for ``csv.reader`` that counts characters (progress) and keeps the text of
+    the row being read (a quoted field may span lines) for the dead-letter topic."""
+
     def __init__(self, fh: TextIO) -> None:
         self._fh = fh
         self.count = 0
+        self._pending: list[str] = []
 
     def __iter__(self) -> "_Counting":
         return self
@@ -29,7 +33,14 @@ class _Counting:
     def __next__(self) -> str:
         line = next(self._fh)
         self.count += len(line)
+        self._pending.append(line)
         return line
+
+    def take(self) -> str:
+        """The text of the row(s) read since the last ``take``."""
+        text = "".join(self._pending)
+        self._pending.clear()
+        return text if text.endswith("\n") else text + "\n"
 
 
 @contextmanager

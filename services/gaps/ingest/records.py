@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -50,11 +50,22 @@ class Position:
 
 @dataclass(frozen=True)
 class Rejection:
-    """Input that was not loaded. ``scope``: file, group, transaction, claim, line or row."""
+    """Input that was not loaded. ``scope``: file, group, transaction, claim, line or row.
+
+    ``raw``: the rejected text as it was in the file (X12 segments of the claim with its
+    subscriber loop, or of the whole transaction set; CSV header + rows), for the dead-letter
+    topic - never for logs or reports. ``key``: the member id when the parser got that far
+    (the dead letter's Kafka key; a full roster load counts the member as present).
+    ``covered``: the text is dead-lettered with another rejection (a bad CSV line is part of
+    the claim that is rejected with it), so this one is only reported.
+    """
 
     reason: str
     position: Position
     scope: Literal["file", "group", "transaction", "claim", "line", "row"] = "claim"
+    raw: str | None = field(default=None, repr=False, compare=False)
+    key: str | None = field(default=None, repr=False, compare=False)
+    covered: bool = False
 
     def __str__(self) -> str:
         return f"{self.position.describe()}: {self.reason}"

@@ -72,14 +72,16 @@ def iter_roster_csv(
     seen: dict[str, int] = {}
     with open_csv(source, progress) as (reader, counter):
         header = next(reader, None)
+        header_raw = counter.take() if header is not None else ""
         index, problem = (None, "the file is empty (no header line)") if header is None else \
             check_header(header, ROSTER_COLUMNS, ROSTER_REQUIRED)
         if index is None:
             progress.rejected += 1
-            yield Rejection(problem, Position(source_file, lines=(1,)), "file")
+            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=header_raw)
         else:
             for row in reader:
                 line_no = reader.line_num
+                raw = counter.take()
                 progress.units += 1
                 if on_progress and progress.units % progress_every == 0:
                     progress.bytes_read = counter.count
@@ -87,20 +89,22 @@ def iter_roster_csv(
                 if not any(c.strip() for c in row):
                     continue
                 pos = Position(source_file, lines=(line_no,))
+                values = {name: (row[i] if i < len(row) else "") for name, i in index.items()}
+                member = (values.get("member_id") or "").strip() or None
                 if len(row) > len(index):
                     progress.rejected += 1
-                    yield Rejection("more values than header columns", pos, "row")
+                    yield Rejection("more values than header columns", pos, "row", raw=header_raw + raw, key=member)
                     continue
-                values = {name: (row[i] if i < len(row) else "") for name, i in index.items()}
                 result = roster_body_fields(values)
                 if isinstance(result, str):
                     progress.rejected += 1
-                    yield Rejection(result, pos, "row")
+                    yield Rejection(result, pos, "row", raw=header_raw + raw, key=member)
                     continue
                 first = seen.get(result["member_id"])
                 if first is not None:
                     progress.rejected += 1
-                    yield Rejection(f"member_id appears again (first on line {first})", pos, "row")
+                    yield Rejection(f"member_id appears again (first on line {first})", pos, "row",
+                                    raw=header_raw + raw, key=member)
                     continue
                 seen[result["member_id"]] = line_no
                 progress.accepted += 1

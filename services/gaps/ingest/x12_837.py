@@ -41,6 +41,31 @@ _ST_ERRORS = {
 }
 
 
+class _RawTap:
+    """Sits between pyx12's raw segment splitter and its reader: remembers the text of the
+    segment being read (for the dead-letter topic) at the cost of one attribute store."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+        self.last = ""
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._raw:
+            self.last = line
+            yield line
+
+
+MAX_RAW_CHARS = 900_000  # a dead letter must stay under the broker's default 1 MB message size
+
+
+def _join(lines: list[str], term: str) -> str:
+    text = "".join(line + term + "\n" for line in lines)
+    return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS]
+
+
 class _Counting:
     """File wrapper that counts characters read (latin-1: one per byte) for progress."""
 
@@ -67,6 +92,7 @@ class Parser837:
         self.on_progress = on_progress
         self.progress_every = progress_every
         self.progress = Progress()
+        self.seg_term = "~"
 
     # -- helpers -------------------------------------------------------------------------
     def _pos(self, tx: TransactionState | None, segment: int | None = None, index: int | None = None) -> Position:
@@ -81,17 +107,20 @@ class Parser837:
         finish_line(claim)
         pos = self._pos(tx, claim.segment, claim.index)
         if claim.errors:
-            tx.claims.append(Rejection(claim.errors[0], pos, "claim"))
+            tx.claims.append(self._reject(tx, claim, claim.errors[0], pos))
             return
         fields = claim_fields(tx, claim, self.source_file)
         if isinstance(fields, str):
-            tx.claims.append(Rejection(fields, pos, "claim"))
+            tx.claims.append(self._reject(tx, claim, fields, pos))
             return
         checked = validate_claim_fields(fields)
         if isinstance(checked, str):
-            tx.claims.append(Rejection(checked, pos, "claim"))
+            tx.claims.append(self._reject(tx, claim, checked, pos))
         else:
             tx.claims.append(ParsedClaim(checked, pos, tx.created_at))
+
+    def _reject(self, tx: TransactionState, claim, reason: str, pos: Position) -> Rejection:
+        return Rejection(reason, pos, "claim", raw=_join(tx.claim_raw(claim), self.seg_term), key=claim.member_id)
 
     def _tick(self, counter: _Counting | None) -> None:
         p = self.progress
@@ -108,7 +137,8 @@ class Parser837:
             n = sum(1 for r in tx.claims if isinstance(r, ParsedClaim))
             self.progress.rejected += 1
             yield Rejection(f"transaction set rejected: {problems[0]}"
-                            + (f" ({n} claims not loaded)" if n else ""), self._pos(tx), "transaction")
+                            + (f" ({n} claims not loaded)" if n else ""), self._pos(tx), "transaction",
+                            raw=_join(tx.raw, self.seg_term))
             return
         for r in tx.claims:
             if isinstance(r, ParsedClaim):
@@ -129,6 +159,8 @@ class Parser837:
                             "segment (version 00501)", self._pos(None), "file")
             self._done(counter)
             return
+        tap = reader.raw = _RawTap(reader.raw)
+        self.seg_term = tap.seg_term
         tx: TransactionState | None = None
         group_kind: str | None = None
         group_error: str | None = None
@@ -146,6 +178,7 @@ class Parser837:
                     yield from self._flush(tx, ["no SE trailer before the next ST"])
                 els = _els(seg)
                 tx = TransactionState(_v(els, 2), group_kind)
+                tx.raw.append(tap.last)
                 tx.errors.extend(_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs)
                 if _v(els, 1) != "837":
                     tx.errors.append("ST01 is not 837")
@@ -159,6 +192,8 @@ class Parser837:
                     continue
                 tx.segments += 1
                 extra = [_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs]
+                self._finish_claim(tx)  # before SE joins the set's text: the claim ends at its last line
+                tx.raw.append(tap.last)
                 yield from self._flush(tx, extra)
                 tx = None
                 continue
@@ -193,6 +228,7 @@ class Parser837:
                     tx.claim.errors.append(f"{sid} segment: {exc}")
                 else:
                     tx.errors.append(f"{sid} segment: {exc}")
+            tx.raw.append(tap.last)
         if tx is not None:
             yield from self._flush(tx, ["file ended without an SE trailer"])
         reader.cleanup()

@@ -67,12 +67,16 @@ class ClaimState:
     """A 2300 claim loop being read."""
 
     __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
-                 "admit", "status", "rendering", "attending", "lines", "line", "in_lines")
+                 "admit", "status", "rendering", "attending", "lines", "line", "in_lines", "member_id",
+                 "raw_start")
 
-    def __init__(self, els: list[list[str]], segment: int, index: int) -> None:
+    def __init__(self, els: list[list[str]], segment: int, index: int, member_id: str | None = None,
+                 raw_start: int = 0) -> None:
         self.els = els
         self.segment = segment
         self.index = index
+        self.member_id = member_id
+        self.raw_start = raw_start  # index of the CLM segment in TransactionState.raw
         self.errors: list[str] = []
         self.ref_f8: str | None = None
         self.dx: list[str] = []
@@ -91,7 +95,7 @@ class TransactionState:
     """An ST..SE transaction set being read."""
 
     __slots__ = ("control", "kind", "created_at", "claims", "errors", "segments", "billing_npi",
-                 "member_id", "payer_id", "claim", "claim_count", "hl_level")
+                 "member_id", "payer_id", "claim", "claim_count", "hl_level", "raw", "hl_start", "hl_end")
 
     def __init__(self, control: str, kind: str | None) -> None:
         self.control = control
@@ -106,6 +110,17 @@ class TransactionState:
         self.claim: ClaimState | None = None
         self.claim_count = 0
         self.hl_level = ""
+        # The set's segment texts (ST first), kept until SE for the dead-letter topic, and where
+        # the current subscriber loop (HL .. first CLM) sits in it.
+        self.raw: list[str] = []
+        self.hl_start = 0
+        self.hl_end: int | None = None
+
+    def claim_raw(self, claim: "ClaimState") -> list[str]:
+        """Segment texts of ``claim``: its subscriber loop, then CLM up to the current segment."""
+        head = self.raw[self.hl_start:self.hl_end] if self.hl_end is not None and self.hl_end <= claim.raw_start \
+            else []
+        return head + self.raw[claim.raw_start:]
 
 
 def finish_line(claim: ClaimState) -> None:
@@ -145,7 +160,7 @@ def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -
             paid_total = (paid_total or Decimal(0)) + ln["paid_amount"]
         lines.append({
             "line_number": ln.get("line_number") or n,
-            "procedure_code": ln.get("procedure_code") or "",
+            "procedure_code": ln.get("procedure_code") or None,
             "modifiers": tuple(ln.get("modifiers") or ()),
             "revenue_code": ln.get("revenue_code"),
             "service_date": svc,
@@ -193,10 +208,13 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
     if sid == "CLM":
         finish_claim(tx)
         tx.claim_count += 1
-        tx.claim = ClaimState(els, tx.segments, tx.claim_count)
+        if tx.hl_end is None:
+            tx.hl_end = len(tx.raw)
+        tx.claim = ClaimState(els, tx.segments, tx.claim_count, tx.member_id, len(tx.raw))
         return
     if sid == "HL":
         finish_claim(tx)
+        tx.hl_start, tx.hl_end = len(tx.raw), None
         tx.hl_level = v(els, 3)
         if tx.hl_level == "20":
             tx.billing_npi = None
@@ -261,8 +279,8 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             raise ValueError("SV201 has no revenue code")
         line["revenue_code"] = rev
         proc = els[1] if len(els) >= 2 else []
-        code = proc[1].strip().upper() if len(proc) >= 2 and proc[1].strip() else rev
-        line["procedure_code"] = code
+        # A line billed by revenue code only has no procedure code (SV202 absent): None.
+        line["procedure_code"] = proc[1].strip().upper() if len(proc) >= 2 and proc[1].strip() else None
         line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
         line["charge_amount"] = _amount(v(els, 3) or "0")
         line["units"] = _amount(v(els, 5) or "1")

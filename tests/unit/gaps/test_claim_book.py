@@ -104,3 +104,23 @@ def test_institutional_claim_discharge_feeds_follow_up():
     assert not dc2.acute
     assert history_from_claims([op], CODES).services[0].setting == "ed"
 
+
+
+def test_revenue_code_only_lines_count_by_revenue_code():
+    """837I lines without a procedure code (SV202 absent) are services by revenue code: an ER
+    revenue code (045x) puts the claim in the ED setting, and nothing is mistaken for a CPT."""
+    from decimal import Decimal
+
+    from shared.events import ClaimLine, ClaimV1
+
+    er = ClaimV1(
+        **ClaimV1.envelope(occurred_at=t(2), source="test", member_id="M1"),
+        claim_id="ER1", claim_type="institutional", type_of_bill="131",
+        lines=(ClaimLine(line_number=1, procedure_code=None, revenue_code="0450", service_date=date(2026, 3, 2),
+                         charge_amount=Decimal("900")),
+               ClaimLine(line_number=2, procedure_code="3074F", revenue_code="0510", service_date=date(2026, 3, 2))),
+    )
+    h = history_from_claims([er], CODES)
+    cpt2, rev = sorted(h.services, key=lambda s: s.code_system)
+    assert (rev.code, rev.code_system) == ("0450", "REV") and cpt2.code_system == "CPT"
+    assert {s.setting for s in h.services} == {"ed"}  # a BP reading there does not count for CMS165

@@ -55,7 +55,7 @@ def test_837i_inpatient_discharge():
     assert ip["diagnoses"] == ("I5023", "E119", "I10")  # admitting diagnosis (ABJ) is not a claim diagnosis
     lines = ip["lines"]
     assert [(ln["revenue_code"], ln["procedure_code"]) for ln in lines] == [
-        ("0120", "0120"), ("0300", "83036"), ("0250", "0250")]
+        ("0120", None), ("0300", "83036"), ("0250", None)]  # revenue-code-only lines have no procedure code
     assert lines[0]["units"] == Decimal("4") and lines[0]["service_date"] == date(2026, 3, 10)
     assert lines[1]["service_date"] == date(2026, 3, 11)
     assert op["type_of_bill"] == "131" and op["discharge_date"] is None  # outpatient: no admission
@@ -83,6 +83,23 @@ def test_broken_file_rejects_with_positions_and_no_values():
     for r in (st1, bad_date, bad_amount, bad_freq):
         assert "M000123" not in str(r) and "DOE" not in str(r)
     assert progress[-1].accepted == 1 and progress[-1].rejected == 4
+
+
+def test_rejections_carry_the_raw_segments_for_the_dead_letter_topic():
+    out, _ = parse("837p_broken.x12")
+    st1, bad_date, bad_amount, good, bad_freq = out
+    # The whole rejected transaction set, ST to SE, as sent.
+    assert st1.raw.startswith("ST*837*0001") and st1.raw.rstrip().endswith("~")
+    assert "SE*" in st1.raw.splitlines()[-1]
+    # A rejected claim: its subscriber loop (HL .. NM1*IL) and its own segments, not its neighbours'.
+    lines = bad_date.raw.splitlines()
+    assert lines[0].startswith("HL*") and any(x.startswith("NM1*IL") for x in lines)
+    clms = [x for x in lines if x.startswith("CLM*")]
+    assert len(clms) == 1 and "20261345" in bad_date.raw
+    assert not any(x.startswith(("SE*", "GE*", "IEA*")) for x in lines)
+    assert bad_date.key == "M000123"
+    # repr/str (what may reach a log) never show the raw text
+    assert "20261345" not in repr(bad_date) and "20261345" not in str(bad_date)
 
 
 def test_not_an_x12_file():
