@@ -1,0 +1,186 @@
+"""The live demo feed: a synthetic population streamed through the platform's real front doors.
+
+1. a population (5,000 members by default) is generated once into ``var/demo/population``
+   (deterministic: the same seed gives the same files; reused on the next run);
+2. its timeline is replayed with simulated time compressed (a month in a few minutes):
+   roster files through the gaps service's roster ingest, claims files (X12 837P/837I)
+   through its claims ingest, ADT messages over MLLP to the admissions listener;
+3. progress is kept in ``var/demo/progress.json``: running the demo again resumes where it
+   stopped (``--reset`` starts from an empty platform instead). Re-sending something already
+   accepted is harmless: ingest ids are deterministic and every consumer dedupes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class DemoOptions:
+    var_dir: Path
+    members: int = 5000
+    seed: int = 7
+    start: date = date(2026, 10, 1)
+    months: int = 1
+    minutes: float = 3.0
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.var_dir / "demo"
+
+    @property
+    def population_dir(self) -> Path:
+        return self.demo_dir / f"population-{self.members}-{self.seed}-{self.start.isoformat()}-{self.months}"
+
+
+def ensure_population(opts: DemoOptions, console: Console) -> dict:
+    from .synth import SynthConfig, generate, load_manifest
+
+    out = opts.population_dir
+    if (out / "manifest.json").exists():
+        console.print(f"population: reusing {out}")
+        return load_manifest(out)
+    cfg = SynthConfig(members=opts.members, seed=opts.seed, start=opts.start, months=opts.months)
+    with Progress(TextColumn("generating population: {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("start", total=None)
+
+        def on(stage: str, done: int, total: int | None) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        manifest = generate(cfg, out, progress=on)
+    console.print(f"population: {opts.members} members generated into {out}")
+    return manifest
+
+
+def _progress_file(opts: DemoOptions) -> Path:
+    return opts.demo_dir / "progress.json"
+
+
+def load_position(opts: DemoOptions) -> int:
+    try:
+        data = json.loads(_progress_file(opts).read_text())
+    except (OSError, ValueError):
+        return 0
+    return int(data.get("position", 0)) if data.get("population") == opts.population_dir.name else 0
+
+
+def save_position(opts: DemoOptions, position: int) -> None:
+    opts.demo_dir.mkdir(parents=True, exist_ok=True)
+    tmp = _progress_file(opts).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"population": opts.population_dir.name, "position": position}))
+    tmp.replace(_progress_file(opts))
+
+
+def _service_cli(opts: DemoOptions, service: str, *args: str) -> tuple[int, str]:
+    env = dict(opts.env)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["CCP_NO_PROGRESS"] = "1"
+    url = env.get(f"{service.upper()}_DATABASE_URL") or env.get("DATABASE_URL")
+    if url:
+        env["DATABASE_URL"] = url
+    proc = subprocess.run([sys.executable, "-m", f"services.{service}", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True)
+    return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
+
+
+async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
+    """Replay the population's timeline into the running platform; returns the tallies."""
+    from .mllp_client import MllpClient
+    from .synth import iter_timeline, speedup_for
+    from datetime import timedelta
+
+    out = opts.population_dir
+    items = list(iter_timeline(out))
+    position = load_position(opts)
+    if position:
+        console.print(f"resuming the feed at item {position} of {len(items)} (--reset to start over)")
+    todo = items[position:]
+    counts = {"adt": 0, "roster": 0, "claims": 0}
+    for it in items:
+        counts[it.kind] += 1
+    tally = {"ack": {}, "roster_files": 0, "claims_files": 0, "ingest_failures": 0}
+    span = timedelta(days=31 * opts.months)
+    speedup = speedup_for(span, max(opts.minutes, 0.1) * 60)
+
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        t_adt = progress.add_task("ADT over MLLP", total=counts["adt"])
+        t_claims = progress.add_task("claims files (837)", total=counts["claims"])
+        t_roster = progress.add_task("roster files", total=counts["roster"])
+        for it in items[:position]:
+            progress.advance({"adt": t_adt, "claims": t_claims, "roster": t_roster}[it.kind])
+        done = {"n": position}
+
+        def on_result(result) -> None:
+            code = result.code or (result.error or "error")
+            tally["ack"][code] = tally["ack"].get(code, 0) + 1
+            progress.advance(t_adt)
+
+        async def adt_messages():
+            from .synth import paced
+
+            async for it in paced(todo, speedup=speedup, max_gap=2.0):
+                if it.kind == "adt":
+                    yield it.data.message
+                elif it.kind == "roster":
+                    rc, text = await asyncio.to_thread(
+                        _service_cli, opts, "gaps", "load-roster", str(it.data.path), *(["--full"] if it.data.full else []))
+                    tally["roster_files"] += rc == 0
+                    tally["ingest_failures"] += rc != 0
+                    if rc != 0:
+                        console.print(f"[red]roster load failed[/red]: {text.strip().splitlines()[-1] if text.strip() else rc}")
+                    progress.advance(t_roster)
+                else:
+                    batch = it.data
+                    ok = True
+                    for path in (batch.path_837p, batch.path_837i):
+                        if path is None:
+                            continue
+                        rc, text = await asyncio.to_thread(_service_cli, opts, "gaps", "load-claims", str(path))
+                        ok &= rc == 0
+                        if rc != 0:
+                            console.print(f"[red]claims load failed[/red]: {text.strip().splitlines()[-1] if text.strip() else rc}")
+                    tally["claims_files"] += ok
+                    tally["ingest_failures"] += not ok
+                    progress.advance(t_claims)
+                done["n"] += 1
+                if done["n"] % 25 == 0:
+                    save_position(opts, done["n"])
+
+        client = MllpClient(opts.mllp_host, opts.mllp_port, connections=2, on_result=on_result)
+        await client.send(adt_messages())
+        save_position(opts, len(items))
+    return tally
+
+
+def where_to_look(console: Console, processes) -> None:
+    console.print()
+    console.print("[bold]Where to look[/bold]")
+    console.print("  nurse page         http://127.0.0.1:8030/          (log in with key dev-nurse-east1; supervisors: dev-supervisor-east)")
+    console.print("  API docs           http://127.0.0.1:8010/docs  (admissions)   http://127.0.0.1:8020/docs  (gaps)")
+    console.print("                     http://127.0.0.1:8030/docs  (outreach)     http://127.0.0.1:8040/docs  (billing)")
+    console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
+    console.print("  MLLP listener      127.0.0.1:2575  (./ccp hl7 send FILE)")
+    console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port}/metrics" for p in processes))
+    console.print("  dashboard          deploy/grafana/dashboards/care-coordination.json "
+                  "(docker compose up: Grafana on :3000, Prometheus on :9090; locally: prometheus "
+                  "--config.file=deploy/prometheus/prometheus.yml)")
+    console.print("  dead letters       ./ccp dlq list")
+    console.print("  logs               var/logs/")
