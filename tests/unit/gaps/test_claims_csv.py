@@ -75,3 +75,19 @@ def test_progress_reports_rows():
     seen = []
     list(iter_claims_csv(io.StringIO("\n".join([HEADER, row(), row(claim_id="C2")])), seen.append, progress_every=1))
     assert seen[-1].done and seen[-1].units == 2 and seen[-1].accepted == 2 and seen[-1].lines == 2
+
+
+def test_rejected_claim_keeps_header_and_all_its_rows_for_the_dead_letter_topic():
+    good, bad_date = row(), row(line_number="2", service_date="2026-02-30")
+    line_rej, claim_rej = parse(good, bad_date)
+    assert line_rej.covered and not claim_rej.covered
+    assert claim_rej.raw == "\n".join([HEADER, good, bad_date]) + "\n"
+    assert claim_rej.key == "M1"
+    assert "2026-02-30" not in repr(claim_rej)
+
+
+def test_revenue_code_only_line_needs_no_procedure_code():
+    (c,) = parse(row(claim_type="institutional", procedure_code="", revenue_code="0450", place_of_service=""))
+    assert isinstance(c, ParsedClaim) and c.fields["lines"][0]["procedure_code"] is None
+    (r, claim_rej) = parse(row(procedure_code=""))
+    assert "procedure_code" in r.reason and isinstance(claim_rej, Rejection)
