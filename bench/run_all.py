@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Run every benchmark from one entry point and print the figures table.
+
+    ./ccp bench                 # every benchmark at its default size
+    ./ccp bench --quick         # smaller sizes (minutes, not tens of minutes)
+    ./ccp bench admissions gaps # a subset, by name
+
+Each script prints RESULT lines (bench/common.py); the table (figure, target, result, machine)
+is printed and written to bench/results/latest.md and latest.json — the README's performance
+table is copied from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common import REPO, machine
+
+BENCH = REPO / "bench"
+# name -> (script, default args, quick args)
+SUITE: dict[str, tuple[str, list[str], list[str]]] = {
+    "kafka": ("kafka_ceiling.py", [], ["--records", "200000"]),
+    "hl7": ("hl7_reader_micro.py", [], []),
+    "admissions": ("admissions_mllp.py", [], ["--quick"]),
+    "gaps": ("gaps_backfill.py", [], ["--quick"]),
+    "measures": ("measures_micro.py", [], []),
+    "x12": ("x12_parse_micro.py", [], []),
+    "outreach": ("outreach_claim_next.py", [], ["--quick"]),
+    "billing-close": ("billing_close.py", [], ["--quick"]),
+    "billing-claims": ("billing_claims.py", [], ["--quick"]),
+}
+
+
+def run(name: str, quick: bool) -> tuple[list[dict], float, int]:
+    script, args, quick_args = SUITE[name]
+    path = BENCH / script
+    if not path.exists():
+        return [{"figure": f"{name}: {script} missing", "value": None, "unit": "", "target": None, "ok": None}], 0.0, 127
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(path), *(quick_args if quick else args)], cwd=BENCH,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    results = []
+    assert proc.stdout
+    for line in proc.stdout:
+        if line.startswith("RESULT "):
+            results.append(json.loads(line[7:]))
+        else:
+            sys.stdout.write(f"  [{name}] {line}")
+    rc = proc.wait()
+    return results, time.monotonic() - t0, rc
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("names", nargs="*", help=f"subset of: {', '.join(SUITE)}")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    names = args.names or list(SUITE)
+    unknown = [n for n in names if n not in SUITE]
+    if unknown:
+        sys.exit(f"unknown benchmark(s): {unknown}")
+    host = machine()
+    print(f"machine: {host}")
+    rows = []
+    for name in names:
+        print(f"== {name}")
+        results, secs, rc = run(name, args.quick)
+        for r in results:
+            r["bench"], r["seconds"], r["rc"] = name, round(secs, 1), rc
+            rows.append(r)
+        if rc != 0 and not results:
+            rows.append({"bench": name, "figure": f"{name} failed (exit {rc})", "value": None, "unit": "",
+                         "target": None, "ok": False, "rc": rc})
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on {host}{' (quick sizes)' if args.quick else ''}.", "",
+             "| figure | target | result | |", "|---|---|---|---|"]
+    for r in rows:
+        better = "≥" if r.get("better", "higher") == "higher" else "≤"
+        target = f"{better} {fmt(r['target'])} {r['unit']}" if r.get("target") is not None else "—"
+        mark = {True: "✅", False: "❌", None: ""}[r.get("ok")]
+        note = f" ({r['note']})" if r.get("note") else ""
+        lines.append(f"| {r['figure']}{note} | {target} | {fmt(r['value'])} {r['unit']} | {mark} |")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.md").write_text(table + "\n")
+    (out / "latest.json").write_text(json.dumps({"machine": host, "quick": args.quick, "rows": rows}, indent=2))
+    print(f"\nwritten to {out / 'latest.md'}")
+
+
+if __name__ == "__main__":
+    main()
