@@ -154,7 +154,7 @@ class AdtJsonIn(Model):
     message_control_id: str = Field(min_length=1, max_length=199)
     sending_facility: str = Field(min_length=1, max_length=64)
     sending_application: str | None = Field(default=None, max_length=64)
-    hl7_version: str = Field(default="json", max_length=8)
+    hl7_version: str | None = Field(default=None, max_length=8, description="None unless the feed says")
     event_time: datetime | None = None
     message_time: datetime | None = None
     patient_ids: tuple[PatientIdentifier, ...] = Field(min_length=1)

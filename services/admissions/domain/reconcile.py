@@ -123,6 +123,7 @@ class _Pass:
             wanted.add(key)
             rec = self.state.emitted.get(key)
             digest = alert_details(enc)
+            flag = cand.kind == INPATIENT_ADMIT and enc.key in readmitted
             if rec is None or not rec.active:
                 origin = self.state.facts.get(str(cand.cause))
                 if origin is None or not enc.is_open or not attributed_on(self.roster, origin.occurred_at):
@@ -139,17 +140,19 @@ class _Pass:
                     pod=r.pod, program=r.program, contract_id=r.contract_id,
                     admits_30d=counts.admits_30d, admits_90d=counts.admits_90d,
                     ed_visits_30d=counts.ed_visits_30d, ed_visits_90d=counts.ed_visits_90d,
-                    readmission=cand.kind == INPATIENT_ADMIT and enc.key in readmitted,
-                    received_at=origin.recorded_at,
+                    readmission=flag, received_at=origin.recorded_at,
                 ))
-                self.state.emitted[key] = Emitted(ALERT, alert_id, enc.key, digest, True, {"kind": cand.kind})
-            elif rec.digest != digest and enc.is_open:
+                self.state.emitted[key] = Emitted(ALERT, alert_id, enc.key, digest, True,
+                                                  {"kind": cand.kind, "readmission": flag})
+            elif enc.is_open and (rec.digest != digest or rec.payload.get("readmission", False) != flag):
+                flag_changed = rec.payload.get("readmission", False) != flag
                 self.events.append(AlertUpdatedV1(
                     **self.envelope(AlertUpdatedV1, alert_id, self.cause.time),
                     alert_id=alert_id, trigger=self.cause.trigger, location=enc.location,
                     patient_class=enc.patient_class, attending=enc.attending, diagnoses=enc.diagnoses,
+                    readmission=flag if flag_changed else None,
                 ))
-                self.state.emitted[key] = replace(rec, digest=digest)
+                self.state.emitted[key] = replace(rec, digest=digest, payload={**rec.payload, "readmission": flag})
         self.retire(ALERT, wanted, lambda rec, reason: AlertRetractedV1(
             **self.envelope(AlertRetractedV1, rec.entity_id, self.cause.time), alert_id=rec.entity_id, reason=reason))
 

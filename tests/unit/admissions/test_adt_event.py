@@ -101,6 +101,7 @@ def test_json_adt_maps_to_the_same_model_with_the_feed_zone_for_naive_times():
     assert e.occurred_at == datetime(2026, 3, 2, 14, 5, tzinfo=TZ)
     assert e.patient_key == "MERCY|100234" and e.event_id == adt_event_id("MERCY", "J1")
     assert json.loads(e.raw)["message_control_id"] == "J1"
+    assert e.hl7_version is None, "JSON ingest has no HL7 version unless the feed gives one"
 
 
 def test_json_time_falls_back_like_hl7():

@@ -231,3 +231,22 @@ def test_ed_patient_admitted_with_a06_gets_an_inpatient_alert_too():
     _, events = apply_all(MEMBER, seq, R)
     raised = [e for e in events if isinstance(e, AlertRaisedV1)]
     assert [(a.kind, a.trigger) for a in raised] == [("ed_visit", "A04"), ("inpatient_admit", "A06")]
+
+
+def test_a_late_discharge_of_the_prior_stay_flags_the_open_alert_as_a_readmission():
+    first = adt("A01", ts(2), control_id="R1")
+    readmit = adt("A01", ts(20), visit="V2", control_id="R2")
+    state, events = apply_all(MEMBER, [first, readmit], R)
+    assert [a.readmission for a in events if isinstance(a, AlertRaisedV1)] == [False, False]
+    late = adt("A03", ts(6), discharge=ts(6), disposition="01", control_id="R3")
+    _, more = apply_all(state, [late], R)
+    upd = only(more, AlertUpdatedV1)
+    assert upd.readmission is True and upd.trigger == "A03"
+    assert upd.alert_id == [a for a in events if isinstance(a, AlertRaisedV1)][1].alert_id
+    assert only(more, ReadmissionV1).days_since_discharge == 14
+
+
+def test_a_details_only_update_leaves_the_readmission_flag_unset():
+    state, _ = apply_all(MEMBER, [adt("A01", ts(2), control_id="Q1")], R)
+    _, more = apply_all(state, [adt("A02", ts(3), location="ICU^2^B^MERCY", control_id="Q2")], R)
+    assert only(more, AlertUpdatedV1).readmission is None
