@@ -8,7 +8,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing_factories import claim, examples, line, roster
+from billing_factories import claim, examples, roster
 from services.billing.domain import accrue_member_events, coverage_from_roster, member_months
 from services.billing.domain.satisfaction import TaskStep, chosen_metrics, median_days_to_appointment
 from services.billing.domain.facts import MetricValue

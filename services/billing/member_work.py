@@ -1,0 +1,140 @@
+"""One batch's member-level work: load the members' state in a few queries, apply roster and
+claim events (or a month opening, or a re-accrual) through the domain rules in memory, then
+write the ledger's new entries and the changed member-month and paid-line rows in bulk.
+
+Which contract months changed facts (member months, paid lines) is found by comparing the
+rows before and after; those become dirty marks for the contract-level estimates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from shared.events import ClaimV1, MemberRosterV1
+
+from .domain import ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claim_event, accrue_member_events, runs_text
+from .metrics import Pending
+from .state import (
+    CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshots,
+    save_claims, save_snapshots, write_cost_rows, write_month_rows,
+)
+
+
+class MemberWork:
+    def __init__(self, session: Session, members: Sequence[str], book: ContractBook, closed: ClosedMonths,
+                 open_month: str) -> None:
+        self.session = session
+        self.book = book
+        self.open_month = open_month
+        members = sorted(set(members))
+        self.snapshots = load_snapshots(session, members)
+        self.claims = load_claims(session, members)
+        self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
+        self.ledger = load_member_ledger(session, members, closed)
+        self.old_months = load_month_rows(session, members)
+        self.old_costs = load_cost_rows(session, members)
+        self.months: dict[str, set[MonthRow]] = {m: set(self.old_months.get(m, ())) for m in members}
+        self.costs: dict[str, dict[str, list[CostRow]]] = {
+            m: {f: list(rows) for f, rows in self.old_costs.get(m, {}).items()} for m in members}
+        self.new_snapshots: list[MemberRosterV1] = []
+        self.new_claims: list[ClaimV1] = []
+        self.postings: list[Posting] = []
+
+    # ------------------------------------------------------------------ events
+    def roster(self, event: MemberRosterV1) -> None:
+        mid = event.member_id
+        if str(event.event_id) in self._seen:
+            return
+        self._seen.add(str(event.event_id))
+        self.snapshots[mid].append(event)
+        self.new_snapshots.append(event)
+        self.recompute(mid, event.event_id)
+
+    def claim(self, event: ClaimV1) -> None:
+        mid = event.member_id
+        if str(event.event_id) in self._seen:
+            return
+        self._seen.add(str(event.event_id))
+        acc, families = accrue_claim_event(mid, self.snapshots[mid], self.claims[mid], event, self.book)
+        self.claims[mid].append(event)
+        self.new_claims.append(event)
+        self.postings.extend(self.ledger.sync_member(mid, acc.postings, event.event_id, families=families))
+        by_family = _cost_rows(acc)
+        for f in families:
+            self.costs[mid][f] = by_family.get(f, [])
+
+    def recompute(self, mid: str, source: uuid.UUID, since: str | None = None) -> None:
+        """All of the member's keys (or those from ``since`` on) brought to what the rules say now."""
+        acc = accrue_member_events(mid, self.snapshots[mid], self.claims[mid], self.book, self.open_month, since)
+        self.postings.extend(self.ledger.sync_member(mid, acc.postings, source, since=since))
+        new_months = {(m.period, m.contract_id, m.tier, runs_text(m.runs)) for m in acc.months}
+        by_family = _cost_rows(acc)
+        if since is None:
+            self.months[mid] = new_months
+            self.costs[mid] = by_family
+            return
+        self.months[mid] = {r for r in self.months[mid] if r[0] < since} | new_months
+        for f in set(self.costs[mid]) | set(by_family):
+            kept = [r for r in self.costs[mid].get(f, []) if r[1] < since]
+            self.costs[mid][f] = sorted(kept + by_family.get(f, []), key=_cost_sort)
+
+    # ------------------------------------------------------------------ write
+    def finish(self, pending: Pending) -> dict[str, str]:
+        """Write everything; returns the dirty marks (contract → earliest changed period)."""
+        save_snapshots(self.session, self.new_snapshots)
+        save_claims(self.session, self.new_claims)
+        marks: dict[str, str] = {}
+
+        def mark(contract_id: str, period: str) -> None:
+            if period < marks.get(contract_id, "9999-99"):
+                marks[contract_id] = period
+
+        removed: list[tuple[str, str]] = []
+        added: list[dict] = []
+        for mid, now in self.months.items():
+            before = self.old_months.get(mid, set())
+            if now == before:
+                continue
+            gone, new = before - now, now - before
+            for period, contract_id, _, _ in gone | new:
+                mark(contract_id, period)
+            for period, contract_id, _, _ in gone:
+                pending.member_months[contract_id] -= 1
+            for period, contract_id, _, _ in new:
+                pending.member_months[contract_id] += 1
+            removed.extend((mid, r[0]) for r in gone)  # a changed row is deleted, then inserted anew
+            added.extend({"member_id": mid, "period": p, "contract_id": c, "tier": t, "runs": runs}
+                         for p, c, t, runs in new)
+        write_month_rows(self.session, removed, added)
+
+        replaced: list[str] = []
+        lines: list[dict] = []
+        for mid, fams in self.costs.items():
+            before = self.old_costs.get(mid, {})
+            for f in set(fams) | set(before):
+                old, now = before.get(f, []), fams.get(f, [])
+                if old == now:
+                    continue
+                for r in (*old, *now):
+                    mark(r[0], r[1])
+                key = f"{mid}|{f}"
+                if old:
+                    replaced.append(key)
+                lines.extend({"member_family": key, "member_id": mid, "contract_id": c, "period": p,
+                              "procedure_code": code, "revenue_code": rev, "paid_cents": cents}
+                             for c, p, code, rev, cents in now)
+        write_cost_rows(self.session, replaced, lines)
+        return marks
+
+
+def _cost_rows(acc: MemberAccrual) -> dict[str, list[CostRow]]:
+    out: dict[str, list[CostRow]] = defaultdict(list)
+    for c in acc.costs:
+        out[c.family].append((c.contract_id, c.period, c.procedure_code, c.revenue_code, c.paid_cents))
+    for rows in out.values():
+        rows.sort(key=_cost_sort)
+    return dict(out)

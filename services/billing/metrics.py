@@ -1,0 +1,61 @@
+"""Billing's Prometheus metrics. Labels: contract id and account (bounded sets); never a member.
+
+The gauges start from the database when a process starts (``load_gauges``) and move with
+every committed posting (``Pending.apply`` runs after the commit, never before).
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter, Gauge
+
+from .domain import Posting
+
+ACCRUED = Gauge("billing_accrued_cents", "Net ledger amount by contract and account (cents)", ["contract", "account"])
+MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contract", ["contract"])
+ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["contract", "account"])
+REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
+ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
+
+
+@dataclass
+class Pending:
+    """Metric moves of one transaction, applied once it committed."""
+
+    amounts: Tally = field(default_factory=Tally)
+    entries: Tally = field(default_factory=Tally)
+    reversals: Tally = field(default_factory=Tally)
+    adjustments: Tally = field(default_factory=Tally)
+    member_months: Tally = field(default_factory=Tally)
+
+    def postings(self, postings: Iterable[Posting]) -> None:
+        for p in postings:
+            k = (p.key.contract_id, p.key.account)
+            self.amounts[k] += p.amount_cents
+            self.entries[k] += 1
+            if p.reverses is not None:
+                self.reversals[p.key.contract_id] += 1
+            if p.adjustment:
+                self.adjustments[p.key.contract_id] += 1
+
+    def apply(self) -> None:
+        for (c, a), v in self.amounts.items():
+            ACCRUED.labels(c, a).inc(v)
+        for (c, a), n in self.entries.items():
+            ENTRIES.labels(c, a).inc(n)
+        for c, n in self.reversals.items():
+            REVERSALS.labels(c).inc(n)
+        for c, n in self.adjustments.items():
+            ADJUSTMENTS.labels(c).inc(n)
+        for c, n in self.member_months.items():
+            MEMBER_MONTHS.labels(c).inc(n)
+
+
+def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[str, int]) -> None:
+    for (c, a), v in accrued.items():
+        ACCRUED.labels(c, a).set(v)
+    for c, n in member_months.items():
+        MEMBER_MONTHS.labels(c).set(n)
