@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import distinct, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, insert_ignore
@@ -86,7 +86,7 @@ class Maintenance:
                 s.execute(insert(store.maintenance_runs).values(job=SWEEP, day=as_of, finished_at=self.now()))
                 t = store.tasks
                 members = [m for (m,) in s.execute(
-                    select(distinct(t.c.member_id)).where(t.c.status.in_(persistence.NON_TERMINAL)))]
+                    select(t.c.member_id).distinct().where(t.c.status.in_(persistence.NON_TERMINAL)))]
                 facts = persistence.load_facts(s, members, gaps=False, encounters=False, diagnoses=False)
                 leaving = [m for m in members if facts[m].profile is not None
                            and not facts[m].profile.active_on(as_of)]
@@ -124,7 +124,7 @@ class Maintenance:
         t = store.tasks
         with self.db.transaction() as s:
             members = [m for (m,) in s.execute(
-                select(distinct(t.c.member_id)).where(t.c.status.in_(persistence.NON_TERMINAL))
+                select(t.c.member_id).distinct().where(t.c.status.in_(persistence.NON_TERMINAL))
                 .order_by(t.c.member_id))]
         changed = 0
         for part in persistence.chunks(members, MEMBER_CHUNK):

@@ -112,17 +112,17 @@ class Queries:
             if task is None:
                 raise TaskNotFound()
             decision = authorize(actor.staff, "view_task", task=task)
-            if not decision.allowed:
-                record_access(s, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[task.member_id],
-                              action="read", endpoint=endpoint, detail=f"task {task_id} refused")
-                raise TaskNotFound() if decision.hide else PermissionDenied(decision.reason)
-            facts = persistence.load_facts(s, [task.member_id], diagnoses=False)[task.member_id]
-            member_tasks = persistence.tasks_of_members(s, [task.member_id])[task.member_id]
-            transitions = persistence.transitions_of(s, task_id)
-            profile_row = s.execute(select(store.member_profiles)
-                                    .where(store.member_profiles.c.member_id == task.member_id)).first()
+            if decision.allowed:
+                facts = persistence.load_facts(s, [task.member_id], diagnoses=False)[task.member_id]
+                member_tasks = persistence.tasks_of_members(s, [task.member_id])[task.member_id]
+                transitions = persistence.transitions_of(s, task_id)
+                profile_row = s.execute(select(store.member_profiles)
+                                        .where(store.member_profiles.c.member_id == task.member_id)).first()
             record_access(s, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[task.member_id],
-                          action="read", endpoint=endpoint, detail=f"task {task_id}")
+                          action="read", endpoint=endpoint,
+                          detail=f"task {task_id}" if decision.allowed else f"task {task_id} refused")
+        if not decision.allowed:  # the refusal is audited (committed); the caller learns nothing more
+            raise TaskNotFound() if decision.hide else PermissionDenied(decision.reason)
         today = self.today()
         pctx = persistence.priority_context(facts, member_tasks, self.ctx.tz)
         score = score_task(task, pctx, self.ctx.rules.priority, self.ctx.calendar, today)
