@@ -6,7 +6,6 @@ aggregates only (no member appears in any answer ops gets). Every answer that na
 writes one audit row per member (``audit_log``).
 """
 
-from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
-from shared.auth import User, authenticator, load_directory, require_roles
+from shared.auth import User, authenticator, load_directory
 from shared.http import install_error_handlers, ops_router
 
 from . import commands
@@ -68,6 +67,18 @@ def _versions(contract) -> list[dict[str, Any]]:
              "member_month_rule": v.member_month_rule} for v in contract.versions]
 
 
+def _roles(current_user, *roles: str):
+    """Like ``shared.auth.require_roles`` (whose string annotation FastAPI cannot resolve under
+    ``from __future__ import annotations``, so it would read the user from the query string)."""
+
+    def check(user: User = Depends(current_user)) -> User:
+        if not user.has(*roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(roles)}")
+        return user
+
+    return check
+
+
 def create_api(settings: BillingSettings) -> FastAPI:
     db = open_database(settings)
     billing = make_billing(settings)
@@ -94,9 +105,9 @@ def create_api(settings: BillingSettings) -> FastAPI:
             yield s
 
     SessionDep = Annotated[Session, Depends(session_dep)]
-    Reader = Annotated[User, Depends(require_roles(current_user, "admin", "supervisor", "ops"))]
-    Supervisor = Annotated[User, Depends(require_roles(current_user, "admin", "supervisor"))]
-    Admin = Annotated[User, Depends(require_roles(current_user, "admin"))]
+    Reader = Annotated[User, Depends(_roles(current_user, "admin", "supervisor", "ops"))]
+    Supervisor = Annotated[User, Depends(_roles(current_user, "admin", "supervisor"))]
+    Admin = Annotated[User, Depends(_roles(current_user, "admin"))]
 
     app = FastAPI(title="Billing", version="1", lifespan=lifespan,
                   description="Value-based contracts, the accrual ledger, statements and month close.")
