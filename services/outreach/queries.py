@@ -37,6 +37,7 @@ class QueueItem:
     task: Task
     overdue: bool
     business_days_left: int | None
+    member_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,25 @@ class Queries:
     def today(self) -> date:
         return self.now().astimezone(self.ctx.tz).date()
 
-    def _items(self, tasks: list[Task]) -> list[QueueItem]:
+    def _items(self, tasks: list[Task], names: dict[str, str] | None = None) -> list[QueueItem]:
         today = self.today()
-        return [QueueItem(t, is_overdue(t, today), business_days_left(t, today, self.ctx.calendar)) for t in tasks]
+        names = names or {}
+        return [QueueItem(t, is_overdue(t, today), business_days_left(t, today, self.ctx.calendar),
+                          names.get(t.member_id)) for t in tasks]
+
+    @staticmethod
+    def _names(session, tasks: list[Task]) -> dict[str, str]:
+        """Member names for a list (the nurse calls people, not ids)."""
+        p = store.member_profiles
+        out: dict[str, str] = {}
+        ids = sorted({t.member_id for t in tasks})
+        for part in persistence.chunks(ids):
+            for member_id, given, family in session.execute(
+                    select(p.c.member_id, p.c.given_name, p.c.family_name).where(p.c.member_id.in_(part))):
+                name = f"{given or ''} {family or ''}".strip()
+                if name:
+                    out[member_id] = name
+        return out
 
     # ------------------------------------------------------------------ queues
     def my_queue(self, actor: Actor, endpoint: str, limit: int = 200) -> tuple[list[QueueItem], list[QueueItem]]:
@@ -85,8 +102,9 @@ class Queries:
                 select(t).where(t.c.queue.in_(queues), t.c.status == "open",
                                 or_(t.c.assignee.is_(None), t.c.assignee == actor.user_id))
                 .order_by(*_order(t)).limit(limit))]
+            names = self._names(s, held + waiting)
             self._audit_read(s, actor, held + waiting, endpoint, "my queue")
-        return self._items(held), self._items(waiting)
+        return self._items(held, names), self._items(waiting, names)
 
     def queue_tasks(self, actor: Actor, queue: str, endpoint: str, statuses: tuple[str, ...] | None = None,
                     limit: int = 200) -> list[QueueItem]:
@@ -102,8 +120,9 @@ class Queries:
             tasks = [store.task_from_row(r) for r in s.execute(
                 select(t).where(t.c.queue == queue, t.c.status.in_(wanted)).order_by(*_order(t))
                 .limit(min(limit, MAX_LIST)))]
+            names = self._names(s, tasks)
             self._audit_read(s, actor, tasks, endpoint, f"queue {queue}")
-        return self._items(tasks)
+        return self._items(tasks, names)
 
     # ------------------------------------------------------------------ one task
     def task_detail(self, actor: Actor, task_id: uuid.UUID, endpoint: str) -> TaskDetail:

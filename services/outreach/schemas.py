@@ -67,6 +67,7 @@ class TaskSummary(BaseModel):
     task_id: uuid.UUID
     version: int
     member_id: str
+    member_name: str | None = Field(default=None, description="from the roster")
     kind: str
     title: str
     queue: str
@@ -85,7 +86,8 @@ class TaskSummary(BaseModel):
     @classmethod
     def of(cls, item: QueueItem) -> "TaskSummary":
         t = item.task
-        return cls(task_id=t.task_id, version=t.version, member_id=t.member_id, kind=t.kind, title=t.title,
+        return cls(task_id=t.task_id, version=t.version, member_id=t.member_id, member_name=item.member_name,
+                   kind=t.kind, title=t.title,
                    queue=t.queue, role=t.role, pod=t.pod, status=t.status, assignee=t.assignee, priority=t.priority,
                    due_date=t.due_date, overdue=item.overdue, business_days_left=item.business_days_left,
                    appointment_date=t.appointment_date, attempts=len(t.attempts), created_at=t.created_at)

@@ -28,7 +28,10 @@ from .domain.model import ATTEMPT_OUTCOMES, CHANNELS
 from .sessions import LOGIN_COOKIE, SESSION_COOKIE, PageSession
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _local(moment: datetime, tz=None) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
 MESSAGES = {
     "claimed": "Task claimed. It is yours now.",
@@ -82,7 +85,7 @@ def _render(request: Request, name: str, context: dict[str, Any], status_code: i
             "csrf": svc.signer.csrf_token(session.session_id) if session else None,
             "status_labels": STATUS_LABELS, "channel_labels": CHANNEL_LABELS, "outcome_labels": OUTCOME_LABELS,
             "today": svc.queries.today()}
-    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    response = request.app.state.outreach_templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -93,6 +96,11 @@ def _page_endpoint(request: Request) -> str:
 
 
 def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in one place
+    tz = app.state.outreach.queries.ctx.tz
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["local"] = lambda moment: _local(moment, tz)
+    app.state.outreach_templates = templates
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return RedirectResponse("/queue" if _actor(request) else "/login", status_code=303)
