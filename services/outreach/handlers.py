@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 CONSUMED = (GapOpenedV1, GapClosedV1, GapExcludedV1, CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1,
             ClaimV1, MemberRosterV1)
 MAX_CODE = 16
+MAX_GAP_KEY = 400  # stored in a primary key; a longer one can never be stored: dead-letter it
 
 
 @dataclass
@@ -207,6 +208,8 @@ class TaskHandler:
         """Facts that only feed the priority: recorded before deciding so new tasks see them."""
         facts = member.facts
         if isinstance(event, (GapOpenedV1, GapClosedV1, GapExcludedV1)):
+            if len(event.gap_key) > MAX_GAP_KEY:
+                raise InvalidEvent(f"gap_key is longer than {MAX_GAP_KEY} characters", field="gap_key")
             current = facts.gaps.get(event.gap_key)
             if current is not None and (current["occurred_at"], current["recorded_at"]) > (
                     event.occurred_at, event.recorded_at):

@@ -101,6 +101,17 @@ def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in on
     templates.env.filters["local"] = lambda moment: _local(moment, tz)
     app.state.outreach_templates = templates
 
+    @app.middleware("http")
+    async def page_headers(request: Request, call_next):
+        response = await call_next(request)
+        path = request.url.path
+        if not (path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz")):
+            response.headers.setdefault("Content-Security-Policy",
+                                        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return RedirectResponse("/queue" if _actor(request) else "/login", status_code=303)

@@ -27,24 +27,10 @@ from shared.events import utcnow
 
 from . import events as ev
 from .conftest import LOAD_NURSES, LOAD_POD, write_users_file
+from .fakes import RecordingProducer
 
 SETTINGS = OutreachSettings(environment="test")
 CTX = SETTINGS.decision_context()
-
-
-class RecordingProducer:
-    def __init__(self) -> None:
-        self.sent: list = []
-
-    def send_sync(self, events):
-        self.sent.extend(events)
-        return []
-
-    def send_messages_sync(self, messages, timeout=None):
-        return []
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -205,3 +191,14 @@ def test_claim_next_in_parallel_hands_out_distinct_tasks_highest_priority_first(
     assert len(claimed) == len(members) - 1 and len({t.task_id for t in claimed}) == len(claimed)
     assert got.count(None) == 1
     assert commands.claim_next(actors[1], None, "test") is None
+
+
+def test_a_gap_key_too_long_to_store_is_dead_lettered_and_the_batch_goes_on(db, staff):
+    m = ev.member("LONG")
+    bad = ev.gap_opened(m).model_copy(update={"gap_key": "x" * 1000})
+    producer = RecordingProducer()
+    consumer = BatchConsumer("outreach.tasks", db, producer, TaskHandler(CTX, staff), expect=CONSUMED,
+                             backoff_s=0.01)
+    consumer.process_sync(records([ev.roster(m), bad, ev.gap_opened(m, "CMS122")]))
+    assert [t.reason_key for t in tasks_of(db, m)] == ["CMS122"]
+    assert len(producer.raw) == 1 and producer.raw[0].topic.endswith("gaps.events.dlq")
