@@ -22,7 +22,7 @@ class GatewayHooks(Protocol):
         """A (sending facility, MSH-10) seen before: the stored ACK was sent again."""
 
     def failure(self, stage: str) -> None:
-        """publish | dead_letter | dedupe_get | dedupe_put | internal | write."""
+        """publish | dead_letter | dedupe_get | dedupe_put | internal | write | connection_limit."""
 
     def junk(self, nbytes: int) -> None:
         """Bytes received outside an MLLP frame."""

@@ -4,7 +4,8 @@ Each connection is read by one task: frames are answered one at a time, in order
 follow the messages of a connection), while any number of connections run concurrently.
 A connection is closed after ``idle_timeout`` seconds without data. Frames larger than
 ``max_frame_bytes`` are refused with a NAK (AR 207) and the connection goes on with the next
-frame; a frame cut short by a new start block gets a NAK (AR 100). Bytes outside frames and
+frame; a frame cut short by a new start block gets a NAK (AR 100). Beyond ``max_connections`` open
+connections a new one is closed at once (counted as failure "connection_limit"). Bytes outside frames and
 frames cut short by the end of the connection are dead-lettered (nobody is left to answer).
 
     gateway = AdtGateway(publish, dead_letter, dedupe, GatewayConfig(default_tz=...), hooks)
@@ -31,7 +32,7 @@ class MllpServer:
     def __init__(
         self, gateway: AdtGateway, *, host: str = "0.0.0.0", port: int = 2575,
         ssl: ssl_module.SSLContext | None = None, idle_timeout: float = 300.0, max_frame_bytes: int = 1 << 20,
-        ssl_handshake_timeout: float = 10.0,
+        ssl_handshake_timeout: float = 10.0, max_connections: int | None = None,
     ) -> None:
         self.gateway = gateway
         self.hooks = gateway.hooks
@@ -40,6 +41,7 @@ class MllpServer:
         self.idle_timeout = idle_timeout
         self.max_frame_bytes = max_frame_bytes
         self.ssl_handshake_timeout = ssl_handshake_timeout
+        self.max_connections = max_connections
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -87,6 +89,12 @@ class MllpServer:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if self.max_connections is not None and len(self._tasks) >= self.max_connections:
+            self.hooks.failure("connection_limit")  # bounded: the sender retries later
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
         self._tasks.add(task)
         self.hooks.connections(1)
         decoder = MllpDecoder(self.max_frame_bytes)

@@ -253,6 +253,22 @@ def test_many_connections_each_get_their_acks_in_order():
     run(go(), timeout=60)
 
 
+def test_connections_beyond_the_limit_are_closed_and_counted_while_open_ones_are_served():
+    async def go():
+        feed = Feed()
+        async with listening(feed, max_connections=1) as server:
+            first = await Client.connect(server)
+            await first.send(frame(hl7_message(control_id="L1").encode()))
+            assert msa((await first.acks(1))[0])[1] == "AA"
+            second = await Client.connect(server)
+            assert await asyncio.wait_for(second.reader.read(100), 5) == b""  # closed at once
+            await first.send(frame(hl7_message(control_id="L2").encode()))
+            assert msa((await first.acks(1))[0])[1] == "AA"
+            first.close()
+            assert server.hooks.failures["connection_limit"] == 1
+    run(go())
+
+
 # ----------------------------------------------------------------------------- TLS
 
 

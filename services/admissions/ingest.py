@@ -1,0 +1,49 @@
+"""The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest).
+
+- publish: the ``AdtEventV1`` to ``adt.events`` (key: patient key) through
+  ``EventProducer.send_messages``, which returns only when the broker confirmed the write
+  (acks=all, idempotent producer). The gateway answers AA only after that; a failure or a
+  timeout (``publish_timeout_s``) answers AE 207 — never AA for what Kafka has not confirmed.
+- dead_letter: the raw bytes to ``adt.events.dlq`` with the reason, the table 0357 code
+  (header ``hl7.error_code``) and the transport, through ``shared.deadletter``.
+- dedupe: ``WriteBehindDedupe`` (see ``dedupe.py``).
+"""
+
+from __future__ import annotations
+
+from shared.deadletter import DeadLetters
+from shared.events import AdtEventV1
+from shared.kafka import EventProducer
+from shared.topics import ADT
+
+from .dedupe import WriteBehindDedupe
+from .metrics import PrometheusHooks
+from .mllp.gateway import AdtGateway, GatewayConfig
+from .settings import AdmissionsSettings
+
+
+def ingest_producer(settings: AdmissionsSettings, client_id: str) -> EventProducer:
+    """A producer tuned for the ACK path: short linger, no Nagle, deliveries given up with the ACK."""
+    return EventProducer(settings, client_id, **{
+        "linger.ms": 1,
+        "socket.nagle.disable": True,
+        "delivery.timeout.ms": max(1000, int(settings.publish_timeout_s * 1000)),
+    })
+
+
+def build_gateway(settings: AdmissionsSettings, producer: EventProducer, dedupe: WriteBehindDedupe,
+                  transport: str) -> AdtGateway:
+    topic = settings.topic(ADT)
+    dlq = DeadLetters(producer, f"admissions.{transport}")
+    timeout = settings.publish_timeout_s
+
+    async def publish(event: AdtEventV1, raw: bytes) -> None:
+        await producer.send_messages([producer.message_for(event, topic)], timeout=timeout)
+
+    async def dead_letter(raw: bytes, reason: str, code: int) -> None:
+        await dlq.send(topic, raw, None, [("hl7.error_code", str(code).encode()), ("transport", transport.encode())],
+                       reason=reason, exception=f"HL7 error {code}")
+
+    config = GatewayConfig(default_tz=settings.feed_tz(), source_prefix=transport, publish_timeout=timeout,
+                           dead_letter_timeout=timeout, dedupe_timeout=1.0)
+    return AdtGateway(publish, dead_letter, dedupe, config, PrometheusHooks(transport))

@@ -1,0 +1,116 @@
+"""The ``mllp`` process: the asyncio MLLP listener, the gateway on Kafka, and a small HTTP
+server on ``mllp_metrics_port`` for ``/metrics`` (Prometheus) and ``/healthz``.
+
+Bounded: at most ``mllp_max_connections`` connections, one message in flight per connection
+(MLLP is sequential), the producer queue bounded by ``producer_max_in_flight``. If Kafka is
+unreachable every message is answered AE 207 within ``publish_timeout_s`` (never AA), and
+bad input cannot be dead-lettered either, so it gets AE 207 too ("send it again").
+
+``/healthz`` is 200 while the listener accepts connections; the body also says whether the
+broker was reachable at the last check (every 10 s), without failing the check on it: a
+restart would not bring Kafka back, and the listener answering AE is the right behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from shared import metrics as shared_metrics
+from shared.db import Database
+from shared.kafka import broker_reachable
+
+from .dedupe import WriteBehindDedupe
+from .ingest import build_gateway, ingest_producer
+from .mllp.server import MllpServer
+from .mllp.tls import server_ssl_context
+from .settings import AdmissionsSettings
+from .store import metadata
+
+log = logging.getLogger(__name__)
+
+
+class _Health:
+    def __init__(self, settings: AdmissionsSettings) -> None:
+        self.settings = settings
+        self.kafka: bool | None = None
+        self.listening = False
+
+    async def watch_kafka(self) -> None:
+        while True:
+            self.kafka = await asyncio.to_thread(broker_reachable, self.settings, 3.0)
+            await asyncio.sleep(10)
+
+
+async def _ops_site(settings: AdmissionsSettings, health: _Health) -> web.AppRunner:
+    async def metrics_view(_request: web.Request) -> web.Response:
+        body, ctype = shared_metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": ctype})
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = health.listening
+        return web.json_response({"service": "admissions", "process": "mllp", "ok": ok,
+                                  "checks": {"listener": health.listening}, "kafka_reachable": health.kafka},
+                                 status=200 if ok else 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.mllp_metrics_port).start()
+    return runner
+
+
+def tls_context(settings: AdmissionsSettings):
+    if not settings.mllp_tls_cert:
+        if settings.mllp_tls_require_client_cert:
+            raise SystemExit("MLLP_TLS_REQUIRE_CLIENT_CERT needs MLLP_TLS_CERT (TLS) and MLLP_TLS_CLIENT_CA")
+        return None
+    return server_ssl_context(settings.mllp_tls_cert, settings.mllp_tls_key,
+                              client_ca_file=settings.mllp_tls_client_ca,
+                              require_client_cert=settings.mllp_tls_require_client_cert)
+
+
+async def serve(settings: AdmissionsSettings) -> None:
+    ssl_ctx = tls_context(settings)
+    db = Database(settings.resolved_database_url(), metadata, pool_size=2)
+    await asyncio.to_thread(db.create_schema)
+    dedupe = WriteBehindDedupe(db, capacity=settings.dedupe_memory_entries,
+                               retention_days=settings.dedupe_retention_days)
+    await dedupe.start()
+    producer = ingest_producer(settings, "admissions-mllp")
+    gateway = build_gateway(settings, producer, dedupe, "mllp")
+    server = MllpServer(gateway, host=settings.listener_host(), port=settings.mllp_port, ssl=ssl_ctx,
+                        idle_timeout=settings.mllp_idle_timeout_s, max_frame_bytes=settings.mllp_max_frame_bytes,
+                        max_connections=settings.mllp_max_connections)
+    health = _Health(settings)
+    watcher = asyncio.create_task(health.watch_kafka())
+    runner = await _ops_site(settings, health)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    health.listening = True
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: closing the listener")
+        health.listening = False
+        await server.close(grace=5)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await dedupe.close()
+        await asyncio.to_thread(producer.close, 5.0)
+        await runner.cleanup()
+        db.dispose()
+
+
+def run_mllp(settings: AdmissionsSettings) -> None:
+    asyncio.run(serve(settings))

@@ -1,0 +1,142 @@
+"""What the API reads, rebuilt from a batch's changes: roster rows and crosswalk, encounters,
+census, alerts (the acknowledgment is kept). Written with bulk statements at the end of a batch.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.events import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1, Event, MemberRosterV1
+
+from . import store
+from .domain.census import census_entries
+from .domain.encounters import Encounter
+from .domain.patient_state import PatientState
+from .domain.rules import AdmissionRules
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    """Stored in UTC (SQLite keeps no offset: a local time would read back wrong)."""
+    return dt.astimezone(timezone.utc) if dt is not None else None
+
+
+def _json(model: Any) -> str | None:
+    if model is None:
+        return None
+    if isinstance(model, tuple):
+        return store.dumps([m.model_dump(mode="json") for m in model])
+    return store.dumps(model.model_dump(mode="json"))
+
+
+class BatchWriter:
+    def __init__(self, rules: AdmissionRules, now: datetime) -> None:
+        self.rules, self.now = rules, now
+        self.touched: dict[str, None] = {}  # owners, in order
+        self._views: dict[str, tuple[str | None, dict[str, Encounter], MemberRosterV1 | None]] = {}
+        self._rosters: dict[str, MemberRosterV1] = {}
+
+    def roster(self, r: MemberRosterV1) -> None:
+        self._rosters[r.member_id] = r
+
+    def state_changed(self, state: PatientState, encounters: dict[str, Encounter],
+                      roster: MemberRosterV1 | None) -> None:
+        self.touched[state.owner] = None
+        self._views[state.owner] = (state.member_id, encounters, roster)
+
+    # ------------------------------------------------------------------ flush
+    def flush(self, session: Session, events: list[Event]) -> None:
+        self._flush_rosters(session)
+        self._flush_encounters(session)
+        self._flush_alerts(session, events)
+
+    def _flush_rosters(self, session: Session) -> None:
+        if not self._rosters:
+            return
+        rows, xwalk = [], []
+        for r in self._rosters.values():
+            rows.append({"member_id": r.member_id, "pcp_practice_id": r.pcp_practice_id,
+                         "hospitalist_group": r.hospitalist_group, "pod": r.pod, "status": r.status,
+                         "roster": r.model_dump_json(), "updated_at": self.now})
+            xwalk.extend({"assigning_authority": x.assigning_authority, "mrn": x.mrn, "member_id": r.member_id}
+                         for x in r.mrns)
+        store.save_rosters(session, rows)
+        unique = {(x["assigning_authority"], x["mrn"]): x for x in xwalk}
+        store.replace_crosswalk(session, list(self._rosters), list(unique.values()))
+
+    def _flush_encounters(self, session: Session) -> None:
+        owners = list(self.touched)
+        enc_rows: list[dict[str, Any]] = []
+        census_members: list[str] = []
+        census_rows: list[dict[str, Any]] = []
+        today = self.now.date()
+        for owner in owners:
+            member_id, encounters, roster = self._views[owner]
+            for e in encounters.values():
+                enc_rows.append({
+                    "owner": owner, "encounter_key": e.key, "member_id": member_id, "facility": e.facility,
+                    "visit_number": e.visit_number, "status": e.status, "patient_class": e.patient_class,
+                    "admit_time": _utc(e.start_time()), "discharge_time": _utc(e.discharge_time), "disposition": e.disposition,
+                    "location": _json(e.location), "diagnoses": _json(e.diagnoses),
+                    "length_of_stay_days": e.length_of_stay(today), "last_event_time": _utc(e.last_event_time),
+                })
+            if member_id is None:
+                continue
+            census_members.append(member_id)
+            practice = roster.pcp_practice_id if roster else None
+            for c in census_entries(member_id, practice, encounters.values(), as_of=today, rules=self.rules):
+                census_rows.append({
+                    "member_id": member_id, "encounter_key": c.encounter_key, "facility": c.facility,
+                    "practice_id": practice, "hospitalist_group": roster.hospitalist_group if roster else None,
+                    "pod": roster.pod if roster else None, "patient_class": c.patient_class,
+                    "location": _json(c.location), "since": _utc(c.since),
+                })
+        store.replace_projections(session, owners, enc_rows, census_members, census_rows)
+
+    def _flush_alerts(self, session: Session, events: list[Event]) -> None:
+        alert_events = [e for e in events if isinstance(e, (AlertRaisedV1, AlertUpdatedV1, AlertRetractedV1))]
+        if not alert_events:
+            return
+        raised_here = {str(e.alert_id) for e in alert_events if isinstance(e, AlertRaisedV1)}
+        rows = store.load_alerts(session, {str(e.alert_id) for e in alert_events} - raised_here)
+        new: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        for e in alert_events:
+            aid = str(e.alert_id)
+            if isinstance(e, AlertRaisedV1):
+                row = {
+                    "alert_id": aid, "member_id": e.member_id, "hospitalist_group": e.hospitalist_group,
+                    "pod": e.pod, "pcp_practice_id": e.pcp_practice_id, "kind": e.kind, "facility": e.facility,
+                    "encounter_key": e.encounter_key, "status": "open", "readmission": e.readmission,
+                    "event_time": _utc(e.event_time), "received_at": _utc(e.received_at), "raised_at": self.now,
+                    "updated_at": self.now, "retract_reason": None, "details": e.model_dump_json(),
+                    "acknowledged_by": None, "acknowledged_at": None,
+                }
+                rows[aid] = row
+                new[aid] = row
+                changed.pop(aid, None)
+                continue
+            row = rows.get(aid)
+            if row is None:  # an update of an alert this database never saw (e.g. restored from topics later)
+                continue
+            details = json.loads(row["details"])
+            if isinstance(e, AlertUpdatedV1):
+                for name in ("location", "patient_class", "attending", "diagnoses"):
+                    value = getattr(e, name)
+                    details[name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else (
+                        [v.model_dump(mode="json") for v in value] if isinstance(value, tuple) else value)
+                if e.readmission is not None:
+                    details["readmission"] = e.readmission
+                    row["readmission"] = e.readmission
+                details["trigger_last"] = e.trigger
+            else:
+                row["status"] = "retracted"
+                row["retract_reason"] = e.reason[:200]
+            row["details"] = store.dumps(details)
+            row["updated_at"] = self.now
+            if aid not in new:
+                changed[aid] = row
+        store.save_alerts(session, list(new.values()), list(changed.values()))
