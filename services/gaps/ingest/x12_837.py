@@ -19,7 +19,7 @@ number) and a reason that names the segment, never its values.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -87,8 +87,9 @@ class Parser837:
     """Streaming 837 parser; iterate ``records()`` for ``ParsedClaim`` / ``Rejection``."""
 
     def __init__(self, source_file: str | None = None, on_progress: ProgressCallback | None = None,
-                 progress_every: int = 5000) -> None:
+                 progress_every: int = 5000, reject_sets: Mapping[str, str] | None = None) -> None:
         self.source_file = source_file
+        self.reject_sets = dict(reject_sets or {})
         self.on_progress = on_progress
         self.progress_every = progress_every
         self.progress = Progress()
@@ -133,6 +134,8 @@ class Parser837:
     def _flush(self, tx: TransactionState, extra: list[str]) -> Iterator[ParsedClaim | Rejection]:
         self._finish_claim(tx)
         problems = tx.errors + extra
+        if tx.control in self.reject_sets:
+            problems.append(self.reject_sets[tx.control])
         if problems:
             n = sum(1 for r in tx.claims if isinstance(r, ParsedClaim))
             self.progress.rejected += 1
@@ -257,17 +260,20 @@ def iter_837(
     *,
     source_file: str | None = None,
     progress_every: int = 5000,
+    reject_sets: Mapping[str, str] | None = None,
 ) -> Iterator[ParsedClaim | Rejection]:
     """Claims of an 837P / 837I file (or open text stream), in file order, with rejections.
 
     ``on_progress`` gets a ``Progress`` every ``progress_every`` segments and at the end.
+    ``reject_sets``: ST control number → reason, for transaction sets rejected elsewhere (the
+    validating walk's 999): they are rejected whole, with their text, like a broken envelope.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        parser = Parser837(source_file or path.name, on_progress, progress_every)
+        parser = Parser837(source_file or path.name, on_progress, progress_every, reject_sets)
         parser.progress.total_bytes = path.stat().st_size
         with path.open("r", encoding="latin-1", newline="") as fh:
             yield from parser.records(fh)
     else:
-        parser = Parser837(source_file, on_progress, progress_every)
+        parser = Parser837(source_file, on_progress, progress_every, reject_sets)
         yield from parser.records(source)

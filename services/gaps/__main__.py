@@ -1,0 +1,53 @@
+"""``python -m services.gaps <command>``
+
+    migrate                     the explicit schema step (create tables, audit append-only guard)
+    worker                      the faust worker (members.roster, claims.events, care.transitions)
+    api                         the HTTP API (uvicorn, API_PORT)
+    load-roster FILE [--full]   roster CSV → members.roster (see ``services.gaps.cli``)
+    load-claims FILE [--format x12|csv|json] [--validate] [--force]
+    reevaluate [--all | --member ID ...]
+
+The worker, the API and the loads also run the idempotent schema step when they start.
+"""
+
+from __future__ import annotations
+
+from shared.runtime import run_api, run_worker, service_main
+
+from .cli import load_claims_command, load_roster_command, reevaluate_command
+from .settings import GapsSettings
+
+
+def migrate(settings: GapsSettings) -> None:
+    from .agents import open_database
+
+    db = open_database(settings)
+    db.dispose()
+    print(f"gaps schema ready ({db.engine.dialect.name})")
+
+
+def worker(settings: GapsSettings) -> None:
+    from .agents import build_worker
+
+    run_worker(build_worker(settings), settings)
+
+
+def api(settings: GapsSettings) -> None:
+    from .api import create_api
+
+    run_api(create_api(settings), settings, settings.api_port)
+
+
+def main() -> None:
+    service_main(GapsSettings, {
+        "migrate": migrate,
+        "worker": worker,
+        "api": api,
+        "load-roster": load_roster_command,
+        "load-claims": load_claims_command,
+        "reevaluate": reevaluate_command,
+    })
+
+
+if __name__ == "__main__":
+    main()

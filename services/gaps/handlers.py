@@ -1,0 +1,231 @@
+"""The gaps worker's handler: roster snapshots, claim versions and care transitions in; gap
+status changes out. Batch-oriented: one call applies a whole batch in one transaction.
+
+Per batch (``GapsHandler.__call__``):
+
+1. keep the inputs: the newest roster snapshot per member (by event time; an older snapshot
+   that arrives late is kept out), every claim version and every transition event (insert,
+   ignore duplicates);
+2. re-evaluate only the members the batch touched: load their state with a few queries,
+   rebuild each claim book (replacements supersede, voids withdraw), evaluate every measure,
+   diff with the stored gaps;
+3. write the changed gap rows and return the status changes (``GapOpenedV1`` /
+   ``GapClosedV1`` / ``GapExcludedV1``), which ``BatchConsumer`` writes to Kafka before the
+   commit.
+
+A member with no roster snapshot yet is not evaluated (its claims wait for the roster). The
+cause of a member's gap events is the member's newest event in the batch, so event ids are
+``derive_id(cause, "gap:<gap key>:<status>")`` (see ``domain.gap_events``).
+
+``Reevaluation`` re-evaluates members in chunks outside the stream (the daily due-soon run
+and ``python -m services.gaps reevaluate``), each chunk in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import Database, insert_ignore, upsert
+from shared.events import (
+    CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, MemberRosterV1, ReadmissionV1, derive_id,
+)
+from shared.kafka import EventProducer
+
+from . import metrics
+from .domain import (
+    ClaimBook, CodeSets, TransitionBook, current_claims, diff_statuses, evaluate_member, history_from_claims,
+)
+from .member_state import MemberState, chunks, load_states, lock_members, write_gap_rows
+from .settings import GapsSettings
+from .store import claim_row, claim_versions, gap_row, member_row, members, transition_events
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "gaps.worker"
+INPUT_EVENTS: tuple[type[Event], ...] = (
+    MemberRosterV1, ClaimV1, CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1,
+)
+Cause = tuple[datetime, str]  # (occurred_at, event id) of the event that made us look
+
+
+@dataclass
+class EvaluationOutcome:
+    events: list[Event]
+    evaluated: int
+    changed_rows: int
+
+
+class GapsHandler:
+    """``handler(session, events) -> derived events`` for ``shared.consumer.BatchConsumer``."""
+
+    def __init__(self, settings: GapsSettings, codes: CodeSets, *, today: Callable[[], date] | None = None) -> None:
+        self.settings = settings
+        self.codes = codes
+        self.today = today or settings.today
+
+    # ------------------------------------------------------------------ the stream
+    def __call__(self, session: Session, events: list[Event]) -> list[Event]:
+        rosters: list[MemberRosterV1] = []
+        claims: list[ClaimV1] = []
+        transitions: list[Event] = []
+        causes: dict[str, Cause] = {}
+        for ev in events:
+            if isinstance(ev, MemberRosterV1):
+                rosters.append(ev)
+            elif isinstance(ev, ClaimV1):
+                claims.append(ev)
+            elif isinstance(ev, (CareTransitionV1, CareTransitionCancelledV1)):
+                transitions.append(ev)
+            else:
+                continue  # readmissions: nothing for the measures
+            key = (ev.occurred_at, str(ev.event_id))
+            mid = ev.member_id
+            if mid and (mid not in causes or key > causes[mid]):
+                causes[mid] = key
+        if not causes:
+            return []
+        lock_members(session, causes)
+        now = datetime.now(timezone.utc)
+        if rosters:
+            self._keep_rosters(session, rosters, now)
+        if claims:
+            for part in chunks(claims, 1000):
+                insert_ignore(session, claim_versions, [claim_row(c) for c in part])
+        if transitions:
+            insert_ignore(session, transition_events, [{
+                "event_id": str(t.event_id), "member_id": t.member_id, "transition_id": str(t.transition_id),
+                "event_type": t.event_type, "occurred_at": t.occurred_at, "body": t.model_dump_json(),
+            } for t in transitions])
+        return self.evaluate(session, causes).events
+
+    def _keep_rosters(self, session: Session, rosters: list[MemberRosterV1], now: datetime) -> None:
+        newest: dict[str, MemberRosterV1] = {}
+        for ev in rosters:
+            cur = newest.get(ev.member_id)
+            if cur is None or (ev.occurred_at, str(ev.event_id)) > (cur.occurred_at, str(cur.event_id)):
+                newest[ev.member_id] = ev
+        stored: dict[str, tuple[datetime, str]] = {}
+        for part in chunks(sorted(newest)):
+            for row in session.execute(select(members.c.member_id, members.c.occurred_at, members.c.event_id)
+                                       .where(members.c.member_id.in_(part))):
+                stored[row.member_id] = (row.occurred_at, row.event_id)
+        rows = [member_row(ev, now) for mid, ev in newest.items()
+                if mid not in stored or (ev.occurred_at, str(ev.event_id)) >= stored[mid]]
+        for part in chunks(rows):
+            upsert(session, members, list(part), ["member_id"])
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, session: Session, causes: dict[str, Cause], *, as_of: date | None = None,
+                 states: dict[str, MemberState] | None = None) -> EvaluationOutcome:
+        """Evaluate ``causes``' members; write changed gap rows; return the status changes."""
+        day = as_of or self.today()
+        ms = self.settings.measure_settings(day)
+        period_start = ms.period.start
+        if states is None:
+            states = load_states(session, causes, period_start)
+        now = datetime.now(timezone.utc)
+        out: list[Event] = []
+        rows: list[dict] = []
+        evaluated = 0
+        codes = self.codes
+        for mid in sorted(states):
+            st = states[mid]
+            if st.member is None:
+                continue
+            book = ClaimBook.from_claims(st.claims)
+            history = history_from_claims(current_claims(book), codes)
+            if st.transitions:
+                tbook = TransitionBook()
+                for t in st.transitions:
+                    tbook = tbook.apply(t)
+                history = history.merged(tbook.history())
+            results = evaluate_member(st.member, history, ms, codes)
+            evaluated += 1
+            occurred_at, cause_id = causes[mid]
+            diff = diff_statuses(st.member, st.gaps, results, cause_event_id=uuid.UUID(cause_id),
+                                 occurred_at=occurred_at, recorded_at=now, period_start=period_start,
+                                 measures=ms.measures)
+            if diff.changed:
+                by_key = {r.gap_key(mid): r for r in results}
+                for key in diff.changed:
+                    rows.append(gap_row(mid, diff.stored[key], by_key.get(key), st.gap_rows.get(key), cause_id, now))
+            out.extend(diff.events)
+        write_gap_rows(session, rows)
+        metrics.EVALUATIONS.inc(evaluated)
+        metrics.count_emitted(out)
+        return EvaluationOutcome(out, evaluated, len(rows))
+
+
+# ---------------------------------------------------------------------- re-evaluation
+@dataclass
+class ReevaluationReport:
+    members: int = 0
+    evaluated: int = 0
+    events: int = 0
+    changed_rows: int = 0
+    seconds: float = 0.0
+    by_type: dict[str, int] | None = None
+
+
+def reevaluation_cause(day: date) -> str:
+    """One cause per day: re-running the same day's evaluation gives the same event ids."""
+    return str(derive_id("gaps.reevaluate", day.isoformat()))
+
+
+class Reevaluation:
+    """Re-evaluate members (all, or the given ones) in chunks; each chunk: lock, load,
+    evaluate, write, emit (confirmed by Kafka), commit.
+
+    ``lock``: an in-process lock shared with the stream consumer, so a chunk never
+    interleaves with a batch of the same worker (other processes: ``lock_members``).
+    """
+
+    def __init__(self, settings: GapsSettings, db: Database, producer: EventProducer | None, handler: GapsHandler,
+                 *, lock: threading.Lock | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.producer = producer
+        self.handler = handler
+        self.lock = lock or threading.Lock()
+
+    def member_ids(self) -> list[str]:
+        with self.db.transaction() as session:
+            return list(session.scalars(select(members.c.member_id).order_by(members.c.member_id)))
+
+    def run(self, member_ids: Sequence[str] | None = None, *, as_of: date | None = None,
+            progress: Callable[[int, int], None] | None = None) -> ReevaluationReport:
+        started = time.perf_counter()
+        day = as_of or self.handler.today()
+        ids = list(member_ids) if member_ids is not None else self.member_ids()
+        report = ReevaluationReport(members=len(ids), by_type={})
+        cause_id = reevaluation_cause(day)
+        occurred_at = datetime.now(timezone.utc)
+        done = 0
+        for part in chunks(ids, self.settings.reevaluate_chunk):
+            with self.lock, self.db.transaction() as session:
+                lock_members(session, part)
+                outcome = self.handler.evaluate(session, {m: (occurred_at, cause_id) for m in part}, as_of=day)
+                if outcome.events:
+                    if self.producer is None:
+                        raise RuntimeError("re-evaluation found status changes but has no producer to emit them")
+                    self.producer.send_sync(outcome.events)
+            done += len(part)
+            report.evaluated += outcome.evaluated
+            report.events += len(outcome.events)
+            report.changed_rows += outcome.changed_rows
+            for ev in outcome.events:
+                report.by_type[ev.event_type] = report.by_type.get(ev.event_type, 0) + 1
+            if progress:
+                progress(done, len(ids))
+        report.seconds = time.perf_counter() - started
+        return report
+

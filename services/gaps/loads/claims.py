@@ -1,0 +1,187 @@
+"""Load a claims file (837P/837I, claims CSV, JSON) into ``claims.events``.
+
+One code path for the CLI and the API: stream the file through its parser, turn each parsed
+claim into a ``ClaimV1`` with a deterministic id, produce in batches; every rejected claim
+(or row, or transaction set) goes with its raw text and the reason to ``claims.events.dlq``;
+the report counts what the broker confirmed.
+
+Event ids: ``derive_id("claims:<payer or billing NPI>", "<claim id>|<frequency>|<content
+hash>")`` - the same claim sent again (in this file or another) gets the same id and the
+worker applies it once. A file whose SHA-256 was already loaded completely is not produced
+again (the report names the earlier load) unless ``force``.
+
+``occurred_at`` orders the versions of one claim (original < replacement < void at equal
+times): the 837's BHT creation time; for CSV and JSON the ``occurred_at`` given (JSON
+claims may carry their own), else the time the load started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.events import ClaimV1, derive_id
+from shared.topics import CLAIMS
+
+from .. import metrics
+from ..ingest import ParsedClaim, Progress, Rejection, iter_837, iter_claims_csv, iter_claims_json, validate_837
+from ..store import ingest_loads
+from .common import (
+    BatchSender, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format, file_sha256, new_load_id,
+    read_head, record_finish, record_start, utcnow, write_report,
+)
+
+log = logging.getLogger(__name__)
+FORMATS = ("x12", "csv", "json")
+
+
+def claim_event_id(fields: dict[str, Any]) -> uuid.UUID:
+    content = {k: v for k, v in fields.items() if k != "source_file"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str, separators=(",", ":")).encode())
+    sender = fields.get("payer_id") or fields.get("billing_npi") or "-"
+    return derive_id(f"claims:{sender}", f"{fields['claim_id']}|{fields['frequency_code']}|{digest.hexdigest()}")
+
+
+def previous_load(ctx: LoadContext, sha256: str) -> str | None:
+    with ctx.db.transaction() as session:
+        return session.scalar(select(ingest_loads.c.load_id).where(
+            ingest_loads.c.kind == "claims", ingest_loads.c.sha256 == sha256, ingest_loads.c.status == "done")
+            .order_by(ingest_loads.c.started_at).limit(1))
+
+
+def load_claims(
+    ctx: LoadContext,
+    path: Path,
+    fmt: str | None = None,
+    *,
+    validate: bool = False,
+    force: bool = False,
+    occurred_at: datetime | None = None,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    load_id: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    report_beside_file: bool = True,
+) -> LoadReport:
+    """Load one claims file; return (and write) its report. Raises only for a broker that
+    does not confirm (``DeliveryError``; the report then says ``failed``)."""
+    settings = ctx.settings
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown claims format {fmt!r} (x12, csv or json)")
+    name = file_name or path.name
+    sha256 = sha256 or file_sha256(path)
+    report = LoadReport(load_id=load_id or new_load_id("claims", sha256), kind="claims", format=fmt, file=name,
+                        sha256=sha256)
+    beside = path if report_beside_file else None
+    started = time.perf_counter()
+    earlier = None if force else previous_load(ctx, sha256)
+    if earlier is not None:
+        report.status, report.duplicate_of = "duplicate", earlier
+        report.warnings.append(f"this file was already loaded (load {earlier}); nothing was produced "
+                               "(load it again with force to re-send it: the claims keep their ids)")
+        report.finished_at, report.seconds = utcnow().isoformat(), round(time.perf_counter() - started, 3)
+        metrics.CLAIMS_INGESTED.labels(fmt, "duplicate_file").inc()
+        write_report(settings, report, beside)
+        return report
+    record_start(ctx.db, report)
+    start_time = occurred_at or utcnow()
+    reject_sets: dict[str, str] = {}
+    if validate:
+        if fmt != "x12":
+            report.warnings.append("validation (999) applies to X12 files only; skipped")
+        else:
+            reject_sets = _validate(settings, report, path, beside)
+    relay = ProgressRelay(on_progress)
+
+    def confirmed(tags: list[Any]) -> None:
+        for tag in tags:
+            if tag is None:
+                report.dead_lettered += 1
+            else:
+                report.accepted += 1
+                report.lines += tag
+                metrics.CLAIM_LINES.labels(fmt).inc(tag)
+        metrics.CLAIMS_INGESTED.labels(fmt, "accepted").inc(sum(1 for t in tags if t is not None))
+
+    sender = BatchSender(ctx.producer, settings.ingest_batch, confirmed)
+    head: bytes | None = None
+    source = f"claims:{name}"[:200]
+    limit = settings.report_rejections_limit
+    try:
+        if fmt == "x12":
+            records = iter_837(path, relay, source_file=name, reject_sets=reject_sets)
+        elif fmt == "csv":
+            records = iter_claims_csv(path, relay, source_file=name)
+        else:
+            records = iter_claims_json(path, relay, source_file=name)
+        recorded_at = utcnow()
+        for rec in records:
+            if isinstance(rec, ParsedClaim):
+                env = ClaimV1.envelope(occurred_at=rec.created_at or start_time, source=source,
+                                       event_id=claim_event_id(rec.fields), recorded_at=recorded_at)
+                event = rec.to_event(**env)
+                sender.add(ctx.producer.message_for(event), event_lines(event))
+            else:
+                report.add_rejection(rec, limit)
+                if rec.covered:
+                    continue
+                metrics.CLAIMS_INGESTED.labels(fmt, "rejected").inc()
+                if not rec.raw and head is None:
+                    head = read_head(path)
+                sender.add(dead_letter(settings, CLAIMS, rec, load_id=report.load_id, file_name=name, fmt=fmt,
+                                       head=head), None)
+        sender.flush()
+        report.status = "done"
+    except Exception as exc:
+        report.status, report.error = "failed", safe_error(exc)
+        raise
+    finally:
+        sender.close()
+        report.finished_at = utcnow().isoformat()
+        report.seconds = round(time.perf_counter() - started, 3)
+        record_finish(ctx.db, report)
+        write_report(settings, report, beside)
+        log.info("claims load %s (%s): %d accepted, %d rejected, %d lines, %d dead-lettered in %.1fs [%s]",
+                 report.load_id, fmt, report.accepted, report.rejected, report.lines, report.dead_lettered,
+                 report.seconds, report.status)
+    return report
+
+
+def event_lines(event: ClaimV1) -> int:
+    return len(event.lines)
+
+
+def _validate(settings, report: LoadReport, path: Path, beside: Path | None) -> dict[str, str]:
+    """pyx12's validating walk; writes the 999 and returns the rejected sets."""
+    ack = io.StringIO()
+    result = validate_837(path, ack)
+    target = beside.with_name(beside.name + ".999") if beside is not None else \
+        settings.reports_path() / f"{report.load_id}.999"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.ack_999)
+        report.ack_999_file = str(target)
+    except OSError:
+        fallback = settings.reports_path() / f"{report.load_id}.999"
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+        fallback.write_text(result.ack_999)
+        report.ack_999_file = str(fallback)
+    report.validation = {
+        "valid": result.valid,
+        "transactions": [{"st_control_number": t.st_control_number, "ack_code": t.ack_code,
+                          "errors": list(t.errors[:20])} for t in result.transactions],
+        "envelope_errors": list(result.envelope_errors[:20]),
+    }
+    return {st: "transaction set rejected by validation (999 IK5*R)" for st in result.rejected}
