@@ -106,7 +106,9 @@ class Billing:
         member_events = [e for e in events if isinstance(e, (MemberRosterV1, ClaimV1))]
         postings: list[Posting] = []
         if member_events:
-            work = MemberWork(session, [e.member_id for e in member_events], ctx.book, ctx.closed, ctx.open_month)
+            work = MemberWork(session, [e.member_id for e in member_events if isinstance(e, MemberRosterV1)],
+                              ctx.book, ctx.closed, ctx.open_month,
+                              claim_events=[e for e in member_events if isinstance(e, ClaimV1)])
             for e in member_events:
                 if isinstance(e, MemberRosterV1):
                     work.roster(e)

@@ -16,7 +16,11 @@ from sqlalchemy.orm import Session
 
 from shared.events import ClaimV1, MemberRosterV1
 
-from .domain import ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claim_event, accrue_member_events, runs_text
+from .domain import (
+    ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claims, accrue_member, coverage_from_roster,
+    current_paid_lines, current_versions, families_of, runs_text,
+)
+from .domain.claim_versions import paid_lines
 from .metrics import Pending
 from .state import (
     CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshots,
@@ -26,23 +30,52 @@ from .state import (
 
 class MemberWork:
     def __init__(self, session: Session, members: Sequence[str], book: ContractBook, closed: ClosedMonths,
-                 open_month: str) -> None:
+                 open_month: str, claim_events: Sequence[ClaimV1] = ()) -> None:
+        """``members``: every key of theirs may change. Members who only have ``claim_events``
+        (applied with ``claim`` in the same order) get only the keys and rows of the claim
+        families those events touch loaded."""
         self.session = session
         self.book = book
         self.open_month = open_month
-        members = sorted(set(members))
+        full = sorted(set(members))
+        claim_only = sorted({e.member_id for e in claim_events} - set(full))
+        self._full = set(full)
+        members = full + claim_only
         self.snapshots = load_snapshots(session, members)
-        self.claims = load_claims(session, members)
+        self.claims = load_claims(session, full, [e for e in claim_events if e.member_id not in self._full])
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
-        self.ledger = load_member_ledger(session, members, closed)
-        self.old_months = load_month_rows(session, members)
-        self.old_costs = load_cost_rows(session, members)
-        self.months: dict[str, set[MonthRow]] = {m: set(self.old_months.get(m, ())) for m in members}
+        self._coverage: dict[str, tuple] = {}
+        touched = self._touched_families([e for e in claim_events if e.member_id not in self._full])
+        categories = {c.category for k in book for v in k.versions for c in v.carve_outs}
+        rules = {mid: {r for f in fams for r in (f"claim:{f}", *(f"claim:{f}:{c}" for c in categories))}
+                 for mid, fams in touched.items()}
+        self.ledger = load_member_ledger(session, full, closed, rules)
+        self.old_months = load_month_rows(session, full)
+        self.old_costs = load_cost_rows(session, full, [f"{mid}|{f}" for mid, fams in touched.items() for f in fams])
+        self.months: dict[str, set[MonthRow]] = {m: set(self.old_months.get(m, ())) for m in full}
         self.costs: dict[str, dict[str, list[CostRow]]] = {
             m: {f: list(rows) for f, rows in self.old_costs.get(m, {}).items()} for m in members}
         self.new_snapshots: list[MemberRosterV1] = []
         self.new_claims: list[ClaimV1] = []
         self.postings: list[Posting] = []
+
+    def _touched_families(self, events: Sequence[ClaimV1]) -> dict[str, set[str]]:
+        """The claim families each member's events will touch, applied in order."""
+        prior = {e.member_id: list(self.claims.get(e.member_id, ())) for e in events}
+        seen = set(self._seen)
+        out: dict[str, set[str]] = defaultdict(set)
+        for e in events:
+            if str(e.event_id) in seen:
+                continue
+            seen.add(str(e.event_id))
+            out[e.member_id] |= families_of([e], prior[e.member_id])
+            prior[e.member_id].append(e)
+        return out
+
+    def coverage(self, mid: str) -> tuple:
+        if mid not in self._coverage:
+            self._coverage[mid] = coverage_from_roster(self.snapshots[mid])
+        return self._coverage[mid]
 
     # ------------------------------------------------------------------ events
     def roster(self, event: MemberRosterV1) -> None:
@@ -51,16 +84,23 @@ class MemberWork:
             return
         self._seen.add(str(event.event_id))
         self.snapshots[mid].append(event)
+        self._coverage.pop(mid, None)
         self.new_snapshots.append(event)
         self.recompute(mid, event.event_id)
 
     def claim(self, event: ClaimV1) -> None:
+        """The cost / carve-out keys of the families the event touches (``accrue_claim_event``,
+        with the member's coverage computed once per batch)."""
         mid = event.member_id
         if str(event.event_id) in self._seen:
             return
         self._seen.add(str(event.event_id))
-        acc, families = accrue_claim_event(mid, self.snapshots[mid], self.claims[mid], event, self.book)
-        self.claims[mid].append(event)
+        prior = self.claims[mid]
+        families = families_of([event], prior)
+        current = current_versions([*prior, event])
+        paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
+        acc = accrue_claims(mid, self.coverage(mid), paid, self.book)
+        prior.append(event)
         self.new_claims.append(event)
         self.postings.extend(self.ledger.sync_member(mid, acc.postings, event.event_id, families=families))
         by_family = _cost_rows(acc)
@@ -69,7 +109,10 @@ class MemberWork:
 
     def recompute(self, mid: str, source: uuid.UUID, since: str | None = None) -> None:
         """All of the member's keys (or those from ``since`` on) brought to what the rules say now."""
-        acc = accrue_member_events(mid, self.snapshots[mid], self.claims[mid], self.book, self.open_month, since)
+        if mid not in self._full:
+            raise ValueError("member loaded for claim events only")
+        acc = accrue_member(mid, self.coverage(mid), current_paid_lines(self.claims[mid]), self.book, self.open_month,
+                            since)
         self.postings.extend(self.ledger.sync_member(mid, acc.postings, source, since=since))
         new_months = {(m.period, m.contract_id, m.tier, runs_text(m.runs)) for m in acc.months}
         by_family = _cost_rows(acc)

@@ -12,14 +12,17 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, Table, any_, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from shared.db import insert_ignore, upsert
+from shared.db import upsert
 from shared.events import ClaimV1, MemberRosterV1
 
 from .domain import ClosedMonths, Contract, ContractBook, Ledger, Posting, PostingKey, parse_contract
+from .domain.claim_versions import family_closure
 from .store import (
     billing_state, claim_events, closed_months, contracts, dirty_contracts, ledger_entries, member_months, paid_lines,
     roster_snapshots,
@@ -35,36 +38,89 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
+def among(session: Session, column, values: Sequence[str]):
+    """``column IN values`` — on PostgreSQL as ``= ANY(:array)``: one parameter however many
+    values (the driver's cost of a long IN list grows with its length)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(list(values))
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict]) -> None:
+    """Insert many rows: PostgreSQL ``COPY`` (inside the session's transaction), else executemany.
+
+    Only for rows that cannot conflict (the ledger lock and the handlers' own dedupe see to it).
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        for part in chunks(list(rows), 5000):
+            session.execute(insert(table), list(part))
+        return
+    cols = [c.name for c in table.columns if c.name in rows[0]]
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row([r[c] for c in cols])
+
+
 # ---------------------------------------------------------------- member histories
 def load_snapshots(session: Session, members: Sequence[str]) -> dict[str, list[MemberRosterV1]]:
     out: dict[str, list[MemberRosterV1]] = defaultdict(list)
     for part in chunks(sorted(members)):
         for mid, payload in session.execute(
-            select(roster_snapshots.c.member_id, roster_snapshots.c.payload).where(roster_snapshots.c.member_id.in_(part))
+            select(roster_snapshots.c.member_id, roster_snapshots.c.payload).where(among(session, roster_snapshots.c.member_id, part))
         ):
             out[mid].append(MemberRosterV1.model_validate_json(payload))
     return out
 
 
-def load_claims(session: Session, members: Sequence[str]) -> dict[str, list[ClaimV1]]:
+class ClaimLink(NamedTuple):
+    """A stored claim version without its body: enough to find its family."""
+
+    event_id: str
+    claim_id: str
+    frequency_code: str
+    original_claim_id: str | None
+
+
+def load_claims(session: Session, members: Sequence[str], touched: Sequence[ClaimV1] = ()
+                ) -> dict[str, list[ClaimV1]]:
+    """Every stored claim version of ``members``; for the members of the ``touched`` claims
+    (claim events only), just the versions in the families those claims belong to."""
     out: dict[str, list[ClaimV1]] = defaultdict(list)
+    ce = claim_events.c
     for part in chunks(sorted(members)):
-        for mid, payload in session.execute(
-            select(claim_events.c.member_id, claim_events.c.payload).where(claim_events.c.member_id.in_(part))
-        ):
+        for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.member_id, part))):
+            out[mid].append(ClaimV1.model_validate_json(payload))
+    by_member: dict[str, list[ClaimV1]] = defaultdict(list)
+    for e in touched:
+        by_member[e.member_id].append(e)
+    wanted: list[str] = []
+    for part in chunks(sorted(by_member)):
+        links: dict[str, list[ClaimLink]] = defaultdict(list)
+        for r in session.execute(select(ce.member_id, ce.event_id, ce.claim_id, ce.frequency_code,
+                                        ce.original_claim_id).where(among(session, ce.member_id, part))):
+            links[r.member_id].append(ClaimLink(r.event_id, r.claim_id, r.frequency_code, r.original_claim_id))
+        for mid, stored in links.items():
+            wanted.extend(family_closure(by_member[mid], stored))
+    for part in chunks(wanted):
+        for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.event_id, part))):
             out[mid].append(ClaimV1.model_validate_json(payload))
     return out
 
 
 def save_snapshots(session: Session, events: Sequence[MemberRosterV1]) -> None:
-    insert_ignore(session, roster_snapshots, [
+    bulk_insert(session, roster_snapshots, [
         {"event_id": str(e.event_id), "member_id": e.member_id, "occurred_at": e.occurred_at,
          "payload": e.model_dump_json()} for e in events])
 
 
 def save_claims(session: Session, events: Sequence[ClaimV1]) -> None:
-    insert_ignore(session, claim_events, [
+    bulk_insert(session, claim_events, [
         {"event_id": str(e.event_id), "member_id": e.member_id, "claim_id": e.claim_id,
+         "frequency_code": e.frequency_code, "original_claim_id": e.original_claim_id,
          "payload": e.model_dump_json()} for e in events])
 
 
@@ -98,11 +154,29 @@ def ledger_of(postings: Iterable[Posting], closed: ClosedMonths) -> Ledger:
     return ledger
 
 
-def load_member_ledger(session: Session, members: Sequence[str], closed: ClosedMonths) -> Ledger:
+def load_member_ledger(session: Session, members: Sequence[str], closed: ClosedMonths,
+                       rules: Mapping[str, set[str]] | None = None) -> Ledger:
+    """The entries of ``members`` (every key), and of the members in ``rules`` only the keys
+    with those rules (the claim families a batch's claim events touch)."""
     rows: list[Posting] = []
+    le = ledger_entries.c
     for part in chunks(sorted(members)):
         rows.extend(_posting(r) for r in session.execute(
-            select(*_COLS).where(ledger_entries.c.member_id.in_(part)).order_by(ledger_entries.c.seq)))
+            select(*_COLS).where(among(session, le.member_id, part)).order_by(le.seq)))
+    pairs = sorted((m, r) for m, rs in (rules or {}).items() for r in rs)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for part in chunks(pairs, 5000 if postgres else 400):
+        if postgres:  # one index probe per (member, rule) pair
+            wanted = select(func.unnest(bindparam("m", [m for m, _ in part], type_=ARRAY(String))).label("m"),
+                            func.unnest(bindparam("r", [r for _, r in part], type_=ARRAY(String))).label("r")
+                            ).subquery()
+            q = (select(*_COLS).join(wanted, (le.member_id == wanted.c.m) & (le.rule == wanted.c.r))
+                 .order_by(le.seq))
+            rows.extend(_posting(r) for r in session.execute(q))
+        else:
+            keys = set(part)
+            q = select(*_COLS).where(le.member_id.in_({m for m, _ in part})).order_by(le.seq)
+            rows.extend(_posting(r) for r in session.execute(q) if (r.member_id, r.rule) in keys)
     return ledger_of(rows, closed)
 
 
@@ -120,26 +194,29 @@ def insert_postings(session: Session, postings: Sequence[Posting], recorded_at: 
          "reverses": str(p.reverses) if p.reverses else None, "adjustment": p.adjustment, "recorded_at": recorded_at}
         for p in postings
     ]
-    for part in chunks(rows, 5000):
-        session.execute(insert(ledger_entries), list(part))
+    bulk_insert(session, ledger_entries, rows)
 
 
 # ---------------------------------------------------------------- member months and paid lines
 def load_month_rows(session: Session, members: Sequence[str]) -> dict[str, set[MonthRow]]:
     out: dict[str, set[MonthRow]] = defaultdict(set)
     for part in chunks(sorted(members)):
-        for r in session.execute(select(member_months).where(member_months.c.member_id.in_(part))):
+        for r in session.execute(select(member_months).where(among(session, member_months.c.member_id, part))):
             out[r.member_id].add((r.period, r.contract_id, r.tier, r.runs))
     return out
 
 
-def load_cost_rows(session: Session, members: Sequence[str]) -> dict[str, dict[str, list[CostRow]]]:
-    """member → family → rows (sorted), from ``member_family``."""
+def load_cost_rows(session: Session, members: Sequence[str], member_families: Sequence[str] = ()
+                   ) -> dict[str, dict[str, list[CostRow]]]:
+    """member → family → rows (sorted): every family of ``members``, and the ``member|family``
+    keys in ``member_families``."""
     out: dict[str, dict[str, list[CostRow]]] = defaultdict(lambda: defaultdict(list))
-    for part in chunks(sorted(members)):
-        q = select(paid_lines.c.member_id, paid_lines.c.member_family, paid_lines.c.contract_id, paid_lines.c.period,
-                   paid_lines.c.procedure_code, paid_lines.c.revenue_code, paid_lines.c.paid_cents
-                   ).where(paid_lines.c.member_id.in_(part))
+    pl = paid_lines.c
+    cols = (pl.member_id, pl.member_family, pl.contract_id, pl.period, pl.procedure_code, pl.revenue_code,
+            pl.paid_cents)
+    queries = [select(*cols).where(among(session, pl.member_id, part)) for part in chunks(sorted(members))]
+    queries += [select(*cols).where(among(session, pl.member_family, part)) for part in chunks(sorted(set(member_families)))]
+    for q in queries:
         for r in session.execute(q):
             family = r.member_family.split("|", 1)[1]
             out[r.member_id][family].append((r.contract_id, r.period, r.procedure_code, r.revenue_code, r.paid_cents))
@@ -161,16 +238,14 @@ def write_month_rows(session: Session, removed: Sequence[tuple[str, str]], added
     for mid, periods in by_member.items():
         session.execute(delete(member_months).where(member_months.c.member_id == mid,
                                                     member_months.c.period.in_(periods)))
-    for part in chunks(list(added), 5000):
-        session.execute(insert(member_months), list(part))
+    bulk_insert(session, member_months, list(added))
 
 
 def write_cost_rows(session: Session, replaced: Sequence[str], added: Sequence[dict]) -> None:
     """Delete every row of the ``member|family`` keys in ``replaced``, then insert ``added``."""
     for part in chunks(sorted(replaced)):
-        session.execute(delete(paid_lines).where(paid_lines.c.member_family.in_(part)))
-    for part in chunks(list(added), 5000):
-        session.execute(insert(paid_lines), list(part))
+        session.execute(delete(paid_lines).where(among(session, paid_lines.c.member_family, part)))
+    bulk_insert(session, paid_lines, list(added))
 
 
 # ---------------------------------------------------------------- months, marks, state
@@ -248,7 +323,3 @@ def save_contract(session: Session, contract: Contract, document: str, source: s
         loaded_at=at, loaded_by=by))
     return int(res.inserted_primary_key[0])
 
-
-def touch(session: Session) -> None:
-    """A no-op write (keeps SQLite's writer lock from the first statement on)."""
-    session.execute(update(billing_state).where(billing_state.c.key == "lock").values(value="lock"))

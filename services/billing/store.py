@@ -77,7 +77,7 @@ ledger_entries = Table(
     Column("reverses", String(36), nullable=True),
     Column("adjustment", Boolean, nullable=False, default=False),
     Column("recorded_at", UtcDateTime, nullable=False),
-    Index("ix_ledger_member", "member_id"),
+    Index("ix_ledger_member", "member_id", "rule"),
     Index("ix_ledger_contract_period", "contract_id", "period"),
     Index("ix_ledger_contract_posted", "contract_id", "posted_period"),
 )
@@ -120,6 +120,8 @@ claim_events = Table(
     Column("event_id", String(36), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("claim_id", String(64), nullable=False),
+    Column("frequency_code", String(1), nullable=False),
+    Column("original_claim_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),
 )
 
