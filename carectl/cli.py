@@ -286,7 +286,7 @@ def bring_up(var_dir: Path) -> Supervisor:
             f"healthy: {sum(s.values())}/{len(s)} processes"))
     table = Table("process", "port", "health")
     for spec in sup.specs:
-        table.add_row(spec.name, str(spec.http_port), "[green]ok[/green]" if status.get(spec.name) else "[red]down[/red]")
+        table.add_row(spec.name, str(spec.http_port + sup.port_offset), "[green]ok[/green]" if status.get(spec.name) else "[red]down[/red]")
     console.print(table)
     if not all(status.values()):
         sup.stop()
@@ -350,7 +350,9 @@ def demo(
     var_dir = var_dir.resolve()
     if reset:
         _reset(var_dir)
-    opts = DemoOptions(var_dir=var_dir, members=members, seed=seed, minutes=minutes, env=_platform_env(var_dir))
+    env = _platform_env(var_dir)
+    opts = DemoOptions(var_dir=var_dir, members=members, seed=seed, minutes=minutes, env=env,
+                       mllp_port=2575 + int(env.get("PORT_OFFSET", "0") or 0))
     manifest = ensure_population(opts, console)
     sup = bring_up(var_dir)
     console.print("[bold]platform is up[/bold]; streaming the demo feed ...")

@@ -31,6 +31,14 @@ class ProcSpec:
     module: str = ""  # default: services.<service> <process>
     health_path: str = "/healthz"
 
+    def port_env(self, offset: int) -> dict[str, str]:
+        """The port settings of this process, shifted by ``offset`` (PORT_OFFSET)."""
+        if self.module:
+            return {"LAG_EXPORTER_PORT": str(self.http_port + offset)}
+        if self.process == "mllp":
+            return {"MLLP_PORT": str(2575 + offset), "MLLP_METRICS_PORT": str(self.http_port + offset)}
+        return {f"{self.process.upper()}_PORT": str(self.http_port + offset)}
+
     def argv(self) -> list[str]:
         return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
 
@@ -72,6 +80,7 @@ class Supervisor:
     def __init__(self, env: dict[str, str], var_dir: Path, specs: tuple[ProcSpec, ...] = PROCESSES,
                  python: str = sys.executable) -> None:
         self.env = env
+        self.port_offset = int(env.get("PORT_OFFSET", "0") or 0)
         self.var_dir = var_dir
         self.specs = tuple(s for s in specs if available(s))
         self.python = python
@@ -81,6 +90,7 @@ class Supervisor:
     def _spawn(self, spec: ProcSpec) -> subprocess.Popen:
         env = dict(self.env)
         env.update(spec.extra_env)
+        env.update(spec.port_env(self.port_offset))
         env["DATABASE_URL"] = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL", ""))
         if not env["DATABASE_URL"]:
             env.pop("DATABASE_URL")
@@ -110,7 +120,7 @@ class Supervisor:
         out = {}
         for name, r in self.running.items():
             try:
-                out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port}{r.spec.health_path}",
+                out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port + self.port_offset}{r.spec.health_path}",
                                       timeout=1.5).status_code == 200
             except httpx.HTTPError:
                 out[name] = False
