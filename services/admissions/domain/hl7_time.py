@@ -56,8 +56,17 @@ def parse_ts(value: str, default_tz: tzinfo) -> datetime:
         raise TimestampError("impossible date or time") from None
 
 
+_LAST_FORMATTED: list = [None, ""]  # (second, text): ACKs of one second share their MSH-7
+
+
 def format_ts(dt: datetime) -> str:
     """``YYYYMMDDHHMMSS+ZZZZ`` (naive datetimes are taken as UTC)."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.strftime("%Y%m%d%H%M%S%z")
+    second = dt.replace(microsecond=0)
+    last = _LAST_FORMATTED
+    if last[0] == second and last[0].utcoffset() == second.utcoffset():
+        return last[1]
+    text = dt.strftime("%Y%m%d%H%M%S%z")
+    _LAST_FORMATTED[:] = [second, text]
+    return text

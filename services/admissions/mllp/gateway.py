@@ -195,12 +195,14 @@ class AdtGateway:
                 self.hooks.duplicate()
                 return "duplicate", stored
             try:
-                await asyncio.wait_for(self.publish(event, bytes(raw)), self.config.publish_timeout)
+                async with asyncio.timeout(self.config.publish_timeout):
+                    await self.publish(event, bytes(raw))
             except Exception:
                 self.hooks.failure("publish")
                 return "failed", b""
             try:
-                await asyncio.wait_for(self.dedupe.put(*key, answer), self.config.dedupe_timeout)
+                async with asyncio.timeout(self.config.dedupe_timeout):
+                    await self.dedupe.put(*key, answer)
             except Exception:
                 self.hooks.failure("dedupe_put")
             return "accepted", answer
@@ -215,7 +217,8 @@ class AdtGateway:
 
     async def _dead_letter(self, data: bytes, reason: str, code: int) -> bool:
         try:
-            await asyncio.wait_for(self.dead_letter(bytes(data), reason, code), self.config.dead_letter_timeout)
+            async with asyncio.timeout(self.config.dead_letter_timeout):
+                await self.dead_letter(bytes(data), reason, code)
         except Exception:
             self.hooks.failure("dead_letter")
             return False
@@ -224,7 +227,8 @@ class AdtGateway:
 
     async def _dedupe_get(self, key: tuple[str, str]) -> bytes | None:
         try:
-            return await asyncio.wait_for(self.dedupe.get(*key), self.config.dedupe_timeout)
+            async with asyncio.timeout(self.config.dedupe_timeout):  # cheaper than wait_for: no extra task
+                return await self.dedupe.get(*key)
         except Exception:  # unavailable: process it; the deterministic event id protects the worker
             self.hooks.failure("dedupe_get")
             return None

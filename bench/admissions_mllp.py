@@ -1,0 +1,339 @@
+"""Admissions benchmark: the real MLLP listener process, the real worker, the broker and
+PostgreSQL on this machine, data from the synthetic population generator. Prints figures.
+
+    python bench/admissions_mllp.py [--members 20000] [--months 12] [--skip-throughput]
+
+(a) max sustained throughput: every generated ADT message, unpaced, across 16 connections,
+    to a listener whose topics have no worker (the listener's own capacity);
+(b) ACK latency p50/p95/p99 at 200 msg/s (16 connections), worker running;
+(c) admit-to-alert p50/p95/p99 at 100 msg/s: from the write of the admit on the socket to the
+    alert read back from alerts.hospitalist by this script (and the worker's histogram).
+
+Targets (issue 3): (a) ≥ 1,000 msg/s; (b) p99 ≤ 25 ms; (c) p99 ≤ 250 ms. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from carectl.mllp_client import MllpClient, MessageResult  # noqa: E402
+from carectl.synth import SynthConfig, generate, iter_adt  # noqa: E402
+from services.admissions.domain.adt_event import adt_event_id  # noqa: E402
+from shared.events import EligibilitySpan, MemberRosterV1, MrnXref  # noqa: E402
+from shared.kafka import EventProducer, ensure_topics  # noqa: E402
+from shared.settings import CommonSettings  # noqa: E402
+from shared.topics import all_topics  # noqa: E402
+
+WORK = REPO / "var" / "bench" / "admissions"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    assert spec and spec.loader
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def infra() -> tuple[str, str]:
+    kafkactl = _load(REPO / "deploy" / "kafka" / "kafkactl.py", "bench_kafkactl")
+    kafkactl.start()
+    bootstrap = f"127.0.0.1:{kafkactl.settings()['port']}"
+    pg = _load(REPO / "deploy" / "postgres" / "pgctl.py", "bench_pgctl").start()
+    return bootstrap, pg
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"bench_adm_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Procs:
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
+        WORK.mkdir(parents=True, exist_ok=True)
+        log = open(WORK / f"{process}-{health_port}.log", "wb")
+        p = subprocess.Popen([sys.executable, "-m", "services.admissions", process], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
+                                  **env}, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append(p)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise SystemExit(f"{process} exited: see {log.name}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
+                    return p
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"{process} not healthy")
+
+    def stop_all(self) -> None:
+        for p in self.running:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.running:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def roster_events(path: Path) -> list[MemberRosterV1]:
+    out = []
+    now = datetime.now(timezone.utc)
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            mrns = tuple(MrnXref(assigning_authority=a, mrn=m) for a, m in
+                         (p.split(":", 1) for p in row["mrns"].split(";") if p))
+            end = date.fromisoformat(row["eligibility_end"]) if row["eligibility_end"] else None
+            out.append(MemberRosterV1(
+                **MemberRosterV1.envelope(occurred_at=now, source="bench:roster.csv", member_id=row["member_id"]),
+                given_name=row["given_name"], family_name=row["family_name"],
+                birth_date=date.fromisoformat(row["birth_date"]), sex=row["sex"], mrns=mrns,
+                pcp_practice_id=row["pcp_practice_id"], pcp_npi=row["pcp_npi"] or None,
+                hospitalist_group=row["hospitalist_group"] or None, pod=row["pod"] or None,
+                contract_id=row["contract_id"], program=row["program"] or None, risk_tier=row["risk_tier"],
+                eligibility=(EligibilitySpan(start=date.fromisoformat(row["eligibility_start"]), end=end),)))
+    return out
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def ms(v: float | None) -> str:
+    return "-" if v is None else f"{v * 1000:.1f} ms"
+
+
+def send(port: int, messages: list[bytes], connections: int, rate: float | None, on_result=None):
+    client = MllpClient("127.0.0.1", port, connections=connections, rate=rate, ack_timeout=30,
+                        on_result=on_result)
+    return asyncio.run(client.send(messages))
+
+
+class AlertWatcher(threading.Thread):
+    """Reads alerts.hospitalist from its current end; notes when each alert.raised arrived."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.arrived: dict[str, float] = {}  # causation (ADT event id) -> time.time()
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        topic = self.settings.topic("alerts.hospitalist")
+        c = Consumer({**self.settings.kafka_client_config(), "group.id": f"bench-{uuid.uuid4()}",
+                      "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        md = c.list_topics(topic, timeout=10).topics[topic]
+        parts = []
+        for p in md.partitions:
+            _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            parts.append(TopicPartition(topic, p, high))
+        c.assign(parts)
+        self.ready.set()
+        while not self.stop.is_set():
+            m = c.poll(0.05)
+            if m is None or m.error():
+                continue
+            at = time.time()
+            body = json.loads(m.value())
+            if body.get("event_type") == "alert.raised":
+                self.arrived[body["causation_id"]] = at
+        c.close()
+
+
+def scrape_buckets(port: int) -> list[tuple[float, float]]:
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    buckets = []
+    for line in body.splitlines():
+        if line.startswith("admissions_admit_to_alert_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    return buckets
+
+
+def worker_histogram(port: int, before: list[tuple[float, float]]) -> dict[str, float]:
+    """p50/p95/p99 upper bounds from the worker's admissions_admit_to_alert_seconds buckets
+    (observations since ``before``)."""
+    earlier = dict(before)
+    buckets = [(le, n - earlier.get(le, 0.0)) for le, n in scrape_buckets(port)]
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for p in (50, 95, 99):
+        out[f"p{p}"] = next((le for le, n in buckets if total and n >= total * p / 100), float("nan"))
+    out["count"] = total
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=20000)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--latency-messages", type=int, default=3000)
+    ap.add_argument("--alert-seconds", type=float, default=40.0)
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+
+    print(f"machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    bootstrap, pg_server = infra()
+    synth_dir = WORK / f"synth-{args.members}-{args.months}"
+    if not (synth_dir / "manifest.json").exists():
+        t = time.perf_counter()
+        generate(SynthConfig(members=args.members, months=args.months, seed=11, history=False,
+                             monthly_rosters=False), synth_dir)
+        print(f"synthetic population generated in {time.perf_counter() - t:.1f}s")
+    items = [it.data for it in iter_adt(synth_dir)]
+    messages = [a.message for a in items]
+    print(f"data: {args.members} members, {args.months} months, {len(messages)} ADT messages "
+          f"({sum(1 for a in items if a.malformed)} malformed)")
+    procs = Procs()
+    try:
+        if not args.skip_throughput:
+            throughput(bootstrap, pg_server, procs, messages)
+        latency(bootstrap, pg_server, procs, synth_dir, items, args)
+    finally:
+        procs.stop_all()
+
+
+def _topics(bootstrap: str, prefix: str) -> CommonSettings:
+    settings = CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix)
+    ensure_topics(settings, all_topics())
+    return settings
+
+
+def _env(settings: CommonSettings, db_url: str, **ports: int) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "TOPIC_PREFIX": settings.topic_prefix,
+            "DATABASE_URL": db_url, **{k: str(v) for k, v in ports.items()}}
+
+
+def throughput(bootstrap, pg_server, procs: Procs, messages: list[bytes]) -> None:
+    settings = _topics(bootstrap, f"bench{uuid.uuid4().hex[:6]}.")
+    port, mport = free_port(), free_port()
+    procs.start("mllp", _env(settings, fresh_database(pg_server), MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
+    send(port, messages[:500], 16, None)  # warm-up (connections, producer, caches)
+    summary = send(port, messages[500:], 16, None)
+    d = summary.as_dict()
+    print(f"(a) throughput, 16 connections, unpaced, listener only: {d['throughput_per_s']:.0f} msg/s "
+          f"({d['sent']} messages in {d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) "
+          f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 1,000 msg/s]")
+
+
+def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) -> None:
+    settings = _topics(bootstrap, f"bench{uuid.uuid4().hex[:6]}.")
+    db_url = fresh_database(pg_server)
+    rosters = roster_events(synth_dir / "roster.csv")
+    t = time.perf_counter()
+    producer = EventProducer(settings, "bench")
+    producer.send_sync(rosters)
+    producer.close()
+    print(f"roster: {len(rosters)} snapshots produced in {time.perf_counter() - t:.1f}s")
+    port, mport = free_port(), free_port()
+    procs.start("mllp", _env(settings, db_url, MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
+    n = args.latency_messages
+    warm, items = [a.message for a in items[:n]], items[n:]
+    summary = send(port, warm, 16, 200.0)
+    d = summary.as_dict()
+    print(f"(b0) ACK latency at 200 msg/s, 16 connections, no worker running: p50 {d['latency_ms']['p50']} ms, "
+          f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms")
+    wport = free_port()
+    procs.start("worker", _env(settings, db_url, WORKER_PORT=wport), wport)
+    engine = create_engine(db_url)
+    t = time.perf_counter()
+    while time.perf_counter() - t < 300:
+        with engine.connect() as c:
+            try:
+                done = c.execute(text("SELECT count(*) FROM processed_events")).scalar()
+            except Exception:  # noqa: BLE001 - table not there yet
+                done = 0
+        if done >= len(rosters) + len(warm) - 20:
+            break
+        time.sleep(1)
+    print(f"worker caught up with the roster and (b0) in {time.perf_counter() - t:.1f}s")
+
+    n = args.latency_messages
+    first, second = [a.message for a in items[:n]], items[n:]
+    summary = send(port, first, 16, 200.0)
+    d = summary.as_dict()
+    print(f"(b) ACK latency at 200 msg/s, 16 connections, worker running: p50 {d['latency_ms']['p50']} ms, "
+          f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms "
+          f"({d['sent']} messages, achieved {d['throughput_per_s']:.0f} msg/s, ACKs {d['acked']})   "
+          f"[target p99 <= 25 ms]")
+
+    before = scrape_buckets(wport)
+    watcher = AlertWatcher(settings)
+    watcher.start()
+    watcher.ready.wait(30)
+    time.sleep(1.0)
+    count = int(100 * args.alert_seconds)
+    batch = second[:count]
+    sent_at: dict[str, float] = {}
+    ids = {adt_event_id(a.facility, a.control_id) for a in batch if a.control_id}
+    by_index = {i: a for i, a in enumerate(batch)}
+
+    def on_result(r: MessageResult) -> None:
+        a = by_index[r.index]
+        if r.code == "AA" and a.control_id:
+            sent_at[str(adt_event_id(a.facility, a.control_id))] = r.sent_at
+
+    summary = send(port, [a.message for a in batch], 16, 100.0, on_result)
+    time.sleep(3.0)
+    watcher.stop.set()
+    watcher.join(5)
+    lat = [watcher.arrived[k] - sent_at[k] for k in watcher.arrived if k in sent_at]
+    d = summary.as_dict()
+    hist = worker_histogram(wport, before)
+    print(f"(c) admit-to-alert at 100 msg/s ({d['sent']} messages, {len(ids)} events, {len(lat)} alerts): "
+          f"send -> alert on alerts.hospitalist p50 {ms(pct(lat, 50))}, p95 {ms(pct(lat, 95))}, "
+          f"p99 {ms(pct(lat, 99))}, max {ms(max(lat) if lat else None)}   [target p99 <= 250 ms]")
+    print(f"    worker histogram (gateway received -> alert written, bucket upper bounds): "
+          f"p50 <= {hist['p50']}s, p95 <= {hist['p95']}s, p99 <= {hist['p99']}s over {hist['count']:.0f} alerts; "
+          f"ACK p99 during (c) {d['latency_ms']['p99']} ms")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
