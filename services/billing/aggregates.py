@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -15,9 +13,9 @@ from sqlalchemy.orm import Session
 from shared.events import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1, model_for
 
 from .domain import (
-    Contract, CostItem, FactsBuilder, LedgerTotals, MetricValue, PeriodFacts, PostingKey, measure_rates, parse_runs,
-    readmission_rate,
+    Contract, CostItem, FactsBuilder, LedgerTotals, MetricValue, PeriodFacts, PostingKey, parse_runs, readmission_rate,
 )
+from .domain.rates import measure_rates_series
 from .domain.periods import first_day, last_day, performance_year, periods_between
 from .domain.satisfaction import MEDIAN_DAYS_TO_APPOINTMENT, TaskStep, chosen_metrics, median_days_to_appointment
 from .store import fed_metrics, gap_events, ledger_entries, member_months, paid_lines, task_steps, transition_events
@@ -52,9 +50,10 @@ def load_facts(session: Session, contract: Contract, first: str, last: str) -> d
     transitions, readmissions = _transitions(session, cid)
     steps = _task_steps(session, cid)
     fed = _fed(session, cid, first, last)
+    rates = measure_rates_series(gaps, cid, [last_day(p) for p in periods])
     for p in periods:
         as_of = last_day(p)
-        for measure, rate in measure_rates(gaps, cid, as_of).items():
+        for measure, rate in rates[as_of].items():
             builder.set_measure(cid, p, measure, rate)
         version = contract.version_for(p)
         year_start = first_day(performance_year(p, version.performance_year_start_month if version else 1)[0])
@@ -113,19 +112,28 @@ def _fed(session: Session, cid: str, first: str, last: str) -> dict[str, dict[st
 
 # ---------------------------------------------------------------- ledger totals
 def ledger_totals(session: Session, contract_id: str, period: str) -> LedgerTotals:
+    return ledger_totals_for(session, contract_id, period, period)[period]
+
+
+def ledger_totals_for(session: Session, contract_id: str, first: str, last: str) -> dict[str, LedgerTotals]:
+    """Period → what the books hold for it, for every period ``first``..``last`` (three queries)."""
     le = ledger_entries.c
-    by_account = dict(session.execute(
-        select(le.account, func.sum(le.amount_cents)).where(le.contract_id == contract_id, le.period == period)
-        .group_by(le.account)).all())
-    posted = dict(session.execute(
-        select(le.account, func.sum(le.amount_cents)).where(le.contract_id == contract_id, le.posted_period == period)
-        .group_by(le.account)).all())
-    late = session.execute(
-        select(le.period, le.account, func.sum(le.amount_cents))
-        .where(le.contract_id == contract_id, le.posted_period == period, le.adjustment.is_(True))
-        .group_by(le.period, le.account)).all()
-    return LedgerTotals({a: int(v) for a, v in by_account.items()}, {a: int(v) for a, v in posted.items()},
-                        {(p, a): int(v) for p, a, v in late})
+    by_account: dict[str, dict[str, int]] = defaultdict(dict)
+    posted: dict[str, dict[str, int]] = defaultdict(dict)
+    late: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for p, a, v in session.execute(
+            select(le.period, le.account, func.sum(le.amount_cents))
+            .where(le.contract_id == contract_id, le.period.between(first, last)).group_by(le.period, le.account)):
+        by_account[p][a] = int(v)
+    for p, a, adj, orig, v in session.execute(
+            select(le.posted_period, le.account, le.adjustment, le.period, func.sum(le.amount_cents))
+            .where(le.contract_id == contract_id, le.posted_period.between(first, last))
+            .group_by(le.posted_period, le.account, le.adjustment, le.period)):
+        posted[p][a] = posted[p].get(a, 0) + int(v)
+        if adj:
+            late[p][(orig, a)] = late[p].get((orig, a), 0) + int(v)
+    return {p: LedgerTotals(by_account.get(p, {}), posted.get(p, {}), late.get(p, {}))
+            for p in periods_between(first, last)}
 
 
 def key_balances(session: Session) -> dict[PostingKey, int]:
@@ -149,6 +157,3 @@ def member_month_counts(session: Session) -> dict[str, int]:
     mm = member_months.c
     return {c: int(n) for c, n in session.execute(select(mm.contract_id, func.count()).group_by(mm.contract_id))}
 
-
-def as_dates(periods: Iterable[str]) -> list[date]:
-    return [first_day(p) for p in periods]

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from shared.db import upsert
 from shared.events import Event, utcnow
 
-from .aggregates import facts_window, ledger_totals, load_facts
+from .aggregates import facts_window, ledger_totals, ledger_totals_for, load_facts
 from .domain import Contract, ContractError, build_statement, contract_to_yaml, parse_contract, what_if
-from .domain.periods import parse_period
+from .domain.periods import parse_period, periods_between
 from .handlers import Billing
-from .state import BookCache, current_contracts, fingerprint, mark_dirty, save_contract
+from .contract_store import BookCache, current_contracts, fingerprint, save_contract
+from .state import mark_dirty
 from .store import BillingDatabase, fed_metrics
 
 _books = BookCache()
@@ -67,6 +68,16 @@ def statement(session: Session, contract: Contract, period: str) -> dict[str, An
     first, last = facts_window(contract, period, period)
     facts = load_facts(session, contract, first, last)
     return build_statement(contract, period, facts, ledger_totals(session, contract.contract_id, period))
+
+
+def statements(session: Session, contract: Contract, first: str, last: str) -> dict[str, dict[str, Any]]:
+    """The statements of every month ``first``..``last`` with one load of facts and totals
+    (month close runs, exports)."""
+    start, _ = facts_window(contract, first, last)
+    facts = load_facts(session, contract, start, last)
+    totals = ledger_totals_for(session, contract.contract_id, first, last)
+    return {p: build_statement(contract, p, facts, totals[p]) for p in periods_between(first, last)
+            if contract.version_for(p) is not None}
 
 
 def statement_what_if(session: Session, contract: Contract, period: str, overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,12 +38,13 @@ from shared.events import (
 )
 
 from .aggregates import facts_window, load_facts
+from .contract_store import BookCache
 from .domain import ClosedMonths, ContractBook, Posting, contract_postings, to_ledger_event
 from .domain.periods import next_period, period_of, periods_between
 from .member_work import MemberWork
 from .metrics import Pending
 from .state import (
-    BookCache, all_members, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
+    all_members, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
     take_dirty,
 )
 from .store import BillingDatabase, closed_months, gap_events, task_steps, transition_events
@@ -207,7 +208,8 @@ class Billing:
             raise CannotClose("a month can be closed only once it has opened")
         if ctx.book.get(contract_id).version_for(period) is None:
             raise CannotClose("no version of the contract is in force in this period")
-        mark_dirty(session, {contract_id: period})
+        # every change of facts marks its contract dirty and a settle clears the mark: a contract
+        # that is not dirty has its estimates current through the open month already
         close_source = derive_id("close", f"{contract_id}|{period}")
         postings = self.settle(session, ctx, source=lambda cid: close_source if cid == contract_id else
                                derive_id("close", f"{contract_id}|{period}|{cid}"))

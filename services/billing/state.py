@@ -1,13 +1,11 @@
 """Loading and saving what the handlers work on, a batch at a time (a few queries per batch).
 
 Members' histories (roster snapshots, claim versions), their ledger entries, member-month
-and paid-line rows; contract-level entries; the open month, closed months, dirty marks and
-the loaded contracts.
+and paid-line rows; contract-level entries; the open month, closed months and dirty marks.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,10 +19,10 @@ from sqlalchemy.orm import Session
 from shared.db import upsert
 from shared.events import ClaimV1, MemberRosterV1
 
-from .domain import ClosedMonths, Contract, ContractBook, Ledger, Posting, PostingKey, parse_contract
+from .domain import ClosedMonths, Ledger, Posting, PostingKey
 from .domain.claim_versions import family_closure
 from .store import (
-    billing_state, claim_events, closed_months, contracts, dirty_contracts, ledger_entries, member_months, paid_lines,
+    billing_state, claim_events, closed_months, dirty_contracts, ledger_entries, member_months, paid_lines,
     roster_snapshots,
 )
 
@@ -281,45 +279,3 @@ def take_dirty(session: Session) -> dict[str, str]:
 
 def peek_dirty(session: Session) -> dict[str, str]:
     return dict(session.execute(select(dirty_contracts.c.contract_id, dirty_contracts.c.from_period)).all())
-
-
-# ---------------------------------------------------------------- contracts
-def fingerprint(document: str) -> str:
-    return hashlib.sha256(document.encode()).hexdigest()
-
-
-def current_contracts(session: Session) -> dict[str, tuple[int, str, str]]:
-    """contract id → (load seq, fingerprint, YAML) of its latest load."""
-    latest = (select(contracts.c.contract_id, func.max(contracts.c.seq).label("seq"))
-              .group_by(contracts.c.contract_id).subquery())
-    q = select(contracts.c.contract_id, contracts.c.seq, contracts.c.fingerprint, contracts.c.document).join(
-        latest, contracts.c.seq == latest.c.seq)
-    return {r.contract_id: (r.seq, r.fingerprint, r.document) for r in session.execute(q)}
-
-
-def book_fingerprint(current: Mapping[str, tuple[int, str, str]]) -> str:
-    return fingerprint("|".join(f"{cid}:{fp}" for cid, (_, fp, _) in sorted(current.items())))
-
-
-class BookCache:
-    """Parsed contracts, re-read only when a new load changed the fingerprints."""
-
-    def __init__(self) -> None:
-        self._key: str | None = None
-        self._book = ContractBook()
-
-    def get(self, session: Session) -> tuple[ContractBook, str]:
-        current = current_contracts(session)
-        key = book_fingerprint(current)
-        if key != self._key:
-            self._book = ContractBook(parse_contract(doc, source=cid) for cid, (_, _, doc) in current.items())
-            self._key = key
-        return self._book, key
-
-
-def save_contract(session: Session, contract: Contract, document: str, source: str, by: str, at: datetime) -> int:
-    res = session.execute(insert(contracts).values(
-        contract_id=contract.contract_id, fingerprint=fingerprint(document), source=source[:500], document=document,
-        loaded_at=at, loaded_by=by))
-    return int(res.inserted_primary_key[0])
-

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import uuid
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 
 from hypothesis import given, settings
@@ -12,7 +13,8 @@ from billing_factories import claim, examples, roster
 from services.billing.domain import accrue_member_events, coverage_from_roster, member_months
 from services.billing.domain.satisfaction import TaskStep, chosen_metrics, median_days_to_appointment
 from services.billing.domain.facts import MetricValue
-from shared.events import AttributionSpan, ClaimLine
+from services.billing.domain.rates import measure_rates, measure_rates_series
+from shared.events import AttributionSpan, ClaimLine, GapClosedV1, GapExcludedV1, GapOpenedV1
 
 TIERS = ("low", "moderate", "high", "complex")
 
@@ -112,3 +114,35 @@ def test_a_fed_metric_wins_over_the_computed_one():
     computed = {"median_days_to_appointment": MetricValue.of(9), "readmission_rate": None}
     fed = {"median_days_to_appointment": MetricValue.of("6.5")}
     assert chosen_metrics(computed, fed) == {"median_days_to_appointment": MetricValue(Fraction(13, 2))}
+
+
+# ---------------------------------------------------------------- measure rates for a year at once
+GAP_KINDS = {"open": GapOpenedV1, "closed": GapClosedV1, "due_soon": GapClosedV1, "excluded": GapExcludedV1,
+             "not_applicable": GapExcludedV1}
+
+
+@st.composite
+def gap_histories(draw):
+    events = []
+    for n in range(draw(st.integers(0, 25))):
+        member = draw(st.sampled_from("abcd"))
+        measure = draw(st.sampled_from(["CMS130", "CMS122", "FUP"]))
+        year = draw(st.sampled_from([2025, 2026]))
+        status = draw(st.sampled_from(sorted(GAP_KINDS)))
+        day = date(2025, 10, 1) + timedelta(days=draw(st.integers(0, 500)))
+        ts = datetime(day.year, day.month, day.day, draw(st.integers(0, 1)), tzinfo=timezone.utc)
+        cls = GAP_KINDS[status]
+        events.append(cls(
+            **cls.envelope(occurred_at=ts, recorded_at=ts, source="g", member_id=member, event_id=uuid.uuid4()),
+            gap_key=f"{member}|{measure}|{year}", measure_id=measure, measure_version="v", status=status,
+            period_start=date(year, 1, 1), period_end=date(year, 12, 31), reason="r", practice_id="P1",
+            contract_id=draw(st.sampled_from(["MMO-2026", "GR-2026"]))))
+    return events
+
+
+@settings(max_examples=60, deadline=None)
+@given(gap_histories())
+def test_rates_for_many_dates_equal_the_rates_for_each_date(events):
+    days = [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 6, 30), date(2026, 12, 31)]
+    series = measure_rates_series(events, "MMO-2026", days)
+    assert series == {d: measure_rates(events, "MMO-2026", d) for d in days}
