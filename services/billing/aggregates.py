@@ -67,18 +67,29 @@ def load_facts(session: Session, contract: Contract, first: str, last: str) -> d
 
 
 class _Gap:
-    """The slice of a gap event ``measure_rates`` reads."""
+    """The slice of a gap event ``measure_rates`` reads (plain slots: read many times)."""
 
     __slots__ = ("event_id", "contract_id", "gap_key", "measure_id", "status", "period_start", "period_end",
                  "occurred_at", "recorded_at")
 
-    def __init__(self, row) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(row, name))
+    def __init__(self, event_id, contract_id, gap_key, measure_id, status, period_start, period_end, occurred_at,
+                 recorded_at) -> None:
+        self.event_id = event_id
+        self.contract_id = contract_id
+        self.gap_key = gap_key
+        self.measure_id = measure_id
+        self.status = status
+        self.period_start = period_start
+        self.period_end = period_end
+        self.occurred_at = occurred_at
+        self.recorded_at = recorded_at
 
 
 def _gap_rows(session: Session, cid: str) -> list[_Gap]:
-    return [_Gap(r) for r in session.execute(select(gap_events).where(gap_events.c.contract_id == cid))]
+    g = gap_events.c
+    q = select(g.event_id, g.contract_id, g.gap_key, g.measure_id, g.status, g.period_start, g.period_end,
+               g.occurred_at, g.recorded_at).where(g.contract_id == cid)
+    return [_Gap(*r) for r in session.execute(q)]
 
 
 def _transitions(session: Session, cid: str) -> tuple[list, list[ReadmissionV1]]:
@@ -116,23 +127,24 @@ def ledger_totals(session: Session, contract_id: str, period: str) -> LedgerTota
 
 
 def ledger_totals_for(session: Session, contract_id: str, first: str, last: str) -> dict[str, LedgerTotals]:
-    """Period → what the books hold for it, for every period ``first``..``last`` (three queries)."""
+    """Period → what the books hold for it, for every period ``first``..``last`` (one scan)."""
     le = ledger_entries.c
-    by_account: dict[str, dict[str, int]] = defaultdict(dict)
-    posted: dict[str, dict[str, int]] = defaultdict(dict)
-    late: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for p, a, v in session.execute(
-            select(le.period, le.account, func.sum(le.amount_cents))
-            .where(le.contract_id == contract_id, le.period.between(first, last)).group_by(le.period, le.account)):
-        by_account[p][a] = int(v)
-    for p, a, adj, orig, v in session.execute(
-            select(le.posted_period, le.account, le.adjustment, le.period, func.sum(le.amount_cents))
-            .where(le.contract_id == contract_id, le.posted_period.between(first, last))
-            .group_by(le.posted_period, le.account, le.adjustment, le.period)):
-        posted[p][a] = posted[p].get(a, 0) + int(v)
-        if adj:
-            late[p][(orig, a)] = late[p].get((orig, a), 0) + int(v)
-    return {p: LedgerTotals(by_account.get(p, {}), posted.get(p, {}), late.get(p, {}))
+    by_account: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    posted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    late: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    q = (select(le.period, le.posted_period, le.account, le.adjustment, func.sum(le.amount_cents))
+         .where(le.contract_id == contract_id,
+                or_(le.period.between(first, last), le.posted_period.between(first, last)))
+         .group_by(le.period, le.posted_period, le.account, le.adjustment))
+    for period, posted_period, account, adjustment, cents in session.execute(q):
+        v = int(cents)
+        if first <= period <= last:
+            by_account[period][account] += v
+        if first <= posted_period <= last:
+            posted[posted_period][account] += v
+            if adjustment:
+                late[posted_period][(period, account)] += v
+    return {p: LedgerTotals(dict(by_account.get(p, {})), dict(posted.get(p, {})), dict(late.get(p, {})))
             for p in periods_between(first, last)}
 
 

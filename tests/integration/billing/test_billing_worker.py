@@ -102,6 +102,11 @@ def test_events_through_the_worker_post_the_ledger_and_replay_to_the_cent(billin
     on_topic = {str(decode(m.value()).entry_id) for m in topic}
     assert on_topic == {r.entry_id for r in rows}
 
+    scraped = httpx.get(f"http://127.0.0.1:{env['WORKER_PORT']}/metrics").text
+    assert 'billing_accrued_cents{account="pmpm_fee",contract="MMO-2026"} 9400.0' in scraped
+    assert 'billing_member_months{contract="GR-2026"} 3.0' in scraped  # M2: February (from the 15th) to April
+    assert "M1" not in scraped and "M2" not in scraped
+
     st = httpx.get(f"{base}/statements/MMO-2026/2026-03", headers=ADMIN).json()
     assert st["member_months"]["member_months"] == "1.0000"
     assert st["member_months"]["fees"] == "30.00"
