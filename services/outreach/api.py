@@ -125,7 +125,8 @@ def build_services(settings: OutreachSettings, producer: EventProducer | None,
 def create_api(settings: OutreachSettings, *, producer: EventProducer | None = None,
                now: Callable[[], datetime] = utcnow) -> FastAPI:
     own_producer = producer is None
-    producer = producer or EventProducer(settings, client_id="outreach-api")
+    # one lifecycle event per request, awaited before the commit: no point lingering for a batch
+    producer = producer or EventProducer(settings, client_id="outreach-api", **{"linger.ms": 0})
     svc = build_services(settings, producer, now)
 
     @asynccontextmanager

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 CONSUMED = (GapOpenedV1, GapClosedV1, GapExcludedV1, CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1,
             ClaimV1, MemberRosterV1)
 MAX_CODE = 16
+STRENGTH = {"rescore": 0, "reprioritize": 1, "system": 2}
 MAX_GAP_KEY = 400  # stored in a primary key; a longer one can never be stored: dead-letter it
 
 
@@ -65,9 +66,10 @@ class Changes:
     become one row write checked against the version first read)."""
 
     created: dict[uuid.UUID, Task] = field(default_factory=dict)
-    system: dict[uuid.UUID, Task] = field(default_factory=dict)  # status changes: full write, version checked
-    reprioritized: dict[uuid.UUID, Task] = field(default_factory=dict)
-    rescored: dict[uuid.UUID, Task] = field(default_factory=dict)  # priority only
+    updated: dict[uuid.UUID, Task] = field(default_factory=dict)  # the latest state of each changed task
+    # what the batch did to it, strongest first: system (status change: full write, version checked),
+    # reprioritize (readmission mark, event ids, priority; version checked, kept), rescore (priority only)
+    how: dict[uuid.UUID, str] = field(default_factory=dict)
     expected: dict[uuid.UUID, int] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
     events: list[TaskLifecycleV1] = field(default_factory=list)
@@ -84,15 +86,27 @@ class Changes:
         if transition.to_status in TERMINAL:
             self.finished.append((task, transition))
 
+    def change(self, task: Task, how: str, loaded_version: int | None) -> None:
+        """Keep the task's latest state; the write is the strongest kind of change it had."""
+        if task.task_id in self.created:
+            self.created[task.task_id] = task
+            return
+        self.updated[task.task_id] = task
+        if STRENGTH[how] > STRENGTH.get(self.how.get(task.task_id, ""), -1):
+            self.how[task.task_id] = how
+        if loaded_version is not None:
+            # checked against the version read when the batch loaded the task, however many
+            # changes the batch made to it
+            self.expected[task.task_id] = loaded_version
+
     def flush(self, session: Session) -> None:
         persistence.insert_tasks(session, list(self.created.values()))
-        persistence.update_tasks(session, [(t, self.expected[i]) for i, t in self.system.items()],
-                                 store.SYSTEM_COLUMNS + ("priority", "readmitted_on", "readmission_ref"))
-        persistence.update_tasks(session, [(t, self.expected[i]) for i, t in self.reprioritized.items()
-                                           if i not in self.system], store.REPRIORITIZE_COLUMNS)
-        persistence.update_tasks(session, [(t, 0) for i, t in self.rescored.items()
-                                           if i not in self.system and i not in self.reprioritized],
-                                 ("priority",), check_version=False)
+        by = {kind: [(t, self.expected.get(i, 0)) for i, t in self.updated.items() if self.how[i] == kind]
+              for kind in STRENGTH}
+        persistence.update_tasks(session, by["system"],
+                                 tuple(dict.fromkeys(store.SYSTEM_COLUMNS + store.REPRIORITIZE_COLUMNS)))
+        persistence.update_tasks(session, by["reprioritize"], store.REPRIORITIZE_COLUMNS)
+        persistence.update_tasks(session, by["rescore"], ("priority",), check_version=False)
         persistence.insert_transitions(session, self.transitions)
         upsert(session, store.member_profiles, list(self.profiles.values()), ["member_id"])
         insert_ignore(session, store.member_diagnoses, [{"member_id": m, "code": c} for m, c in sorted(self.diagnoses)])
@@ -165,24 +179,14 @@ class TaskHandler:
                 raise persistence.StaleTask("decision on a task version that is not the current one")
             member.tasks[task.task_id] = task
             if isinstance(intent, Reprioritize):
-                self._store_change(member, changes, task, changes.reprioritized)
+                changes.change(task, "reprioritize", member.loaded_versions.get(task.task_id))
                 continue
             if isinstance(intent, (CloseTask, CancelTask, RequeueTask)):
                 if before.assignee and (task.status in TERMINAL or task.assignee != before.assignee):
                     loads[before.assignee] = max(0, loads.get(before.assignee, 0) - 1)
-                self._store_change(member, changes, task, changes.system)
+                changes.change(task, "system", member.loaded_versions.get(task.task_id))
                 changes.record(task, intent.transition)
         self._learn_after(event, member, changes)
-
-    @staticmethod
-    def _store_change(member: _Member, changes: Changes, task: Task, bucket: dict[uuid.UUID, Task]) -> None:
-        if task.task_id in changes.created:
-            changes.created[task.task_id] = task
-            return
-        bucket[task.task_id] = task
-        # Checked against the version read when the batch loaded the task, however many
-        # changes the batch made to it.
-        changes.expected[task.task_id] = member.loaded_versions[task.task_id]
 
     def _rescore(self, member: _Member, changes: Changes, as_of: date) -> None:
         """Priority of the member's open tasks with what the batch taught us (no version change)."""
@@ -194,14 +198,7 @@ class TaskHandler:
             if after.priority == task.priority:
                 continue
             member.tasks[task_id] = after
-            if task_id in changes.created:
-                changes.created[task_id] = after
-            elif task_id in changes.system:
-                changes.system[task_id] = after
-            elif task_id in changes.reprioritized:
-                changes.reprioritized[task_id] = after
-            else:
-                changes.rescored[task_id] = after
+            changes.change(after, "rescore", None)
 
     # ------------------------------------------------------------------ member facts
     def _learn_before(self, event: Event, member: _Member, changes: Changes) -> None:

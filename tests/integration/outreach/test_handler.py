@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -202,3 +202,17 @@ def test_a_gap_key_too_long_to_store_is_dead_lettered_and_the_batch_goes_on(db, 
     consumer.process_sync(records([ev.roster(m), bad, ev.gap_opened(m, "CMS122")]))
     assert [t.reason_key for t in tasks_of(db, m)] == ["CMS122"]
     assert len(producer.raw) == 1 and producer.raw[0].topic.endswith("gaps.events.dlq")
+
+
+def test_several_changes_of_one_task_in_a_batch_are_all_kept(db, staff):
+    m = ev.member("MULTI")
+    apply(db, staff, [ev.roster(m, at=utcnow() - timedelta(hours=1)), ev.discharge(m)])
+    (before,) = tasks_of(db, m)
+    # one batch: the member moves pod (the open TCM task follows her), then a readmission marks it
+    # (one too old to change the score: the mark must be kept all the same)
+    old = (utcnow() - timedelta(days=45)).date()
+    out = apply(db, staff, [ev.roster(m, pod="pod-west", practice="P002"), ev.readmission(m, admit=old)])
+    (after,) = tasks_of(db, m)
+    assert (after.pod, after.status, after.version) == ("pod-west", "open", before.version + 1)
+    assert after.readmitted_on == old
+    assert [(e.from_status, e.to_status, e.queue) for e in out] == [("open", "open", "quality_nurse:pod-west")]
