@@ -141,6 +141,11 @@ def pct(values: list[float], p: float) -> float | None:
     return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))]
 
 
+def load() -> str:
+    """The machine is shared: say how busy it was (1-minute load average on 2 cores)."""
+    return f"[load avg {os.getloadavg()[0]:.1f}]"
+
+
 def ms(v: float | None) -> str:
     return "-" if v is None else f"{v * 1000:.1f} ms"
 
@@ -185,21 +190,21 @@ class AlertWatcher(threading.Thread):
         c.close()
 
 
-def scrape_buckets(port: int) -> list[tuple[float, float]]:
+def scrape_buckets(port: int, name: str = "admissions_admit_to_alert_seconds_bucket") -> list[tuple[float, float]]:
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     buckets = []
     for line in body.splitlines():
-        if line.startswith("admissions_admit_to_alert_seconds_bucket"):
+        if line.startswith(name):
             le = line.split('le="')[1].split('"')[0]
             buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
     return buckets
 
 
-def worker_histogram(port: int, before: list[tuple[float, float]]) -> dict[str, float]:
-    """p50/p95/p99 upper bounds from the worker's admissions_admit_to_alert_seconds buckets
-    (observations since ``before``)."""
+def worker_histogram(port: int, before: list[tuple[float, float]],
+                     name: str = "admissions_admit_to_alert_seconds_bucket") -> dict[str, float]:
+    """p50/p95/p99 upper bounds from one of the worker's histograms (observations since ``before``)."""
     earlier = dict(before)
-    buckets = [(le, n - earlier.get(le, 0.0)) for le, n in scrape_buckets(port)]
+    buckets = [(le, n - earlier.get(le, 0.0)) for le, n in scrape_buckets(port, name)]
     total = buckets[-1][1] if buckets else 0
     out = {}
     for p in (50, 95, 99):
@@ -259,7 +264,7 @@ def throughput(bootstrap, pg_server, procs: Procs, messages: list[bytes]) -> Non
     d = summary.as_dict()
     print(f"(a) throughput, 16 connections, unpaced, listener only: {d['throughput_per_s']:.0f} msg/s "
           f"({d['sent']} messages in {d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) "
-          f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 1,000 msg/s]")
+          f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 1,000 msg/s] {load()}")
 
 
 def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) -> None:
@@ -278,7 +283,7 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     summary = send(port, warm, 16, 200.0)
     d = summary.as_dict()
     print(f"(b0) ACK latency at 200 msg/s, 16 connections, no worker running: p50 {d['latency_ms']['p50']} ms, "
-          f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms")
+          f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms {load()}")
     wport = free_port()
     procs.start("worker", _env(settings, db_url, WORKER_PORT=wport), wport)
     engine = create_engine(db_url)
@@ -301,9 +306,11 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     print(f"(b) ACK latency at 200 msg/s, 16 connections, worker running: p50 {d['latency_ms']['p50']} ms, "
           f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms "
           f"({d['sent']} messages, achieved {d['throughput_per_s']:.0f} msg/s, ACKs {d['acked']})   "
-          f"[target p99 <= 25 ms]")
+          f"[target p99 <= 25 ms] {load()}")
 
     before = scrape_buckets(wport)
+    batch_name = 'ccp_consumer_batch_seconds_bucket{consumer="admissions.worker"'
+    batches_before = scrape_buckets(wport, batch_name)
     watcher = AlertWatcher(settings)
     watcher.start()
     watcher.ready.wait(30)
@@ -328,10 +335,13 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     hist = worker_histogram(wport, before)
     print(f"(c) admit-to-alert at 100 msg/s ({d['sent']} messages, {len(ids)} events, {len(lat)} alerts): "
           f"send -> alert on alerts.hospitalist p50 {ms(pct(lat, 50))}, p95 {ms(pct(lat, 95))}, "
-          f"p99 {ms(pct(lat, 99))}, max {ms(max(lat) if lat else None)}   [target p99 <= 250 ms]")
+          f"p99 {ms(pct(lat, 99))}, max {ms(max(lat) if lat else None)}   [target p99 <= 250 ms] {load()}")
     print(f"    worker histogram (gateway received -> alert written, bucket upper bounds): "
           f"p50 <= {hist['p50']}s, p95 <= {hist['p95']}s, p99 <= {hist['p99']}s over {hist['count']:.0f} alerts; "
           f"ACK p99 during (c) {d['latency_ms']['p99']} ms")
+    b = worker_histogram(wport, batches_before, batch_name)
+    print(f"    worker batch time during (c): p50 <= {b['p50']}s, p95 <= {b['p95']}s, p99 <= {b['p99']}s "
+          f"over {b['count']:.0f} batches")
     engine.dispose()
 
 

@@ -6,6 +6,7 @@ timer refreshing the census and unmatched gauges every 5 s."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import faust
 
@@ -33,6 +34,7 @@ def migrate(settings: AdmissionsSettings) -> Database:
 
 
 def build_worker(settings: AdmissionsSettings) -> faust.App:
+    sys.setswitchinterval(settings.gil_switch_interval_s)  # the batch thread's DB round trips vs the loop
     db = migrate(settings)
     producer = EventProducer(settings, "admissions-worker", **{"linger.ms": 1, "socket.nagle.disable": True})
     handler = AdmissionsHandler(settings.env(), full_parse_tz=settings.feed_tz() if settings.full_parse_audit else None)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 
 from aiohttp import web
 
@@ -77,6 +78,7 @@ def tls_context(settings: AdmissionsSettings):
 
 
 async def serve(settings: AdmissionsSettings) -> None:
+    sys.setswitchinterval(settings.gil_switch_interval_s)  # delivery callbacks (poll thread) vs the loop
     ssl_ctx = tls_context(settings)
     db = Database(settings.resolved_database_url(), metadata, pool_size=2)
     await asyncio.to_thread(db.create_schema)

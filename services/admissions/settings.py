@@ -49,6 +49,11 @@ class AdmissionsSettings(CommonSettings):
         default=False, description="worker re-reads each raw HL7 message with python-hl7 and counts disagreements "
                                    "(~1 ms a message; off by default, see the benchmark)")
 
+    gil_switch_interval_s: float = Field(
+        default=0.001, gt=0, description="sys.setswitchinterval for the worker and mllp processes: a thread "
+                                         "coming back from I/O (database, Kafka callbacks) waits at most this long "
+                                         "for the interpreter (Python's default 5 ms adds up per round trip)")
+
     # rules (contract terms are configuration)
     readmission_window_days: int = Field(default=30, ge=1)
     transfer_gap_days: int = Field(default=1, ge=0)

@@ -209,7 +209,8 @@ def save_states(session: Session, new: Sequence[dict[str, Any]], changed: Sequen
         stmt = (update(patient_states).where(patient_states.c.owner == bindparam("b_owner"))
                 .values(state=bindparam("state"), version=bindparam("version"), member_id=bindparam("member_id"),
                         updated_at=bindparam("updated_at")))
-        session.execute(stmt, [{**r, "b_owner": r["owner"]} for r in changed])
+        session.execute(stmt, [{"b_owner": r["owner"], "state": r["state"], "version": r["version"],
+                                "member_id": r["member_id"], "updated_at": r["updated_at"]} for r in changed])
     if gone:
         session.execute(delete(patient_states).where(patient_states.c.owner.in_(list(gone))))
 
