@@ -99,3 +99,20 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(page):
     assert bye.status_code == 303 and bye.headers["location"] == "/login?m=bye"
     page.cookies.set(SESSION_COOKIE, copied)
     assert page.get("/queue", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_a_supervisor_sees_her_pods_queues_and_reassigns_a_task(page):
+    assert login(page, "dev-supervisor-east").headers["location"] == "/queue"
+    overview = page.get("/queue")  # supervisors land on the overview
+    assert overview.url.path == "/supervisor" and "quality_nurse:pod-east" in overview.text
+    assert "pod-west" not in overview.text
+    listing = page.get("/queues/quality_nurse:pod-east")
+    assert listing.status_code == 200
+    task_path = re.search(r'href="(/tasks/[0-9a-f-]+)"', listing.text).group(1)
+    detail = page.get(task_path)
+    assert "Reassign" in detail.text and "Record an attempt" not in detail.text
+    before = re.search(r'<option value="(nurse\.east\d)"', detail.text).group(1)
+    moved = page.post(f"{task_path}/reassign", data={"csrf_token": csrf_of(detail.text), "expected_version": "1",
+                                                    "assignee": before}, follow_redirects=True)
+    assert moved.status_code == 200 and "Task reassigned." in moved.text
+    assert page.get("/queues/quality_nurse:pod-west").status_code == 403
