@@ -17,6 +17,7 @@ from services.outreach import persistence, store
 from services.outreach.actors import Actor
 from services.outreach.commands import Commands
 from services.outreach.directory import Staff
+from services.outreach.domain import VersionConflict
 from services.outreach.handlers import CONSUMED, TaskHandler
 from services.outreach.maintenance import Maintenance
 from services.outreach.settings import OutreachSettings
@@ -216,3 +217,25 @@ def test_several_changes_of_one_task_in_a_batch_are_all_kept(db, staff):
     assert (after.pod, after.status, after.version) == ("pod-west", "open", before.version + 1)
     assert after.readmitted_on == old
     assert [(e.from_status, e.to_status, e.queue) for e in out] == [("open", "open", "quality_nurse:pod-west")]
+
+
+def test_counters_count_committed_work_only(db, staff):
+    m = ev.member("CNT")
+    apply(db, staff, [ev.roster(m), ev.gap_opened(m)])
+    (task,) = tasks_of(db, m)
+    producer = RecordingProducer()
+    commands = Commands(db, producer, staff, CTX)
+    nurse = staff.directory.get(task.assignee)
+    who = Actor(nurse, staff.of(nurse))
+    value = REGISTRY.get_sample_value
+    done_before = value("outreach_tasks_completed_total", {"kind": "gap", "outcome": "completed"}) or 0
+    first_before = value("outreach_time_to_first_contact_seconds_count", {"role": "quality_nurse"}) or 0
+    commands.claim(who, task.task_id, 1, "test")
+    commands.record_attempt(who, task.task_id, 2, "phone", "reached", None, "test")
+    commands.record_attempt(who, task.task_id, 3, "phone", "reached", None, "test")  # not a first contact
+    with pytest.raises(VersionConflict):
+        commands.complete(who, task.task_id, 3, "done", None, "test")  # stale version: nothing committed
+    commands.complete(who, task.task_id, 4, "screening booked", None, "test")
+    assert value("outreach_tasks_completed_total", {"kind": "gap", "outcome": "completed"}) == done_before + 1
+    assert value("outreach_time_to_first_contact_seconds_count", {"role": "quality_nurse"}) == first_before + 1
+    assert [e.to_status for e in producer.sent] == ["claimed", "in_progress", "in_progress", "done"]
