@@ -235,6 +235,7 @@ def test(ctx: typer.Context) -> None:
         env["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{infra.kafkactl().settings()['port']}"
     if not (env.get("TEST_DATABASE_URL") or env.get("DATABASE_URL")):
         env["TEST_DATABASE_URL"] = infra.pgctl().start()
+    infra.ensure_apt_tool("prometheus", "prometheus")  # the observability test runs a real Prometheus
     browser = infra.ensure_chromium()
     if browser:
         env.setdefault("CHROMIUM_PATH", browser)

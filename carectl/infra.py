@@ -58,3 +58,20 @@ def ensure_chromium() -> str | None:
         subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return shutil.which("chromium")
+
+
+def ensure_apt_tool(binary: str, package: str) -> str | None:
+    """A tool from Debian's packages (e.g. prometheus/promtool), installed with apt when absent."""
+    import os
+    import shutil
+    import subprocess
+
+    path = shutil.which(binary)
+    if path or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return path
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return shutil.which(binary)

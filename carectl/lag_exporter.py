@@ -30,9 +30,10 @@ def collect(settings: CommonSettings, admin: AdminClient, reader: Consumer, time
     out: dict[tuple[str, str, int], int] = {}
     if not groups:
         return out
-    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g) for g in groups],
-                                                request_timeout=timeout)
-    for group, fut in futures.items():
+    for group in groups:
+        # the admin API takes one group per request
+        fut = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
+                                                request_timeout=timeout)[group]
         res = fut.result(timeout)
         for tp in res.topic_partitions or []:
             if tp.offset < 0:
@@ -58,7 +59,7 @@ def main() -> None:
                 CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
             LAST_SCRAPE.set_to_current_time()
         except Exception as exc:  # noqa: BLE001 - keep exporting; the staleness gauge shows trouble
-            log.warning("could not read consumer lag: %s", exc.__class__.__name__)
+            log.warning("could not read consumer lag: %s: %s", exc.__class__.__name__, exc)
         time.sleep(interval)
 
 

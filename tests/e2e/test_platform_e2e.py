@@ -10,22 +10,15 @@ files through the gaps API, ADT over MLLP — and checked through the public API
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import socket
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.platform import start_platform
 from tests.support.procs import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": "Bearer dev-admin"}
 NURSE_EAST = [{"Authorization": "Bearer dev-nurse-east1"}, {"Authorization": "Bearer dev-nurse-east2"}]
 HOSPITALIST_NORTH = {"Authorization": "Bearer dev-hospitalist-hg-north"}
@@ -36,16 +29,6 @@ E2E-ADMIT,Alma,Testcase,1950-02-03,F,MERCY:E2E100;STLUKE:E2E900,P001,1234567893,
 E2E-SCREEN,Bruno,Testcase,1971-05-05,M,MERCY:E2E200,P001,1234567893,HG-NORTH,pod-east,MMO-2026,commercial,moderate,2026-01-01,
 E2E-THIRD,Cora,Testcase,1980-07-07,F,,P001,1234567893,HG-NORTH,pod-east,MMO-2026,commercial,moderate,2026-01-01,
 """
-
-
-def _ports_free(offset: int) -> bool:
-    for port in (2575, 8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041, 8050):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + offset))
-            except OSError:
-                return False
-    return True
 
 
 def x12_837p(claims: list[tuple[str, str, str, str, str]], control: int) -> str:
@@ -112,38 +95,11 @@ def mllp_send(port: int, message: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def platform(kafka_bootstrap, tmp_path_factory):
-    var_dir = tmp_path_factory.mktemp("platform-var")
-    offset = next(o for o in (random.randrange(1000, 20000, 100) for _ in range(50)) if _ports_free(o))
-    env = dict(os.environ, KAFKA_BOOTSTRAP=kafka_bootstrap, TOPIC_PREFIX=f"e2e{uuid.uuid4().hex[:8]}.",
-               PORT_OFFSET=str(offset), VAR_DIR=str(var_dir), ENVIRONMENT="development",
-               PYTHONPATH=str(REPO))
-    env.pop("DATABASE_URL", None)  # the README's default: SQLite files under VAR_DIR
-    log = open(var_dir / "up.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "carectl", "up", "--var-dir", str(var_dir)], env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def url(port: int) -> str:
-        return f"http://127.0.0.1:{port + offset}"
-
-    def all_healthy():
-        if proc.poll() is not None:
-            raise AssertionError(f"ccp up exited:\n{(var_dir / 'up.log').read_text()[-4000:]}")
-        try:
-            return all(httpx.get(url(p) + "/healthz", timeout=1).status_code == 200
-                       for p in (8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041))
-        except httpx.HTTPError:
-            return False
-
+    p = start_platform(kafka_bootstrap, tmp_path_factory.mktemp("platform-var"))
     try:
-        wait_for(all_healthy, timeout=240, interval=1, what="every process healthy")
-        yield {"url": url, "mllp": 2575 + offset, "var": var_dir}
+        yield {"url": p.url, "mllp": p.mllp_port, "var": p.var_dir, "platform": p}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        p.stop()
 
 
 def test_admission_discharge_gap_closure_and_statement(platform):
@@ -234,3 +190,68 @@ def test_admission_discharge_gap_closure_and_statement(platform):
     tier = {t["tier"]: t for t in mm["by_tier"]}
     assert tier["moderate"]["fee_pmpm"] == "17.00" and tier["moderate"]["members"] == 3
     assert tier["high"]["members"] == 0
+
+
+def test_real_prometheus_scrapes_every_process_and_loads_the_rules(platform, tmp_path):
+    """Debian's Prometheus against the running platform, with deploy/prometheus's rules."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    from tests.support.procs import free_port
+
+    prometheus = shutil.which("prometheus")
+    promtool = shutil.which("promtool")
+    assert prometheus and promtool, "Prometheus is not installed (./ccp test installs Debian's prometheus package)"
+    repo = Path(__file__).resolve().parents[2]
+    rules_dir = repo / "deploy" / "prometheus" / "rules"
+    check = subprocess.run([promtool, "check", "rules", *map(str, sorted(rules_dir.glob("*.yml")))],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    # The shipped scrape config, pointed at this platform's shifted ports.
+    p = platform["platform"]
+    config = yaml.safe_load((repo / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    for job in config["scrape_configs"]:
+        for sc in job["static_configs"]:
+            sc["targets"] = [f"127.0.0.1:{int(t.split(':')[1]) + p.offset}" for t in sc["targets"]]
+    config["rule_files"] = [str(rules_dir / "recording.yml"), str(rules_dir / "alerts.yml")]
+    config["global"]["scrape_interval"] = "1s"
+    config["global"]["evaluation_interval"] = "1s"
+    cfg_file = tmp_path / "prometheus.yml"
+    cfg_file.write_text(yaml.safe_dump(config))
+    check = subprocess.run([promtool, "check", "config", str(cfg_file)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    port = free_port()
+    proc = subprocess.Popen([prometheus, f"--config.file={cfg_file}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=open(tmp_path / "prometheus.log", "wb"))
+    api = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        def query(expr):
+            try:
+                res = httpx.get(f"{api}/query", params={"query": expr}, timeout=5).json()
+            except (httpx.HTTPError, ValueError):
+                return []
+            return res.get("data", {}).get("result", [])
+
+        up = wait_for(lambda: (r := query("up")) and len(r) == 10 and all(x["value"][1] == "1" for x in r) and r,
+                      timeout=60, what="all 10 targets up")
+        jobs = {x["metric"]["job"] for x in up}
+        assert jobs == {"admissions", "gaps", "outreach", "billing", "lag-exporter"}
+        for series in ("admissions_messages_total", "admissions_ack_latency_seconds_count",
+                       "admissions_admit_to_alert_seconds_count", "ccp_consumer_events_total",
+                       "gaps_claims_ingested_total", "outreach_tasks_open", "billing_accrued_cents",
+                       "ccp_consumer_lag"):
+            wait_for(lambda s=series: query(s), timeout=30, what=f"series {series}")
+        rules = httpx.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
+        names = {g["name"] for g in rules}
+        assert names == {"ccp-recording", "ccp-alerts"}
+        assert all(r.get("health") in ("ok", "unknown") for g in rules for r in g["rules"])
+        # A recording rule produces data from the scraped series.
+        wait_for(lambda: query("admissions:messages:rate1m"), timeout=30, what="recording rule evaluated")
+    finally:
+        proc.terminate()
+        proc.wait(20)
