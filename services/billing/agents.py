@@ -63,7 +63,7 @@ def build_worker(settings: BillingSettings) -> faust.App:
     @app.timer(interval=max(settings.estimate_interval_s, 0.5))
     async def maintenance() -> None:
         try:
-            await asyncio.to_thread(billing.maintain, db, producer.send_sync)
+            await asyncio.to_thread(billing.maintain, db, producer.send_sync, 1000, False)
         except (OperationalError, DBAPIError, TransientError) as exc:
             # the database or the broker is away: nothing was committed; the next tick retries
             log.warning("billing maintenance failed (%s); retrying on the next tick", exc.__class__.__name__)

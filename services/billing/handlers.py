@@ -89,6 +89,7 @@ class Billing:
         self.clock = clock
         self.books = BookCache()
         self._last_settle = -math.inf
+        self._settle_cost = 0.0  # seconds the last settle took
 
     # ------------------------------------------------------------------ context
     def context(self, session: Session) -> Context:
@@ -120,7 +121,7 @@ class Billing:
         _merge_marks(marks, self._facts(session, events))
         mark_dirty(session, marks)
         if self._settle_due():
-            postings.extend(self.settle(session, ctx))
+            postings.extend(self._timed_settle(session, ctx))
         return self._post(session, postings, pending)
 
     def _post(self, session: Session, postings: list[Posting], pending: Pending) -> list[Event]:
@@ -168,11 +169,20 @@ class Billing:
 
     # ------------------------------------------------------------------ contract-level estimates
     def _settle_due(self) -> bool:
+        """At most every ``interval`` — and, as the facts grow, at most a fifth of the time:
+        a settle recomputes a year of estimates, so its cost grows with the population."""
         now = time.monotonic()
-        if self.interval == 0 or now - self._last_settle >= self.interval:
+        if self.interval == 0 or now - self._last_settle >= max(self.interval, 4 * self._settle_cost):
             self._last_settle = now
             return True
         return False
+
+    def _timed_settle(self, session: Session, ctx: Context) -> list[Posting]:
+        started = time.monotonic()
+        try:
+            return self.settle(session, ctx)
+        finally:
+            self._settle_cost = time.monotonic() - started
 
     def settle(self, session: Session, ctx: Context, source: Callable[[str], uuid.UUID] | None = None,
                ) -> list[Posting]:
@@ -218,11 +228,13 @@ class Billing:
         return self._post(session, postings, Pending())
 
     # ------------------------------------------------------------------ maintenance (worker timer)
-    def maintain(self, db: BillingDatabase, send: Callable[[list[Event]], None], chunk: int = 1000) -> int:
+    def maintain(self, db: BillingDatabase, send: Callable[[list[Event]], None], chunk: int = 1000,
+                 force_settle: bool = True) -> int:
         """Open months the calendar reached, re-accrue after a contract load, settle what is dirty.
 
         Each step is its own transaction (members in chunks); the derived entries are written to
-        Kafka before each commit. Returns the number of entries posted.
+        Kafka before each commit. The worker's timer passes ``force_settle=False`` (the settle then
+        keeps to the handler's pace). Returns the number of entries posted.
         """
         posted = 0
         with db.transaction() as s:
@@ -245,13 +257,14 @@ class Billing:
                 set_state(s, OPEN_MONTH, month)
                 mark_dirty(s, {c.contract_id: month for c in ctx.book})
             log.info("opened %s", month)
-        with db.transaction() as s:
-            ctx = self.context(s)
-            events = self._post(s, self.settle(s, ctx), Pending())
-            if events:
-                send(events)
-            posted += len(events)
-        self._last_settle = time.monotonic()
+        if force_settle or self._settle_due():
+            with db.transaction() as s:
+                ctx = self.context(s)
+                events = self._post(s, self._timed_settle(s, ctx), Pending())
+                if events:
+                    send(events)
+                posted += len(events)
+            self._last_settle = time.monotonic()
         return posted
 
     def _each_member(self, db: BillingDatabase, send: Callable[[list[Event]], None], chunk: int,

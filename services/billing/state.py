@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, Table, any_, bindparam, delete, func, insert, select
+from sqlalchemy import Table, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,9 @@ def among(session: Session, column, values: Sequence[str]):
     """``column IN values`` — on PostgreSQL as ``= ANY(:array)``: one parameter however many
     values (the driver's cost of a long IN list grows with its length)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        # the array's element type must be the column's, or PostgreSQL casts the column and
+        # cannot use its index
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
 
 
@@ -165,8 +167,8 @@ def load_member_ledger(session: Session, members: Sequence[str], closed: ClosedM
     postgres = session.get_bind().dialect.name == "postgresql"
     for part in chunks(pairs, 5000 if postgres else 400):
         if postgres:  # one index probe per (member, rule) pair
-            wanted = select(func.unnest(bindparam("m", [m for m, _ in part], type_=ARRAY(String))).label("m"),
-                            func.unnest(bindparam("r", [r for _, r in part], type_=ARRAY(String))).label("r")
+            wanted = select(func.unnest(bindparam("m", [m for m, _ in part], type_=ARRAY(le.member_id.type))).label("m"),
+                            func.unnest(bindparam("r", [r for _, r in part], type_=ARRAY(le.rule.type))).label("r")
                             ).subquery()
             q = (select(*_COLS).join(wanted, (le.member_id == wanted.c.m) & (le.rule == wanted.c.r))
                  .order_by(le.seq))

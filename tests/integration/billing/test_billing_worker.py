@@ -40,7 +40,7 @@ def entries(engine) -> list:
         try:
             return conn.execute(text(
                 "SELECT entry_id, contract_id, period, posted_period, account, member_id, rule, amount_cents, "
-                "adjustment FROM ledger_entries ORDER BY seq")).fetchall()
+                "adjustment, source_event_id FROM ledger_entries ORDER BY seq")).fetchall()
         except Exception:  # noqa: BLE001 - the worker has not created the schema yet
             conn.rollback()
             return []
@@ -114,11 +114,14 @@ def test_events_through_the_worker_post_the_ledger_and_replay_to_the_cent(billin
     csv = httpx.get(f"{base}/statements/GR-2026/2026-03?format=csv", headers=ADMIN).text
     assert "carve_out,cardiac_catheterization,,,,,3000.00" in csv
 
-    # redelivery: the same events again, then a marker; nothing new but the marker's entries
-    before = len(rows)
-    send(settings, [*inputs, roster("M9", tier="low", start=date(2026, 4, 1))])
+    # redelivery: the same events again, then a marker; nothing is posted for the redelivered events
+    before = {r.entry_id for r in rows}
+    marker = roster("M9", tier="low", start=date(2026, 4, 1))
+    send(settings, [*inputs, marker])
     wait_for(lambda: any(r.member_id == "M9" for r in entries(engine)), 30, what="the marker applied")
-    assert len(entries(engine)) == before + 1
+    new = [r for r in entries(engine) if r.entry_id not in before]
+    assert {r.source_event_id for r in new if r.member_id} == {str(marker.event_id)}
+    assert not {r.source_event_id for r in new} & {str(e.event_id) for e in inputs}
 
     # close February, then void C1: the reversal is an adjustment booked in March
     r = httpx.post(f"{base}/months/MMO-2026/2026-02/close", headers=ADMIN)
