@@ -3,7 +3,8 @@
 Users come from a YAML file (setting ``USERS_FILE``): id, display name, roles (nurse,
 supervisor, ops, admin, hospitalist), the pods / practices / hospitalist groups they work in,
 capacity, and the SHA-256 hashes of their API keys. A request authenticates with
-``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (or the nurse page's session cookie).
+``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. (Pages use their own signed session
+cookies; a raw key is never accepted from a cookie.)
 
 ``deploy/users.dev.yaml`` holds well-known development keys; outside ``ENVIRONMENT=development``
 or ``test`` a process refuses to start with them, or with no users file at all.
@@ -23,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 Role = Literal["nurse", "care_navigator", "social_worker", "dietician", "supervisor", "ops", "admin", "hospitalist"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_USERS_FILE = REPO_ROOT / "deploy" / "users.dev.yaml"
-SESSION_COOKIE = "ccp_session"
 
 
 class User(BaseModel):
@@ -111,7 +111,7 @@ def _token_from(request: Request) -> str | None:
     auth = request.headers.get("authorization")
     if auth and auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.cookies.get(SESSION_COOKIE)
+    return request.headers.get("x-api-key")
 
 
 def authenticator(directory: UserDirectory):

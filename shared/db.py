@@ -26,7 +26,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, echo=echo, hide_parameters=True,
+                               connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
@@ -38,8 +39,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
+    # hide_parameters: SQL error texts must not carry member ids or names into logs.
     return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
-                         pool_recycle=1800)
+                         pool_recycle=1800, hide_parameters=True)
 
 
 def is_postgres(engine: Engine) -> bool:
