@@ -61,10 +61,8 @@ class _Batch:
     # ------------------------------------------------------------------ loading
     def prefetch(self, events: Sequence[Event]) -> None:
         pairs = [p for e in events if isinstance(e, AdtEventV1) for p in _pairs(e)]
-        self._load_pairs(pairs)
-        members = {e.member_id for e in events if isinstance(e, MemberRosterV1)}
-        members.update(m for m in self.xwalk.values() if m)
-        self._load_rosters(members)
+        self._load_pairs(pairs)  # with the matched members' rosters
+        self._load_rosters({e.member_id for e in events if isinstance(e, MemberRosterV1)})
         owners: set[str] = set()
         for e in events:
             if isinstance(e, MemberRosterV1):
@@ -77,9 +75,12 @@ class _Batch:
     def _load_pairs(self, pairs: Iterable[Pair]) -> None:
         missing = [p for p in dict.fromkeys(pairs) if p not in self.xwalk]
         if missing:
-            found = store.load_crosswalk(self.session, missing)
+            found = store.load_crosswalk_with_rosters(self.session, missing)
             for p in missing:
-                self.xwalk[p] = found.get(p)
+                member, roster = found.get(p, (None, None))
+                self.xwalk[p] = member
+                if member is not None and member not in self.rosters:
+                    self.rosters[member] = MemberRosterV1.model_validate_json(roster) if roster else None
 
     def _load_rosters(self, member_ids: Iterable[str]) -> None:
         missing = [m for m in dict.fromkeys(member_ids) if m not in self.rosters]
@@ -98,6 +99,7 @@ class _Batch:
                     text, version = found[o]
                     self.states[o] = state_from_dict(json.loads(text))
                     self.versions[o] = version
+                    self.writer.loaded(self.states[o])
                 else:
                     self.states[o] = None
 

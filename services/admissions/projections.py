@@ -14,7 +14,7 @@ from shared.events import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1, Event
 
 from . import store
 from .domain.census import census_entries
-from .domain.encounters import Encounter
+from .domain.encounters import Encounter, build_encounters, encounter_key
 from .domain.patient_state import PatientState
 from .domain.rules import AdmissionRules
 
@@ -38,6 +38,11 @@ class BatchWriter:
         self.touched: dict[str, None] = {}  # owners, in order
         self._views: dict[str, tuple[str | None, dict[str, Encounter], MemberRosterV1 | None]] = {}
         self._rosters: dict[str, MemberRosterV1] = {}
+        self._loaded: dict[str, PatientState] = {}  # owner → the state as stored before this batch
+
+    def loaded(self, state: PatientState) -> None:
+        """The stored state of an owner: its projection rows are what it implies."""
+        self._loaded[state.owner] = state
 
     def roster(self, r: MemberRosterV1) -> None:
         self._rosters[r.member_id] = r
@@ -67,34 +72,49 @@ class BatchWriter:
         unique = {(x["assigning_authority"], x["mrn"]): x for x in xwalk}
         store.replace_crosswalk(session, list(self._rosters), list(unique.values()))
 
+    def _previous_rows(self, owner: str) -> tuple[set[tuple], set[tuple]]:
+        """(owner, encounter) and (member, encounter) keys of the rows the stored state implies."""
+        before = self._loaded.get(owner)
+        if before is None:
+            return set(), set()
+        keys = {(owner, k) for f in before.facts.values() if (k := encounter_key(f)) is not None}
+        census_keys: set[tuple] = set()
+        if before.member_id is not None:
+            census_keys = {(before.member_id, e.key) for e in build_encounters(before.facts.values(), self.rules).values()
+                           if e.is_open and e.patient_class in self.rules.inpatient_classes}
+        return keys, census_keys
+
     def _flush_encounters(self, session: Session) -> None:
-        owners = list(self.touched)
         enc_rows: list[dict[str, Any]] = []
-        census_members: list[str] = []
         census_rows: list[dict[str, Any]] = []
+        gone_encounters: set[tuple] = set()
+        gone_census: set[tuple] = set()
         today = self.now.date()
-        for owner in owners:
+        for owner in self.touched:
             member_id, encounters, roster = self._views[owner]
+            old_keys, old_census = self._previous_rows(owner)
+            gone_encounters |= old_keys - {(owner, k) for k in encounters}
             for e in encounters.values():
                 enc_rows.append({
                     "owner": owner, "encounter_key": e.key, "member_id": member_id, "facility": e.facility,
                     "visit_number": e.visit_number, "status": e.status, "patient_class": e.patient_class,
-                    "admit_time": _utc(e.start_time()), "discharge_time": _utc(e.discharge_time), "disposition": e.disposition,
-                    "location": _json(e.location), "diagnoses": _json(e.diagnoses),
+                    "admit_time": _utc(e.start_time()), "discharge_time": _utc(e.discharge_time),
+                    "disposition": e.disposition, "location": _json(e.location), "diagnoses": _json(e.diagnoses),
                     "length_of_stay_days": e.length_of_stay(today), "last_event_time": _utc(e.last_event_time),
                 })
-            if member_id is None:
-                continue
-            census_members.append(member_id)
-            practice = roster.pcp_practice_id if roster else None
-            for c in census_entries(member_id, practice, encounters.values(), as_of=today, rules=self.rules):
-                census_rows.append({
-                    "member_id": member_id, "encounter_key": c.encounter_key, "facility": c.facility,
-                    "practice_id": practice, "hospitalist_group": roster.hospitalist_group if roster else None,
-                    "pod": roster.pod if roster else None, "patient_class": c.patient_class,
-                    "location": _json(c.location), "since": _utc(c.since),
-                })
-        store.replace_projections(session, owners, enc_rows, census_members, census_rows)
+            current: set[tuple] = set()
+            if member_id is not None:
+                practice = roster.pcp_practice_id if roster else None
+                for c in census_entries(member_id, practice, encounters.values(), as_of=today, rules=self.rules):
+                    current.add((member_id, c.encounter_key))
+                    census_rows.append({
+                        "member_id": member_id, "encounter_key": c.encounter_key, "facility": c.facility,
+                        "practice_id": practice, "hospitalist_group": roster.hospitalist_group if roster else None,
+                        "pod": roster.pod if roster else None, "patient_class": c.patient_class,
+                        "location": _json(c.location), "since": _utc(c.since),
+                    })
+            gone_census |= old_census - current
+        store.save_projections(session, enc_rows, sorted(gone_encounters), census_rows, sorted(gone_census))
 
     def _flush_alerts(self, session: Session, events: list[Event]) -> None:
         alert_events = [e for e in events if isinstance(e, (AlertRaisedV1, AlertUpdatedV1, AlertRetractedV1))]

@@ -148,6 +148,21 @@ def load_crosswalk(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[t
     return out
 
 
+def load_crosswalk_with_rosters(session: Session, pairs: Iterable[tuple[str, str]]
+                                ) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(authority, MRN) → (member id, the member's roster JSON) in one query."""
+    keys = list(dict.fromkeys(pairs))
+    out: dict[tuple[str, str], tuple[str, str | None]] = {}
+    joined = crosswalk.outerjoin(members, members.c.member_id == crosswalk.c.member_id)
+    for i in range(0, len(keys), 400):
+        chunk = keys[i:i + 400]
+        rows = session.execute(
+            select(crosswalk.c.assigning_authority, crosswalk.c.mrn, crosswalk.c.member_id, members.c.roster)
+            .select_from(joined).where(tuple_(crosswalk.c.assigning_authority, crosswalk.c.mrn).in_(chunk)))
+        out.update({(r[0], r[1]): (r[2], r[3]) for r in rows})
+    return out
+
+
 def load_rosters(session: Session, member_ids: Iterable[str]) -> dict[str, str]:
     ids = list(dict.fromkeys(member_ids))
     out: dict[str, str] = {}
@@ -215,18 +230,21 @@ def save_states(session: Session, new: Sequence[dict[str, Any]], changed: Sequen
         session.execute(delete(patient_states).where(patient_states.c.owner.in_(list(gone))))
 
 
-def replace_projections(session: Session, owners: Sequence[str], encounter_rows: Sequence[dict[str, Any]],
-                        census_members: Sequence[str], census_rows: Sequence[dict[str, Any]]) -> None:
-    from sqlalchemy import insert
+def save_projections(session: Session, encounter_rows: Sequence[dict[str, Any]], gone_encounters: Sequence[tuple],
+                     census_rows: Sequence[dict[str, Any]], gone_census: Sequence[tuple]) -> None:
+    """Upsert the current encounter and census rows; delete the (owner, encounter) and
+    (member, encounter) rows that no longer exist (rare: discharges, cancels, merges)."""
+    from shared.db import upsert
 
-    if owners:
-        session.execute(delete(encounters).where(encounters.c.owner.in_(list(owners))))
+    if gone_encounters:
+        session.execute(delete(encounters).where(
+            tuple_(encounters.c.owner, encounters.c.encounter_key).in_(list(gone_encounters))))
     if encounter_rows:
-        session.execute(insert(encounters), list(encounter_rows))
-    if census_members:
-        session.execute(delete(census).where(census.c.member_id.in_(list(census_members))))
+        upsert(session, encounters, encounter_rows, ["owner", "encounter_key"])
+    if gone_census:
+        session.execute(delete(census).where(tuple_(census.c.member_id, census.c.encounter_key).in_(list(gone_census))))
     if census_rows:
-        session.execute(insert(census), list(census_rows))
+        upsert(session, census, census_rows, ["member_id", "encounter_key"])
 
 
 def save_alerts(session: Session, new: Sequence[dict[str, Any]], changed: Sequence[dict[str, Any]]) -> None:
