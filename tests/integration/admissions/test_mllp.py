@@ -145,3 +145,20 @@ def test_tls_and_mutual_tls(admissions, certs):
     conn = MllpConn(mtls["MLLP_PORT"], _client(certs, with_cert=True))
     assert msa(conn.roundtrip(hl7_message("A01", control_id="MTLS-1")))[1] == "AA"
     conn.close()
+
+
+def test_a_resend_after_a_listener_restart_gets_the_same_ack_and_no_second_event(admissions):
+    proc, ports = admissions.start("mllp")
+    message = hl7_message("A01", control_id="RESTART-1")
+    conn = MllpConn(ports["MLLP_PORT"])
+    first = conn.roundtrip(message)
+    conn.close()
+    assert msa(first)[1] == "AA"
+    time.sleep(0.5)  # the write-behind flush (every 250 ms)
+    proc.stop()
+    _, ports = admissions.start("mllp")
+    conn = MllpConn(ports["MLLP_PORT"])
+    assert conn.roundtrip(message) == first
+    conn.close()
+    events = read_topic(admissions.settings, admissions.settings.topic("adt.events"), expect=2, timeout=3, settle=0.5)
+    assert len(events) == 1
