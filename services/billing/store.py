@@ -201,6 +201,7 @@ billing_state = Table(
 
 APPEND_ONLY = ("audit_log", "ledger_entries")
 _LOCK_KEY = 0x0B111  # pg_advisory_xact_lock key of the ledger writers
+_SCHEMA_LOCK_KEY = 0x0B112  # pg_advisory_lock key of the schema step
 
 
 class BillingDatabase(Database):
@@ -233,6 +234,17 @@ class BillingDatabase(Database):
         return self.sessions()
 
     def create_schema(self) -> None:
-        super().create_schema()
-        for table in APPEND_ONLY:
-            install_append_only_guard(self.engine, table)
+        """Tables and append-only guards; on PostgreSQL under a lock, because the worker and the
+        API may both run this step at the same moment against a fresh database."""
+        if self.engine.dialect.name != "postgresql":
+            super().create_schema()
+            return
+        with self.engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            try:
+                super().create_schema()
+                for table in APPEND_ONLY:
+                    install_append_only_guard(self.engine, table)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+                lock.commit()
