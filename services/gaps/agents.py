@@ -12,6 +12,7 @@ import logging
 import threading
 
 import faust
+from sqlalchemy import event
 
 from shared.audit import install_append_only_guard
 from shared.consumer import BatchConsumer, Record
@@ -44,6 +45,20 @@ class SerializedConsumer(BatchConsumer):
 
 def open_database(settings: GapsSettings) -> Database:
     db = Database(settings.resolved_database_url(), metadata)
+    if db.engine.dialect.name == "postgresql":
+        # psycopg 3's executemany sends one INSERT per row (pipelined); batch the rows into
+        # multi-row VALUES like the psycopg2 dialect does (measured: PostgreSQL time per batch of
+        # 1,000 claims fell by more than half).
+        db.engine.dialect.use_insertmanyvalues_wo_returning = True
+
+        # psycopg prepares a statement after 5 runs; the generic plan of the dedupe query
+        # (``event_id IN`` 500 parameters) then filters row by row against the list: 0.4 s per
+        # batch on a freshly growing table instead of 30 ms. Plan every statement with its values.
+        @event.listens_for(db.engine, "connect")
+        def _no_auto_prepare(dbapi_conn, _record) -> None:
+            dbapi_conn.prepare_threshold = None
+
+        db.dispose()  # connections made before the listener (none yet) would keep preparing
     db.create_schema()
     install_append_only_guard(db.engine)
     return db

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shared.db import upsert
@@ -40,44 +41,78 @@ class MemberState:
     claims: list[StoredClaim] = field(default_factory=list)
     transitions: list[Any] = field(default_factory=list)
     gaps: dict[str, StoredGap] = field(default_factory=dict)
-    gap_rows: dict[str, dict] = field(default_factory=dict)
+    gap_evidence: dict[str, str] = field(default_factory=dict)  # gap key → stored evidence JSON
 
 
-def lock_members(session: Session, member_ids: Iterable[str]) -> None:
+def lock_members(session: Session, member_ids: Iterable[str], *, contiguous: bool = False) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     ids = sorted(set(member_ids))
-    for part in chunks(ids):
-        session.execute(select(members.c.member_id).where(members.c.member_id.in_(part))
-                        .order_by(members.c.member_id).with_for_update()).all()
+    for part in chunks(ids, len(ids) if contiguous else CHUNK):
+        if part:
+            session.execute(select(members.c.member_id).where(_members_in(members.c.member_id, part, "postgresql",
+                                                                          contiguous))
+                            .order_by(members.c.member_id).with_for_update()).all()
 
 
+_GAP_COLUMNS = tuple(gaps.c[name] for name in (
+    "gap_key", "member_id", "measure_id", "period_start", "status", "practice_id", "contract_id", "instance_id",
+    "reason", "measure_version", "period_end", "due_date", "evidence"))
+_MEMBER_COLUMNS = tuple(members.c[name] for name in (
+    "member_id", "birth_date", "sex", "pcp_practice_id", "contract_id", "status"))
 _TRANSITION_MODELS = {"care.transition": CareTransitionV1, "care.transition_cancelled": CareTransitionCancelledV1}
 
 
-def load_states(session: Session, member_ids: Iterable[str], period_start: date) -> dict[str, MemberState]:
+def _members_in(column, part: Sequence[str], dialect: str, contiguous: bool):
+    """``column`` among ``part``: a range when the ids are a contiguous run of the roster (the
+    re-evaluation walks it in order), ``= ANY(array)`` on PostgreSQL (one parameter instead of a
+    thousand), ``IN`` otherwise."""
+    if contiguous:
+        return column.between(part[0], part[-1])
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(part), type_=ARRAY(String)))
+    return column.in_(part)
+
+
+def load_states(session: Session, member_ids: Iterable[str], period_start: date, *,
+                contiguous: bool = False) -> dict[str, MemberState]:
+    """State of ``member_ids``. ``contiguous``: the ids are consecutive roster members (sorted),
+    so ranges select them."""
     ids = sorted(set(member_ids))
     states: dict[str, MemberState] = {m: MemberState() for m in ids}
-    for part in chunks(ids):
-        for row in session.execute(select(members).where(members.c.member_id.in_(part))):
-            states[row.member_id].member = member_from_row(row)
+    dialect = session.get_bind().dialect.name
+    for part in chunks(ids, len(ids) if contiguous else CHUNK):
+        if not part:
+            continue
+
+        def where(column, _part=part):
+            return _members_in(column, _part, dialect, contiguous)
+
+        for row in session.execute(select(*_MEMBER_COLUMNS).where(where(members.c.member_id))):
+            st = states.get(row.member_id)
+            if st is not None:
+                st.member = member_from_row(row)
         for row in session.execute(
                 select(claim_versions.c.event_id, claim_versions.c.member_id, claim_versions.c.claim_id,
                        claim_versions.c.frequency_code, claim_versions.c.original_claim_id,
                        claim_versions.c.occurred_at, claim_versions.c.facts)
-                .where(claim_versions.c.member_id.in_(part))):
-            states[row.member_id].claims.append(claim_from_row(row))
+                .where(where(claim_versions.c.member_id))):
+            st = states.get(row.member_id)
+            if st is not None:
+                st.claims.append(claim_from_row(row))
         for row in session.execute(select(transition_events.c.member_id, transition_events.c.event_type,
                                           transition_events.c.body)
-                                   .where(transition_events.c.member_id.in_(part))):
+                                   .where(where(transition_events.c.member_id))):
             model = _TRANSITION_MODELS.get(row.event_type)
-            if model is not None:
-                states[row.member_id].transitions.append(model.model_validate_json(row.body))
-        for row in session.execute(select(gaps).where(gaps.c.member_id.in_(part),
-                                                      gaps.c.period_start == period_start)):
-            st = states[row.member_id]
-            st.gaps[row.gap_key] = stored_gap_from_row(row)
-            st.gap_rows[row.gap_key] = row._asdict()
+            st = states.get(row.member_id)
+            if model is not None and st is not None:
+                st.transitions.append(model.model_validate_json(row.body))
+        for row in session.execute(select(*_GAP_COLUMNS).where(where(gaps.c.member_id),
+                                                                gaps.c.period_start == period_start)):
+            st = states.get(row.member_id)
+            if st is not None:
+                st.gaps[row.gap_key] = stored_gap_from_row(row)
+                st.gap_evidence[row.gap_key] = row.evidence
     return states
 
 

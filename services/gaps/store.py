@@ -185,9 +185,10 @@ def member_from_row(row) -> Member:
 
 
 # ---------------------------------------------------------------------------- claim rows
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredLine:
-    """The parts of a ``ClaimLine`` the measure engine reads."""
+    """The parts of a ``ClaimLine`` the measure engine reads (not frozen: built by the hundred
+    thousand, and a frozen dataclass costs four times as much to build; nothing mutates it)."""
 
     line_number: int
     procedure_code: str | None
@@ -197,7 +198,7 @@ class StoredLine:
     modifiers: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredClaim:
     """A claim version as the engine reads it (duck-types ``ClaimV1`` for ``ClaimBook`` and
     ``history_from_claims``): built from a ``claim_versions`` row without pydantic."""
@@ -222,8 +223,11 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
+_fromiso = date.fromisoformat
+
+
 def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+    return _fromiso(text) if text else None
 
 
 def claim_row(event) -> dict[str, Any]:
@@ -250,8 +254,7 @@ def claim_from_row(row) -> StoredClaim:
         place_of_service=f["pos"], type_of_bill=f["tob"], admission_date=_day(f["ad"]),
         discharge_date=_day(f["dd"]), discharge_status=f["ds"], statement_from=_day(f["sf"]),
         diagnoses=tuple(f["dx"]),
-        lines=tuple(StoredLine(n, proc, rev, date.fromisoformat(d), pos, tuple(mods))
-                    for n, proc, rev, d, pos, mods in f["l"]),
+        lines=tuple([StoredLine(n, proc, rev, _fromiso(d), pos, tuple(mods)) for n, proc, rev, d, pos, mods in f["l"]]),
     )
 
 
@@ -276,14 +279,14 @@ def evidence_from_json(text: str) -> list[EvidenceItem]:
             for e in json.loads(text or "[]")]
 
 
-def gap_row(member_id: str, gap: StoredGap, result: MeasureResult | None, previous_row: dict | None,
+def gap_row(member_id: str, gap: StoredGap, result: MeasureResult | None, previous_evidence: str | None,
             cause_event_id: str | None, now: datetime) -> dict[str, Any]:
     """The row to write for a gap whose stored state changed. A gap the evaluation no longer
     produced (``result`` None) keeps its last evidence."""
     if result is not None:
         evidence, lapses_on = evidence_json(result.evidence), result.lapses_on
     else:
-        evidence = previous_row["evidence"] if previous_row else "[]"
+        evidence = previous_evidence or "[]"
         lapses_on = None
     return {
         "gap_key": gap.gap_key, "member_id": member_id, "measure_id": gap.measure_id,

@@ -19,7 +19,7 @@ from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED, LIST_SEPARATOR
 from .csv_common import (
     FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, split_list,
 )
-from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim_fields
+from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
 CLAIM_COLUMNS = ("claim_id", "frequency_code", "original_claim_id", "claim_type", "member_id", "payer_id",
                  "billing_npi", "rendering_npi", "place_of_service", "type_of_bill", "admission_date",
@@ -137,7 +137,7 @@ class ClaimRowGrouper:
             progress.rejected += 1
             yield Rejection(str(exc), pos, "claim", raw=raw, key=member)
             return
-        checked = validate_claim_fields(fields)
+        checked = validate_claim(fields)
         if isinstance(checked, str):
             progress.rejected += 1
             yield Rejection(checked, pos, "claim", raw=raw, key=member)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from shared.formats import CLAIM_CSV_COLUMNS, LIST_SEPARATOR
 
 from .claims_csv import ClaimRowGrouper
-from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim_fields
+from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
 _KNOWN_LINE_KEYS = frozenset(CLAIM_CSV_COLUMNS)
 
@@ -92,12 +92,12 @@ class _JsonClaims:
                 return Rejection("occurred_at is not an ISO date-time with a time zone", pos, "claim",
                                  raw=_raw(obj), key=member)
         fields.setdefault("source_file", self.source_file)
-        checked = validate_claim_fields(fields)
+        checked = validate_claim(fields)
         if isinstance(checked, str):
             progress.rejected += 1
             return Rejection(checked, pos, "claim", raw=_raw(obj), key=member)
         progress.accepted += 1
-        progress.lines += len(checked.get("lines") or ())
+        progress.lines += len(checked.lines)
         return ParsedClaim(checked, pos, created)
 
     def finish(self) -> Iterator[ParsedClaim | Rejection]:

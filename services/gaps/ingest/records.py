@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ ENVELOPE_FIELDS = frozenset({
     "patient_key", "causation_id",
 })
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_BODY_EXCLUDE = ENVELOPE_FIELDS | {"source_file"}
 
 
 @dataclass(frozen=True)
@@ -73,28 +75,53 @@ class Rejection:
 
 @dataclass(frozen=True)
 class ParsedClaim:
-    """One claim version's body fields (``ClaimV1`` without the envelope), validated.
+    """One claim version, validated: ``model`` is the ``ClaimV1`` with a placeholder envelope
+    (``fields`` its body fields, computed on first use).
 
     ``created_at``: when the sender built the transaction (X12 BHT04/05), a good
     ``occurred_at`` for the event (it orders versions of one claim).
     """
 
-    fields: dict[str, Any]
+    model: ClaimV1 = field(repr=False)
     position: Position
     created_at: datetime | None = None
 
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model.model_dump().items() if k not in ENVELOPE_FIELDS}
+
     @property
     def claim_id(self) -> str:
-        return self.fields["claim_id"]
+        return self.model.claim_id
+
+    @property
+    def member_id(self) -> str:
+        return self.model.member_id
 
     @property
     def line_count(self) -> int:
-        return len(self.fields.get("lines") or ())
+        return len(self.model.lines)
+
+    def body_json(self) -> bytes:
+        """The body fields as JSON (no envelope, no source file): what the claim says."""
+        return self.model.model_dump_json(exclude=_BODY_EXCLUDE).encode()
 
     def to_event(self, **envelope: Any) -> ClaimV1:
-        """``ClaimV1`` with the envelope the wiring chooses (``ClaimV1.envelope(...)`` output)."""
+        """``ClaimV1`` with the envelope the wiring chooses (``ClaimV1.envelope(...)`` output).
+
+        The body was validated already; the envelope comes from ``ClaimV1.envelope`` and is
+        checked here, so the copy is not validated a second time."""
         envelope.pop("member_id", None)
-        return ClaimV1(**envelope, **self.fields)
+        unknown = set(envelope) - ENVELOPE_FIELDS
+        if unknown:
+            raise TypeError(f"not envelope fields: {', '.join(sorted(unknown))}")
+        for name in ("occurred_at", "recorded_at"):
+            value = envelope.get(name)
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise ValueError(f"{name} must be a timezone-aware datetime")
+        if not isinstance(envelope.get("event_id"), uuid.UUID) or not envelope.get("source"):
+            raise ValueError("event_id must be a UUID and source non-empty")
+        return self.model.model_copy(update=envelope)
 
 
 @dataclass(frozen=True)
@@ -158,14 +185,21 @@ _CLAIM_ENV = _placeholder(ClaimV1)
 _ROSTER_ENV = _placeholder(MemberRosterV1)
 
 
-def validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any] | str:
-    """Validated, normalized body fields, or the reason they are invalid."""
+def validate_claim(fields: dict[str, Any]) -> ClaimV1 | str:
+    """The claim with a placeholder envelope, validated, or the reason it is invalid."""
     try:
-        model = ClaimV1(**_CLAIM_ENV, **fields)
+        return ClaimV1(**_CLAIM_ENV, **fields)
     except ValidationError as exc:
         return validation_reason(exc)
     except TypeError:
         return "unexpected field"
+
+
+def validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any] | str:
+    """Validated, normalized body fields, or the reason they are invalid."""
+    model = validate_claim(fields)
+    if isinstance(model, str):
+        return model
     return {k: v for k, v in model.model_dump().items() if k not in ENVELOPE_FIELDS}
 
 

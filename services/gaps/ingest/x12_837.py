@@ -1,7 +1,8 @@
 """X12 837P / 837I (005010X222A1 / 005010X223A2) claims, streamed.
 
-pyx12's ``X12Reader`` tokenizes segments with the file's own delimiters and checks the
-envelope counts (SE01, SE02, GE, IEA); the loops are mapped here, which is an order of
+pyx12's raw reader splits the file into segments with the file's own delimiters
+(``x12_envelope.Tokens``), the envelope counts are checked as pyx12's ``X12Reader`` checks them
+(SE01, SE02, GE, IEA, unique control numbers), and the loops are mapped here - an order of
 magnitude faster than pyx12's validating walk (see ``x12_validate`` for that, with a 999).
 
 Loops read: ISA/GS/ST/BHT envelope; 2010AA billing provider (NM1*85); 2010BA subscriber
@@ -24,12 +25,12 @@ from pathlib import Path
 from typing import TextIO
 
 import pyx12.errors
-from pyx12.x12file import X12Reader
 
 from .records import (
-    ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim_fields,
+    ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim,
 )
-from .x12_loops import TransactionState, claim_fields, els as _els, finish_line, map_segment, v as _v
+from .x12_envelope import EnvelopeChecker, Tokens
+from .x12_loops import TransactionState, claim_fields, finish_line, map_segment, v as _v
 
 SUPPORTED = {"005010X222A1": "professional", "005010X223A2": "institutional",
              "005010X223A1": "institutional", "005010X223A3": "institutional"}
@@ -39,23 +40,6 @@ _ST_ERRORS = {
     "4": "SE01 segment count does not match the segments in the set",
     "23": "ST02 control number is not unique in the group",
 }
-
-
-class _RawTap:
-    """Sits between pyx12's raw segment splitter and its reader: remembers the text of the
-    segment being read (for the dead-letter topic) at the cost of one attribute store."""
-
-    def __init__(self, raw) -> None:
-        self._raw = raw
-        self.last = ""
-
-    def __getattr__(self, name: str):
-        return getattr(self._raw, name)
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._raw:
-            self.last = line
-            yield line
 
 
 MAX_RAW_CHARS = 900_000  # a dead letter must stay under the broker's default 1 MB message size
@@ -114,7 +98,7 @@ class Parser837:
         if isinstance(fields, str):
             tx.claims.append(self._reject(tx, claim, fields, pos))
             return
-        checked = validate_claim_fields(fields)
+        checked = validate_claim(fields)
         if isinstance(checked, str):
             tx.claims.append(self._reject(tx, claim, checked, pos))
         else:
@@ -155,92 +139,88 @@ class Parser837:
     def records(self, fh: TextIO) -> Iterator[ParsedClaim | Rejection]:
         counter = _Counting(fh)
         try:
-            reader = X12Reader(counter)
+            tokens = Tokens(counter)
         except pyx12.errors.X12Error:
             self.progress.rejected += 1
             yield Rejection("not an X12 5010 interchange: the file must start with a 106-character ISA "
                             "segment (version 00501)", self._pos(None), "file")
             self._done(counter)
             return
-        tap = reader.raw = _RawTap(reader.raw)
-        self.seg_term = tap.seg_term
+        self.seg_term = tokens.seg_term
+        envelope = EnvelopeChecker()
+        pending_env: list[tuple] = []  # ISA/GS errors, reported at the next GE / IEA / end of file
         tx: TransactionState | None = None
         group_kind: str | None = None
         group_error: str | None = None
-        group_control: str | None = None
-        for seg in reader:
-            self._tick(counter)
-            sid = seg.get_seg_id()
-            errs = reader.pop_errors()
-            st_errs = [e for e in errs if e[0] == "st"]
-            env_errs = [e for e in errs if e[0] in ("isa", "gs")]
-            if tx is not None and sid not in ("ST", "SE"):
-                tx.segments += 1
-            if sid == "ST":
-                if tx is not None:
-                    yield from self._flush(tx, ["no SE trailer before the next ST"])
-                els = _els(seg)
-                tx = TransactionState(_v(els, 2), group_kind)
-                tx.raw.append(tap.last)
-                tx.errors.extend(_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs)
-                if _v(els, 1) != "837":
-                    tx.errors.append("ST01 is not 837")
-                elif group_error:
-                    tx.errors.append(group_error)
-                elif tx.kind is None:
-                    tx.errors.append("no GS functional group before ST")
-                continue
-            if sid == "SE":
-                if tx is None:
+        try:
+            for sid, els, line in tokens:
+                self._tick(counter)
+                errs = envelope.check(sid, els)
+                st_errs = [e for e in errs if e[0] == "st"]
+                pending_env.extend(e for e in errs if e[0] in ("isa", "gs"))
+                if tx is not None and sid not in ("ST", "SE"):
+                    tx.segments += 1
+                if sid == "ST":
+                    if tx is not None:
+                        yield from self._flush(tx, ["no SE trailer before the next ST"])
+                    tx = TransactionState(_v(els, 2), group_kind)
+                    tx.raw.append(line)
+                    tx.errors.extend(_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs)
+                    if _v(els, 1) != "837":
+                        tx.errors.append("ST01 is not 837")
+                    elif group_error:
+                        tx.errors.append(group_error)
+                    elif tx.kind is None:
+                        tx.errors.append("no GS functional group before ST")
                     continue
-                tx.segments += 1
-                extra = [_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs]
-                self._finish_claim(tx)  # before SE joins the set's text: the claim ends at its last line
-                tx.raw.append(tap.last)
-                yield from self._flush(tx, extra)
-                tx = None
-                continue
-            if sid == "GS":
-                els = _els(seg)
-                group_control = _v(els, 6)
-                version = _v(els, 8)
-                group_kind = SUPPORTED.get(version)
-                group_error = None
-                if _v(els, 1) != "HC":
-                    group_error = "GS01 is not HC (health care claim)"
-                elif group_kind is None:
-                    group_error = "GS08 is not a supported 837 version (005010X222A1, 005010X223A2)"
-                continue
-            if sid in ("GE", "IEA"):
-                if tx is not None:
-                    yield from self._flush(tx, [f"no SE trailer before {sid}"])
+                if sid == "SE":
+                    if tx is None:
+                        continue
+                    tx.segments += 1
+                    extra = [_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs]
+                    self._finish_claim(tx)  # before SE joins the set's text: the claim ends at its last line
+                    tx.raw.append(line)
+                    yield from self._flush(tx, extra)
                     tx = None
-                for e in env_errs:
-                    self.progress.rejected += 1
-                    yield Rejection(f"envelope: {_envelope_words(e)}",
-                                    Position(self.source_file, None, None, None), "group")
-                continue
-            if sid == "ISA":
-                continue
-            if tx is None:
-                continue
-            try:
-                map_segment(tx, sid, _els(seg), self._finish_claim)
-            except (ValueError, IndexError) as exc:
-                if tx.claim is not None:
-                    tx.claim.errors.append(f"{sid} segment: {exc}")
-                else:
-                    tx.errors.append(f"{sid} segment: {exc}")
-            tx.raw.append(tap.last)
+                    continue
+                if sid == "GS":
+                    version = _v(els, 8)
+                    group_kind = SUPPORTED.get(version)
+                    group_error = None
+                    if _v(els, 1) != "HC":
+                        group_error = "GS01 is not HC (health care claim)"
+                    elif group_kind is None:
+                        group_error = "GS08 is not a supported 837 version (005010X222A1, 005010X223A2)"
+                    continue
+                if sid in ("GE", "IEA"):
+                    if tx is not None:
+                        yield from self._flush(tx, [f"no SE trailer before {sid}"])
+                        tx = None
+                    yield from self._envelope_rejections(pending_env)
+                    continue
+                if sid == "ISA" or tx is None:
+                    continue
+                try:
+                    map_segment(tx, sid, els, self._finish_claim)
+                except (ValueError, IndexError) as exc:
+                    if tx.claim is not None:
+                        tx.claim.errors.append(f"{sid} segment: {exc}")
+                    else:
+                        tx.errors.append(f"{sid} segment: {exc}")
+                tx.raw.append(line)
+        except pyx12.errors.X12Error:
+            pending_env.append(("isa", "ISA", "an ISA segment inside the file is malformed"))
         if tx is not None:
             yield from self._flush(tx, ["file ended without an SE trailer"])
-        reader.cleanup()
-        for e in reader.pop_errors():
-            if e[0] in ("isa", "gs"):
-                self.progress.rejected += 1
-                yield Rejection(f"envelope: {_envelope_words(e)}", Position(self.source_file), "group")
-        _ = group_control
+        pending_env.extend(e for e in envelope.finish() if e[0] in ("isa", "gs"))
+        yield from self._envelope_rejections(pending_env)
         self._done(counter)
+
+    def _envelope_rejections(self, pending: list[tuple]) -> Iterator[Rejection]:
+        for e in pending:
+            self.progress.rejected += 1
+            yield Rejection(f"envelope: {_envelope_words(e)}", Position(self.source_file), "group")
+        pending.clear()
 
     def _done(self, counter: _Counting) -> None:
         self.progress.bytes_read = counter.count

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import time
 import uuid
@@ -45,11 +44,12 @@ log = logging.getLogger(__name__)
 FORMATS = ("x12", "csv", "json")
 
 
-def claim_event_id(fields: dict[str, Any]) -> uuid.UUID:
-    content = {k: v for k, v in fields.items() if k != "source_file"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str, separators=(",", ":")).encode())
-    sender = fields.get("payer_id") or fields.get("billing_npi") or "-"
-    return derive_id(f"claims:{sender}", f"{fields['claim_id']}|{fields['frequency_code']}|{digest.hexdigest()}")
+def claim_event_id(parsed: ParsedClaim) -> uuid.UUID:
+    """Same claim content from the same sender → same id, whichever file or load it came in."""
+    m = parsed.model
+    digest = hashlib.sha256(parsed.body_json()).hexdigest()
+    sender = m.payer_id or m.billing_npi or "-"
+    return derive_id(f"claims:{sender}", f"{m.claim_id}|{m.frequency_code}|{digest}")
 
 
 def previous_load(ctx: LoadContext, sha256: str) -> str | None:
@@ -130,7 +130,7 @@ def load_claims(
         for rec in records:
             if isinstance(rec, ParsedClaim):
                 env = ClaimV1.envelope(occurred_at=rec.created_at or start_time, source=source,
-                                       event_id=claim_event_id(rec.fields), recorded_at=recorded_at)
+                                       event_id=claim_event_id(rec), recorded_at=recorded_at)
                 event = rec.to_event(**env)
                 sender.add(ctx.producer.message_for(event), event_lines(event))
             else:
