@@ -1,5 +1,5 @@
-"""Billing's handler on a real PostgreSQL, in-process (fast): what a batch posts, what the
-store holds, statements, month close, month opening and contract reloads."""
+"""Billing's handler on a real PostgreSQL (and on SQLite), in-process (fast): what a batch
+posts, what the store holds, statements, month close, month opening and contract reloads."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def env(pg_url):
-    db = BillingDatabase(pg_url, pool_size=2)
+@pytest.fixture(params=["postgresql", "sqlite"])
+def env(request, tmp_path):
+    # the same cases on both backends (PostgreSQL in tests and production, SQLite in the demo)
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'billing.db'}"
+    db = BillingDatabase(url, pool_size=2)
     db.create_schema()
     ensure_default_contracts(db, CONTRACTS_DIR)
     clock = Clock(datetime(2026, 4, 15, tzinfo=timezone.utc))
