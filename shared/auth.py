@@ -130,9 +130,12 @@ def authenticator(directory: UserDirectory):
 def require_roles(current_user_dep, *roles: str):
     """A dependency that also checks the user holds one of ``roles`` (403 otherwise)."""
 
-    def check(user: Annotated[User, Depends(current_user_dep)]) -> User:
+    def check(user: User = Depends(current_user_dep)) -> User:  # noqa: B008 - FastAPI's dependency idiom
         if not user.has(*roles):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(roles)}")
         return user
 
+    # Resolved eagerly: this module uses postponed annotations, which FastAPI cannot resolve
+    # for a function defined in a local scope.
+    check.__annotations__ = {"user": User, "return": User}
     return check

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, select,
+    Column, DateTime, Engine, MetaData, String, Table, create_engine, event, insert,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -127,23 +127,20 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys:
 def claim_new_events(session: Session, table: Table, consumer: str, event_ids: Iterable[str]) -> set[str]:
     """Record ``event_ids`` as processed by ``consumer``; return the ids that were new.
 
-    Runs inside the caller's transaction: if that transaction rolls back, the events count as
-    unprocessed again. A concurrent consumer inserting the same id makes the commit fail with an
-    IntegrityError, which the caller retries (the retry then sees the id as a duplicate).
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING event_id`` per batch: the returned ids are
+    the new ones. Runs inside the caller's transaction: if that transaction rolls back, the
+    events count as unprocessed again. A concurrent consumer inserting the same ids waits on the
+    row locks and then sees them as conflicts (already processed).
     """
     ids = list(dict.fromkeys(event_ids))
     if not ids:
         return set()
-    existing: set[str] = set()
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start:chunk_start + 500]
-        existing.update(
-            row[0] for row in session.execute(
-                select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id.in_(chunk))
-            )
-        )
-    new = [i for i in ids if i not in existing]
-    if new:
-        now = datetime.now(timezone.utc)
-        session.execute(insert(table), [{"consumer": consumer, "event_id": i, "processed_at": now} for i in new])
-    return set(new)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[no-redef]
+    now = datetime.now(timezone.utc)
+    stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+    result = session.execute(stmt, [{"consumer": consumer, "event_id": i, "processed_at": now} for i in ids])
+    return {row[0] for row in result}

@@ -9,7 +9,6 @@ polls librdkafka and completes the waiting futures (asyncio or threads).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import threading
 import time
@@ -111,25 +110,38 @@ class EventProducer:
     # ------------------------------------------------------------------ asyncio API
     async def send_messages(self, messages: Sequence[OutMessage], timeout: float | None = None) -> list[Delivery]:
         """Write all; return when every one is confirmed. Raises ``DeliveryError`` otherwise."""
+        n = len(messages)
+        if n == 0:
+            return []
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future] = []
-        for msg in messages:
-            fut: asyncio.Future = loop.create_future()
+        fut: asyncio.Future = loop.create_future()
+        results: list[Delivery | None] = [None] * n
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        remaining = [n]
 
-            def done(result, exc, fut=fut):
-                def settle():
-                    if fut.done():
-                        return
+        def settle() -> None:
+            if not fut.done():
+                if errors:
+                    fut.set_exception(errors[0])
+                else:
+                    fut.set_result(results)
+
+        for index, msg in enumerate(messages):
+            def done(result, exc, index=index):
+                with lock:
                     if exc is not None:
-                        fut.set_exception(exc)
+                        errors.append(exc)
                     else:
-                        fut.set_result(result)
-                loop.call_soon_threadsafe(settle)
+                        results[index] = result
+                    remaining[0] -= 1
+                    last = remaining[0] == 0
+                if last:
+                    loop.call_soon_threadsafe(settle)
 
             self._produce(msg, done)
-            futures.append(fut)
         try:
-            return list(await asyncio.wait_for(asyncio.gather(*futures), timeout or self._timeout + 2))
+            return list(await asyncio.wait_for(asyncio.shield(fut), timeout or self._timeout + 2))
         except asyncio.TimeoutError:
             raise DeliveryError("Kafka did not confirm the write in time") from None
 
@@ -145,28 +157,36 @@ class EventProducer:
 
     # ------------------------------------------------------------------ thread API
     def send_messages_sync(self, messages: Sequence[OutMessage], timeout: float | None = None) -> list[Delivery]:
-        futures: list[concurrent.futures.Future] = []
-        for msg in messages:
-            fut: concurrent.futures.Future = concurrent.futures.Future()
+        """Write all from a thread; return when every one is confirmed (``DeliveryError`` otherwise).
 
-            def done(result, exc, fut=fut):
-                if fut.done():
-                    return
-                if exc is not None:
-                    fut.set_exception(exc)
-                else:
-                    fut.set_result(result)
+        One countdown per call rather than a future per message: a batch of thousands of
+        derived events costs one wait."""
+        n = len(messages)
+        if n == 0:
+            return []
+        results: list[Delivery | None] = [None] * n
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        all_done = threading.Event()
+        remaining = [n]
+
+        for index, msg in enumerate(messages):
+            def done(result, exc, index=index):
+                with lock:
+                    if exc is not None:
+                        errors.append(exc)
+                    else:
+                        results[index] = result
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        all_done.set()
 
             self._produce(msg, done)
-            futures.append(fut)
-        limit = time.monotonic() + (timeout or self._timeout + 2)
-        out = []
-        for fut in futures:
-            try:
-                out.append(fut.result(timeout=max(0.0, limit - time.monotonic())))
-            except concurrent.futures.TimeoutError:
-                raise DeliveryError("Kafka did not confirm the write in time") from None
-        return out
+        if not all_done.wait(timeout or self._timeout + 2):
+            raise DeliveryError("Kafka did not confirm the write in time")
+        if errors:
+            raise errors[0]
+        return results  # type: ignore[return-value]
 
     def send_sync(self, events: Iterable[Event]) -> list[Delivery]:
         return self.send_messages_sync([self.message_for(e) for e in events])

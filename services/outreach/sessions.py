@@ -20,7 +20,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from shared.auth import SESSION_COOKIE, User, UserDirectory
+from shared.auth import User, UserDirectory
+
+SESSION_COOKIE = "ccp_session"
 
 LOGIN_COOKIE = "ccp_login"
 

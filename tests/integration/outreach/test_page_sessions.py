@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from services.outreach.api import create_api
 from services.outreach.settings import OutreachSettings
-from shared.auth import DEV_USERS_FILE, SESSION_COOKIE
+from services.outreach.sessions import SESSION_COOKIE
+from shared.auth import DEV_USERS_FILE
 
 from . import events as ev
 from .conftest import OutreachEnv
