@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
