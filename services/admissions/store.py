@@ -137,17 +137,6 @@ def dumps(value: Any) -> str:
 # ---------------------------------------------------------------------- worker: loading state
 
 
-def load_crosswalk(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    keys = list(dict.fromkeys(pairs))
-    out: dict[tuple[str, str], str] = {}
-    for i in range(0, len(keys), 400):
-        chunk = keys[i:i + 400]
-        rows = session.execute(select(crosswalk.c.assigning_authority, crosswalk.c.mrn, crosswalk.c.member_id)
-                               .where(tuple_(crosswalk.c.assigning_authority, crosswalk.c.mrn).in_(chunk)))
-        out.update({(r[0], r[1]): r[2] for r in rows})
-    return out
-
-
 def load_crosswalk_with_rosters(session: Session, pairs: Iterable[tuple[str, str]]
                                 ) -> dict[tuple[str, str], tuple[str, str | None]]:
     """(authority, MRN) → (member id, the member's roster JSON) in one query."""
