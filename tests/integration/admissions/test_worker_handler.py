@@ -1,4 +1,4 @@
-"""The worker's handler on real PostgreSQL, through ``BatchConsumer`` (processed_events dedupe,
+"""The worker's handler on real PostgreSQL (and SQLite), through ``BatchConsumer`` (processed_events dedupe,
 one transaction per batch) with a recording producer in place of Kafka: what a hospitalist,
 a care coordinator and billing would see for each ADT story."""
 
@@ -36,12 +36,14 @@ class RecordingProducer:
         return []
 
 
-@pytest.fixture
-def worker(pg_url, tmp_path):
+@pytest.fixture(params=["postgresql", "sqlite"])
+def worker(request, tmp_path):
+    """The handler on PostgreSQL (the tests' and production database) and on the embedded SQLite default."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/adm.db"
     holidays = tmp_path / "holidays.txt"
     holidays.write_text("2026-03-09\n")  # a Monday made a holiday by the deployment
-    settings = AdmissionsSettings(database_url=pg_url, holidays_file=str(holidays))
-    db = Database(pg_url, store.metadata)
+    settings = AdmissionsSettings(database_url=url, holidays_file=str(holidays))
+    db = Database(url, store.metadata)
     db.create_schema()
     producer = RecordingProducer()
     consumer = BatchConsumer("admissions.worker", db, producer, AdmissionsHandler(settings.env()), max_retries=0)
@@ -125,7 +127,7 @@ def test_admit_within_the_window_after_a_discharge_is_a_readmission(worker):
     r = one(out, ReadmissionV1)
     assert r.days_since_discharge == 14 and r.index_encounter_key == "MERCY|V88812"
     with worker.db.engine.connect() as c:
-        assert c.execute(text("SELECT readmission FROM alerts WHERE encounter_key = 'MERCY|V2'")).scalar() is True
+        assert bool(c.execute(text("SELECT readmission FROM alerts WHERE encounter_key = 'MERCY|V2'")).scalar())
 
 
 def test_unmatched_patient_is_kept_counted_and_applied_when_a_roster_entry_lists_the_mrn(worker):
