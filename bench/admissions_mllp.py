@@ -219,6 +219,7 @@ def main() -> None:
     ap.add_argument("--latency-messages", type=int, default=3000)
     ap.add_argument("--alert-seconds", type=float, default=40.0)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--full-parse", action="store_true", help="worker runs the python-hl7 full parse (FULL_PARSE_AUDIT)")
     args = ap.parse_args()
 
     print(f"machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, "
@@ -284,7 +285,10 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     print(f"(b0) ACK latency at 200 msg/s, 16 connections, no worker running: p50 {d['latency_ms']['p50']} ms, "
           f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms {load()}")
     wport = free_port()
-    procs.start("worker", _env(settings, db_url, WORKER_PORT=wport), wport)
+    extra = {"FULL_PARSE_AUDIT": "true"} if args.full_parse else {}
+    procs.start("worker", {**_env(settings, db_url, WORKER_PORT=wport), **extra}, wport)
+    if args.full_parse:
+        print("worker: python-hl7 full parse of every message ON (FULL_PARSE_AUDIT=true)")
     engine = create_engine(db_url)
     t = time.perf_counter()
     while time.perf_counter() - t < 300:
