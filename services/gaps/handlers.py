@@ -36,7 +36,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import Database, insert_ignore, upsert
+from shared.db import Database
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, MemberRosterV1, ReadmissionV1, derive_id,
 )
@@ -46,7 +46,7 @@ from . import metrics
 from .domain import (
     ClaimBook, CodeSets, TransitionBook, current_claims, diff_statuses, evaluate_member, history_from_claims,
 )
-from .member_state import chunks, load_states, lock_members, write_gap_rows
+from .member_state import bulk_insert_ignore, bulk_upsert, chunks, load_states, lock_members, write_gap_rows
 from .settings import GapsSettings
 from .store import claim_row, claim_versions, gap_row, member_row, members, transition_events
 
@@ -121,10 +121,9 @@ class GapsHandler:
         if rosters:
             self._keep_rosters(session, rosters, now)
         if claims:
-            for part in chunks(claims, 1000):
-                insert_ignore(session, claim_versions, [claim_row(c) for c in part])
+            bulk_insert_ignore(session, claim_versions, [claim_row(c) for c in claims])
         if transitions:
-            insert_ignore(session, transition_events, [{
+            bulk_insert_ignore(session, transition_events, [{
                 "event_id": str(t.event_id), "member_id": t.member_id, "transition_id": str(t.transition_id),
                 "event_type": t.event_type, "occurred_at": t.occurred_at, "body": t.model_dump_json(),
             } for t in transitions])
@@ -143,8 +142,7 @@ class GapsHandler:
                 stored[row.member_id] = (row.occurred_at, row.event_id)
         rows = [member_row(ev, now) for mid, ev in newest.items()
                 if mid not in stored or (ev.occurred_at, str(ev.event_id)) >= stored[mid]]
-        for part in chunks(rows):
-            upsert(session, members, list(part), ["member_id"])
+        bulk_upsert(session, members, rows, ["member_id"])
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, session: Session, causes: dict[str, Cause], *, as_of: date | None = None,
