@@ -237,14 +237,14 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
 
 
 async def _read_capped(request: Request, limit: int, keep: int = 64 * 1024) -> tuple[bytes, int]:
-    """The body, or its first ``keep`` bytes when it is larger than ``limit`` (the rest is read and dropped)."""
+    """(body, size); when the body is larger than ``limit`` only its first ``keep`` bytes are
+    returned (for the NAK and the dead letter) and the rest is read and dropped."""
     chunks: list[bytes] = []
-    size = 0
+    held = size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size <= limit:
+        if held <= limit:
             chunks.append(chunk)
-        elif chunks and sum(map(len, chunks)) > keep:
-            chunks = [b"".join(chunks)[:keep]]
+            held += len(chunk)
     body = b"".join(chunks)
-    return (body if size <= limit else body[:keep]), size
+    return (body, size) if size <= limit else (body[:keep], size)

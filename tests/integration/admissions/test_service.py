@@ -149,6 +149,9 @@ def test_http_ingest_of_hl7_and_json_uses_the_gateway_semantics(admissions):
     invalid = httpx.post(api, headers=FEED, json={**discharge, "message_control_id": "J-2", "patient_ids": []})
     assert invalid.status_code == 422 and "patient_ids" in invalid.json()["detail"]
     assert httpx.post(api, headers={**FEED, "content-type": "application/xml"}, content=b"<x/>").status_code == 415
+    big = httpx.post(api, headers={**FEED, "content-type": "text/plain"},
+                     content=hl7_message("A01", control_id="H-BIG") + "\rZBG|" + "x" * (2 << 20))
+    assert big.status_code == 413 and msa(big.text)[1:3] == ["AR", "H-BIG"]
 
     transitions = read_topic(settings, settings.topic("care.transitions"), expect=1, settle=0.5)
     body = json.loads(transitions[0].value())
@@ -157,5 +160,5 @@ def test_http_ingest_of_hl7_and_json_uses_the_gateway_semantics(admissions):
     adt = read_topic(settings, settings.topic("adt.events"), expect=2, settle=0.5)
     versions = sorted((json.loads(m.value())["hl7_version"] or "") for m in adt)
     assert versions == ["", "2.5.1"], "JSON ingest carries no HL7 version"
-    dead = read_topic(settings, settings.topic("adt.events.dlq"), expect=2, settle=0.5)
-    assert len(dead) == 2
+    dead = read_topic(settings, settings.topic("adt.events.dlq"), expect=3, settle=0.5)
+    assert len(dead) == 3  # the A99, the JSON without patient ids, the head of the 2 MB message
