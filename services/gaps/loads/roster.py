@@ -76,11 +76,11 @@ def iter_roster_items(items: Iterable[Any]) -> Iterator[ParsedRoster | Rejection
 
 
 class _RosterLoad:
-    def __init__(self, ctx: LoadContext, report: LoadReport, source: str, effective: datetime) -> None:
+    def __init__(self, ctx: LoadContext, report: LoadReport, source: str, loaded_at: datetime) -> None:
         self.ctx = ctx
         self.report = report
         self.source = source[:200]
-        self.effective = effective
+        self.loaded_at = loaded_at
         self.present: set[str] = set()
         self.recorded_at = utcnow()
         self.sender = BatchSender(ctx.producer, ctx.settings.ingest_batch, self._confirmed)
@@ -106,7 +106,7 @@ class _RosterLoad:
 
     def event(self, fields: dict[str, Any], previous: str | None) -> tuple[MemberRosterV1, str]:
         """The snapshot for ``fields`` with its deterministic id, and its body hash."""
-        env = MemberRosterV1.envelope(occurred_at=self.effective, source=self.source, recorded_at=self.recorded_at)
+        env = MemberRosterV1.envelope(occurred_at=self.loaded_at, source=self.source, recorded_at=self.recorded_at)
         env.pop("member_id")
         provisional = MemberRosterV1(**env, **{**fields, "roster_load_id": self.report.load_id[:64]})
         digest = body_hash(roster_body(provisional))
@@ -181,8 +181,10 @@ def load_roster(
     beside = path if (path is not None and report_beside_file) else None
     started = time.perf_counter()
     record_start(ctx.db, report)
+    # Snapshots are ordered by when they were loaded (the latest load is the truth); the
+    # effective day only decides where a termed member's eligibility ends.
+    load = _RosterLoad(ctx, report, f"roster:{name}", utcnow())
     effective = effective or utcnow()
-    load = _RosterLoad(ctx, report, f"roster:{name}", effective)
     relay = ProgressRelay(on_progress)
     limit = settings.report_rejections_limit
     file_rejected = False
