@@ -35,7 +35,7 @@ class _Pending:
         self.first_line = line_no
         self.lines: list[dict[str, Any]] = []
         self.line_numbers: list[int] = []
-        self.bad: list[int] = []
+        self.bad: list[tuple[int, str]] = []  # (line number, reason)
         self.raw: list[str] = []
 
 
@@ -128,8 +128,9 @@ class ClaimRowGrouper:
         raw = self.header_raw + "".join(p.raw)
         if p.bad:
             progress.rejected += 1
-            yield Rejection(f"claim not loaded: invalid line(s) {', '.join(map(str, p.bad[:10]))}", pos, "claim",
-                            raw=raw, key=member)
+            why = "; ".join(f"line {n}: {reason}" for n, reason in p.bad[:3])
+            more = f"; and {len(p.bad) - 3} more line(s)" if len(p.bad) > 3 else ""
+            yield Rejection(f"claim not loaded: {why}{more}", pos, "claim", raw=raw, key=member)
             return
         try:
             fields = _claim_fields(p, self.pending_header, self.source_file)
@@ -182,7 +183,7 @@ class ClaimRowGrouper:
             except FieldError as exc:
                 reason = str(exc)
         if reason is not None:
-            pending.bad.append(line_no)
+            pending.bad.append((line_no, reason))
             progress.rejected += 1
             # Reported here; its text is dead-lettered with the claim it belongs to.
             yield Rejection(reason, Position(self.source_file, lines=(line_no,)), "line",

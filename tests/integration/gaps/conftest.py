@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -81,19 +82,28 @@ class GapsEnv:
 
     def events(self, topic: str, member_ids: set[str] | None = None) -> list:
         """Every event on ``topic`` (registry name) so far, optionally for these members, in offset
-        order per partition (one member's events are on one partition)."""
+        order per partition (one member's events are on one partition). Reads each partition up
+        to its high watermark (assigned, no consumer group to join)."""
+        name = self.settings.topic(topic)
         c = Consumer({**self.settings.kafka_client_config(), "group.id": f"gaps-test-{uuid.uuid4()}",
-                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        c.subscribe([self.settings.topic(topic)])
-        out, idle = [], 0
+                      "enable.auto.commit": False})
+        out = []
         try:
-            while idle < 4:
-                msgs = c.consume(500, 0.5)
-                if not msgs:
-                    idle += 1
-                    continue
-                idle = 0
-                out += [m for m in msgs if not m.error()]
+            parts = c.list_topics(name, timeout=10).topics[name].partitions
+            ends = {}
+            for p in parts:
+                lo, hi = c.get_watermark_offsets(TopicPartition(name, p), timeout=10)
+                if hi > lo:
+                    ends[p] = hi
+            c.assign([TopicPartition(name, p, OFFSET_BEGINNING) for p in ends])
+            deadline = time.monotonic() + 20
+            while ends and time.monotonic() < deadline:
+                for m in c.consume(500, 0.5):
+                    if m.error():
+                        continue
+                    out.append(m)
+                    if m.offset() >= ends.get(m.partition(), 0) - 1:
+                        ends.pop(m.partition(), None)
         finally:
             c.close()
         out.sort(key=lambda m: (m.partition(), m.offset()))
