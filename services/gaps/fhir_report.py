@@ -201,5 +201,3 @@ def _prune(value):
     return value
 
 
-def period_of(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)

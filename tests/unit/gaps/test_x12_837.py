@@ -139,3 +139,13 @@ def test_validate_mode_writes_a_999():
     assert "IK5*R" in bad.ack_999
     joined = " ".join(e for t in bad.transactions for e in t.errors)
     assert "CLM segment 15" in joined and "20261345" not in joined and "abc" not in joined
+
+
+def test_sets_rejected_by_validation_are_rejected_whole_with_their_text():
+    out = list(iter_837(FIX / "837p_office_and_adjustments.x12",
+                        reject_sets={"0002": "rejected by validation (999 IK5*R)"}))
+    kinds = [(type(r).__name__, r.position.st_control_number) for r in out]
+    assert kinds == [("ParsedClaim", "0001"), ("ParsedClaim", "0001"), ("Rejection", "0002")]
+    rej = out[-1]
+    assert rej.scope == "transaction" and "999" in rej.reason and "2 claims not loaded" in rej.reason
+    assert rej.raw.startswith("ST*837*0002")
