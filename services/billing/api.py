@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
@@ -32,6 +33,7 @@ from .store import audit, ledger_entries, member_months
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 PeriodPath = Annotated[str, Field(pattern=PERIOD)]
+MAX_OFFSET = 1_000_000_000  # PostgreSQL's OFFSET is a bigint; larger values are bad input, not a 500
 
 
 class ContractLoaded(BaseModel):
@@ -114,6 +116,13 @@ def create_api(settings: BillingSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router("billing", "api", lambda: {"database": db.ping()}))
 
+    @app.exception_handler(DataError)
+    async def _unstorable(_req: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value of the request (a NUL character, a number out of range):
+        # bad input, answered without echoing it.
+        return JSONResponse({"detail": "a value in the request cannot be used (e.g. a NUL character or a number "
+                                       "out of range)"}, status_code=422)
+
     def contract_or_404(session: Session, contract_id: str):
         contract = commands.get_contract(session, contract_id)
         if contract is None:
@@ -149,7 +158,7 @@ def create_api(settings: BillingSettings) -> FastAPI:
         if "json" in request.headers.get("content-type", ""):
             try:
                 body = yaml.safe_dump(json.loads(body), sort_keys=False)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, too deeply nested, an integer too long to read
                 raise HTTPException(422, {"source": source, "problems": ["body is not valid JSON"]}) from None
         try:
             contract, seq, changed = commands.load_contract(db, body, source=source, user=user.id)
@@ -165,7 +174,7 @@ def create_api(settings: BillingSettings) -> FastAPI:
     def accruals(contract_id: str, period: PeriodPath, user: Reader, session: SessionDep,
                  by: Literal["period", "posted"] = "period", account: str | None = None,
                  level: Literal["entries", "aggregate"] | None = None,
-                 limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                 limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
         contract_or_404(session, contract_id)
         level = level or ("aggregate" if not user.has("admin", "supervisor") else "entries")
         if level == "entries" and not user.has("admin", "supervisor"):
@@ -221,7 +230,7 @@ def create_api(settings: BillingSettings) -> FastAPI:
     @app.get("/member-months/{contract_id}/{period}", summary="Member months of a contract month", tags=["ledger"],
              description="Admin and supervisor: one row per member (audited). Ops: counts by tier.")
     def get_member_months(contract_id: str, period: PeriodPath, user: Reader, session: SessionDep,
-                          limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                          limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
         contract_or_404(session, contract_id)
         mm = member_months.c
         where = (mm.contract_id == contract_id, mm.period == period)

@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import AwareDatetime
+from sqlalchemy.exc import DataError
 
 from shared.auth import UserDirectory, load_directory
 from shared.db import Database
@@ -31,7 +32,7 @@ from shared.kafka import EventProducer
 
 from . import store
 from .actors import Actor, http_status
-from .commands import Commands
+from .commands import UNUSABLE_VALUE, Commands
 from .directory import Staff
 from .domain import InvalidCommand, OutreachError, Task, business_days_left, is_overdue
 from .queries import Queries, QueueItem
@@ -108,6 +109,12 @@ def _install_domain_errors(app: FastAPI) -> None:
                 body["field"] = exc.field
         headers = {"Retry-After": "1"} if code == 503 else None
         return JSONResponse(body, status_code=code, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _unusable_value(_req: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value of the request (a NUL character, a number out of range):
+        # bad input, answered without echoing it.
+        return JSONResponse({"detail": UNUSABLE_VALUE}, status_code=422)
 
 
 def build_services(settings: OutreachSettings, producer: EventProducer | None,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
@@ -33,6 +33,8 @@ from .domain import (
     complete, lifecycle_event, reassign, record_attempt, release, require, schedule,
 )
 from .domain.model import TERMINAL
+
+UNUSABLE_VALUE = "a value in the request cannot be used (e.g. a NUL character or a number out of range)"
 
 CLAIM_NEXT_TRIES = 8
 
@@ -139,6 +141,8 @@ class Commands:
                     except persistence.StaleTask:
                         continue  # another nurse claimed it between our read and write: next one
                     return change.task
+        except DataError:
+            raise InvalidCommand(UNUSABLE_VALUE) from None
         except (TransientError, OperationalError, DBAPIError) as exc:
             raise Unavailable(f"claim next could not be recorded ({exc.__class__.__name__}); try again") from None
         raise Unavailable("claim next: every candidate was taken meanwhile; try again")
@@ -165,6 +169,8 @@ class Commands:
         except OutreachError as exc:
             self._audit(actor, member_id, endpoint, f"task {task_id} refused: {exc.__class__.__name__}")
             raise
+        except DataError:  # a value the database refuses (a NUL in a note): bad input, not "try again"
+            raise InvalidCommand(UNUSABLE_VALUE) from None
         except (TransientError, OperationalError, DBAPIError) as exc:
             raise Unavailable(f"the change could not be recorded ({exc.__class__.__name__}); try again") from None
 

@@ -63,6 +63,8 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
         problem = getattr(err, "problem", None) or "not valid YAML"
         raise ContractError([f"{where}: {problem}"], source=source) from None
+    except RecursionError:
+        raise ContractError(["YAML: nested too deeply"], source=source) from None
     return contract_from_mapping(data, source=source)
 
 
