@@ -81,7 +81,9 @@ def decode(value: bytes | str | None, headers: Any = None, expect: tuple[type[Ev
         raise InvalidEvent("empty message body (tombstone)")
     try:
         payload = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and integers too long to convert;
+        # RecursionError a body nested deeper than the parser goes.
         raise InvalidEvent(f"body is not JSON: {exc.__class__.__name__} at position {getattr(exc, 'pos', '?')}") from None
     if not isinstance(payload, dict):
         raise InvalidEvent("body is not a JSON object")

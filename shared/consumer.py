@@ -125,6 +125,8 @@ class BatchConsumer:
                 decoded.append(_Decoded(rec, decode(rec.value, rec.headers, self.expect)))
             except InvalidEvent as exc:
                 self._dead_letter(rec, exc.reason, "InvalidEvent")
+            except Exception as exc:  # noqa: BLE001 - decoding depends on the bytes alone: a retry cannot help
+                self._dead_letter(rec, f"undecodable message: {exc.__class__.__name__}", exc.__class__.__name__)
         if not decoded:
             return
         try:

@@ -49,10 +49,6 @@ def test_any_message_decodes_to_an_event_or_an_invalid_event(message):
         assert exc.reason
 
 
-@pytest.mark.xfail(strict=True, reason="shared/codec.py:83-85 catches only UnicodeDecodeError/JSONDecodeError around "
-                   "json.loads: a deeply nested body raises RecursionError, an integer of > 4300 digits ValueError; "
-                   "BatchConsumer.process_sync (shared/consumer.py:125) dead-letters only InvalidEvent, so one such "
-                   "message makes every consuming worker exit without committing, again after each restart")
 @pytest.mark.parametrize("value", [b"[" * 50_000 + b"]" * 50_000, b'{"event_type": ' + b"9" * 5000 + b"}"],
                          ids=["deep-nesting", "huge-integer"])
 def test_a_body_that_breaks_the_json_parser_is_an_invalid_event(value):
