@@ -1,11 +1,13 @@
 """Faust wiring of the admissions worker: ``members.roster`` + ``adt.events`` → one
 ``BatchConsumer`` (one agent, so one member's roster and ADT changes never race), small
 batches (``batch_size``, ``batch_within_s`` = 50 ms) for a short admit-to-alert time, and a
-timer refreshing the census and unmatched gauges every 5 s."""
+timer refreshing the census and unmatched gauges every 5 s. The worker lowers its own CPU
+priority by ``worker_nice`` (5): on shared cores the listener's ACKs go first."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import faust
@@ -35,6 +37,8 @@ def migrate(settings: AdmissionsSettings) -> Database:
 
 def build_worker(settings: AdmissionsSettings) -> faust.App:
     sys.setswitchinterval(settings.gil_switch_interval_s)  # the batch thread's DB round trips vs the loop
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)  # the listener's ACKs first when both share the cores
     db = migrate(settings)
     producer = EventProducer(settings, "admissions-worker", **{"linger.ms": 1, "socket.nagle.disable": True})
     handler = AdmissionsHandler(settings.env(), full_parse_tz=settings.feed_tz() if settings.full_parse_audit else None)

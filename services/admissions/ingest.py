@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import time
+
 from shared.deadletter import DeadLetters
 from shared.events import AdtEventV1
 from shared.kafka import EventProducer
@@ -31,14 +33,34 @@ def ingest_producer(settings: AdmissionsSettings, client_id: str) -> EventProduc
     })
 
 
+class KafkaStatus:
+    """What the last writes said about the broker (no extra connection, no polling)."""
+
+    def __init__(self) -> None:
+        self.last_ok: float | None = None
+        self.last_failure: float | None = None
+
+    def reachable(self) -> bool | None:
+        """None before the first write; else whether the latest write was confirmed."""
+        if self.last_ok is None and self.last_failure is None:
+            return None
+        return (self.last_ok or 0.0) >= (self.last_failure or 0.0)
+
+
 def build_gateway(settings: AdmissionsSettings, producer: EventProducer, dedupe: WriteBehindDedupe,
-                  transport: str) -> AdtGateway:
+                  transport: str, status: KafkaStatus | None = None) -> AdtGateway:
     topic = settings.topic(ADT)
     dlq = DeadLetters(producer, f"admissions.{transport}")
     timeout = settings.publish_timeout_s
+    status = status or KafkaStatus()
 
     async def publish(event: AdtEventV1, raw: bytes) -> None:
-        await producer.send_messages([producer.message_for(event, topic)], timeout=timeout)
+        try:
+            await producer.send_messages([producer.message_for(event, topic)], timeout=timeout)
+        except BaseException:
+            status.last_failure = time.monotonic()
+            raise
+        status.last_ok = time.monotonic()
 
     async def dead_letter(raw: bytes, reason: str, code: int) -> None:
         await dlq.send(topic, raw, None, [("hl7.error_code", str(code).encode()), ("transport", transport.encode())],

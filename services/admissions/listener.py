@@ -7,14 +7,13 @@ unreachable every message is answered AE 207 within ``publish_timeout_s`` (never
 bad input cannot be dead-lettered either, so it gets AE 207 too ("send it again").
 
 ``/healthz`` is 200 while the listener accepts connections; the body also says whether the
-broker was reachable at the last check (every 10 s), without failing the check on it: a
-restart would not bring Kafka back, and the listener answering AE is the right behaviour.
+latest write to Kafka was confirmed (``kafka_reachable``, null before the first), without
+failing the check on it: a restart would not bring Kafka back, and answering AE is right.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -23,10 +22,9 @@ from aiohttp import web
 
 from shared import metrics as shared_metrics
 from shared.db import Database
-from shared.kafka import broker_reachable
 
 from .dedupe import WriteBehindDedupe
-from .ingest import build_gateway, ingest_producer
+from .ingest import KafkaStatus, build_gateway, ingest_producer
 from .mllp.server import MllpServer
 from .mllp.tls import server_ssl_context
 from .settings import AdmissionsSettings
@@ -36,15 +34,9 @@ log = logging.getLogger(__name__)
 
 
 class _Health:
-    def __init__(self, settings: AdmissionsSettings) -> None:
-        self.settings = settings
-        self.kafka: bool | None = None
+    def __init__(self) -> None:
+        self.kafka = KafkaStatus()
         self.listening = False
-
-    async def watch_kafka(self) -> None:
-        while True:
-            self.kafka = await asyncio.to_thread(broker_reachable, self.settings, 3.0)
-            await asyncio.sleep(10)
 
 
 async def _ops_site(settings: AdmissionsSettings, health: _Health) -> web.AppRunner:
@@ -55,7 +47,8 @@ async def _ops_site(settings: AdmissionsSettings, health: _Health) -> web.AppRun
     async def healthz(_request: web.Request) -> web.Response:
         ok = health.listening
         return web.json_response({"service": "admissions", "process": "mllp", "ok": ok,
-                                  "checks": {"listener": health.listening}, "kafka_reachable": health.kafka},
+                                  "checks": {"listener": health.listening},
+                                  "kafka_reachable": health.kafka.reachable()},
                                  status=200 if ok else 503)
 
     app = web.Application()
@@ -86,12 +79,11 @@ async def serve(settings: AdmissionsSettings) -> None:
                                retention_days=settings.dedupe_retention_days)
     await dedupe.start()
     producer = ingest_producer(settings, "admissions-mllp")
-    gateway = build_gateway(settings, producer, dedupe, "mllp")
+    health = _Health()
+    gateway = build_gateway(settings, producer, dedupe, "mllp", health.kafka)
     server = MllpServer(gateway, host=settings.listener_host(), port=settings.mllp_port, ssl=ssl_ctx,
                         idle_timeout=settings.mllp_idle_timeout_s, max_frame_bytes=settings.mllp_max_frame_bytes,
                         max_connections=settings.mllp_max_connections)
-    health = _Health(settings)
-    watcher = asyncio.create_task(health.watch_kafka())
     runner = await _ops_site(settings, health)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -105,9 +97,6 @@ async def serve(settings: AdmissionsSettings) -> None:
         log.info("stopping: closing the listener")
         health.listening = False
         await server.close(grace=5)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
         await dedupe.close()
         await asyncio.to_thread(producer.close, 5.0)
         await runner.cleanup()
