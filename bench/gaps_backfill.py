@@ -110,6 +110,7 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=100_000, help="synthetic members (about 10 claim lines each)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds per phase")
+    ap.add_argument("--workers", type=int, default=1, help="gaps worker processes (one consumer group)")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database and topics")
     args = ap.parse_args()
 
@@ -138,13 +139,15 @@ def main() -> None:
     specs = all_topics()
     created = ensure_topics(settings, specs)
     engine = create_engine(db_url)
-    worker = None
+    workers: list[subprocess.Popen] = []
     try:
         sh(sys.executable, "-m", "services.gaps", "migrate", env=env)
         var_dir.mkdir(parents=True, exist_ok=True)
-        log = open(var_dir / "worker.log", "w")
-        worker = subprocess.Popen([sys.executable, "-m", "services.gaps", "worker"], cwd=REPO, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        for i in range(args.workers):
+            log = open(var_dir / f"worker-{i}.log", "w")
+            workers.append(subprocess.Popen([sys.executable, "-m", "services.gaps", "worker"], cwd=REPO,
+                                            env={**env, "WORKER_PORT": str(18921 + i)}, stdout=log,
+                                            stderr=subprocess.STDOUT))
 
         def scalar(q):
             with engine.connect() as conn:
@@ -185,9 +188,10 @@ def main() -> None:
         t_backfill = time.perf_counter() - t0
         rate = lines / t_backfill
         gap_events = watermark_total(settings, settings.topic("gaps.events"))
-        print(f"backfill: {lines:,} claim lines ({claims:,} claims) through ingest -> worker in {t_backfill:.1f}s "
+        print(f"backfill ({args.workers} worker process(es)): {lines:,} claim lines ({claims:,} claims) through "
+              f"ingest -> worker in {t_backfill:.1f}s "
               f"= {rate:,.0f} claim lines/s end to end (target >= 3,000); {gap_events:,} gap events on gaps.events")
-        rss = peak_rss_mb(worker.pid)
+        rss = max((peak_rss_mb(w.pid) or 0) for w in workers)
 
         # 3. full re-evaluation
         t0 = time.perf_counter()
@@ -199,7 +203,8 @@ def main() -> None:
               f"{summary['seconds']:.1f}s inside the command ({t_reeval:.1f}s with interpreter start) "
               f"= {summary['evaluated'] / summary['seconds']:,.0f} members/s; {summary['status_changes']} status "
               f"changes, {summary['rows_written']} rows written (target <= 30 s for 100,000 members)")
-        print(f"worker peak RSS: {rss:.0f} MB" if rss else "worker peak RSS: unavailable")
+        print(f"worker peak RSS: {rss:.0f} MB (largest of {len(workers)} worker process(es))" if rss
+              else "worker peak RSS: unavailable")
         with engine.connect() as conn:
             statuses = dict(conn.execute(text("SELECT status, count(*) FROM gaps GROUP BY status")).all())
         print(f"gap rows by status: {json.dumps(statuses, sort_keys=True)}")
@@ -207,12 +212,13 @@ def main() -> None:
               f"synthetic data: {manifest['counts']['members']:,} members, {manifest['counts']['claim_lines']:,} lines "
               f"(seed {args.seed})")
     finally:
-        if worker is not None:
-            worker.terminate()
+        for w in workers:
+            w.terminate()
+        for w in workers:
             try:
-                worker.wait(30)
+                w.wait(30)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                w.kill()
         engine.dispose()
         if not args.keep:
             delete_topics(settings, created.keys())

@@ -167,4 +167,4 @@ def bulk_insert_ignore(session: Session, table, rows: Sequence[dict]) -> None:
 
 
 def write_gap_rows(session: Session, rows: list[dict]) -> None:
-    bulk_upsert(session, gaps, rows, ["gap_key"])
+    bulk_upsert(session, gaps, rows, ["member_id", "gap_key"])

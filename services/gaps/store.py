@@ -78,8 +78,9 @@ members = Table(
 
 claim_versions = Table(
     "claim_versions", metadata,
+    # (member, event): one index serves both the dedupe (ON CONFLICT) and the per-member reads.
+    Column("member_id", String(64), primary_key=True),
     Column("event_id", String(36), primary_key=True),
-    Column("member_id", String(64), nullable=False),
     Column("claim_id", String(64), nullable=False),
     Column("frequency_code", String(1), nullable=False),
     Column("original_claim_id", String(64), nullable=True),
@@ -88,24 +89,22 @@ claim_versions = Table(
     Column("line_count", Integer, nullable=False),
     Column("facts", Text, nullable=False),
     Column("source_file", Text, nullable=True),
-    Index("ix_claim_versions_member", "member_id"),
 )
 
 transition_events = Table(
     "transition_events", metadata,
+    Column("member_id", String(64), primary_key=True),
     Column("event_id", String(36), primary_key=True),
-    Column("member_id", String(64), nullable=False),
     Column("transition_id", String(36), nullable=False),
     Column("event_type", String(40), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("body", Text, nullable=False),
-    Index("ix_transition_events_member", "member_id"),
 )
 
 gaps = Table(
     "gaps", metadata,
+    Column("member_id", String(64), primary_key=True),
     Column("gap_key", String(200), primary_key=True),
-    Column("member_id", String(64), nullable=False),
     Column("measure_id", String(16), nullable=False),
     Column("measure_version", String(32), nullable=False),
     Column("period_start", Date, nullable=False),
@@ -120,7 +119,6 @@ gaps = Table(
     Column("contract_id", String(64), nullable=False),
     Column("cause_event_id", String(36), nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_gaps_member", "member_id"),
     Index("ix_gaps_rates", "period_start", "measure_id", "status"),
 )
 

@@ -30,7 +30,9 @@ from .records import (
     ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim,
 )
 from .x12_envelope import EnvelopeChecker, Tokens
-from .x12_loops import TransactionState, claim_fields, finish_line, map_segment, v as _v
+from .x12_loops import MAPPED, TransactionState, claim_fields, finish_line, map_segment, v as _v
+
+_CONTROL = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 
 SUPPORTED = {"005010X222A1": "professional", "005010X223A2": "institutional",
              "005010X223A1": "institutional", "005010X223A3": "institutional"}
@@ -156,10 +158,24 @@ class Parser837:
             for sid, els, line in tokens:
                 self._tick(counter)
                 errs = envelope.check(sid, els)
-                st_errs = [e for e in errs if e[0] == "st"]
-                pending_env.extend(e for e in errs if e[0] in ("isa", "gs"))
-                if tx is not None and sid not in ("ST", "SE"):
-                    tx.segments += 1
+                if errs:
+                    st_errs = [e for e in errs if e[0] == "st"]
+                    pending_env.extend(e for e in errs if e[0] in ("isa", "gs"))
+                else:
+                    st_errs = errs
+                if sid not in _CONTROL:
+                    if tx is not None:
+                        tx.segments += 1
+                        if sid in MAPPED:
+                            try:
+                                map_segment(tx, sid, els, self._finish_claim)
+                            except (ValueError, IndexError) as exc:
+                                if tx.claim is not None:
+                                    tx.claim.errors.append(f"{sid} segment: {exc}")
+                                else:
+                                    tx.errors.append(f"{sid} segment: {exc}")
+                        tx.raw.append(line)
+                    continue
                 if sid == "ST":
                     if tx is not None:
                         yield from self._flush(tx, ["no SE trailer before the next ST"])
@@ -198,16 +214,7 @@ class Parser837:
                         tx = None
                     yield from self._envelope_rejections(pending_env)
                     continue
-                if sid == "ISA" or tx is None:
-                    continue
-                try:
-                    map_segment(tx, sid, els, self._finish_claim)
-                except (ValueError, IndexError) as exc:
-                    if tx.claim is not None:
-                        tx.claim.errors.append(f"{sid} segment: {exc}")
-                    else:
-                        tx.errors.append(f"{sid} segment: {exc}")
-                tx.raw.append(line)
+                # ISA: nothing more to do
         except pyx12.errors.X12Error:
             pending_env.append(("isa", "ISA", "an ISA segment inside the file is malformed"))
         if tx is not None:

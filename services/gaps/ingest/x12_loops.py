@@ -13,6 +13,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# The segments ``map_segment`` reads; the others (N3, N4, DMG, PER, SBR, PRV, AMT, OI, ...) are
+# counted and kept as text but not mapped.
+MAPPED = frozenset({"CLM", "HL", "BHT", "NM1", "LX", "SV1", "SV2", "DTP", "REF", "HI", "CL1", "SVD", "CAS"})
 DX_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
 # CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
 # information about the stay, not replacements; 6 (corrected) replaces like 7.

@@ -12,7 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from tests.support.procs import wait_for
 
-from .conftest import read_report, roster_csv, roster_row, unique, wait_members
+from .conftest import ROSTER_HEADER, read_report, roster_csv, roster_row, unique, wait_members
 from .x12_build import Claim, Line, professional
 
 ADMIN = {"Authorization": "Bearer dev-admin"}
@@ -233,6 +233,17 @@ def test_api_member_gaps_rates_fhir_authorization_and_audit(gaps):
         assert op.status_code == 200 and op.json()["resourceType"] == "Parameters"
         inner = Bundle.model_validate(op.json()["parameter"][0]["resource"])
         assert [x.resource.get_resource_type() for x in inner.entry].count("DetectedIssue") == 1
+
+        # A roster CSV as a multipart upload: the same load, its report in the answer.
+        g = unique("MG")
+        csv_text = "\n".join([ROSTER_HEADER, roster_row(g), roster_row(g)]) + "\n"
+        r = http.post("/roster/files", files={"file": ("roster.csv", csv_text.encode(), "text/csv")}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        rep = r.json()
+        assert (rep["file"], rep["accepted"], rep["rejected"]) == ("roster.csv", 1, 1)
+        assert rep["rejections"][0]["lines"] == [3] and "appears again" in rep["rejections"][0]["reason"]
+        assert http.post("/roster/files", content=b"", headers=ADMIN).status_code == 422
+        assert http.post("/claims/files", content=b"x", headers=NURSE_EAST).status_code == 403
 
         audit = gaps.rows("SELECT user_id, action, endpoint, detail FROM audit_log WHERE member_id = :m ORDER BY id", m=f)
         reads = [(a.user_id, a.endpoint) for a in audit if a.action == "read"]
