@@ -7,7 +7,8 @@ Every operation of every service (admissions, gaps, outreach, billing) gets sche
 or more — or an exception escaping the app — is a failure; all of them are collected and
 listed together. ``/alerts/stream`` (Server-Sent Events, open-ended) is excluded.
 
-Budget: ``SCHEMATHESIS_EXAMPLES`` cases per operation and mode (default 8; times FUZZ_SCALE).
+Budget: ``SCHEMATHESIS_EXAMPLES`` cases per operation and mode (default 8; times FUZZ_SCALE);
+the ``slow`` variant runs eight times as many, drawn afresh each run.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def served(module_topics, module_databases, tmp_path_factory):
     print("\nschemathesis calls by status class:", dict(sorted(totals.items())))
 
 
-def exercise(schema, identities, examples: int, known: dict[str, list[str]]) -> tuple[Counter, list[str]]:
+def exercise(schema, identities, examples: int, known: dict[str, list[str]],
+             randomize: bool = False) -> tuple[Counter, list[str]]:
     statuses: Counter[str] = Counter()
     failures: dict[tuple, str] = {}
     for result in schema.get_all_operations():
@@ -62,7 +64,7 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]]) -> 
             continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @budget(examples)
+            @budget(examples, randomize=randomize)
             @given(case=op.as_strategy(generation_mode=mode))
             def send(case):
                 for headers in identities:
@@ -101,9 +103,19 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]]) -> 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_request_gets_a_server_error(service, served):
+    check_service(service, served, EXAMPLES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_request_gets_a_server_error_long(service, served):
+    check_service(service, served, EXAMPLES * 8, randomize=True)
+
+
+def check_service(service: str, served, examples: int, randomize: bool = False) -> None:
     app, known = served(service)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    statuses, failures = exercise(schema, IDENTITIES[service], EXAMPLES, known)
+    statuses, failures = exercise(schema, IDENTITIES[service], examples, known, randomize)
     totals.update(statuses)
     print(f"\n{service}: {sum(statuses.values())} calls {dict(sorted(statuses.items()))}")
     assert sum(statuses.values()) > 0
