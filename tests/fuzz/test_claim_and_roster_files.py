@@ -83,8 +83,8 @@ def test_every_837_input_is_loaded_or_rejected_long(text):
     check_837(text)
 
 
-@pytest.mark.xfail(strict=True, reason="services/gaps/ingest/x12_837.py:201 skips every segment outside a "
-                   "transaction set (`if sid == 'ISA' or tx is None: continue`): with its ST segment damaged, a set's "
+@pytest.mark.xfail(strict=True, reason="services/gaps/ingest/x12_837.py:166-177 drops every segment outside a "
+                   "transaction set (`if sid not in _CONTROL: if tx is not None: ...; continue`): with its ST segment damaged, a set's "
                    "claims are neither loaded nor rejected with their text; only a group-level envelope rejection "
                    "(GE count) without raw text is reported, so the dead letter holds the file's first 64 KB only")
 def test_claims_of_a_set_with_a_damaged_st_are_rejected_with_their_text():
@@ -156,8 +156,8 @@ def test_every_csv_row_is_loaded_or_rejected_long(text):
 HUGE_FIELD = '"' + "x" * 140_000 + "\n"
 
 
-@pytest.mark.xfail(strict=True, reason="services/gaps/ingest/claims_csv.py:221 and roster_csv.py:82 (also the header "
-                   "reads at claims_csv.py:207 / roster_csv.py:74) iterate csv.reader without catching csv.Error: a "
+@pytest.mark.xfail(strict=True, reason="services/gaps/ingest/claims_csv.py:222 and roster_csv.py:82 (also the header "
+                   "reads at claims_csv.py:208 / roster_csv.py:74) iterate csv.reader without catching csv.Error: a "
                    "field over 131,072 characters (e.g. an unterminated quote) raises '_csv.Error: field larger than "
                    "field limit' out of the parser, the load fails and POST /claims/files or /roster/files answers 500")
 @pytest.mark.parametrize("kind", ["claims", "roster"])
