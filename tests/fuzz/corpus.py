@@ -172,7 +172,8 @@ claims_json_text = st.one_of(mutated(st.sampled_from(seed_claims_json()), max_op
 
 # Arbitrary JSON values (bounded depth and size) for JSON bodies.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2 ** 70), 2 ** 70) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+    st.none() | st.booleans() | st.integers(-(2 ** 70), 2 ** 70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
     | st.sampled_from(["", "2026-02-30", "2026-03-02T10:00:00", "A01", "M000001", "x" * 300, "-1", "1e400"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=12,
