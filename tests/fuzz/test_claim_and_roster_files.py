@@ -86,7 +86,8 @@ def test_every_837_input_is_loaded_or_rejected_long(text):
 @pytest.mark.xfail(strict=True, reason="services/gaps/ingest/x12_837.py:166-177 drops every segment outside a "
                    "transaction set (`if sid not in _CONTROL: if tx is not None: ...; continue`): with its ST "
                    "segment damaged, a set's claims are neither loaded nor rejected with their text; only a "
-                   "group-level envelope rejection (GE count) without raw text is reported, so the dead letter holds the file's first 64 KB only")
+                   "group-level envelope rejection (GE count) without raw text is reported, so the dead letter "
+                   "holds the file's first 64 KB only")
 def test_claims_of_a_set_with_a_damaged_st_are_rejected_with_their_text():
     text = seed_837()[2]  # 837p_office_and_adjustments.x12: two sets, four claims
     assert "ST*837*0001*005010X222A1~" in text
