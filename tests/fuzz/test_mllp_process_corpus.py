@@ -34,7 +34,7 @@ def roundtrip(conn: MllpConn, data: bytes) -> bytes:
 
 
 def test_every_frame_is_answered_and_kept_by_the_mllp_process(admissions):  # noqa: F811 - the fixture
-    _, ports = admissions.start("mllp")
+    proc, ports = admissions.start("mllp")
     conn = MllpConn(ports["MLLP_PORT"])
     accepted: set[str] = set()
     refused: list[bytes] = []
@@ -61,6 +61,7 @@ def test_every_frame_is_answered_and_kept_by_the_mllp_process(admissions):  # no
 
     send()
     conn.close()
+    assert proc.alive() and proc.healthy(), proc.log()[-3000:]
     print(f"\nmllp process: {answered} frames answered, {len(accepted)} distinct accepted, {len(refused)} refused")
     assert answered
     s = admissions.settings
