@@ -81,6 +81,8 @@ class GapsSettings(CommonSettings):
         unknown = [m for m in v if m not in MEASURES]
         if unknown:
             raise ValueError(f"versions given for unknown measure(s): {', '.join(unknown)}")
+        if any(not label or len(label) > 64 for label in v.values()):
+            raise ValueError("a measure version label must have 1 to 64 characters")
         return {**DEFAULT_VERSIONS, **v}
 
     # ------------------------------------------------------------------ derived

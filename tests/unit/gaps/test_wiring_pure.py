@@ -96,6 +96,8 @@ def test_settings_parse_lists_versions_and_the_period():
     assert GapsSettings(measurement_year=2026, evaluation_date=date(2027, 3, 1)).period().end == date(2026, 12, 31)
     with pytest.raises(ValidationError):
         GapsSettings(measures="CMS999")
+    with pytest.raises(ValidationError):  # stored in a 64-character column: refused at start, not in a batch
+        GapsSettings(measure_versions={"CMS130": "v" * 65})
 
 
 def test_formats_are_detected_from_the_content(tmp_path):
