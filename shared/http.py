@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from . import metrics
+from sqlalchemy.exc import DataError
+
 from .errors import InvalidEvent
 
 
@@ -36,6 +38,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidEvent)
     async def _invalid(_req: Request, exc: InvalidEvent) -> JSONResponse:
         return JSONResponse({"detail": exc.reason}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data_error(_req: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through (a NUL character, a number out of
+        # range): the request's fault, not the server's. The text never echoes the value.
+        return JSONResponse({"detail": "a value in the request cannot be stored or searched (e.g. a NUL "
+                                       "character or a number out of range)"}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
