@@ -122,6 +122,15 @@ def create_api(settings: GapsSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router("gaps", "api", lambda: {"db": db.ping()}))
 
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next):
+        """A NUL character in the path or a query parameter is bad input (PostgreSQL refuses it
+        in text, which would otherwise surface as a 500)."""
+        if "\x00" in request.url.path or "%00" in request.url.path or "\x00" in request.url.query \
+                or "%00" in request.url.query.upper():
+            return JSONResponse({"detail": "parameters must not contain NUL characters"}, status_code=422)
+        return await call_next(request)
+
     def ctx() -> LoadContext:
         return LoadContext(settings, db, state["producer"])
 

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
+from shared.errors import InvalidEvent
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, MemberRosterV1, ReadmissionV1, derive_id,
 )
@@ -74,6 +75,15 @@ def gc_paused():
     finally:
         if was:
             gc.enable()
+
+
+def _storable(row: dict, what: str) -> dict:
+    """The row, or ``InvalidEvent`` when a text holds a NUL character: PostgreSQL refuses it, and
+    a refusal the consumer takes for a passing database error would be retried forever."""
+    for value in row.values():
+        if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+            raise InvalidEvent(f"the {what} contains a NUL character, which the database cannot store")
+    return row
 
 
 @dataclass
@@ -116,17 +126,19 @@ class GapsHandler:
                 causes[mid] = key
         if not causes:
             return []
-        lock_members(session, causes)
         now = datetime.now(timezone.utc)
+        claim_rows = [_storable(claim_row(c), "claim") for c in claims]
+        transition_rows = [_storable({
+            "event_id": str(t.event_id), "member_id": t.member_id, "transition_id": str(t.transition_id),
+            "event_type": t.event_type, "occurred_at": t.occurred_at, "body": t.model_dump_json(),
+        }, "care transition") for t in transitions]
+        lock_members(session, causes)
         if rosters:
             self._keep_rosters(session, rosters, now)
-        if claims:
-            bulk_insert_ignore(session, claim_versions, [claim_row(c) for c in claims])
-        if transitions:
-            bulk_insert_ignore(session, transition_events, [{
-                "event_id": str(t.event_id), "member_id": t.member_id, "transition_id": str(t.transition_id),
-                "event_type": t.event_type, "occurred_at": t.occurred_at, "body": t.model_dump_json(),
-            } for t in transitions])
+        if claim_rows:
+            bulk_insert_ignore(session, claim_versions, claim_rows)
+        if transition_rows:
+            bulk_insert_ignore(session, transition_events, transition_rows)
         return self.evaluate(session, causes).events
 
     def _keep_rosters(self, session: Session, rosters: list[MemberRosterV1], now: datetime) -> None:
@@ -140,7 +152,7 @@ class GapsHandler:
             for row in session.execute(select(members.c.member_id, members.c.occurred_at, members.c.event_id)
                                        .where(members.c.member_id.in_(part))):
                 stored[row.member_id] = (row.occurred_at, row.event_id)
-        rows = [member_row(ev, now) for mid, ev in newest.items()
+        rows = [_storable(member_row(ev, now), "roster snapshot") for mid, ev in newest.items()
                 if mid not in stored or (ev.occurred_at, str(ev.event_id)) >= stored[mid]]
         bulk_upsert(session, members, rows, ["member_id"])
 

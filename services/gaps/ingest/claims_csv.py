@@ -17,7 +17,8 @@ from typing import Any, TextIO
 from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED, LIST_SEPARATOR
 
 from .csv_common import (
-    FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, split_list,
+    NUL_IN_ROW, ROW_UNREADABLE, FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, read_header,
+    read_rows, rest_of_file, split_list,
 )
 from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
@@ -167,7 +168,9 @@ class ClaimRowGrouper:
         pending.line_numbers.append(line_no)
         pending.raw.append(raw)
         reason = None
-        if too_many_values:
+        if "\x00" in raw:
+            reason = NUL_IN_ROW
+        elif too_many_values:
             reason = "more values than header columns"
         elif header_vals != pending.header:
             diff = [c for c, a, b in zip(CLAIM_COLUMNS, header_vals, pending.header) if a != b]
@@ -205,27 +208,30 @@ def iter_claims_csv(
     if source_file is None and isinstance(source, (str, os.PathLike)):
         source_file = os.path.basename(os.fspath(source))
     with open_csv(source, progress) as (reader, counter):
-        header = next(reader, None)
-        header_raw = counter.take() if header is not None else ""
+        header, header_raw, readable = read_header(reader, counter)
         if header is None:
             progress.rejected += 1
-            yield Rejection("the file is empty (no header line)", Position(source_file, lines=(1,)), "file", raw="")
+            reason = "the file is empty (no header line)" if readable else "the header " + ROW_UNREADABLE[8:]
+            yield Rejection(reason, Position(source_file, lines=(1,)), "file", raw=rest_of_file(counter, header_raw))
             _finish(progress, counter, on_progress)
             return
         index, problem = check_header(header, CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED)
         if index is None:
             progress.rejected += 1
-            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=header_raw)
+            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=rest_of_file(counter, header_raw))
             _finish(progress, counter, on_progress)
             return
         grouper = ClaimRowGrouper(progress, source_file, header_raw)
-        for row in reader:
-            line_no = reader.line_num
-            raw = counter.take()
+        for row, line_no, raw in read_rows(reader, counter):
             progress.units += 1
             if on_progress and progress.units % progress_every == 0:
                 progress.bytes_read = counter.count
                 on_progress(progress)
+            if row is None:
+                progress.rejected += 1
+                yield Rejection(ROW_UNREADABLE, Position(source_file, lines=(line_no,)), "row",
+                                raw=header_raw + raw)
+                continue
             if not any(c.strip() for c in row):
                 continue
 

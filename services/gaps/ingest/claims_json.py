@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from shared.formats import CLAIM_CSV_COLUMNS, LIST_SEPARATOR
 
 from .claims_csv import ClaimRowGrouper
+from .csv_common import MAX_RAW_CHARS, NUL_IN_ROW
 from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
 _KNOWN_LINE_KEYS = frozenset(CLAIM_CSV_COLUMNS)
@@ -54,6 +55,13 @@ class _JsonClaims:
     def item(self, n: int, obj: Any) -> Iterator[ParsedClaim | Rejection]:
         progress = self.progress
         pos = Position(self.source_file, lines=(n,))
+        raw = _raw(obj)
+        if "\\u0000" in raw:  # a database refuses NUL in text: never let one through
+            yield from self.grouper.finish()
+            progress.rejected += 1
+            member = _text(obj.get("member_id")).strip() or None if isinstance(obj, dict) else None
+            yield Rejection(NUL_IN_ROW, pos, "row", raw=raw, key=member)
+            return
         if not isinstance(obj, dict):
             yield from self.grouper.finish()
             progress.rejected += 1
@@ -155,7 +163,7 @@ def _walk(reader: _CountingReader, progress: Progress, source_file: str | None,
     try:
         head = json.loads(first)
         lines_mode = isinstance(head, dict) and "claims" not in head
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, an integer too long, nesting too deep
         head, lines_mode = None, False
     if lines_mode:
         n = line_no
@@ -166,32 +174,41 @@ def _walk(reader: _CountingReader, progress: Progress, source_file: str | None,
                 if on_progress and progress.units % every == 0:
                     progress.bytes_read = reader.count
                     on_progress(progress)
+                reason = None
                 try:
                     obj = json.loads(text)
                 except json.JSONDecodeError as exc:
+                    reason = f"not valid JSON (column {exc.colno})"
+                except (ValueError, RecursionError):
+                    reason = "not JSON this service reads (a number too long or nesting too deep)"
+                if reason is not None:
                     yield from claims.finish()
                     progress.rejected += 1
-                    yield Rejection(f"not valid JSON (column {exc.colno})", Position(source_file, lines=(n,)),
-                                    "row", raw=text if text.endswith("\n") else text + "\n")
+                    yield Rejection(reason, Position(source_file, lines=(n,)), "row",
+                                    raw=(text if text.endswith("\n") else text + "\n")[:MAX_RAW_CHARS])
                 else:
                     yield from claims.item(n, obj)
             text = reader.readline()
             n += 1
     else:
         doc_text = first + reader.read()
+        reason = None
         try:
             doc = json.load(io.StringIO(doc_text))
         except json.JSONDecodeError as exc:
+            reason = f"not JSON lines and not a JSON document (line {exc.lineno}, column {exc.colno})"
+        except (ValueError, RecursionError):
+            reason = "not JSON this service reads (a number too long or nesting too deep)"
+        if reason is not None:
             progress.rejected += 1
-            yield Rejection(f"not JSON lines and not a JSON document (line {exc.lineno}, column {exc.colno})",
-                            Position(source_file), "file", raw=doc_text[:900_000])
+            yield Rejection(reason, Position(source_file), "file", raw=doc_text[:MAX_RAW_CHARS])
             _done(progress, reader, on_progress)
             return
         items = doc.get("claims") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             progress.rejected += 1
             yield Rejection('a JSON document must be an array or {"claims": [...]}', Position(source_file), "file",
-                            raw=doc_text[:900_000])
+                            raw=doc_text[:MAX_RAW_CHARS])
             _done(progress, reader, on_progress)
             return
         for i, obj in enumerate(items, 1):

@@ -43,6 +43,45 @@ class _Counting:
         return text if text.endswith("\n") else text + "\n"
 
 
+ROW_UNREADABLE = "the row cannot be read as CSV (an unterminated quote, or a field longer than 128 KB)"
+NUL_IN_ROW = "the row contains a NUL character"
+MAX_RAW_CHARS = 900_000  # a dead letter must stay under the broker's default 1 MB message size
+
+
+def read_rows(reader, counter: _Counting) -> Iterator[tuple[list[str] | None, int, str]]:
+    """``(row, line number, raw text)``; ``row`` is None for a row ``csv`` cannot read (the
+    parser must reject it, not raise)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield None, reader.line_num, counter.take()[:MAX_RAW_CHARS]
+            continue
+        yield row, reader.line_num, counter.take()
+
+
+def read_header(reader, counter: _Counting) -> tuple[list[str] | None, str, bool]:
+    """``(header, raw text, readable)``: header None at end of file or when unreadable."""
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        return None, counter.take()[:MAX_RAW_CHARS], False
+    return header, counter.take() if header is not None else "", True
+
+
+def rest_of_file(counter: _Counting, head: str) -> str:
+    """``head`` and the rest of the file's text, up to ``MAX_RAW_CHARS`` (a rejected file is
+    dead-lettered with its rows, not only its header)."""
+    size = len(head)
+    for line in counter:
+        size += len(line)
+        if size > MAX_RAW_CHARS:
+            break
+    return (head + counter.take())[:MAX_RAW_CHARS]
+
+
 @contextmanager
 def open_csv(source: str | os.PathLike[str] | TextIO, progress: Progress) -> Iterator[tuple[csv.reader, _Counting]]:
     if isinstance(source, (str, os.PathLike)):

@@ -13,7 +13,10 @@ from typing import Any, TextIO
 
 from shared.formats import LIST_SEPARATOR, ROSTER_COLUMNS, ROSTER_REQUIRED
 
-from .csv_common import FieldError, check_header, open_csv, opt_date, parse_date, split_list
+from .csv_common import (
+    NUL_IN_ROW, ROW_UNREADABLE, FieldError, check_header, open_csv, opt_date, parse_date, read_header, read_rows,
+    rest_of_file, split_list,
+)
 from .records import ParsedRoster, Position, Progress, ProgressCallback, Rejection, validate_roster_fields
 
 
@@ -71,29 +74,38 @@ def iter_roster_csv(
     source_file = os.path.basename(os.fspath(source)) if isinstance(source, (str, os.PathLike)) else None
     seen: dict[str, int] = {}
     with open_csv(source, progress) as (reader, counter):
-        header = next(reader, None)
-        header_raw = counter.take() if header is not None else ""
-        index, problem = (None, "the file is empty (no header line)") if header is None else \
-            check_header(header, ROSTER_COLUMNS, ROSTER_REQUIRED)
+        header, header_raw, readable = read_header(reader, counter)
+        if header is None:
+            index, problem = None, ("the file is empty (no header line)" if readable
+                                    else "the header " + ROW_UNREADABLE[8:])
+        else:
+            index, problem = check_header(header, ROSTER_COLUMNS, ROSTER_REQUIRED)
         if index is None:
             progress.rejected += 1
-            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=header_raw)
+            yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=rest_of_file(counter, header_raw))
         else:
-            for row in reader:
-                line_no = reader.line_num
-                raw = counter.take()
+            for row, line_no, raw in read_rows(reader, counter):
                 progress.units += 1
                 if on_progress and progress.units % progress_every == 0:
                     progress.bytes_read = counter.count
                     on_progress(progress)
+                pos = Position(source_file, lines=(line_no,))
+                if row is None:
+                    progress.rejected += 1
+                    yield Rejection(ROW_UNREADABLE, pos, "row", raw=header_raw + raw)
+                    continue
                 if not any(c.strip() for c in row):
                     continue
-                pos = Position(source_file, lines=(line_no,))
                 values = {name: (row[i] if i < len(row) else "") for name, i in index.items()}
                 member = (values.get("member_id") or "").strip() or None
-                if len(row) > len(index):
+                reason = None
+                if "\x00" in raw:
+                    reason = NUL_IN_ROW
+                elif len(row) > len(index):
+                    reason = "more values than header columns"
+                if reason is not None:
                     progress.rejected += 1
-                    yield Rejection("more values than header columns", pos, "row", raw=header_raw + raw, key=member)
+                    yield Rejection(reason, pos, "row", raw=header_raw + raw, key=member)
                     continue
                 result = roster_body_fields(values)
                 if isinstance(result, str):

@@ -151,6 +151,7 @@ class Parser837:
         self.seg_term = tokens.seg_term
         envelope = EnvelopeChecker()
         pending_env: list[tuple] = []  # ISA/GS errors, reported at the next GE / IEA / end of file
+        orphans: list[str] = []  # segments outside any transaction set (its ST missing or damaged)
         tx: TransactionState | None = None
         group_kind: str | None = None
         group_error: str | None = None
@@ -164,18 +165,25 @@ class Parser837:
                 else:
                     st_errs = errs
                 if sid not in _CONTROL:
-                    if tx is not None:
-                        tx.segments += 1
-                        if sid in MAPPED:
-                            try:
-                                map_segment(tx, sid, els, self._finish_claim)
-                            except (ValueError, IndexError) as exc:
-                                if tx.claim is not None:
-                                    tx.claim.errors.append(f"{sid} segment: {exc}")
-                                else:
-                                    tx.errors.append(f"{sid} segment: {exc}")
-                        tx.raw.append(line)
+                    if tx is None:
+                        orphans.append(line)  # no set to belong to: rejected with its text at the next envelope
+                        continue
+                    tx.segments += 1
+                    if sid in MAPPED:
+                        try:
+                            map_segment(tx, sid, els, self._finish_claim)
+                        except (ValueError, IndexError) as exc:
+                            if tx.claim is not None:
+                                tx.claim.errors.append(f"{sid} segment: {exc}")
+                            else:
+                                tx.errors.append(f"{sid} segment: {exc}")
+                    if "\x00" in line:  # a database refuses NUL in text: never let one through
+                        (tx.claim.errors if tx.claim is not None else tx.errors).append(
+                            f"{sid} segment contains a NUL character")
+                    tx.raw.append(line)
                     continue
+                if orphans and sid != "SE":
+                    yield from self._orphans(orphans)
                 if sid == "ST":
                     if tx is not None:
                         yield from self._flush(tx, ["no SE trailer before the next ST"])
@@ -191,6 +199,9 @@ class Parser837:
                     continue
                 if sid == "SE":
                     if tx is None:
+                        if orphans:
+                            orphans.append(line)
+                            yield from self._orphans(orphans)
                         continue
                     tx.segments += 1
                     extra = [_ST_ERRORS.get(e[1], f"transaction set envelope error {e[1]}") for e in st_errs]
@@ -219,9 +230,19 @@ class Parser837:
             pending_env.append(("isa", "ISA", "an ISA segment inside the file is malformed"))
         if tx is not None:
             yield from self._flush(tx, ["file ended without an SE trailer"])
+        if orphans:
+            yield from self._orphans(orphans)
         pending_env.extend(e for e in envelope.finish() if e[0] in ("isa", "gs"))
         yield from self._envelope_rejections(pending_env)
         self._done(counter)
+
+    def _orphans(self, orphans: list[str]) -> Iterator[Rejection]:
+        claims = sum(1 for line in orphans if line.startswith("CLM"))
+        self.progress.rejected += 1
+        yield Rejection(f"{len(orphans)} segment(s) outside a transaction set (its ST segment is missing or damaged)"
+                        + (f"; {claims} claim(s) not loaded" if claims else ""), self._pos(None), "transaction",
+                        raw=_join(orphans, self.seg_term))
+        orphans.clear()
 
     def _envelope_rejections(self, pending: list[tuple]) -> Iterator[Rejection]:
         for e in pending:

@@ -55,6 +55,9 @@ def iter_roster_items(items: Iterable[Any]) -> Iterator[ParsedRoster | Rejection
     for n, item in enumerate(items, 1):
         pos = Position("api", lines=(n,))
         raw = json.dumps(item, default=str) + "\n"
+        if "\\u0000" in raw:  # a database refuses NUL in text: never let one through
+            yield Rejection("the member contains a NUL character", pos, "row", raw=raw)
+            continue
         if not isinstance(item, dict):
             yield Rejection("not a JSON object", pos, "row", raw=raw)
             continue

@@ -91,3 +91,17 @@ def test_revenue_code_only_line_needs_no_procedure_code():
     assert isinstance(c, ParsedClaim) and c.fields["lines"][0]["procedure_code"] is None
     (r, claim_rej) = parse(row(procedure_code=""))
     assert "procedure_code" in r.reason and isinstance(claim_rej, Rejection)
+
+
+def test_an_unreadable_row_is_rejected_not_raised():
+    out = parse(row(), '"' + "x" * 140_000)  # an unterminated quote running past the csv field limit
+    assert [r.claim_id for r in out if isinstance(r, ParsedClaim)] == ["C1"]
+    bad = [r for r in out if isinstance(r, Rejection)]
+    assert bad and bad[0].scope == "row" and "cannot be read as CSV" in bad[0].reason and bad[0].raw
+
+
+def test_a_file_rejected_for_its_header_keeps_its_rows_and_nul_rows_are_refused():
+    (r,) = parse(row(), header=HEADER.replace("member_id", "memberid"))
+    assert r.scope == "file" and row() in r.raw
+    line, claim = parse(row(procedure_code="99\x0013"))
+    assert "NUL" in line.reason and claim.scope == "claim"

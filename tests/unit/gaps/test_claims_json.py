@@ -69,3 +69,11 @@ def test_revenue_code_only_institutional_line():
     assert c.fields["lines"][0]["procedure_code"] is None and c.fields["lines"][0]["revenue_code"] == "0450"
     line_rej, claim_rej = parse_lines(line(procedure_code=""))
     assert "procedure_code" in line_rej.reason and claim_rej.scope == "claim"
+
+
+def test_json_the_parser_cannot_read_is_rejected_not_raised():
+    for text in ["[" * 50_000 + "]" * 50_000, '{"claim_id": ' + "9" * 5000 + "}\n"]:
+        out = list(iter_claims_json(io.StringIO(text)))
+        assert out and all(isinstance(r, Rejection) for r in out)
+    (nul,) = parse_lines(claim(claim_id="C\x009"))
+    assert isinstance(nul, Rejection) and "NUL" in nul.reason

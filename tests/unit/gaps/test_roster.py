@@ -71,3 +71,12 @@ def test_full_load_terms_absent_members_instead_of_deleting():
     assert m2["status"] == "termed" and m2["roster_load_id"] == "LOAD-7"
     assert m2["eligibility"] == ({"start": date(2024, 1, 1), "end": date(2026, 6, 30)},)  # span from Aug dropped
     assert m4["eligibility"] == ({"start": date(2024, 1, 1), "end": date(2025, 6, 30)},)  # earlier end kept
+
+
+def test_roster_rows_with_a_nul_or_an_unreadable_field_are_rejected():
+    out = parse(row(), row(member_id="M2", given_name="Ja\x00ne"), '"' + "x" * 140_000)
+    assert isinstance(out[0], ParsedRoster)
+    assert [r.reason for r in out[1:]][0] == "the row contains a NUL character"
+    assert "cannot be read as CSV" in out[2].reason
+    (bad,) = parse(row(), header=HEADER.replace(",sex,", ",gender,"))
+    assert row() in bad.raw  # the rejected file's rows travel with it

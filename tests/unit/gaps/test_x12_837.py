@@ -149,3 +149,19 @@ def test_sets_rejected_by_validation_are_rejected_whole_with_their_text():
     rej = out[-1]
     assert rej.scope == "transaction" and "999" in rej.reason and "2 claims not loaded" in rej.reason
     assert rej.raw.startswith("ST*837*0002")
+
+
+def test_claims_of_a_set_whose_st_is_damaged_are_rejected_with_their_text():
+    text = (FIX / "837p_office_and_adjustments.x12").read_text()
+    out = list(iter_837(io.StringIO(text.replace("ST*837*0001*005010X222A1~", "", 1), newline="")))
+    loaded = sum(isinstance(r, ParsedClaim) for r in out)
+    orphan = out[0]
+    assert isinstance(orphan, Rejection) and orphan.scope == "transaction" and "outside a transaction set" in orphan.reason
+    assert loaded + orphan.raw.count("CLM*") == 4  # every claim loaded or rejected with its text
+    assert orphan.raw.splitlines()[-1].startswith("SE*")
+
+
+def test_a_nul_character_rejects_its_claim():
+    text = (FIX / "837p_encounter_paid.x12").read_text().replace("HI*ABK:", "HI*ABK:\x00", 1)
+    (r,) = list(iter_837(io.StringIO(text)))
+    assert isinstance(r, Rejection) and "NUL" in r.reason
