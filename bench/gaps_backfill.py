@@ -15,10 +15,12 @@ weekly deliveries in order).
 3. ``python -m services.gaps reevaluate --all`` (a subprocess) - load, evaluate, write;
 4. the worker's peak RSS (VmHWM).
 
-    .venv/bin/python bench/gaps_backfill.py [--members 100000] [--seed 11] [--keep]
+    .venv/bin/python bench/gaps_backfill.py [--members 100000] [--workers 1] [--seed 11] [--keep]
 
 The default is the issue's size (100,000 members, about 1,000,000 claim lines); targets:
->= 3,000 claim lines/s backfill, <= 30 s for the full re-evaluation.
+>= 3,000 claim lines/s backfill, <= 30 s for the full re-evaluation. ``--workers 2`` runs two
+worker processes in one consumer group (the scale-out the topics' partitions allow): on 2 cores
+the single worker is the bottleneck once the files are read.
 """
 
 from __future__ import annotations
