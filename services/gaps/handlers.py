@@ -127,6 +127,11 @@ class GapsHandler:
         if not causes:
             return []
         now = datetime.now(timezone.utc)
+        # Everything this batch will store is checked before the first statement runs.
+        if any("\x00" in m for m in causes):
+            raise InvalidEvent("a member id contains a NUL character, which the database cannot store")
+        for r in rosters:
+            _storable({"body": r.model_dump_json()}, "roster snapshot")
         claim_rows = [_storable(claim_row(c), "claim") for c in claims]
         transition_rows = [_storable({
             "event_id": str(t.event_id), "member_id": t.member_id, "transition_id": str(t.transition_id),

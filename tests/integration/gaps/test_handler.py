@@ -182,3 +182,15 @@ def test_daily_reevaluation_turns_lapsing_gaps_due_soon_once(handler_db):
     assert report.members >= 1 and report.events >= 1
     again = runner.run(as_of=date(2026, 11, 15))
     assert again.events == 0 and again.changed_rows == 0
+
+
+def test_a_nul_character_is_an_invalid_event_not_a_database_error(handler_db):
+    from shared.errors import InvalidEvent
+
+    _, db, h = handler_db
+    for bad in (roster("M9\x00"), roster("M9").model_copy(update={"given_name": "A\x00"}),
+                claim("M9", "C\x009", [VISIT])):
+        with pytest.raises(InvalidEvent), db.transaction() as s:
+            h(s, [bad])
+    apply(db, h, roster("M9"))  # the database is unharmed
+    assert statuses(db, "M9")
