@@ -252,3 +252,20 @@ def test_api_member_gaps_rates_fhir_authorization_and_audit(gaps):
         assert ("supervisor.east", "GET /members/{member_id}/care-gaps") in reads
         assert any(a.user_id == "nurse.west1" and (a.detail or "").startswith("denied") for a in audit)
         assert any(a.action == "write" and a.endpoint == "POST /roster/members" for a in audit)
+
+
+def test_worker_and_api_expose_the_gaps_metrics_without_member_labels(gaps):
+    import httpx
+
+    def scrape(port: int) -> str:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+    worker = wait_for(lambda: (t := scrape(gaps.worker.http_port)) and 'gaps_open{measure="CMS130"}' in t and t, 30,
+                      what="gaps_open refreshed by the maintenance timer")
+    assert "gaps_evaluations_total" in worker
+    assert 'gaps_events_emitted_total{event_type="gap.opened",measure="CMS130"}' in worker
+    api = scrape(gaps.api_port)  # the API ran loads in the tests above
+    assert 'gaps_claims_ingested_total{format="x12",outcome="accepted"}' in api
+    assert 'gaps_roster_rows_total{outcome="accepted"}' in api and "gaps_ingest_progress_ratio" in api
+    members = {r.member_id for r in gaps.rows("SELECT member_id FROM members")}
+    assert not any(m in worker or m in api for m in members)
