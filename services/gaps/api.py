@@ -20,34 +20,28 @@ The API runs the idempotent schema step at start.
 
 # No "from __future__ import annotations": FastAPI resolves the dependency aliases defined in create_api.
 
-import asyncio
-import hashlib
 import json
 import logging
-import tempfile
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from shared.audit import record_access
 from shared.auth import User, authenticator, load_directory
-from shared.errors import TransientError
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
 
 from . import queries
 from .agents import open_database
-from .api_models import (
-    EvidenceOut, GapOut, LoadAccepted, LoadReportOut, LoadStatusOut, MemberGapsOut, MemberOut, RatesOut,
-)
+from .api_loads import loads_router
+from .api_models import EvidenceOut, GapOut, MemberGapsOut, MemberOut, RatesOut
 from .domain import MEASURES, Period
 from .fhir_report import GAP_STATUSES, care_gaps_bundle, care_gaps_parameters
-from .loads import LoadContext, load_claims, load_roster, new_load_id
+from .loads import LoadContext
 from .loads.jobs import LoadJobs
 from .settings import GapsSettings
 from .store import audit, evidence_from_json
@@ -58,21 +52,6 @@ MEMBER_READERS = ("admin", "supervisor", "nurse", "care_navigator", "social_work
 RATE_READERS = ("admin", "supervisor", "ops")
 LOADERS = ("admin", "ops")
 FHIR_JSON = "application/fhir+json"
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "the file: as the raw request body, or multipart/form-data with a `file` part",
-        "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            "text/plain": {"schema": {"type": "string"}},
-            "text/csv": {"schema": {"type": "string"}},
-            "multipart/form-data": {"schema": {"type": "object", "properties": {
-                "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
-        },
-    }
-}
-
-
 def roles(current_user, *names: str):
     """Like ``shared.auth.require_roles``, whose string annotation (``from __future__ import
     annotations`` in shared/auth.py) FastAPI cannot resolve: it would read ``user`` from the
@@ -255,157 +234,7 @@ def create_api(settings: GapsSettings) -> FastAPI:
                                  measure_id=measure_id, practice_id=practice_id, contract_id=contract_id)
         return RatesOut(period_start=p.start, period_end=p.end, group_by=groups, rates=rows)
 
-    # ------------------------------------------------------------------ loads
-    async def receive_upload(request: Request) -> tuple[Path, str, str | None]:
-        """Stream the upload to a temp file; (path, sha256, filename from the multipart part)."""
-        upload_dir = settings.uploads_path()
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        part_name = None
-        fd = tempfile.NamedTemporaryFile(dir=upload_dir, prefix="upload-", delete=False)
-        path = Path(fd.name)
-        try:
-            with fd:
-                ctype = request.headers.get("content-type", "")
-                if ctype.startswith("multipart/form-data"):
-                    form = await request.form(max_part_size=settings.upload_max_bytes)
-                    part = form.get("file")
-                    if part is None or isinstance(part, str):
-                        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "multipart upload needs a file part")
-                    part_name = part.filename
-                    while chunk := await part.read(1 << 20):
-                        size += len(chunk)
-                        if size > settings.upload_max_bytes:
-                            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "upload too large")
-                        digest.update(chunk)
-                        fd.write(chunk)
-                else:
-                    async for chunk in request.stream():
-                        size += len(chunk)
-                        if size > settings.upload_max_bytes:
-                            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "upload too large")
-                        digest.update(chunk)
-                        fd.write(chunk)
-            if size == 0:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the upload is empty")
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path, digest.hexdigest(), part_name
-
-    async def run_load(job_fn, load_id: str, kind: str, cleanup: Path | None, background: bool):
-        job = jobs.start(load_id, kind, job_fn, cleanup=cleanup)
-        if background:
-            return JSONResponse(LoadAccepted(load_id=load_id, status_url=f"/loads/{load_id}").model_dump(),
-                                status_code=status.HTTP_202_ACCEPTED)
-        try:
-            report = await asyncio.wrap_future(job.future)
-        except TransientError as exc:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                f"load {load_id} failed: {exc} (loading the same input again is safe)") from None
-        return report.as_dict()
-
-    @app.post("/roster/members", response_model=LoadReportOut, tags=["loads"],
-              summary="Add or update roster members (JSON)",
-              description="One member or a list, as MemberRosterV1 body fields (member_id, given_name, family_name, "
-                          "birth_date, sex, mrns, pcp_practice_id, pcp_npi, hospitalist_group, pod, contract_id, "
-                          "program, risk_tier, eligibility, status) or as roster CSV columns. full=true: the list is "
-                          "the complete roster and absent active members are termed. Invalid members are rejected "
-                          "one by one (report) and dead-lettered.")
-    async def post_roster_members(user: Loader,
-                                  payload: Annotated[list[dict[str, Any]] | dict[str, Any], Body()],
-                                  full: bool = False, effective: date | None = None):
-        items = payload if isinstance(payload, list) else [payload]
-        load_id = new_load_id("roster")
-        eff = datetime.combine(effective, datetime.min.time(), tzinfo=timezone.utc) if effective else None
-        ids = [str(i.get("member_id")) for i in items if isinstance(i, dict) and i.get("member_id")]
-        result = await run_load(lambda prog: load_roster(ctx(), items, full=full, effective=eff, load_id=load_id,
-                                                         on_progress=prog), load_id, "roster", None, False)
-        await run_in_threadpool(audit_rows, user, ids, "write", "POST /roster/members", f"load {load_id}")
-        return result
-
-    @app.post("/roster/files", response_model=LoadReportOut, tags=["loads"], openapi_extra=UPLOAD_BODY,
-              responses={202: {"model": LoadAccepted}},
-              summary="Load a roster CSV file",
-              description="Columns: shared.formats.ROSTER_COLUMNS (header checked). full=true terms active members "
-                          "the file does not list. background=true answers 202 with a load id to poll.")
-    async def post_roster_file(request: Request, user: Loader, full: bool = False, effective: date | None = None,
-                               filename: str | None = None, background: bool = False):
-        path, sha, part_name = await receive_upload(request)
-        name = (filename or part_name or "roster-upload.csv")[:200]
-        load_id = new_load_id("roster", sha)
-        eff = datetime.combine(effective, datetime.min.time(), tzinfo=timezone.utc) if effective else None
-        await run_in_threadpool(audit_rows, user, [None], "write", "POST /roster/files", f"load {load_id}")
-        return await run_load(lambda prog: load_roster(ctx(), path, full=full, effective=eff, file_name=name, sha256=sha,
-                                                       load_id=load_id, on_progress=prog, report_beside_file=False),
-                              load_id, "roster", path, background)
-
-    @app.post("/claims/files", response_model=LoadReportOut, tags=["loads"], openapi_extra=UPLOAD_BODY,
-              responses={202: {"model": LoadAccepted}},
-              summary="Load a claims file (837P/837I, claims CSV, JSON)",
-              description="format: x12 | csv | json (default: detected). validate=true (X12): pyx12's validating "
-                          "walk first, the 999 is kept with the report and rejected transaction sets are not "
-                          "loaded. A file already loaded is not produced again unless force=true.")
-    async def post_claims_file(request: Request, user: Loader, format: str | None = None,  # noqa: A002
-                               validate: bool = False, force: bool = False, filename: str | None = None,
-                               occurred_at: datetime | None = None, background: bool = False):
-        if format is not None and format not in ("x12", "csv", "json"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "format must be x12, csv or json")
-        if occurred_at is not None and occurred_at.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "occurred_at needs a time zone")
-        path, sha, part_name = await receive_upload(request)
-        name = (filename or part_name or "claims-upload")[:200]
-        load_id = new_load_id("claims", sha)
-        await run_in_threadpool(audit_rows, user, [None], "write", "POST /claims/files", f"load {load_id}")
-        return await run_load(lambda prog: load_claims(ctx(), path, format, validate=validate, force=force,
-                                                       occurred_at=occurred_at, file_name=name, sha256=sha,
-                                                       load_id=load_id, on_progress=prog, report_beside_file=False),
-                              load_id, "claims", path, background)
-
-    @app.post("/claims", response_model=LoadReportOut, tags=["loads"],
-              summary="Load claims or claim lines as JSON",
-              description="A claim (ClaimV1 body fields with nested lines, optional occurred_at), a claim line (the "
-                          "claims CSV columns as keys), a list of either, or {\"claims\": [...]}. Same checks, ids "
-                          "and dead letters as a file.")
-    async def post_claims_json(user: Loader, payload: Annotated[list[Any] | dict[str, Any], Body()],
-                               occurred_at: datetime | None = None):
-        if occurred_at is not None and occurred_at.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "occurred_at needs a time zone")
-        items = payload.get("claims") if isinstance(payload, dict) and "claims" in payload else payload
-        items = items if isinstance(items, list) else [items]
-        upload_dir = settings.uploads_path()
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=upload_dir, prefix="claims-", suffix=".jsonl", delete=False,
-                                         encoding="utf-8") as fh:
-            for item in items:
-                fh.write(json.dumps(item, default=str) + "\n")
-            path = Path(fh.name)
-        load_id = new_load_id("claims")
-        ids = sorted({str(i.get("member_id")) for i in items if isinstance(i, dict) and i.get("member_id")})
-        result = await run_load(lambda prog: load_claims(ctx(), path, "json", force=True, occurred_at=occurred_at,
-                                                         file_name="api", load_id=load_id, on_progress=prog,
-                                                         report_beside_file=False),
-                                load_id, "claims", path, False)
-        await run_in_threadpool(audit_rows, user, ids, "write", "POST /claims", f"load {load_id}")
-        return result
-
-    @app.get("/loads/{load_id}", response_model=LoadStatusOut, tags=["loads"],
-             summary="A load's progress while it runs, then its report")
-    def load_status(load_id: str, user: Loader):
-        job = jobs.get(load_id)
-        if job is not None and job.report is None:
-            snap = job.snapshot()
-            return LoadStatusOut(load_id=load_id, kind=snap["kind"], status=snap["status"], seconds=snap["seconds"],
-                                 error=snap["error"], progress=snap["progress"])
-        with db.transaction() as session:
-            record = queries.load_record(session, load_id)
-        if record is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such load")
-        full = record if "rejections" in record else None
-        return LoadStatusOut(load_id=load_id, kind=record.get("kind"), status=record.get("status", "running"),
-                             seconds=record.get("seconds"), error=record.get("error"), report=full)
-
+    app.include_router(loads_router(settings, db, ctx, jobs, Loader, audit_rows))
     return app
 
 

@@ -59,7 +59,7 @@ class _Bar:
     def __enter__(self) -> "_Bar":
         if self.enabled:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn,
+                BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn,
                 TimeRemainingColumn,
             )
 

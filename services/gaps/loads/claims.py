@@ -33,7 +33,7 @@ from shared.events import ClaimV1, derive_id
 from shared.topics import CLAIMS
 
 from .. import metrics
-from ..ingest import ParsedClaim, Progress, Rejection, iter_837, iter_claims_csv, iter_claims_json, validate_837
+from ..ingest import ParsedClaim, Progress, iter_837, iter_claims_csv, iter_claims_json, validate_837
 from ..store import ingest_loads
 from .common import (
     BatchSender, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format, file_sha256, new_load_id,
