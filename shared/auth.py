@@ -46,7 +46,7 @@ class User(BaseModel):
         for r in ("admin", "supervisor", "ops", "hospitalist", "nurse", "care_navigator", "social_worker", "dietician"):
             if r in self.roles:
                 return r
-        return next(iter(self.roles))
+        return next(iter(self.roles), "none")
 
 
 class UsersFile(BaseModel):

@@ -78,6 +78,7 @@ class BatchConsumer:
         max_retries: int = 8,
         backoff_s: float = 0.2,
         on_fatal: Callable[[BaseException], None] | None = None,
+        after_commit: Callable[[list[Event], list[Event]], None] | None = None,
     ) -> None:
         if db.processed is None:
             raise ValueError("the service's metadata must include processed_events_table()")
@@ -90,6 +91,9 @@ class BatchConsumer:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.on_fatal = on_fatal or _exit_without_commit
+        # after_commit(applied, derived): counters and latency histograms that must count committed
+        # work only (a retried batch is not counted twice).
+        self.after_commit = after_commit
         self._m_processed = metrics.CONSUMER_EVENTS.labels(name, "processed")
         self._m_duplicate = metrics.CONSUMER_EVENTS.labels(name, "duplicate")
         self._m_invalid = metrics.CONSUMER_EVENTS.labels(name, "invalid")
@@ -155,6 +159,8 @@ class BatchConsumer:
             if out:
                 self.producer.send_sync(out)
         # committed
+        if self.after_commit is not None and fresh:
+            self.after_commit(fresh, out)
         self._m_processed.inc(len(fresh))
         if duplicates:
             self._m_duplicate.inc(duplicates)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,29 @@ from .settings import CommonSettings
 from .topics import TopicSpec
 
 log = logging.getLogger(__name__)
+_rdkafka_log = logging.getLogger("librdkafka")
+
+
+class _OncePer(logging.Filter):
+    """The same librdkafka line (a broker down is reported on every reconnect) once per window."""
+
+    def __init__(self, seconds: float = 30.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = re.sub(r"\d+", "#", record.getMessage())[-200:]
+        now = time.monotonic()
+        if now - self.last.get(key, -1e9) < self.seconds:
+            return False
+        if len(self.last) > 1000:
+            self.last.clear()
+        self.last[key] = now
+        return True
+
+
+_rdkafka_log.addFilter(_OncePer())
 
 Headers = list[tuple[str, bytes]]
 
@@ -60,6 +84,7 @@ class EventProducer:
             "queue.buffering.max.messages": settings.producer_max_in_flight,
             "queue.buffering.max.kbytes": 262144,
             "message.max.bytes": 10 * 1024 * 1024,
+            "logger": _rdkafka_log,
         }
         conf.update(overrides)
         self._producer = Producer(conf)
@@ -74,7 +99,8 @@ class EventProducer:
             self._producer.poll(0.05)
             metrics.PRODUCER_QUEUE.set(len(self._producer))
 
-    def _produce(self, msg: OutMessage, done) -> None:
+    def _try_produce(self, msg: OutMessage, done) -> bool:
+        """Hand ``msg`` to librdkafka; False when its bounded queue is full (the caller waits)."""
         started = time.perf_counter()
 
         def on_delivery(err: KafkaError | None, m) -> None:
@@ -86,22 +112,36 @@ class EventProducer:
                 metrics.PRODUCE_SECONDS.observe(time.perf_counter() - started)
                 done(Delivery(m.topic(), m.partition(), m.offset()), None)
 
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                self._producer.produce(msg.topic, value=msg.value, key=msg.key, headers=msg.headers,
-                                       on_delivery=on_delivery)
+        try:
+            self._producer.produce(msg.topic, value=msg.value, key=msg.key, headers=msg.headers,
+                                   on_delivery=on_delivery)
+            return True
+        except BufferError:
+            return False
+        except KafkaException as exc:
+            done(None, DeliveryError(f"produce to {msg.topic} refused: {exc}"))
+            return True
+
+    def _queue_full(self, msg: OutMessage, done) -> None:
+        metrics.PRODUCE_FAILURES.labels(msg.topic).inc()
+        done(None, DeliveryError("producer queue full: Kafka is not keeping up or is down"))
+
+    def _produce(self, msg: OutMessage, done, deadline: float | None = None) -> None:
+        """From a thread: wait (bounded by the producer timeout) while the queue is full."""
+        deadline = deadline or time.monotonic() + self._timeout
+        while not self._try_produce(msg, done):
+            if time.monotonic() > deadline:
+                self._queue_full(msg, done)
                 return
-            except BufferError:
-                # The bounded queue is full (broker slow or down): wait, but not forever.
-                if time.monotonic() > deadline:
-                    metrics.PRODUCE_FAILURES.labels(msg.topic).inc()
-                    done(None, DeliveryError("producer queue full: Kafka is not keeping up or is down"))
-                    return
-                time.sleep(0.01)
-            except KafkaException as exc:
-                done(None, DeliveryError(f"produce to {msg.topic} refused: {exc}"))
+            time.sleep(0.01)
+
+    async def _produce_async(self, msg: OutMessage, done, deadline: float) -> None:
+        """From the event loop: the same, without blocking the loop while the queue is full."""
+        while not self._try_produce(msg, done):
+            if time.monotonic() > deadline:
+                self._queue_full(msg, done)
                 return
+            await asyncio.sleep(0.01)
 
     def message_for(self, event: Event, topic: str | None = None) -> OutMessage:
         key, value, headers = codec.encode(event)
@@ -114,6 +154,7 @@ class EventProducer:
         if n == 0:
             return []
         loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self._timeout  # one budget for the whole batch
         fut: asyncio.Future = loop.create_future()
         results: list[Delivery | None] = [None] * n
         errors: list[BaseException] = []
@@ -139,7 +180,7 @@ class EventProducer:
                 if last:
                     loop.call_soon_threadsafe(settle)
 
-            self._produce(msg, done)
+            await self._produce_async(msg, done, deadline)
         try:
             return list(await asyncio.wait_for(asyncio.shield(fut), timeout or self._timeout + 2))
         except asyncio.TimeoutError:
@@ -169,6 +210,7 @@ class EventProducer:
         lock = threading.Lock()
         all_done = threading.Event()
         remaining = [n]
+        deadline = time.monotonic() + self._timeout  # one budget for the whole batch
 
         for index, msg in enumerate(messages):
             def done(result, exc, index=index):
@@ -181,7 +223,7 @@ class EventProducer:
                     if remaining[0] == 0:
                         all_done.set()
 
-            self._produce(msg, done)
+            self._produce(msg, done, deadline)
         if not all_done.wait(timeout or self._timeout + 2):
             raise DeliveryError("Kafka did not confirm the write in time")
         if errors:
