@@ -163,18 +163,18 @@ class GapsHandler:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, session: Session, causes: dict[str, Cause], *, as_of: date | None = None,
-                 contiguous: bool = False) -> EvaluationOutcome:
+                 span: tuple[str, str] | None = None) -> EvaluationOutcome:
         """Evaluate ``causes``' members; write changed gap rows; return the status changes.
-        ``contiguous``: the members are a consecutive run of the roster (see ``load_states``)."""
+        ``span``: the members are the run of the roster between these ids (see ``load_states``)."""
         with gc_paused():
-            return self._evaluate(session, causes, as_of, contiguous)
+            return self._evaluate(session, causes, as_of, span)
 
     def _evaluate(self, session: Session, causes: dict[str, Cause], as_of: date | None,
-                  contiguous: bool) -> EvaluationOutcome:
+                  span: tuple[str, str] | None) -> EvaluationOutcome:
         day = as_of or self.today()
         ms = self.settings.measure_settings(day)
         period_start = ms.period.start
-        states = load_states(session, causes, period_start, contiguous=contiguous)
+        states = load_states(session, causes, period_start, span=span)
         now = datetime.now(timezone.utc)
         out: list[Event] = []
         rows: list[dict] = []
@@ -248,7 +248,7 @@ class Reevaluation:
             progress: Callable[[int, int], None] | None = None) -> ReevaluationReport:
         started = time.perf_counter()
         day = as_of or self.handler.today()
-        contiguous = member_ids is None  # the whole roster in order: chunks are ranges
+        walk = member_ids is None  # the whole roster in the database's order: each chunk is a range
         ids = sorted(set(member_ids)) if member_ids is not None else self.member_ids()
         report = ReevaluationReport(members=len(ids), by_type={})
         cause_id = reevaluation_cause(day)
@@ -256,9 +256,10 @@ class Reevaluation:
         done = 0
         for part in chunks(ids, self.settings.reevaluate_chunk):
             with self.lock, self.db.transaction() as session:
-                lock_members(session, part, contiguous=contiguous)
+                span = (part[0], part[-1]) if walk else None
+                lock_members(session, part, span=span)
                 outcome = self.handler.evaluate(session, {m: (occurred_at, cause_id) for m in part}, as_of=day,
-                                                contiguous=contiguous)
+                                                span=span)
                 if outcome.events:
                     if self.producer is None:
                         raise RuntimeError("re-evaluation found status changes but has no producer to emit them")

@@ -45,14 +45,18 @@ class MemberState:
     gap_evidence: dict[str, str] = field(default_factory=dict)  # gap key → stored evidence JSON
 
 
-def lock_members(session: Session, member_ids: Iterable[str], *, contiguous: bool = False) -> None:
+Span = tuple[str, str]  # (first, last) member id of a run of the roster, in the database's own order
+
+
+def lock_members(session: Session, member_ids: Iterable[str], *, span: Span | None = None) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     ids = sorted(set(member_ids))
-    for part in chunks(ids, len(ids) if contiguous else CHUNK):
+    parts = [ids] if span is not None else list(chunks(ids))
+    for part in parts:
         if part:
             session.execute(select(members.c.member_id).where(_members_in(members.c.member_id, part, "postgresql",
-                                                                          contiguous))
+                                                                          span))
                             .order_by(members.c.member_id).with_for_update()).all()
 
 
@@ -64,30 +68,31 @@ _MEMBER_COLUMNS = tuple(members.c[name] for name in (
 _TRANSITION_MODELS = {"care.transition": CareTransitionV1, "care.transition_cancelled": CareTransitionCancelledV1}
 
 
-def _members_in(column, part: Sequence[str], dialect: str, contiguous: bool):
-    """``column`` among ``part``: a range when the ids are a contiguous run of the roster (the
-    re-evaluation walks it in order), ``= ANY(array)`` on PostgreSQL (one parameter instead of a
+def _members_in(column, part: Sequence[str], dialect: str, span: Span | None):
+    """``column`` among ``part``: ``BETWEEN`` the span's ends when the ids are a run of the roster
+    read in the database's order (the re-evaluation walks it so: the database's collation
+    decides, never Python's), ``= ANY(array)`` on PostgreSQL (one parameter instead of a
     thousand), ``IN`` otherwise."""
-    if contiguous:
-        return column.between(part[0], part[-1])
+    if span is not None:
+        return column.between(span[0], span[1])
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(part), type_=ARRAY(String)))
     return column.in_(part)
 
 
 def load_states(session: Session, member_ids: Iterable[str], period_start: date, *,
-                contiguous: bool = False) -> dict[str, MemberState]:
-    """State of ``member_ids``. ``contiguous``: the ids are consecutive roster members (sorted),
-    so ranges select them."""
+                span: Span | None = None) -> dict[str, MemberState]:
+    """State of ``member_ids``. ``span``: they are the run of the roster between these two ids
+    (in the database's order), so one range query per table reads them."""
     ids = sorted(set(member_ids))
     states: dict[str, MemberState] = {m: MemberState() for m in ids}
     dialect = session.get_bind().dialect.name
-    for part in chunks(ids, len(ids) if contiguous else CHUNK):
+    for part in ([ids] if span is not None else chunks(ids)):
         if not part:
             continue
 
         def where(column, _part=part):
-            return _members_in(column, _part, dialect, contiguous)
+            return _members_in(column, _part, dialect, span)
 
         for row in session.execute(select(*_MEMBER_COLUMNS).where(where(members.c.member_id))):
             st = states.get(row.member_id)

@@ -194,3 +194,12 @@ def test_a_nul_character_is_an_invalid_event_not_a_database_error(handler_db):
             h(s, [bad])
     apply(db, h, roster("M9"))  # the database is unharmed
     assert statuses(db, "M9")
+
+
+def test_the_full_reevaluation_walks_every_member_whatever_the_collation(handler_db):
+    settings, db, h = handler_db
+    ids = ["a-3", "A2", "a1", "M-10", "M9", "m_8", "Z", "z-0"]  # orders differ between C and locale collations
+    apply(db, h, *[roster(m) for m in ids])
+    runner = Reevaluation(settings.model_copy(update={"reevaluate_chunk": 3}), db, None, h)
+    report = runner.run()
+    assert report.members == report.evaluated == len(ids)
