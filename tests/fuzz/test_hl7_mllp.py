@@ -147,9 +147,6 @@ def test_json_adt_bodies_are_accepted_or_rejected_and_kept(body):
         assert len(feed.published) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="services/admissions/domain/adt_event.py adt_event_from_json catches only "
-                   "UnicodeDecodeError/JSONDecodeError around json.loads: deeply nested JSON raises RecursionError "
-                   "and an integer of > 4300 digits ValueError, which escape handle_json (HTTP 500, no dead letter)")
 @pytest.mark.parametrize("body", [b"[" * 50_000 + b"]" * 50_000, b'{"trigger": ' + b"9" * 5000 + b"}"],
                          ids=["deep-nesting", "huge-integer"])
 def test_json_adt_bodies_that_break_the_json_parser_are_rejected(body):
@@ -307,11 +304,6 @@ def test_the_listener_answers_every_frame_in_order_and_keeps_every_message(data,
     assert _visible(junk_letters) == _visible(b"".join(e.data for e in events if isinstance(e, Junk)))
 
 
-@pytest.mark.xfail(strict=True, reason="services/admissions/domain/validation.py:78 shown() repeats any ASCII "
-                   "alphanumeric value of up to 12 characters in NAK texts (check_envelope: MSH-9, MSH-9.2, MSH-11, "
-                   "MSH-12); when a sender's MSH is short of fields, patient data lands there (here a birth date in "
-                   "MSH-11), and the text goes into the ACK, the dead letter's reason and the WARNING log line of "
-                   "shared/deadletter.py:51")
 def test_a_nak_never_repeats_patient_data_that_landed_in_a_header_field():
     msg = b"MSH|^~\\&|EPIC|MERCY|CCP|CCP|20260302140500||ADT^A01|100234|19580314|F\rPID|1||100234^^^MERCY^MR\rPV1|1|I"
     ins, _event, ack = answer_of(msg)

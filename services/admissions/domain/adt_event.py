@@ -187,7 +187,7 @@ def adt_event_from_json(
         else:
             data = dict(payload)
             raw = json.dumps(data, default=str, sort_keys=True)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # also too-deep nesting and integers too long to convert
         raise InvalidEvent("body is not UTF-8 JSON") from None
     if not isinstance(data, dict):
         raise InvalidEvent("body is not a JSON object")

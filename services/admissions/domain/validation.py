@@ -30,6 +30,8 @@ When the envelope is refused the body is not examined further.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
@@ -75,9 +77,19 @@ class Inspection:
         return not self.issues
 
 
-def shown(value: str, limit: int = 12) -> str:
-    """A header value safe to repeat in an error text (codes like ORU or 2.9), else a placeholder."""
-    if value and len(value) <= limit and all(c.isascii() and (c.isalnum() or c in "._-") for c in value):
+_SHAPES = {
+    "message_type": re.compile(r"[A-Z]{3}"),   # ORU, SIU ...
+    "trigger": re.compile(r"[A-Z][0-9]{2}"),    # A99, R01 ...
+    "processing_id": re.compile(r"[A-Z]"),      # P, D, T (a mode may follow as a component)
+    "version": re.compile(r"[0-9]\.[0-9]{1,2}(\.[0-9]{1,2})?"),  # 2.9, 3.0, 2.5.2
+}
+
+
+def shown(value: str, shape: str = "trigger") -> str:
+    """A header value safe to repeat in an error text: only when it has the shape of the code
+    the field should hold (so a birth date or an MRN that slid into MSH-11 is never echoed)."""
+    pattern = _SHAPES[shape]
+    if value and pattern.fullmatch(value):
         return value
     return "(not shown)"
 
@@ -107,7 +119,7 @@ def check_envelope(fields: AdtFields, policy: ValidationPolicy) -> list[Hl7Issue
     elif fields.message_type not in policy.message_types:
         issues.append(reject(
             UNSUPPORTED_MESSAGE_TYPE,
-            f"message type {shown(fields.message_type)} is not supported; this interface accepts "
+            f"message type {shown(fields.message_type, 'message_type')} is not supported; this interface accepts "
             + ", ".join(sorted(policy.message_types)),
             "MSH", 9, component=1))
     if fields.message_type in policy.message_types:
@@ -115,19 +127,19 @@ def check_envelope(fields: AdtFields, policy: ValidationPolicy) -> list[Hl7Issue
             issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-9.2 (trigger event) is empty", "MSH", 9, component=2))
         elif fields.trigger not in policy.triggers:
             issues.append(reject(
-                UNSUPPORTED_EVENT_CODE, f"trigger event {shown(fields.trigger)} is not supported",
+                UNSUPPORTED_EVENT_CODE, f"trigger event {shown(fields.trigger, 'trigger')} is not supported",
                 "MSH", 9, component=2))
     if not fields.control_id:
         issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty", "MSH", 10))
     if fields.processing_id and fields.processing_id not in policy.processing_ids:
         issues.append(reject(
-            UNSUPPORTED_PROCESSING_ID, f"processing id {shown(fields.processing_id)} is not accepted", "MSH", 11))
+            UNSUPPORTED_PROCESSING_ID, f"processing id {shown(fields.processing_id, 'processing_id')} is not accepted", "MSH", 11))
     if not fields.version:
         issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-12 (version id) is empty", "MSH", 12))
     elif fields.version not in policy.versions:
         issues.append(reject(
             UNSUPPORTED_VERSION_ID,
-            f"version {shown(fields.version)} is not supported (accepted: {', '.join(SUPPORTED_VERSIONS)})",
+            f"version {shown(fields.version, 'version')} is not supported (accepted: {', '.join(SUPPORTED_VERSIONS)})",
             "MSH", 12))
     return issues
 
