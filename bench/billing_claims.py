@@ -26,6 +26,8 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -157,6 +159,8 @@ def main() -> None:
               f"({t_apply:.1f} s waiting)")
         print(f"  throughput: {total_lines / elapsed:,.0f} claim lines/s ({args.claims / elapsed:,.0f} claims/s); "
               f"{entries} cost / carve-out entries")
+        report("Billing claims cost accrual through the worker (PostgreSQL)", total_lines / elapsed, "claim lines/s",
+               target=3000, note=f"{total_lines:,} lines")
         if lat:
             print(f"  produce → ledger entry: p50 {lat[0]:.2f} s, p95 {lat[1]:.2f} s, p99 {lat[2]:.2f} s "
                   f"(includes the queue while the producer runs ahead)")

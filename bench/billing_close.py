@@ -35,6 +35,8 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -205,6 +207,8 @@ def main() -> None:
               f"{len(posted)} estimate entries posted; {len(closed.closed)} months closed")
         print(f"statements: {len(out)} (JSON + CSV) in {t_statements:.2f} s")
         print(f"close + statements: {t_close + t_statements:.2f} s for {mm:,} member months (target <= 10 s)")
+        report(f"Billing month close + statements, {mm:,} member-months (PostgreSQL)", t_close + t_statements, "s",
+               target=10, better="lower")
         dec = out[("GR-2026", "2026-12")][0]["shared_savings"]
         mmo = out[("MMO-2026", "2026-12")][0]
         print(f"  GR-2026 2026-12: member months {dec['member_months']}, actual PMPM {dec['actual_pmpm']} vs "

@@ -17,6 +17,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -94,6 +96,8 @@ def main() -> None:
     for label, fn, count in rows:
         us = per_message(fn, count)
         print(f"{label:<50} {us:8.1f} µs/message  ({1e6 / us:,.0f}/s on one core)")
+        if "whole ACK path" in label or "python-hl7" in label:
+            report(f"HL7 {label.strip(' +')}", us, "µs/message", better="lower")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -73,6 +75,7 @@ def main() -> None:
     print(f"evaluated {n:,} members x 5 measures in {t_eval:.2f} s: {per:.1f} us per member-measure, "
           f"{n / t_eval:,.0f} members/s")
     print(f"projected 100,000 members x 5 measures: {t_eval * 100_000 / n + t_load:.1f} s (target <= 30 s)")
+    report("Measure engine alone, per member-measure (pure, in memory)", per, "µs", better="lower")
     print("statuses:", ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))
 
 

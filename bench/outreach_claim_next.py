@@ -35,6 +35,8 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -290,6 +292,8 @@ def main() -> None:
         lat = lifecycle_latencies(settings, {str(g.event_id) for g in backlog})
         print(f"  backlog latency gap event → lifecycle event: p50 {pct(lat, 50) * 1000:.0f} ms, "
               f"p95 {pct(lat, 95) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms ({len(lat)} matched)")
+        report(f"Outreach gap event -> task lifecycle event p99, paced {args.rate:g}/s", pct(lat, 99) * 1000, "ms",
+               better="lower")
         for g in paced:  # a steady trickle: what one gap costs when the worker is idle
             producer.send_sync([g])
             time.sleep(1 / args.rate)
@@ -299,6 +303,8 @@ def main() -> None:
         lat = lifecycle_latencies(settings, {str(g.event_id) for g in paced})
         print(f"  paced at {args.rate:g}/s ({len(paced)} events): latency p50 {pct(lat, 50) * 1000:.0f} ms, "
               f"p95 {pct(lat, 95) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms ({len(lat)} matched)")
+        report(f"Outreach gap event -> task lifecycle event p99, paced {args.rate:g}/s", pct(lat, 99) * 1000, "ms",
+               better="lower")
 
         api = start_process("outreach", "api", {**env, "API_PORT": str(aport)}, tmp, http_port=aport)
         procs.append(api)
@@ -312,6 +318,8 @@ def main() -> None:
             print(f"claim next, {n} parallel nurse(s): {len(got)} claims in {wall:.2f} s = {len(got) / wall:,.0f}/s; "
                   f"latency p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
                   f"mean {statistics.fmean(ms):.1f} ms")
+            report(f"Outreach claim-next, {n} parallel nurse(s)", len(got) / wall, "claims/s",
+                   note=f"p99 {pct(ms, 99):.0f} ms")
         assert len(handed) == len(set(handed)), "a task was handed out twice"
         claimed = count(db_url, "SELECT count(*) FROM tasks WHERE status = 'claimed'")
         print(f"distinct tasks handed out: {len(set(handed))} of {len(handed)}; claimed in the database: {claimed}")

@@ -31,9 +31,9 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "gaps": ("gaps_backfill.py", [], ["--quick"]),
     "measures": ("measures_micro.py", [], []),
     "x12": ("x12_parse_micro.py", [], []),
-    "outreach": ("outreach_claim_next.py", [], ["--quick"]),
-    "billing-close": ("billing_close.py", [], ["--quick"]),
-    "billing-claims": ("billing_claims.py", [], ["--quick"]),
+    "outreach": ("outreach_claim_next.py", [], ["--members", "1000", "--claims", "150"]),
+    "billing-close": ("billing_close.py", [], ["--member-months", "200000"]),
+    "billing-claims": ("billing_claims.py", [], ["--members", "2000", "--claims", "10000"]),
 }
 
 

@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # noqa: E402 - RESULT lines for bench/run_all.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -76,6 +78,8 @@ def main() -> None:
     print(f"pyx12 X12Reader alone: {count:,} segments in {t_tok:.2f} s = {count / t_tok:,.0f} segments/s")
     print(f"iter_837 (tokenize + map loops + validate ClaimV1 fields): {ok:,} claims, {rejected} rejected, "
           f"{t_parse:.2f} s = {ok / t_parse:,.0f} claims/s, {n_lines / t_parse:,.0f} claim lines/s")
+    report("X12 837P parse (pyx12 tokenizer + our loop mapping + ClaimV1 validation)", n_lines / t_parse,
+           "claim lines/s")
 
 
 if __name__ == "__main__":
