@@ -40,8 +40,17 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
         return engine
     # hide_parameters: SQL error texts must not carry member ids or names into logs.
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
-                         pool_recycle=1800, hide_parameters=True)
+    connect_args = {}
+    if u.get_driver_name() == "psycopg":
+        # psycopg 3 prepares a statement after 5 runs; a generic plan for an IN/ANY list of
+        # hundreds of ids then filters row by row (measured 0.4 s per batch instead of 30 ms).
+        connect_args["prepare_threshold"] = None
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                           pool_recycle=1800, hide_parameters=True, connect_args=connect_args)
+    if engine.dialect.name == "postgresql":
+        # Bulk INSERTs as multi-row VALUES pages rather than one statement per row.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def is_postgres(engine: Engine) -> bool:
