@@ -48,6 +48,7 @@ class CrashRunResult:
     effects: dict = field(default_factory=dict)
     rebuild_ok: bool = False
     rebuild_output: str = ""
+    sets: dict = field(default_factory=dict)               # effect identities (see invariants.effect_sets)
     restarts: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     not_acknowledged: int = 0                               # ADT messages never accepted by the end
@@ -149,13 +150,13 @@ def crash_run(
 
         # ---- the feed and the chaos, concurrently
         est = feed_seconds or max(20.0, sum(22.0 if t == BROKER else 4.5 for t in targets))
-        pace = Pace(max(2.0, len(items) / est))
+        pace = Pace(max(2.0, len(items) / est) if targets else None)
         feed_error: list[BaseException] = []
 
         def feed() -> None:
             async def both():
                 deadline = time.monotonic() + est * 6 + 600
-                claims_pause = est / max(1, len(files))
+                claims_pause = est / max(1, len(files)) if targets else 0.0
                 await asyncio.gather(
                     _send_adt_paced(platform.mllp_port, items, result.adt, pace, deadline),
                     feeds.send_claims(api, files, result.claims, pause_between=claims_pause, deadline=deadline),
@@ -194,8 +195,9 @@ def crash_run(
         # ---- the books
         result.seconds["quiesce"] = invariants.quiesce(platform.settings, platform.group_id, timeout=600)
         result.restarts = {k: v for k, v in platform.restarts().items() if v}
-        check(platform, db_urls, pop, items, result)
+        topics = check(platform, db_urls, pop, items, result)
         result.rebuild_ok, result.rebuild_output = billing_rebuild(platform, db_urls["billing"])
+        result.sets = invariants.effect_sets(db_urls, topics)  # after the rebuild settled the estimates
     except BaseException:
         log(platform.log_tails())
         raise
@@ -217,7 +219,7 @@ async def _send_adt_paced(port: int, items, tally: feeds.AdtTally, pace: Pace, d
         i += n
 
 
-def check(platform: ChaosPlatform, db_urls: dict[str, str], pop: Path, items, result: CrashRunResult) -> None:
+def check(platform: ChaosPlatform, db_urls: dict[str, str], pop: Path, items, result: CrashRunResult) -> dict:
     settings = platform.settings
     topics: dict[str, list] = {}
     for name in ("adt.events", "claims.events", "alerts.hospitalist", "care.transitions", "outreach.tasks"):
@@ -240,6 +242,7 @@ def check(platform: ChaosPlatform, db_urls: dict[str, str], pop: Path, items, re
         result.dead_lettered[cov.service] = cov.dead_lettered
     result.duplicates = invariants.duplicates(settings, db_urls, topics)
     result.effects = invariants.effects(db_urls, topics)
+    return topics
 
 
 def billing_rebuild(platform: ChaosPlatform, url: str) -> tuple[bool, str]:

@@ -276,3 +276,40 @@ def claims_not_on_topic(expected: set[tuple[str, str]], claim_records: list[Rec]
         b = r.body()
         seen.add((b["claim_id"], b["frequency_code"]))
     return expected - seen
+
+
+def effect_sets(db_urls: dict[str, str], topics: dict[str, list[Rec]]) -> dict[str, set]:
+    """Every effect by its identity, to compare a crash run with a crash-free run of the same feed
+    (ids are derived from their causes, so equal feeds give equal sets; times are left out).
+
+    Care gaps depend on the order in which claims and care transitions meet (a follow-up gap
+    is opened by a discharge and closed by a visit claim: never opened when the claim comes
+    first), and the two feeds run at their own paces; so gaps and gap tasks are compared by
+    their final state (open gaps, open gap-task keys), everything else by identity."""
+    adm, gaps, out, bill = db_urls["admissions"], db_urls["gaps"], db_urls["outreach"], db_urls["billing"]
+    return {
+        "alerts": set(map(tuple, rows(adm, "SELECT alert_id, member_id, kind, encounter_key, status, readmission "
+                                           "FROM alerts"))),
+        "encounters": set(map(tuple, rows(adm, "SELECT owner, encounter_key, status, patient_class, discharge_time "
+                                               "FROM encounters"))),
+        "alerts.hospitalist events": {(r.header("event_type"), r.event_id) for r in topics["alerts.hospitalist"]},
+        "care.transitions events": {(r.header("event_type"), r.event_id) for r in topics["care.transitions"]},
+        "tasks (tcm, referrals)": set(map(tuple, rows(out, "SELECT task_id, task_key, kind, status, cause_event_id, "
+                                                           "due_date FROM tasks WHERE kind <> 'gap'"))),
+        "open gap tasks": set(map(tuple, rows(out, f"SELECT task_key, status FROM tasks WHERE kind = 'gap' "
+                                                   f"AND status NOT IN {TERMINAL_TASK}"))),
+        "gaps": set(map(tuple, rows(gaps, "SELECT member_id, gap_key, status, due_date FROM gaps"))),
+        "ledger balances": set(map(tuple, rows(bill, """
+            SELECT contract_id, period, account, member_id, rule, sum(amount_cents) FROM ledger_entries
+            GROUP BY contract_id, period, account, member_id, rule HAVING sum(amount_cents) <> 0"""))),
+    }
+
+
+def compare_sets(reference: dict[str, set], run: dict[str, set]) -> dict[str, tuple[list, list]]:
+    """{name: (missing from the run, extra in the run)} for the sets that differ."""
+    out = {}
+    for name, ref in reference.items():
+        got = run.get(name, set())
+        if ref != got:
+            out[name] = (sorted(ref - got, key=repr)[:20], sorted(got - ref, key=repr)[:20])
+    return out
