@@ -100,13 +100,15 @@ class Changes:
             self.expected[task.task_id] = loaded_version
 
     def flush(self, session: Session) -> None:
-        persistence.insert_tasks(session, list(self.created.values()))
+        # Updates first: a task closed in this batch gives up its open key (ux_tasks_open_key)
+        # before a task created in the same batch takes it (a gap closed and opened again).
         by = {kind: [(t, self.expected.get(i, 0)) for i, t in self.updated.items() if self.how[i] == kind]
               for kind in STRENGTH}
         persistence.update_tasks(session, by["system"],
                                  tuple(dict.fromkeys(store.SYSTEM_COLUMNS + store.REPRIORITIZE_COLUMNS)))
         persistence.update_tasks(session, by["reprioritize"], store.REPRIORITIZE_COLUMNS)
         persistence.update_tasks(session, by["rescore"], ("priority",), check_version=False)
+        persistence.insert_tasks(session, list(self.created.values()))
         persistence.insert_transitions(session, self.transitions)
         upsert(session, store.member_profiles, list(self.profiles.values()), ["member_id"])
         insert_ignore(session, store.member_diagnoses, [{"member_id": m, "code": c} for m, c in sorted(self.diagnoses)])
