@@ -174,7 +174,7 @@ def create_api(settings: GapsSettings) -> FastAPI:
         values = values or ["open-gap", "closed-gap"]
         unknown = [v for v in values if v not in GAP_STATUSES]
         if unknown:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"status must be one of {', '.join(GAP_STATUSES)}")
         return tuple(values)
 
@@ -202,12 +202,12 @@ def create_api(settings: GapsSettings) -> FastAPI:
                             periodEnd: date | None = None,  # noqa: N803
                             gap_status: Annotated[list[str] | None, Query(alias="status")] = None):
         if not subject.startswith("Patient/") or len(subject) <= len("Patient/"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "subject must be Patient/<member id>")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject must be Patient/<member id>")
         member_id = subject[len("Patient/"):]
         year = (periodStart or periodEnd).year if (periodStart or periodEnd) else None
         p = period_for(year)
         if (periodStart and periodStart != p.start) or (periodEnd and periodEnd != p.end):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 "periodStart / periodEnd must bound one calendar-year measurement period")
         bundle = fhir_bundle(user, member_id, p, parse_statuses(gap_status), "GET /fhir/Measure/$care-gaps")
         if bundle is None:
@@ -226,7 +226,7 @@ def create_api(settings: GapsSettings) -> FastAPI:
         groups = group_by if group_by is not None else ["practice"]
         bad = [g for g in groups if g not in ("practice", "contract")]
         if bad or (measure_id and measure_id not in MEASURES):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 "group_by takes practice / contract; measure_id one of " + ", ".join(MEASURES))
         p = period_for(period)
         with db.transaction() as session:

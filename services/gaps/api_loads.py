@@ -67,7 +67,7 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
                     form = await request.form(max_part_size=settings.upload_max_bytes)
                     part = form.get("file")
                     if part is None or isinstance(part, str):
-                        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "multipart upload needs a file part")
+                        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "multipart upload needs a file part")
                     part_name = part.filename
                     while chunk := await part.read(1 << 20):
                         size += len(chunk)
@@ -83,7 +83,7 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
                         digest.update(chunk)
                         fd.write(chunk)
             if size == 0:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the upload is empty")
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the upload is empty")
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -146,9 +146,9 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
                                validate: bool = False, force: bool = False, filename: str | None = None,
                                occurred_at: datetime | None = None, background: bool = False):
         if format is not None and format not in ("x12", "csv", "json"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "format must be x12, csv or json")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "format must be x12, csv or json")
         if occurred_at is not None and occurred_at.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "occurred_at needs a time zone")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "occurred_at needs a time zone")
         path, sha, part_name = await receive_upload(request)
         name = (filename or part_name or "claims-upload")[:200]
         load_id = new_load_id("claims", sha)
@@ -166,7 +166,7 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
     async def post_claims_json(user: Loader, payload: Annotated[list[Any] | dict[str, Any], Body()],
                                occurred_at: datetime | None = None):
         if occurred_at is not None and occurred_at.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "occurred_at needs a time zone")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "occurred_at needs a time zone")
         items = payload.get("claims") if isinstance(payload, dict) and "claims" in payload else payload
         items = items if isinstance(items, list) else [items]
         upload_dir = settings.uploads_path()

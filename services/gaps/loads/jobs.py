@@ -48,7 +48,8 @@ class Job:
 
 class LoadJobs:
     def __init__(self, workers: int = 2, keep: int = 200) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gaps-load")
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # made on first use, again after a shutdown
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._keep = keep
@@ -76,7 +77,11 @@ class LoadJobs:
             if len(self._jobs) > self._keep:
                 for old in [k for k, j in self._jobs.items() if j.report is not None][: len(self._jobs) - self._keep]:
                     del self._jobs[old]
-        job.future = self._pool.submit(run)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="gaps-load")
+            pool = self._pool
+        job.future = pool.submit(run)
         return job
 
     def get(self, load_id: str) -> Job | None:
@@ -84,4 +89,8 @@ class LoadJobs:
             return self._jobs.get(load_id)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Wait for running loads; a later start (the app served again) makes a new pool."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
