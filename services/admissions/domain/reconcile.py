@@ -144,7 +144,10 @@ class _Pass:
                 ))
                 self.state.emitted[key] = Emitted(ALERT, alert_id, enc.key, digest, True,
                                                   {"kind": cand.kind, "readmission": flag})
-            elif enc.is_open and (rec.digest != digest or rec.payload.get("readmission", False) != flag):
+            elif ((enc.is_open and rec.digest != digest) or rec.payload.get("readmission", False) != flag):
+                # Details change only while the stay is open; the readmission flag follows the facts
+                # whenever they arrive: a prior stay's discharge may come after this stay ended (the
+                # facilities' feeds are keyed apart, so their events are not ordered with each other).
                 flag_changed = rec.payload.get("readmission", False) != flag
                 self.events.append(AlertUpdatedV1(
                     **self.envelope(AlertUpdatedV1, alert_id, self.cause.time),
