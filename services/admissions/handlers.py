@@ -9,9 +9,11 @@ crosswalk, encounters, census and alerts are written with bulk statements
 (``projections.BatchWriter``). The derived events are returned: ``BatchConsumer`` writes them to
 Kafka and waits for the broker before it commits.
 
-Routing of an ADT event: PID-3 → member through the crosswalk; unmatched → the record
-``patient:<authority>|<mrn>`` (kept, counted; adopted by the member when a roster snapshot
-lists that identifier). A40: the MRG-1 identifiers' record merges into the survivor's.
+Routing of an ADT event: PID-3 → member through the crosswalk; a key an A40 merged away →
+the record it was merged into (``merged_patients``: the key's events may arrive after the A40,
+from another partition); unmatched → the record ``patient:<authority>|<mrn>`` (kept, counted;
+adopted by the member when a roster snapshot lists that identifier). A40: the MRG-1
+identifiers' record merges into the survivor's.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class _Batch:
         self.rosters: dict[str, MemberRosterV1 | None] = {}
         self.states: dict[str, PatientState | None] = {}
         self.versions: dict[str, int] = {}
+        self.merged: dict[str, str | None] = {}  # patient key → owner it was merged into (None: not merged)
+        self.merged_new: dict[str, str] = {}
         self.writer = BatchWriter(env.rules, now)
         self.out: list[Event] = []
         self.duplicates = 0
@@ -62,6 +66,8 @@ class _Batch:
     def prefetch(self, events: Sequence[Event]) -> None:
         pairs = [p for e in events if isinstance(e, AdtEventV1) for p in _pairs(e)]
         self._load_pairs(pairs)  # with the matched members' rosters
+        self._load_merged(e.patient_key or e.patient_ids[0].key() for e in events
+                          if isinstance(e, AdtEventV1) and (e.patient_key or e.patient_ids))
         self._load_rosters({e.member_id for e in events if isinstance(e, MemberRosterV1)})
         owners: set[str] = set()
         for e in events:
@@ -81,6 +87,13 @@ class _Batch:
                 self.xwalk[p] = member
                 if member is not None and member not in self.rosters:
                     self.rosters[member] = MemberRosterV1.model_validate_json(roster) if roster else None
+
+    def _load_merged(self, keys: Iterable[str]) -> None:
+        missing = [k for k in dict.fromkeys(keys) if k not in self.merged]
+        if missing:
+            found = store.load_merged(self.session, missing)
+            for k in missing:
+                self.merged[k] = found.get(k)
 
     def _load_rosters(self, member_ids: Iterable[str]) -> None:
         missing = [m for m in dict.fromkeys(member_ids) if m not in self.rosters]
@@ -120,6 +133,10 @@ class _Batch:
         if member is not None:
             return member, member
         key = event.patient_key or event.patient_ids[0].key()
+        self._load_merged([key])
+        into = self.merged.get(key)
+        if into is not None:
+            return into, (None if into.startswith(UNMATCHED_PREFIX) else into)
         return unmatched_owner(key), None
 
     def _owner_of_key(self, patient_key: str) -> str:
@@ -177,6 +194,7 @@ class _Batch:
             if isinstance(ev, AlertRaisedV1) and ev.causation_id == e.event_id and ev.received_at is not None:
                 self.alert_latencies.append(max(0.0, wall - ev.received_at.timestamp()))
         for key in out.merge_from:
+            self.merged[key] = self.merged_new[key] = owner  # its later events join the survivor
             prior_owner = self._owner_of_key(key)
             if prior_owner == owner:
                 continue
@@ -205,6 +223,8 @@ class _Batch:
             else:
                 new.append({**row, "version": 1})
         store.save_states(self.session, new, changed, gone)
+        store.save_merged(self.session, [{"patient_key": k, "owner": o, "merged_at": self.now}
+                                         for k, o in sorted(self.merged_new.items())])
         self.writer.flush(self.session, self.out)
 
 

@@ -9,6 +9,8 @@ Tables:
 - ``encounters``, ``census``, ``alerts``: projections of the states for the API (rebuilt per
   owner on every change; alerts keep the hospitalist's acknowledgment).
 - ``mllp_acks``: (sending facility, MSH-10) → ACK bytes of accepted messages (gateway dedupe).
+- ``merged_patients``: patient key merged away by an A40 (MRG-1) → the record it was merged into,
+  so the key's events that arrive after the merge (another partition) join that record.
 - ``processed_events`` and ``audit_log`` from ``shared``.
 """
 
@@ -114,6 +116,13 @@ alerts = Table(
     Index("ix_alerts_group", "hospitalist_group", "status", "raised_at"),
 )
 
+merged_patients = Table(
+    "merged_patients", metadata,
+    Column("patient_key", String(300), primary_key=True),  # <authority>|<MRN> of MRG-1
+    Column("owner", String(300), nullable=False),  # member id or "patient:<authority>|<mrn>"
+    Column("merged_at", DateTime(timezone=True), nullable=False),
+)
+
 mllp_acks = Table(
     "mllp_acks", metadata,
     Column("sending_facility", String(64), primary_key=True),
@@ -150,6 +159,23 @@ def load_crosswalk_with_rosters(session: Session, pairs: Iterable[tuple[str, str
             .select_from(joined).where(tuple_(crosswalk.c.assigning_authority, crosswalk.c.mrn).in_(chunk)))
         out.update({(r[0], r[1]): (r[2], r[3]) for r in rows})
     return out
+
+
+def load_merged(session: Session, patient_keys: Iterable[str]) -> dict[str, str]:
+    """patient key → the owner an A40 merged it into, for the keys that were merged."""
+    keys = list(dict.fromkeys(patient_keys))
+    out: dict[str, str] = {}
+    for i in range(0, len(keys), 500):
+        rows = session.execute(select(merged_patients.c.patient_key, merged_patients.c.owner)
+                               .where(merged_patients.c.patient_key.in_(keys[i:i + 500])))
+        out.update({r[0]: r[1] for r in rows})
+    return out
+
+
+def save_merged(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    from shared.db import upsert
+
+    upsert(session, merged_patients, rows, ["patient_key"])
 
 
 def load_rosters(session: Session, member_ids: Iterable[str]) -> dict[str, str]:

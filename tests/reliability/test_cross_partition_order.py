@@ -38,16 +38,21 @@ ENV = AdmissionsSettings().env()
 
 
 @pytest.fixture(scope="module")
-def histories(tmp_path_factory) -> list[tuple[object, list[list]]]:
-    """(roster, [events of one patient key in order, ...]) of members seen at two or more facilities
-    under MRNs the roster knows (merges of temporary MRNs are another path: left out)."""
+def population(tmp_path_factory):
     pop = Path(tmp_path_factory.mktemp("synth"))
     make_population(pop, members=3000, months=6, seed=5)
-    rosters = {r.member_id: r for r in roster_events(pop / "roster.csv", NOW)}
+    return {r.member_id: r for r in roster_events(pop / "roster.csv", NOW)}, adt_events(pop, NOW)
+
+
+@pytest.fixture(scope="module")
+def histories(population) -> list[tuple[object, list[list]]]:
+    """(roster, [events of one patient key in order, ...]) of members seen at two or more facilities
+    under MRNs the roster knows (merges of temporary MRNs are another path: left out)."""
+    rosters, events = population
     known = {(x.assigning_authority, x.mrn): r.member_id for r in rosters.values() for x in r.mrns}
     by_member: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     skip = set()
-    for e in adt_events(pop, NOW):
+    for e in events:
         ids = [(p.assigning_authority, p.id) for p in e.patient_ids]
         member = next((known[i] for i in ids if i in known), None)
         if member is None or e.trigger == "A40" or e.prior_patient_ids:
@@ -118,3 +123,61 @@ def test_a_members_history_publishes_the_same_whatever_the_interleaving_of_its_f
         i = data.draw(st.sampled_from([k for k, q in enumerate(queues) if q]))
         merged.append(queues[i].pop(0))
     assert replay(roster, merged) == replay(roster, in_time_order(sequences))
+
+
+# --------------------------------------------------------------------------- A40 merges, worker level
+def handler_run(url: str, rosters, events) -> tuple[list, dict]:
+    """Roster, then ``events`` one per batch through the worker's handler on a fresh database:
+    (encounters by owner, the folded published state)."""
+    from sqlalchemy import text
+
+    from services.admissions import store
+    from services.admissions.handlers import AdmissionsHandler
+    from shared.db import Database
+
+    db = Database(url, store.metadata)
+    db.create_schema()
+    handler = AdmissionsHandler(ENV, clock=lambda: NOW)
+    out = []
+    try:
+        with db.transaction() as s:
+            handler(s, list(rosters))
+        for e in events:
+            with db.transaction() as s:
+                out.extend(handler(s, [e]))
+        with db.transaction() as s:
+            encounters = sorted(tuple(r) for r in s.execute(text(
+                "SELECT owner, encounter_key, status FROM encounters")))
+    finally:
+        db.dispose()
+    return encounters, fold(out)
+
+
+def test_events_of_a_temporary_mrn_arriving_after_its_a40_still_join_the_member(population, new_database):
+    rosters, events = population
+    merged = {p.key() for e in events if e.trigger == "A40" for p in e.prior_patient_ids}
+    members = {m for e in events if e.trigger == "A40"
+               for m in [next((r.member_id for r in rosters.values()
+                               for x in r.mrns if (x.assigning_authority, x.mrn) ==
+                               (e.patient_ids[0].assigning_authority, e.patient_ids[0].id)), None)] if m}
+    assert merged and members
+    mine = [e for e in events if e.patient_key in merged or any(
+        (p.assigning_authority, p.id) in {(x.assigning_authority, x.mrn) for m in members for x in rosters[m].mrns}
+        for p in e.patient_ids)]
+    in_time = sorted(mine, key=lambda e: (e.occurred_at, e.message_control_id))
+    late = [e for e in in_time if e.patient_key not in merged] + [e for e in in_time if e.patient_key in merged]
+    roster_list = [rosters[m] for m in sorted(members)]
+    want_encounters, want = handler_run(new_database(), roster_list, in_time)
+    got_encounters, got = handler_run(new_database(), roster_list, late)
+    assert [r for r in want_encounters if r[0].startswith("patient:")] == []
+    assert got_encounters == want_encounters  # every visit on the member's record, none left unmatched
+    assert got["transitions"] == want["transitions"] and got["readmissions"] == want["readmissions"]
+    # Alerts: all of them, plus possibly one for a visit of the temporary MRN whose registration
+    # now reaches the member before its discharge does (in time order the patient was not yet
+    # known when it was open). Not a duplicate: one per encounter and kind.
+    assert {k: v for k, v in got["alerts"].items() if k in want["alerts"]} == want["alerts"]
+    extra = [v for k, v in got["alerts"].items() if k not in want["alerts"]]
+    from services.admissions.domain.encounters import encounter_key
+
+    temporary_visits = {encounter_key(e) for e in events if e.patient_key in merged}
+    assert all(a["encounter"] in temporary_visits for a in extra), extra
