@@ -278,38 +278,77 @@ def claims_not_on_topic(expected: set[tuple[str, str]], claim_records: list[Rec]
     return expected - seen
 
 
-def effect_sets(db_urls: dict[str, str], topics: dict[str, list[Rec]]) -> dict[str, set]:
-    """Every effect by its identity, to compare a crash run with a crash-free run of the same feed
-    (ids are derived from their causes, so equal feeds give equal sets; times are left out).
+def transitions_state(records: list[Rec]) -> set:
+    """The care transitions and readmissions as their last events leave them (a transition whose
+    readmission flag changed is published again under the same transition id)."""
+    transitions, readmissions = {}, {}
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        b = r.body()
+        kind = b.get("event_type")
+        if kind == "care.transition":
+            transitions[b["transition_id"]] = (b["member_id"], b["encounter_key"], b["readmission"], b["index_stay"],
+                                               b["tcm_applicable"], b["contact_due"], True)
+        elif kind == "care.transition_cancelled" and b["transition_id"] in transitions:
+            transitions[b["transition_id"]] = transitions[b["transition_id"]][:-1] + (False,)
+        elif kind == "care.readmission":
+            readmissions[b["readmission_id"]] = (b["member_id"], b["index_encounter_key"], b["readmit_encounter_key"],
+                                                 b["retracted"])
+    return ({("transition", k, *v) for k, v in transitions.items()}
+            | {("readmission", k, *v) for k, v in readmissions.items()})
 
-    Care gaps depend on the order in which claims and care transitions meet (a follow-up gap
-    is opened by a discharge and closed by a visit claim: never opened when the claim comes
-    first), and the two feeds run at their own paces; so gaps and gap tasks are compared by
-    their final state (open gaps, open gap-task keys), everything else by identity."""
+
+def effect_sets(db_urls: dict[str, str], topics: dict[str, list[Rec]]) -> dict[str, set]:
+    """Every effect's final state by its identity, to compare a crash run with a crash-free run
+    of the same feed (ids are derived from their causes, so equal feeds give equal sets).
+
+    Left out, because they depend on timing even without any crash:
+    - event histories (an alert raised with its readmission flag, or raised and then updated,
+      depending on which hospital's events came first): final states are compared instead;
+    - care gaps' histories (a follow-up gap is opened by a discharge and closed by a visit
+      claim: never opened when the claim comes first) and gap tasks' ids: the final open gaps
+      and open gap-task keys are compared;
+    - measure-rate bonus estimates (gap events carry the time the gaps worker evaluated them,
+      and rates are folded by that time): the ledger's other accounts are compared here, and the
+      whole ledger to the cent against its own rebuild from the topics."""
     adm, gaps, out, bill = db_urls["admissions"], db_urls["gaps"], db_urls["outreach"], db_urls["billing"]
     return {
         "alerts": set(map(tuple, rows(adm, "SELECT alert_id, member_id, kind, encounter_key, status, readmission "
                                            "FROM alerts"))),
         "encounters": set(map(tuple, rows(adm, "SELECT owner, encounter_key, status, patient_class, discharge_time "
                                                "FROM encounters"))),
-        "alerts.hospitalist events": {(r.header("event_type"), r.event_id) for r in topics["alerts.hospitalist"]},
-        "care.transitions events": {(r.header("event_type"), r.event_id) for r in topics["care.transitions"]},
+        "care transitions and readmissions": transitions_state(topics["care.transitions"]),
         "tasks (tcm, referrals)": set(map(tuple, rows(out, "SELECT task_id, task_key, kind, status, cause_event_id, "
                                                            "due_date FROM tasks WHERE kind <> 'gap'"))),
         "open gap tasks": set(map(tuple, rows(out, f"SELECT task_key, status FROM tasks WHERE kind = 'gap' "
                                                    f"AND status NOT IN {TERMINAL_TASK}"))),
         "gaps": set(map(tuple, rows(gaps, "SELECT member_id, gap_key, status, due_date FROM gaps"))),
-        "ledger balances": set(map(tuple, rows(bill, """
+        "ledger balances (not bonus estimates)": set(map(tuple, rows(bill, """
             SELECT contract_id, period, account, member_id, rule, sum(amount_cents) FROM ledger_entries
+            WHERE account <> 'bonus_estimate'
             GROUP BY contract_id, period, account, member_id, rule HAVING sum(amount_cents) <> 0"""))),
     }
 
 
+# Sets where the crash run may hold more than the reference without anything being wrong: an
+# encounter whose admit reaches the member's record before its discharge does gets its alert
+# (late partitions: a temporary MRN's visit after its A40), where in time order the patient
+# was not yet matched while the visit was open. Duplicates are checked on their own.
+MAY_HAVE_MORE = {"alerts"}
+
+
 def compare_sets(reference: dict[str, set], run: dict[str, set]) -> dict[str, tuple[list, list]]:
-    """{name: (missing from the run, extra in the run)} for the sets that differ."""
+    """{name: (missing from the run, extra in the run)} for the sets that differ (extras of
+    ``MAY_HAVE_MORE`` sets are reported by ``extras`` instead)."""
     out = {}
     for name, ref in reference.items():
         got = run.get(name, set())
-        if ref != got:
-            out[name] = (sorted(ref - got, key=repr)[:20], sorted(got - ref, key=repr)[:20])
+        missing = sorted(ref - got, key=repr)
+        extra = [] if name in MAY_HAVE_MORE else sorted(got - ref, key=repr)
+        if missing or extra:
+            out[name] = (missing[:20], extra[:20])
     return out
+
+
+def extras(reference: dict[str, set], run: dict[str, set]) -> dict[str, list]:
+    return {name: sorted(run.get(name, set()) - reference[name], key=repr) for name in MAY_HAVE_MORE
+            if run.get(name, set()) - reference[name]}
