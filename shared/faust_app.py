@@ -78,6 +78,12 @@ def create_app(
         key_serializer="raw",
         value_serializer="raw",
         producer_acks=-1,
+        # A worker that dies (SIGKILL, OOM) keeps its partitions until its session expires: faust's
+        # 60 s default stalled them a minute after every crash, even when the supervisor restarted
+        # the worker at once (tests/reliability). Heartbeats run on the event loop; handlers run in
+        # a thread, so a long batch does not miss them.
+        broker_session_timeout=15.0,
+        broker_heartbeat_interval=3.0,
         **overrides,
     )
     app.conf.ccp_service = service  # type: ignore[attr-defined]
