@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import infra
-from .processes import PROCESSES, Supervisor
+from .processes import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Care-coordination platform operator CLI.", no_args_is_help=True, add_completion=False)

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import yaml
 from fastapi import Depends, HTTPException, Request, status

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column, DateTime, Engine, MetaData, String, Table, create_engine, event, insert,
+    Column, DateTime, Engine, MetaData, String, Table, TypeDecorator, create_engine, event, insert,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -55,6 +55,28 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware datetimes on PostgreSQL and SQLite alike (SQLite keeps no offset: UTC there).
+
+    A naive datetime is refused: event time is always zoned on this platform."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def processed_events_table(metadata: MetaData) -> Table:

@@ -17,6 +17,7 @@ and the worker's ``processed_events`` check drops it: no second alert, no second
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
@@ -128,9 +129,7 @@ class WriteBehindDedupe:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):  # the flusher we just cancelled
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         await self.flush()

@@ -24,37 +24,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text, TypeDecorator, text,
+    BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, text,
 )
 from sqlalchemy.orm import Session
 
 from shared.audit import audit_table, install_append_only_guard
-from shared.db import Database, processed_events_table
+from shared.db import UtcDateTime, Database, processed_events_table
 
 metadata = MetaData()
-
-
-class UtcDateTime(TypeDecorator):
-    """Timezone-aware datetimes on PostgreSQL and SQLite (which drops the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 _ID = BigInteger().with_variant(Integer, "sqlite")

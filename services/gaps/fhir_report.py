@@ -15,7 +15,7 @@ Resource ids are uuid5 of the gap keys, so the same gaps give the same ids.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle

@@ -22,41 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
+    Column, Date, Index, Integer, MetaData, String, Table, Text,
 )
 
 from shared.audit import audit_table
-from shared.db import processed_events_table
+from shared.db import UtcDateTime, processed_events_table
 
 from .domain import EvidenceItem, MeasureResult, Member, StoredGap
 
 metadata = MetaData()
-
-
-class UtcDateTime(TypeDecorator):
-    """Timezone-aware datetimes on PostgreSQL and SQLite (which keeps no offset: UTC there)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 members = Table(

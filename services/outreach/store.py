@@ -23,45 +23,23 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
+    JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text,
 )
 
 from sqlalchemy.exc import DBAPIError
 
 from shared.audit import audit_table, install_append_only_guard
-from shared.db import Database, processed_events_table
+from shared.db import UtcDateTime, Database, processed_events_table
 
 from .domain import Attempt, EvidenceNote, Task, Transition
 from .domain.model import TERMINAL
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
-
-
-class UtcDateTime(TypeDecorator):
-    """Timezone-aware datetimes on both PostgreSQL and SQLite (which drops the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 processed = processed_events_table(metadata)
