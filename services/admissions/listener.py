@@ -6,6 +6,9 @@ Bounded: at most ``mllp_max_connections`` connections, one message in flight per
 unreachable every message is answered AE 207 within ``publish_timeout_s`` (never AA), and
 bad input cannot be dead-lettered either, so it gets AE 207 too ("send it again").
 
+The database is not on the ACK path (accepted ACKs are written behind): the listener also
+starts when it is unreachable, and creates its schema once it answers.
+
 ``/healthz`` is 200 while the listener accepts connections; the body also says whether the
 latest write to Kafka was confirmed (``kafka_reachable``, null before the first), without
 failing the check on it: a restart would not bring Kafka back, and answering AE is right.
@@ -74,7 +77,13 @@ async def serve(settings: AdmissionsSettings) -> None:
     sys.setswitchinterval(settings.gil_switch_interval_s)  # delivery callbacks (poll thread) vs the loop
     ssl_ctx = tls_context(settings)
     db = Database(settings.resolved_database_url(), metadata, pool_size=2)
-    await asyncio.to_thread(db.create_schema)
+    schema = None
+    try:
+        await asyncio.to_thread(db.create_schema)
+    except Exception as exc:  # noqa: BLE001 - the ACK path does not need the database: listen anyway
+        log.warning("database unreachable at start (%s); listening anyway, accepted ACKs are kept in memory "
+                    "and written behind once it is back", exc.__class__.__name__)
+        schema = asyncio.create_task(_schema_when_back(db), name="schema-when-back")
     dedupe = WriteBehindDedupe(db, capacity=settings.dedupe_memory_entries,
                                retention_days=settings.dedupe_retention_days)
     await dedupe.start()
@@ -96,11 +105,25 @@ async def serve(settings: AdmissionsSettings) -> None:
     finally:
         log.info("stopping: closing the listener")
         health.listening = False
+        if schema is not None:
+            schema.cancel()
         await server.close(grace=5)
         await dedupe.close()
         await asyncio.to_thread(producer.close, 5.0)
         await runner.cleanup()
         db.dispose()
+
+
+async def _schema_when_back(db: Database, interval: float = 5.0) -> None:
+    """Create the schema as soon as the database answers (the write-behind flushes retry meanwhile)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(db.create_schema)
+        except Exception:  # noqa: BLE001 - still away: try again
+            continue
+        log.info("database reachable again: schema ready")
+        return
 
 
 def run_mllp(settings: AdmissionsSettings) -> None:
