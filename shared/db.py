@@ -90,6 +90,10 @@ def processed_events_table(metadata: MetaData) -> Table:
     )
 
 
+# pg_advisory_xact_lock key serializing schema steps (any constant; shared by every service).
+SCHEMA_LOCK_KEY = 0x43435053  # "CCPS"
+
+
 class Database:
     """An engine, a session factory and the service's metadata."""
 
@@ -101,8 +105,17 @@ class Database:
         self.processed = metadata.tables.get("processed_events")
 
     def create_schema(self) -> None:
-        """The explicit schema step, run by ``python -m services.<name> migrate`` and at process start."""
-        self.metadata.create_all(self.engine)
+        """The explicit schema step, run by ``python -m services.<name> migrate`` and at process start.
+
+        Idempotent, and safe when several processes of a service run it at once on an empty
+        PostgreSQL database (concurrent CREATE TABLEs of one name fail on the catalogue's unique
+        index): there it holds a transaction-scoped advisory lock for the whole step."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % SCHEMA_LOCK_KEY)
+                self.metadata.create_all(conn)
+        else:
+            self.metadata.create_all(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

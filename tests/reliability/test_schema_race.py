@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from services.admissions import store
 from shared.db import Database
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared/db.py Database.create_schema (line 103: metadata.create_all(engine)) is not safe against "
-    "itself: concurrent CREATE TABLEs of the same table fail with UniqueViolation on "
-    "pg_type_typname_nsp_index, so one of two workers started together on a fresh database exits at "
-    "start (the supervisor restarts it; `carectl up` runs migrate first, so it does not show there). "
-    "Fix: serialize the step on PostgreSQL, e.g. SELECT pg_advisory_xact_lock(<constant>) in the same "
-    "transaction as create_all. Left to the owner of shared/db.py (changed minutes ago)."))
 def test_four_processes_creating_the_schema_at_once_all_succeed(pg_url):
     dbs = [Database(pg_url, store.metadata, pool_size=1) for _ in range(4)]
     for d in dbs:
