@@ -72,6 +72,14 @@ def main() -> None:
         sys.exit(f"unknown benchmark(s): {unknown}")
     host = machine()
     print(f"machine: {host}")
+    sys.path.insert(0, str(REPO))
+    from tests.support.infra import delete_topics_created_since, topic_names
+
+    bootstrap = "127.0.0.1:9092"
+    try:
+        topics_before = topic_names(bootstrap)
+    except Exception:  # noqa: BLE001 - broker not up yet: the first benchmark starts it
+        topics_before = set()
     rows = []
     for name in names:
         print(f"== {name}")
@@ -82,6 +90,10 @@ def main() -> None:
         if rc != 0 and not results:
             rows.append({"bench": name, "figure": f"{name} failed (exit {rc})", "value": None, "unit": "",
                          "target": None, "ok": False, "rc": rc})
+    try:
+        print(f"deleted {delete_topics_created_since(bootstrap, topics_before)} benchmark topics")
+    except Exception as exc:  # noqa: BLE001 - cleanup only
+        print(f"benchmark topics not cleaned up: {exc}")
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on {host}{' (quick sizes)' if args.quick else ''}.", "",
              "| figure | target | result | |", "|---|---|---|---|"]
     for r in rows:

@@ -15,8 +15,12 @@ from tests.support import infra
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     bootstrap = infra.kafka_bootstrap()
+    before = infra.topic_names(bootstrap)
     yield bootstrap
-    infra.stop_containers()
+    try:
+        infra.delete_topics_created_since(bootstrap, before)
+    finally:
+        infra.stop_containers()
 
 
 @pytest.fixture(scope="session")

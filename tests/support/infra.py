@@ -86,3 +86,33 @@ def postgres_url() -> str:
 def stop_containers() -> None:
     while _containers:
         _containers.pop().stop()
+
+
+def topic_names(bootstrap: str) -> set[str]:
+    """Every topic on the broker (for cleaning up after a test session or a benchmark run)."""
+    from confluent_kafka.admin import AdminClient
+
+    return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=15).topics)
+
+
+def delete_topics_created_since(bootstrap: str, before: set[str]) -> int:
+    """Delete the prefixed topics that appeared since ``before`` (tests and benchmarks give each run
+    its own prefix; the registry's own unprefixed topics, which a demo may be using, are kept).
+    Without this a developer's broker collects thousands of partitions and starts in a minute
+    instead of seconds. ``CCP_KEEP_TOPICS=1`` keeps them for inspection."""
+    from confluent_kafka.admin import AdminClient
+
+    from shared.topics import all_topics
+
+    if os.environ.get("CCP_KEEP_TOPICS"):
+        return 0
+    registry = {s.name for s in all_topics()} | {f"{s.name}.dlq" for s in all_topics()}
+    new = sorted(t for t in topic_names(bootstrap) - before if t not in registry and not t.startswith("__"))
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for i in range(0, len(new), 200):
+        for fut in admin.delete_topics(new[i:i + 200], operation_timeout=60).values():
+            try:
+                fut.result()
+            except Exception:  # noqa: BLE001 - already gone: best-effort cleanup
+                continue
+    return len(new)
