@@ -374,12 +374,35 @@ def demo(
     _serve_until_interrupted(sup)
 
 
+def _drop_service_tables() -> None:
+    """With DATABASE_URL (or <SERVICE>_DATABASE_URL) set, drop each service's own tables there
+    (only the tables its schema step creates; nothing else in that database is touched)."""
+    import importlib
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    for service in ("admissions", "gaps", "outreach", "billing"):
+        url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+        if not url:
+            continue
+        metadata = importlib.import_module(f"services.{service}.store").metadata
+        engine = create_engine(url)
+        try:
+            metadata.drop_all(engine)
+        finally:
+            engine.dispose()
+        console.print(f"reset: {service} tables dropped in {make_url(url).render_as_string(hide_password=True)}")
+
+
 def _reset(var_dir: Path) -> None:
-    """Drop what the demo wrote: the services' SQLite files, the feed position, the topics."""
+    """Drop what the demo wrote: the services' SQLite files (or, with DATABASE_URL, the services'
+    tables in PostgreSQL), the feed position, the topics."""
     import shutil
 
     for db in var_dir.glob("*.db*"):
         db.unlink()
+    _drop_service_tables()
     shutil.rmtree(var_dir / "demo" / "progress.json", ignore_errors=True)
     (var_dir / "demo" / "progress.json").unlink(missing_ok=True)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
