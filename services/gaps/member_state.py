@@ -95,31 +95,34 @@ def load_states(session: Session, member_ids: Iterable[str], period_start: date,
         def where(column, _part=part):
             return _members_in(column, _part, dialect, span)
 
-        for row in session.execute(select(*_MEMBER_COLUMNS).where(where(members.c.member_id))):
-            st = states.get(row.member_id)
+        # ``.all()``: one fetch per query (iterating the result fetched row by row), and the
+        # rows read by position.
+        for row in session.execute(select(*_MEMBER_COLUMNS).where(where(members.c.member_id))).all():
+            st = states.get(row[0])
             if st is not None:
                 st.member = member_from_row(row)
         for row in session.execute(
                 select(claim_versions.c.event_id, claim_versions.c.member_id, claim_versions.c.claim_id,
                        claim_versions.c.frequency_code, claim_versions.c.original_claim_id,
                        claim_versions.c.occurred_at, claim_versions.c.facts)
-                .where(where(claim_versions.c.member_id))):
-            st = states.get(row.member_id)
+                .where(where(claim_versions.c.member_id))).all():
+            st = states.get(row[1])
             if st is not None:
                 st.claims.append(claim_from_row(row))
-        for row in session.execute(select(transition_events.c.member_id, transition_events.c.event_type,
-                                          transition_events.c.body)
-                                   .where(where(transition_events.c.member_id))):
-            model = _TRANSITION_MODELS.get(row.event_type)
-            st = states.get(row.member_id)
+        for mid, event_type, body in session.execute(
+                select(transition_events.c.member_id, transition_events.c.event_type, transition_events.c.body)
+                .where(where(transition_events.c.member_id))).all():
+            model = _TRANSITION_MODELS.get(event_type)
+            st = states.get(mid)
             if model is not None and st is not None:
-                st.transitions.append(model.model_validate_json(row.body))
+                st.transitions.append(model.model_validate_json(body))
         for row in session.execute(select(*_GAP_COLUMNS).where(where(gaps.c.member_id),
-                                                                gaps.c.period_start == period_start)):
-            st = states.get(row.member_id)
+                                                                gaps.c.period_start == period_start)).all():
+            st = states.get(row[1])
             if st is not None:
-                st.gaps[row.gap_key] = stored_gap_from_row(row)
-                st.gap_evidence[row.gap_key] = row.evidence
+                key = row[0]
+                st.gaps[key] = stored_gap_from_row(row)
+                st.gap_evidence[key] = row[12]
     return states
 
 

@@ -223,24 +223,24 @@ def claim_row(event) -> dict[str, Any]:
 
 
 def claim_from_row(row) -> StoredClaim:
-    f = json.loads(row.facts)
+    """From a row of event_id, member_id, claim_id, frequency_code, original_claim_id,
+    occurred_at, facts (``member_state.load_states``), read by position."""
+    event_id, _member, claim_id, frequency, original, occurred_at, facts = row
+    f = json.loads(facts)
     return StoredClaim(
-        event_id=row.event_id, claim_id=row.claim_id, frequency_code=row.frequency_code,
-        original_claim_id=row.original_claim_id, occurred_at=row.occurred_at, claim_type=f["t"],
-        place_of_service=f["pos"], type_of_bill=f["tob"], admission_date=_day(f["ad"]),
-        discharge_date=_day(f["dd"]), discharge_status=f["ds"], statement_from=_day(f["sf"]),
-        diagnoses=tuple(f["dx"]),
-        lines=tuple([StoredLine(n, proc, rev, _fromiso(d), pos, tuple(mods)) for n, proc, rev, d, pos, mods in f["l"]]),
+        event_id, claim_id, frequency, original, occurred_at, f["t"], f["pos"], f["tob"], _day(f["ad"]),
+        _day(f["dd"]), f["ds"], _day(f["sf"]), tuple(f["dx"]),
+        tuple([StoredLine(n, proc, rev, _fromiso(d), pos, tuple(mods)) for n, proc, rev, d, pos, mods in f["l"]]),
     )
 
 
 # ---------------------------------------------------------------------------- gap rows
 def stored_gap_from_row(row) -> StoredGap:
-    return StoredGap(
-        gap_key=row.gap_key, measure_id=row.measure_id, period_start=row.period_start, status=row.status,
-        practice_id=row.practice_id, contract_id=row.contract_id, instance_id=row.instance_id,
-        reason=row.reason, measure_version=row.measure_version, period_end=row.period_end, due_date=row.due_date,
-    )
+    """From a row of ``gaps`` columns in the order gap_key, member_id, measure_id, period_start,
+    status, practice_id, contract_id, instance_id, reason, measure_version, period_end, due_date
+    (``member_state._GAP_COLUMNS``); read by position, a few hundred thousand times a backfill."""
+    key, _member, measure, start, status, practice, contract, instance, reason, version, end, due = row[:12]
+    return StoredGap(key, measure, start, status, practice, contract, instance, reason, version, end, due)
 
 
 def evidence_json(items) -> str:

@@ -32,9 +32,13 @@ ANNOUNCED = frozenset({"open", "closed", "due_soon"})
 GapEvent = GapOpenedV1 | GapClosedV1 | GapExcludedV1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StoredGap:
-    """What the gaps store keeps per gap between evaluations."""
+    """What the gaps store keeps per gap between evaluations.
+
+    Not frozen (nothing mutates one; ``dataclasses.replace`` makes a changed copy): a backfill
+    builds them by the hundred thousand, and a frozen dataclass costs several times as much to
+    build."""
 
     gap_key: str
     measure_id: str
