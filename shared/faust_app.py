@@ -12,13 +12,14 @@ exported from the broker's side by ``carectl.lag_exporter`` (visible even when a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 
 import faust
 from faust.web import Request, Response, View
 
 from . import metrics
-from .consumer import BatchConsumer, Record
+from .consumer import EXIT_UNPROCESSED, BatchConsumer, Record
 from .settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def create_app(
         **overrides,
     )
     app.conf.ccp_service = service  # type: ignore[attr-defined]
+    _install_worker_watchdog(app, service)
 
     @app.page("/metrics")
     class MetricsView(View):
@@ -103,6 +105,58 @@ def create_app(
                              status=200 if ok else 503)
 
     return app
+
+
+# Two ways a faust worker can stall while its process stays up (the web server keeps answering,
+# nothing is consumed, the supervisor never notices):
+# - the fetcher (faust's task that reads Kafka and feeds every agent) dies when
+#   ``Consumer._drain_messages`` raises ("Drain messages raised" in the log);
+# - a stop (SIGTERM, or faust's reaction to that crash) hangs in "Wait for streams...".
+# A watchdog thread (it must not depend on the event loop that may hang) ends such a process
+# with EX_TEMPFAIL so the supervisor (ccp up, compose restart policy, Kubernetes) restarts it.
+# Ending abruptly is safe by construction: offsets are committed only after a batch's effects,
+# so an unfinished batch is redelivered and applied once (processed_events).
+WATCHDOG_INTERVAL_S = 1.0
+FETCHER_DEAD_GRACE_S = 15.0
+STOP_GRACE_S = 30.0
+
+
+def watchdog_verdict(*, fetcher_crashed_for: float, stopping_for: float) -> str | None:
+    """Why the worker must be ended now, or None. ``fetcher_crashed_for``: seconds the fetcher has
+    been crashed outside a rebalance (faust stops, may crash and restarts it during one, on
+    purpose); ``stopping_for``: seconds since the app began to stop (0 when running)."""
+    if fetcher_crashed_for >= FETCHER_DEAD_GRACE_S:
+        return f"the Kafka fetcher has stopped for {fetcher_crashed_for:.0f} s outside a rebalance"
+    if stopping_for >= STOP_GRACE_S:
+        return f"stopping has taken {stopping_for:.0f} s (streams never drained)"
+    return None
+
+
+def _install_worker_watchdog(app: faust.App, service: str) -> None:
+    import threading
+    import time
+
+    def watch() -> None:
+        crashed_since = stopping_since = None
+        while True:
+            time.sleep(WATCHDOG_INTERVAL_S)
+            now = time.monotonic()
+            fetcher = app.__dict__.get("_fetcher")  # a cached_property: absent until faust creates it
+            if fetcher is not None and fetcher.crashed and not app.rebalancing:
+                crashed_since = crashed_since or now
+            else:
+                crashed_since = None
+            if app.started and app._stopped.is_set():
+                stopping_since = stopping_since or now
+            why = watchdog_verdict(fetcher_crashed_for=now - crashed_since if crashed_since else 0.0,
+                                   stopping_for=now - stopping_since if stopping_since else 0.0)
+            if why:
+                log.critical("%s worker: %s; exiting with %d so the supervisor restarts it (unfinished batches "
+                             "are redelivered)", service, why, EXIT_UNPROCESSED)
+                logging.shutdown()
+                os._exit(EXIT_UNPROCESSED)
+
+    threading.Thread(target=watch, name=f"{service}-worker-watchdog", daemon=True).start()
 
 
 def consume(

@@ -5,6 +5,12 @@ It consumes ``members.roster`` and writes one ``seen`` row per applied event; a 
 ``alert.retracted`` event per applied roster event (a stand-in derived event with a
 deterministic id) so tests can check derived writes are not duplicated either.
 
+Fault injection for the fetcher watchdog's test: with ``PROBE_BREAK_FETCHER_ON=<member id>``,
+faust's fetch loop raises when it reads a record keyed by that member, as an internal client
+error would ("Drain messages raised"); with ``PROBE_STALL_ON=<member id>`` the handler blocks
+for ten minutes on that member's event (a batch that never finishes, for the stop deadline).
+Everything else (broker, database, faust) is real.
+
     KAFKA_BOOTSTRAP=... TOPIC_PREFIX=... DATABASE_URL=... WEB_PORT=... python -m tests.support.probe_worker
 """
 
@@ -34,9 +40,18 @@ class ProbeSettings(CommonSettings):
     web_port: int = 6066
 
 
+STALL_ON = os.environ.get("PROBE_STALL_ON")
+
+
 def handler(session, events):
     out = []
     for ev in events:
+        if STALL_ON and ev.member_id == STALL_ON:
+            import logging
+            import time
+
+            logging.getLogger("probe").warning("probe handler stalling on purpose")
+            time.sleep(600)
         if ev.member_id == "REJECT-ME":
             raise InvalidEvent("member REJECT-ME is refused by the probe's business rule")
         session.execute(insert(seen), {"event_id": str(ev.event_id), "member_id": ev.member_id})
@@ -47,7 +62,23 @@ def handler(session, events):
     return out
 
 
+def break_fetcher_on(key: bytes) -> None:
+    from faust.transport.consumer import Consumer
+
+    original = Consumer.getmany
+
+    async def getmany(self, timeout):
+        async for tp, message in original(self, timeout):
+            if message.key == key:
+                raise RuntimeError("injected fetch failure (probe worker)")
+            yield tp, message
+
+    Consumer.getmany = getmany
+
+
 def main() -> None:
+    if os.environ.get("PROBE_BREAK_FETCHER_ON"):
+        break_fetcher_on(os.environ["PROBE_BREAK_FETCHER_ON"].encode())
     settings = ProbeSettings()
     configure_logging("probe", "worker", settings.log_level)
     db = Database(settings.resolved_database_url(), metadata)
