@@ -366,7 +366,7 @@ def demo(
     acks = ", ".join(f"{k}={v}" for k, v in sorted(tally["ack"].items()))
     console.print(f"feed done: ADT ACKs {acks or 'none'}; roster files {tally['roster_files']}, "
                   f"claims deliveries {tally['claims_files']}, ingest failures {tally['ingest_failures']}")
-    where_to_look(console, sup.specs)
+    where_to_look(console, sup.specs, port_offset=sup.port_offset, var_dir=var_dir)
     if once:
         sup.stop()
         return

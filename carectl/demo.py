@@ -169,17 +169,22 @@ async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
     return tally
 
 
-def where_to_look(console: Console, processes) -> None:
+def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir: Path | None = None) -> None:
+    """Where the running platform can be seen (ports shifted by PORT_OFFSET, as the processes are)."""
+    def url(port: int, path: str = "") -> str:
+        return f"http://127.0.0.1:{port + port_offset}{path}"
+
     console.print()
     console.print("[bold]Where to look[/bold]")
-    console.print("  nurse page         http://127.0.0.1:8030/          (log in with key dev-nurse-east1; supervisors: dev-supervisor-east)")
-    console.print("  API docs           http://127.0.0.1:8010/docs  (admissions)   http://127.0.0.1:8020/docs  (gaps)")
-    console.print("                     http://127.0.0.1:8030/docs  (outreach)     http://127.0.0.1:8040/docs  (billing)")
+    console.print(f"  nurse page         {url(8030, '/')}          (log in with key dev-nurse-east1; "
+                  "supervisors: dev-supervisor-east)")
+    console.print(f"  API docs           {url(8010, '/docs')}  (admissions)   {url(8020, '/docs')}  (gaps)")
+    console.print(f"                     {url(8030, '/docs')}  (outreach)     {url(8040, '/docs')}  (billing)")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
-    console.print("  MLLP listener      127.0.0.1:2575  (./ccp hl7 send FILE)")
-    console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port}/metrics" for p in processes))
+    console.print(f"  MLLP listener      127.0.0.1:{2575 + port_offset}  (./ccp hl7 send FILE)")
+    console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port + port_offset}/metrics" for p in processes))
     console.print("  dashboard          deploy/grafana/dashboards/care-coordination.json "
                   "(docker compose up: Grafana on :3000, Prometheus on :9090; locally: prometheus "
                   "--config.file=deploy/prometheus/prometheus.yml)")
     console.print("  dead letters       ./ccp dlq list")
-    console.print("  logs               var/logs/")
+    console.print(f"  logs               {(var_dir / 'logs') if var_dir else 'var/logs/'}")
