@@ -187,7 +187,7 @@ def month_close(contract: str, month: str) -> None:
 def hl7_send(
     file: Path,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 2575,
+    port: Annotated[Optional[int], typer.Option(help="default 2575 + PORT_OFFSET, as ./ccp up starts it")] = None,
     connections: Annotated[int, typer.Option()] = 1,
     rate: Annotated[Optional[float], typer.Option(help="messages per second across connections")] = None,
 ) -> None:
@@ -198,6 +198,8 @@ def hl7_send(
     from .synth import read_hl7_file
 
     messages = list(read_hl7_file(file))
+    if port is None:
+        port = 2575 + int(os.environ.get("PORT_OFFSET", "0") or 0)
     client = MllpClient(host, port, connections=connections, rate=rate)
     summary = asyncio.run(client.send(messages))
     d = summary.as_dict()
