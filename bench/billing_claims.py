@@ -107,6 +107,15 @@ def wait(engine, sql: str, target: int, timeout: float, proc) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=5000)
@@ -140,12 +149,14 @@ def main() -> None:
         print(f"roster: {args.members} members applied in {t_roster:.1f} s (with PMPM accrual Jan–Oct)")
         batch = claims(args.members, args.claims, args.lines, rng)
         total_lines = sum(len(c.lines) for c in batch)
+        cpu0 = cpu_seconds(worker.pid)
         t0 = time.perf_counter()
         for i in range(0, len(batch), 5000):
             producer.send_sync(batch[i:i + 5000])
         t_produce = time.perf_counter() - t0
         t_apply = wait(engine, "SELECT count(*) FROM claim_events", args.claims, 1800, worker) + 0
         elapsed = time.perf_counter() - t0
+        worker_cpu = cpu_seconds(worker.pid) - cpu0
         entries = count(engine, "SELECT count(*) FROM ledger_entries WHERE account IN ('cost_of_care','carve_out')")
         with engine.connect() as conn:
             lat = conn.execute(text(
@@ -159,6 +170,9 @@ def main() -> None:
               f"({t_apply:.1f} s waiting)")
         print(f"  throughput: {total_lines / elapsed:,.0f} claim lines/s ({args.claims / elapsed:,.0f} claims/s); "
               f"{entries} cost / carve-out entries")
+        if worker_cpu:
+            print(f"  worker CPU: {worker_cpu:.1f} s for the claims ({total_lines / worker_cpu:,.0f} lines per CPU "
+                  f"second; the steadier figure on a shared machine)")
         report("Billing claims cost accrual through the worker (PostgreSQL)", total_lines / elapsed, "claim lines/s",
                target=3000, note=f"{total_lines:,} lines")
         if lat:
