@@ -46,12 +46,17 @@ class MemberWork:
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
         self._coverage: dict[str, tuple] = {}
         touched = self._touched_families([e for e in claim_events if e.member_id not in self._full])
+        # Ledger keys and paid-line rows of a claim family are only ever written together with
+        # one of its versions, so a member none of whose stored claims share a family with the
+        # batch's claims (``load_claims`` found none: the usual case, a new original) has none
+        # to load.
+        stored = {mid: fams for mid, fams in touched.items() if self.claims.get(mid)}
         categories = {c.category for k in book for v in k.versions for c in v.carve_outs}
         rules = {mid: {r for f in fams for r in (f"claim:{f}", *(f"claim:{f}:{c}" for c in categories))}
-                 for mid, fams in touched.items()}
+                 for mid, fams in stored.items()}
         self.ledger = load_member_ledger(session, full, closed, rules)
         self.old_months = load_month_rows(session, full)
-        self.old_costs = load_cost_rows(session, full, [f"{mid}|{f}" for mid, fams in touched.items() for f in fams])
+        self.old_costs = load_cost_rows(session, full, [f"{mid}|{f}" for mid, fams in stored.items() for f in fams])
         self.months: dict[str, set[MonthRow]] = {m: set(self.old_months.get(m, ())) for m in full}
         self.costs: dict[str, dict[str, list[CostRow]]] = {
             m: {f: list(rows) for f, rows in self.old_costs.get(m, {}).items()} for m in members}
