@@ -53,16 +53,23 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict]) -> None:
     """
     if not rows:
         return
+    cols = [c.name for c in table.columns if c.name in rows[0]]
+    copy_rows(session, table, cols, [tuple(r[c] for c in cols) for r in rows])
+
+
+def copy_rows(session: Session, table: Table, cols: Sequence[str], rows: Sequence[tuple]) -> None:
+    """``bulk_insert`` of value tuples in ``cols`` order (no dict per row)."""
+    if not rows:
+        return
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         for part in chunks(list(rows), 5000):
-            session.execute(insert(table), list(part))
+            session.execute(insert(table), [dict(zip(cols, r)) for r in part])
         return
-    cols = [c.name for c in table.columns if c.name in rows[0]]
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row([r[c] for c in cols])
+            copy.write_row(r)
 
 
 # ---------------------------------------------------------------- member histories
@@ -186,15 +193,21 @@ def load_contract_ledger(session: Session, contract_id: str, since: str, closed:
     return ledger_of((_posting(r) for r in session.execute(q)), closed)
 
 
+_POSTING_COLS = ("entry_id", "contract_id", "period", "posted_period", "account", "member_id", "rule", "amount_cents",
+                 "source_event_id", "reverses", "adjustment", "recorded_at")
+
+
 def insert_postings(session: Session, postings: Sequence[Posting], recorded_at: datetime) -> None:
-    rows = [
-        {"entry_id": str(p.entry_id), "contract_id": p.key.contract_id, "period": p.key.period,
-         "posted_period": p.posted_period, "account": p.key.account, "member_id": p.key.member_id,
-         "rule": p.key.rule, "amount_cents": p.amount_cents, "source_event_id": str(p.source_event_id),
-         "reverses": str(p.reverses) if p.reverses else None, "adjustment": p.adjustment, "recorded_at": recorded_at}
-        for p in postings
-    ]
-    bulk_insert(session, ledger_entries, rows)
+    sources: dict[uuid.UUID, str] = {}  # a batch's postings share a few source events
+    rows = []
+    for p in postings:
+        k, src = p.key, p.source_event_id
+        text_src = sources.get(src)
+        if text_src is None:
+            text_src = sources[src] = str(src)
+        rows.append((str(p.entry_id), k.contract_id, k.period, p.posted_period, k.account, k.member_id, k.rule,
+                     p.amount_cents, text_src, str(p.reverses) if p.reverses else None, p.adjustment, recorded_at))
+    copy_rows(session, ledger_entries, _POSTING_COLS, rows)
 
 
 # ---------------------------------------------------------------- member months and paid lines
