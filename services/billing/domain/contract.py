@@ -44,6 +44,23 @@ class PmpmFees(Term):
         return to_cents(getattr(self, tier))
 
 
+_UNKNOWN = object()
+_MEMO_LIMIT = 50_000
+# carve-out tuple (kept alive here, so its id is never reused) → (procedure, revenue) → category:
+# every paid line asks, and a batch's lines repeat a few thousand codes
+_CATEGORY_MEMOS: dict[int, tuple[tuple, dict[tuple[str | None, str | None], str | None]]] = {}
+
+
+def _category_memo(carve_outs: tuple) -> dict[tuple[str | None, str | None], str | None]:
+    entry = _CATEGORY_MEMOS.get(id(carve_outs))
+    if entry is None or entry[0] is not carve_outs:
+        if len(_CATEGORY_MEMOS) >= 256:  # contracts reloaded many times over: start afresh
+            _CATEGORY_MEMOS.clear()
+        entry = (carve_outs, {})
+        _CATEGORY_MEMOS[id(carve_outs)] = entry
+    return entry[1]
+
+
 class ContractVersion(Term):
     version: int = Field(ge=1)
     effective_from: date
@@ -90,12 +107,17 @@ class ContractVersion(Term):
 
     def carve_out_category(self, procedure_code: str | None, revenue_code: str | None) -> str | None:
         """The first carve-out the line falls in, or None (the line is in cost of care)."""
+        memo = _category_memo(self.carve_outs)
+        key = (procedure_code, revenue_code)
+        found = memo.get(key, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
         code = procedure_code.strip().upper() if procedure_code else None
         rev = revenue_code.strip().upper() if revenue_code else None
-        for c in self.carve_outs:
-            if c.matches(code, rev):
-                return c.category
-        return None
+        found = next((c.category for c in self.carve_outs if c.matches(code, rev)), None)
+        if len(memo) < _MEMO_LIMIT:
+            memo[key] = found
+        return found
 
 
 class Contract(Term):
