@@ -41,7 +41,7 @@ from .aggregates import facts_window, load_facts
 from .contract_store import BookCache
 from .domain import ClosedMonths, ContractBook, Posting, contract_postings, to_ledger_event
 from .domain.periods import next_period, period_of, periods_between
-from .member_work import MemberWork
+from .member_work import CoverageCache, MemberWork
 from .metrics import Pending
 from .state import (
     all_members, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
@@ -88,6 +88,7 @@ class Billing:
         self.interval = estimate_interval_s
         self.clock = clock
         self.books = BookCache()
+        self.coverage = CoverageCache()
         self._last_settle = -math.inf
         self._settle_cost = 0.0  # seconds the last settle took
 
@@ -110,7 +111,8 @@ class Billing:
         if member_events:
             work = MemberWork(session, [e.member_id for e in member_events if isinstance(e, MemberRosterV1)],
                               ctx.book, ctx.closed, ctx.open_month,
-                              claim_events=[e for e in member_events if isinstance(e, ClaimV1)])
+                              claim_events=[e for e in member_events if isinstance(e, ClaimV1)],
+                              coverage_cache=self.coverage)
             for e in member_events:
                 if isinstance(e, MemberRosterV1):
                     work.roster(e)

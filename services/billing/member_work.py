@@ -23,17 +23,45 @@ from .domain import (
 from .domain.claim_versions import paid_lines
 from .metrics import Pending
 from .state import (
-    CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshots,
+    CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshot_ids,
+    load_snapshots,
     save_claims, save_snapshots, write_cost_rows, write_month_rows,
 )
 
 
+class CoverageCache:
+    """Members' coverage between batches, keyed by the exact set of their stored roster
+    snapshot ids: snapshots are immutable rows, so the same set always gives the same coverage,
+    and a snapshot stored by anyone since (another worker after a rebalance, a rolled-back
+    batch that never stored it) shows as a different set. Saves parsing every snapshot of every
+    member a claim batch touches."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._by_member: dict[str, tuple[frozenset[str], tuple]] = {}
+
+    def get(self, member_id: str, snapshot_ids: frozenset[str]) -> tuple | None:
+        entry = self._by_member.get(member_id)
+        return entry[1] if entry is not None and entry[0] == snapshot_ids else None
+
+    def put(self, member_id: str, snapshot_ids: frozenset[str], coverage: tuple) -> None:
+        if len(self._by_member) >= self.LIMIT:
+            self._by_member.clear()
+        self._by_member[member_id] = (snapshot_ids, coverage)
+
+    def forget(self, member_id: str) -> None:
+        self._by_member.pop(member_id, None)
+
+
 class MemberWork:
     def __init__(self, session: Session, members: Sequence[str], book: ContractBook, closed: ClosedMonths,
-                 open_month: str, claim_events: Sequence[ClaimV1] = ()) -> None:
+                 open_month: str, claim_events: Sequence[ClaimV1] = (),
+                 coverage_cache: CoverageCache | None = None) -> None:
         """``members``: every key of theirs may change. Members who only have ``claim_events``
         (applied with ``claim`` in the same order) get only the keys and rows of the claim
-        families those events touch loaded."""
+        families those events touch loaded (and their coverage from ``coverage_cache`` when it
+        holds it for their current snapshots)."""
         self.session = session
         self.book = book
         self.open_month = open_month
@@ -41,10 +69,21 @@ class MemberWork:
         claim_only = sorted({e.member_id for e in claim_events} - set(full))
         self._full = set(full)
         members = full + claim_only
-        self.snapshots = load_snapshots(session, members)
+        self._cache = coverage_cache
+        self._snapshot_ids: dict[str, frozenset[str]] = {}
+        self._coverage: dict[str, tuple] = {}
+        if coverage_cache is not None:
+            for mid in full:
+                coverage_cache.forget(mid)
+            if claim_only:
+                self._snapshot_ids = load_snapshot_ids(session, claim_only)
+                for mid in claim_only:
+                    cached = coverage_cache.get(mid, self._snapshot_ids.get(mid, frozenset()))
+                    if cached is not None:
+                        self._coverage[mid] = cached
+        self.snapshots = load_snapshots(session, [m for m in members if m not in self._coverage])
         self.claims = load_claims(session, full, [e for e in claim_events if e.member_id not in self._full])
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
-        self._coverage: dict[str, tuple] = {}
         touched = self._touched_families([e for e in claim_events if e.member_id not in self._full])
         # Ledger keys and paid-line rows of a claim family are only ever written together with
         # one of its versions, so a member none of whose stored claims share a family with the
@@ -78,9 +117,12 @@ class MemberWork:
         return out
 
     def coverage(self, mid: str) -> tuple:
-        if mid not in self._coverage:
-            self._coverage[mid] = coverage_from_roster(self.snapshots[mid])
-        return self._coverage[mid]
+        found = self._coverage.get(mid)
+        if found is None:
+            found = self._coverage[mid] = coverage_from_roster(self.snapshots[mid])
+            if self._cache is not None and mid not in self._full:
+                self._cache.put(mid, self._snapshot_ids.get(mid, frozenset()), found)
+        return found
 
     # ------------------------------------------------------------------ events
     def roster(self, event: MemberRosterV1) -> None:

@@ -83,6 +83,16 @@ def load_snapshots(session: Session, members: Sequence[str]) -> dict[str, list[M
     return out
 
 
+def load_snapshot_ids(session: Session, members: Sequence[str]) -> dict[str, frozenset[str]]:
+    """member → the event ids of their stored roster snapshots (no payloads)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    rs = roster_snapshots.c
+    for part in chunks(sorted(members)):
+        for mid, eid in session.execute(select(rs.member_id, rs.event_id).where(among(session, rs.member_id, part))):
+            out[mid].add(eid)
+    return {mid: frozenset(ids) for mid, ids in out.items()}
+
+
 class ClaimLink(NamedTuple):
     """A stored claim version without its body: enough to find its family."""
 

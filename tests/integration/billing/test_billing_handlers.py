@@ -163,3 +163,16 @@ def test_a_reloaded_contract_re_accrues_every_member(env):
     with db.reader() as s:
         fees = {k.period: v for k, v in key_balances(s).items() if k.account == "pmpm_fee"}
     assert fees == {f"2026-0{m}": 3200 for m in range(1, 5)}
+
+
+def test_a_claim_uses_the_coverage_of_snapshots_stored_by_another_writer_since(env):
+    # the worker remembers members' coverage between batches; a snapshot stored by another
+    # process in between (a rebalanced partition, a replay) must not leave it stale
+    db, billing, _, _ = env
+    apply(db, billing, [roster("M1", tier="low")])
+    first = apply(db, billing, [claim("M1", "C1", (("99213", date(2026, 3, 3), "80.00"),))])
+    assert amounts(first, "cost_of_care") == [("2026-03", "cost_of_care", "claim:C1", 8000)]
+    other = Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0, clock=billing.clock)
+    apply(db, other, [roster("M1", tier="low", on=date(2026, 4, 10), end=date(2026, 2, 28), status="termed")])
+    out = apply(db, billing, [claim("M1", "C2", (("99213", date(2026, 3, 20), "90.00"),))])
+    assert amounts(out, "cost_of_care") == []  # not eligible in March any more
