@@ -180,6 +180,7 @@ class GapsHandler:
         rows: list[dict] = []
         evaluated = 0
         codes = self.codes
+        cause_uuids: dict[str, uuid.UUID] = {}  # a re-evaluation gives every member the same cause
         for mid in sorted(states):
             st = states[mid]
             if st.member is None:
@@ -194,7 +195,10 @@ class GapsHandler:
             results = evaluate_member(st.member, history, ms, codes)
             evaluated += 1
             occurred_at, cause_id = causes[mid]
-            diff = diff_statuses(st.member, st.gaps, results, cause_event_id=uuid.UUID(cause_id),
+            cause_uuid = cause_uuids.get(cause_id)
+            if cause_uuid is None:
+                cause_uuid = cause_uuids[cause_id] = uuid.UUID(cause_id)
+            diff = diff_statuses(st.member, st.gaps, results, cause_event_id=cause_uuid,
                                  occurred_at=occurred_at, recorded_at=now, period_start=period_start,
                                  measures=ms.measures)
             if diff.changed:

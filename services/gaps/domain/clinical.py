@@ -55,11 +55,13 @@ def history_from_claims(claims: Iterable[Any], codes: CodeSets) -> ClinicalHisto
                 code, code_system = line.revenue_code.strip(), "REV"
             else:
                 code_system = "HCPCS" if code[:1].isalpha() else "CPT"
+            mods = line.modifiers
+            # Positional (code, date, code_system, claim_id, place_of_service, claim_type,
+            # revenue_code, type_of_bill, modifiers, value, setting): one per line per evaluation.
             services.append(ServiceEvent(
-                code=code, date=line.service_date, code_system=code_system, claim_id=c.claim_id,
-                place_of_service=line.place_of_service or c.place_of_service, claim_type=c.claim_type,
-                revenue_code=line.revenue_code, type_of_bill=c.type_of_bill,
-                modifiers=tuple(m.upper() for m in line.modifiers), setting=setting,
+                code, line.service_date, code_system, c.claim_id, line.place_of_service or c.place_of_service,
+                c.claim_type, line.revenue_code, c.type_of_bill, tuple([m.upper() for m in mods]) if mods else (),
+                None, setting,
             ))
         dx_date = first or c.discharge_date or c.admission_date
         if dx_date is not None:

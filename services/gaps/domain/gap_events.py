@@ -61,12 +61,9 @@ class GapDiff:
 
 
 def _stored(member: Member, r: MeasureResult) -> StoredGap:
-    return StoredGap(
-        gap_key=r.gap_key(member.member_id), measure_id=r.measure_id, period_start=r.period_start,
-        status=r.status, practice_id=member.practice_id, contract_id=member.contract_id,
-        instance_id=r.instance_id, reason=r.reason, measure_version=r.measure_version,
-        period_end=r.period_end, due_date=r.due_date,
-    )
+    # Positional: built for every result of every evaluation.
+    return StoredGap(r.gap_key(member.member_id), r.measure_id, r.period_start, r.status, member.practice_id,
+                     member.contract_id, r.instance_id, r.reason, r.measure_version, r.period_end, r.due_date)
 
 
 def diff_statuses(
@@ -92,9 +89,9 @@ def diff_statuses(
     new_rows: dict[str, StoredGap] = {}
     by_key: dict[str, MeasureResult] = {}
     for r in results:
-        key = r.gap_key(member.member_id)
-        by_key[key] = r
-        new_rows[key] = _stored(member, r)
+        row = _stored(member, r)
+        by_key[row.gap_key] = r
+        new_rows[row.gap_key] = row
     # Gaps the evaluation no longer produces (a withdrawn discharge): not applicable now.
     vanished: dict[str, StoredGap] = {}
     for key, old in previous.items():
