@@ -38,10 +38,30 @@ class ClaimBook:
 
     @classmethod
     def from_claims(cls, claims: Iterable[Any]) -> "ClaimBook":
-        book = cls()
+        """The book ``apply_claim`` builds one claim at a time, sorted once: a version whose
+        event id and identity are both new is only appended; any other goes through
+        ``apply_claim`` on the sorted versions, as it would one at a time."""
+        versions: list[Any] = []
+        ids: set[Any] = set()
+        idents: set[tuple] = set()
+        ordered = True
         for c in claims:
-            book = apply_claim(book, c)
-        return book
+            eid, ident = c.event_id, _identity(c)
+            if eid not in ids and ident not in idents:
+                versions.append(c)
+                ids.add(eid)
+                idents.add(ident)
+                ordered = False
+                continue
+            if not ordered:
+                versions.sort(key=_sort_key)
+            versions = list(apply_claim(cls(tuple(versions)), c).versions)
+            ids = {v.event_id for v in versions}
+            idents = {_identity(v) for v in versions}
+            ordered = True
+        if not ordered:
+            versions.sort(key=_sort_key)
+        return cls(tuple(versions))
 
     def __len__(self) -> int:
         return len(self.versions)

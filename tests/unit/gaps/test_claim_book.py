@@ -1,3 +1,4 @@
+import uuid
 from datetime import date
 
 from hypothesis import given, settings as hsettings, strategies as st
@@ -124,3 +125,19 @@ def test_revenue_code_only_lines_count_by_revenue_code():
     cpt2, rev = sorted(h.services, key=lambda s: s.code_system)
     assert (rev.code, rev.code_system) == ("0450", "REV") and cpt2.code_system == "CPT"
     assert {s.setting for s in h.services} == {"ed"}  # a BP reading there does not count for CMS165
+
+
+# The same versions delivered twice: under their own id, and under another id (a re-sent file
+# with new envelopes), so the book's "same version, keep the smaller id" rule is exercised.
+_redelivered = claims_pool + [claims_pool[0], claims_pool[5]] + [
+    c.model_copy(update={"event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"again/{i}")}) for i, c in
+    enumerate(claims_pool[:4])]
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(_redelivered), max_size=14))
+def test_building_a_book_at_once_equals_adding_one_version_at_a_time(arrivals):
+    one_by_one = ClaimBook()
+    for c in arrivals:
+        one_by_one = apply_claim(one_by_one, c)
+    assert [v.event_id for v in ClaimBook.from_claims(arrivals).versions] == [v.event_id for v in one_by_one.versions]
