@@ -131,3 +131,30 @@ def test_every_event_class_names_its_topic():
     names = set(registry())
     for cls in EVENT_CLASSES:
         assert cls.TOPIC in names, cls.__name__
+
+
+def test_headers_of_the_latest_version_decode_the_same_event_as_the_body_alone():
+    for _, event_type, example in EXAMPLES:
+        key, value, headers = codec.encode(codec.decode(json.dumps(example)))
+        assert codec.decode(value, headers) == codec.decode(value), event_type
+
+
+def test_body_older_than_its_headers_is_still_upcast(monkeypatch):
+    example = dict(next(e for _, t, e in EXAMPLES if t == "roster.member"))
+    old = {**example, "schema_version": 0, "tier": example["risk_tier"]}
+    del old["risk_tier"]
+    monkeypatch.setitem(codec.UPCASTERS, ("roster.member", 0),
+                        lambda p: {**{k: v for k, v in p.items() if k != "tier"}, "risk_tier": p["tier"],
+                                   "schema_version": 1})
+    headers = [("event_type", b"roster.member"), ("schema_version", b"1")]
+    event = codec.decode(json.dumps(old), headers)
+    assert isinstance(event, MemberRosterV1) and event.risk_tier == example["risk_tier"]
+
+
+def test_bad_body_under_good_headers_gets_the_precise_reason():
+    example = dict(next(e for _, t, e in EXAMPLES if t == "roster.member"), birth_date="not-a-date")
+    headers = [("event_type", b"roster.member"), ("schema_version", b"1")]
+    with pytest.raises(InvalidEvent, match="birth_date"):
+        codec.decode(json.dumps(example), headers)
+    with pytest.raises(InvalidEvent, match="not JSON"):
+        codec.decode(b"{not json", headers)
