@@ -2,10 +2,14 @@
 
 A claim *family* is an original and everything that replaces (frequency 7) or voids
 (frequency 8) it, linked through ``original_claim_id`` (or the reused ``claim_id``). The
-family's current version is its latest by ``recorded_at`` (when the platform received it),
-then frequency (original < replacement < void, for versions received together), then event
-id. A void as the current version means the family contributes nothing. The answer depends
-only on the set of claim events, so replaying them in any order gives the same costs.
+family's current version is its latest by event time, exactly as the gaps service orders them
+(``services/gaps/domain/claims.py``): ``occurred_at`` (the 837's creation time), then frequency
+(original < replacement < void), then claim id, then event id. The same version received
+twice under two event ids (same claim id, frequency, prior claim and ``occurred_at``) counts
+once, as the smaller event id. So an older file re-sent after its replacement does not become
+current again, and a late or out-of-order version converges to the same state. A void as the
+current version means the family contributes nothing. The answer depends only on the set of
+claim events, so replaying them in any order gives the same costs.
 """
 
 from __future__ import annotations
@@ -45,7 +49,23 @@ def _root(claim_id: str, links: dict[str, str]) -> str:
 
 
 def version_order(claim: ClaimV1) -> tuple:
-    return (claim.recorded_at, _FREQUENCY_RANK[claim.frequency_code], claim.occurred_at, str(claim.event_id))
+    """The platform's claim version order (event time; the gaps service uses the same key)."""
+    return (claim.occurred_at, _FREQUENCY_RANK.get(claim.frequency_code, 0), claim.claim_id, str(claim.event_id))
+
+
+def _identity(claim: ClaimV1) -> tuple:
+    return (claim.claim_id, claim.frequency_code, claim.original_claim_id or "", claim.occurred_at)
+
+
+def _distinct_versions(claims: Iterable[ClaimV1]) -> list[ClaimV1]:
+    """One claim per event id, and one per version identity (the smaller event id)."""
+    by_identity: dict[tuple, ClaimV1] = {}
+    for c in {c.event_id: c for c in claims}.values():
+        ident = _identity(c)
+        kept = by_identity.get(ident)
+        if kept is None or str(c.event_id) < str(kept.event_id):
+            by_identity[ident] = c
+    return list(by_identity.values())
 
 
 def _links(claims: Iterable[ClaimV1]) -> dict[str, str]:
@@ -83,10 +103,10 @@ def family_closure(touched: Iterable[ClaimV1], claims: Iterable[ClaimV1]) -> set
 
 def current_versions(claims: Iterable[ClaimV1]) -> dict[str, ClaimV1]:
     """Family id (the original claim id) → the version that counts now, voids left out."""
-    unique = {c.event_id: c for c in claims}
-    links = _links(unique.values())
+    unique = _distinct_versions(claims)
+    links = _links(unique)
     latest: dict[str, ClaimV1] = {}
-    for c in unique.values():
+    for c in unique:
         family = _root(c.claim_id, links)
         prior = latest.get(family)
         if prior is None or version_order(c) > version_order(prior):

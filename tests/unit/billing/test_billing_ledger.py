@@ -135,3 +135,18 @@ def test_postings_become_ledger_events_and_back():
     assert (event.period, event.posted_period, event.account, event.amount_cents, event.rule) == \
         ("2026-01", "2026-01", "pmpm_fee", 3000, "pmpm:high")
     assert from_ledger_event(event) == posting
+
+
+def test_an_older_file_re_sent_after_its_replacement_does_not_become_current_again():
+    ledger, seen = Ledger(), []
+    apply(ledger, seen, roster())
+    original = (line(1, "99214", date(2026, 2, 10), "120.00"),)
+    apply(ledger, seen, claim("C1", original, received=date(2026, 2, 20)))
+    # the replacement's 837 was created later (event time) than the original's
+    replaced = claim("C1", (line(1, "99214", date(2026, 2, 10), "100.00"),), frequency="7", original="C1",
+                     received=date(2026, 3, 2)).model_copy(update={"occurred_at": at(date(2026, 3, 1))})
+    apply(ledger, seen, replaced)
+    # the payer re-sends the original file (same 837, new event id) after the replacement
+    entries = apply(ledger, seen, claim("C1", original, received=date(2026, 3, 9), hour=5))
+    assert cost(entries) == []
+    assert ledger.balances(by="period")[(MMO, "2026-02", "cost_of_care")] == 10000

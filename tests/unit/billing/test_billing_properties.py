@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from billing_factories import examples
 from shared.events import ClaimLine, ClaimV1, EligibilitySpan, MemberRosterV1
-from services.billing.domain import Ledger, accrue_claim_event, accrue_member_events
+from services.billing.domain import Ledger, accrue_claim_event, accrue_member_events, current_versions
 
 THROUGH = "2026-04"
 BOOK = examples()
@@ -124,3 +124,39 @@ def test_applying_every_event_twice_posts_exactly_what_applying_once_does(scenar
     once = run(order)
     twice = run([e for event in order for e in (event, event)])
     assert twice.entries == once.entries
+
+
+@st.composite
+def claim_versions_with_re_sends(draw):
+    """Claim versions of two families with few distinct event times and received times that
+    disagree with them, plus re-sent copies (same version, new event id, later arrival)."""
+    times = [datetime(2026, 3, d, 8, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    out = []
+    for family in ("C1", "C2"):
+        for i, freq in enumerate(draw(st.lists(st.sampled_from(["1", "7", "8"]), min_size=1, max_size=4))):
+            cid = family if freq == "1" or draw(st.booleans()) else f"{family}-v{i}"
+            line = ClaimLine(line_number=1, procedure_code="99213", service_date=date(2026, 2, 10),
+                             paid_amount=Decimal(draw(st.integers(1, 500_00))) / 100)
+            for copy in range(draw(st.integers(1, 2))):
+                out.append(ClaimV1(
+                    **ClaimV1.envelope(occurred_at=draw(st.sampled_from(times)) if copy == 0 else out[-1].occurred_at,
+                                       recorded_at=datetime(2026, 3, 10, tzinfo=timezone.utc)
+                                       - timedelta(hours=draw(st.integers(0, 48))),
+                                       source="p", member_id="M1", event_id=uuid.UUID(int=len(out))),
+                    claim_id=cid, frequency_code=freq, original_claim_id=None if freq == "1" else family,
+                    claim_type="professional", lines=(line,),
+                ))
+    # unique event ids, in an order unrelated to the versions' (the smaller id wins among copies)
+    ids = draw(st.permutations(range(len(out))))
+    return [c.model_copy(update={"event_id": uuid.UUID(int=k + 1)}) for c, k in zip(out, ids)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(claim_versions_with_re_sends(), st.randoms())
+def test_the_current_claim_versions_are_the_ones_the_gaps_service_counts(claims, rnd):
+    from services.gaps.domain.claims import ClaimBook, current_claims
+
+    rnd.shuffle(claims)
+    gaps_current = {str(c.event_id) for c in current_claims(ClaimBook.from_claims(claims))}
+    billing_current = {str(c.event_id) for c in current_versions(claims).values()}
+    assert billing_current == gaps_current
