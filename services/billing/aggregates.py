@@ -86,9 +86,12 @@ class _Gap:
 
 
 def _gap_rows(session: Session, cid: str) -> list[_Gap]:
+    """Every event of the gaps ever announced under ``cid``, whichever contract each names: the
+    latest status of a gap counts in its latest event's contract only."""
     g = gap_events.c
+    keys = select(g.gap_key).where(g.contract_id == cid)
     q = select(g.event_id, g.contract_id, g.gap_key, g.measure_id, g.status, g.period_start, g.period_end,
-               g.occurred_at, g.recorded_at).where(g.contract_id == cid)
+               g.occurred_at, g.recorded_at).where(g.gap_key.in_(keys))
     return [_Gap(*r) for r in session.execute(q)]
 
 

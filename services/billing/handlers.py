@@ -44,7 +44,7 @@ from .domain.periods import next_period, period_of, periods_between
 from .member_work import CoverageCache, MemberWork
 from .metrics import Pending
 from .state import (
-    all_members, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
+    all_members, among, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
     take_dirty,
 )
 from .store import BillingDatabase, closed_months, gap_events, task_steps, transition_events
@@ -141,8 +141,18 @@ class Billing:
             {"event_id": str(e.event_id), "contract_id": e.contract_id, "gap_key": e.gap_key,
              "measure_id": e.measure_id, "status": e.status, "period_start": e.period_start,
              "period_end": e.period_end, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at} for e in gaps])
+        by_key: dict[str, str] = {}
         for e in gaps:
-            _merge_marks(marks, {e.contract_id: period_of(e.occurred_at.date())})
+            month = period_of(e.occurred_at.date())
+            _merge_marks(marks, {e.contract_id: month})
+            by_key[e.gap_key] = min(month, by_key.get(e.gap_key, month))
+        if by_key:
+            # a gap counts in its latest event's contract: every contract the gap was announced
+            # under may gain or lose it
+            g = gap_events.c
+            for key, contract in session.execute(
+                    select(g.gap_key, g.contract_id).where(among(session, g.gap_key, sorted(by_key))).distinct()):
+                _merge_marks(marks, {contract: by_key[key]})
         moves = [e for e in events if isinstance(e, (CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1))]
         cancelled = [str(e.transition_id) for e in moves if isinstance(e, CareTransitionCancelledV1)]
         known = dict(session.execute(

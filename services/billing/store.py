@@ -108,7 +108,7 @@ gap_events = Table(
     "gap_events", metadata,
     Column("event_id", String(36), primary_key=True),
     Column("contract_id", String(64), nullable=False, index=True),
-    Column("gap_key", Text, nullable=False),
+    Column("gap_key", Text, nullable=False, index=True),
     Column("measure_id", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("period_start", Date, nullable=False),

@@ -4,7 +4,10 @@ These are the reference definitions; a store may compute the same with SQL over 
 the latest status per gap. Both depend only on the set of events with event time on or
 before ``as_of``, so a replay gives the same rates as the live run.
 
-Measure rate: per gap (``gap_key``) the latest status by event time counts. Open and closed
+Measure rate: per gap (``gap_key``: member, measure, period[, instance]) the latest status by
+event time counts, in the contract that latest event names: a gap re-announced under a new
+contract leaves the old contract's rates (events of every contract are read, then the latest
+one per gap is attributed to its contract). Open and closed
 (``closed``/``due_soon``) gaps are in the denominator; excluded / not-applicable ones are not.
 The numerator is the closed gaps — except for inverse measures (CMS122), whose numerator is
 the open gaps (HbA1c poorly controlled or not tested), so their rate is "lower is better".
@@ -35,15 +38,15 @@ def measure_rates(gap_events: Iterable[GapEvent], contract_id: str, as_of: date)
     """Measure id → (numerator, denominator) for gaps whose measurement period holds ``as_of``."""
     latest: dict[str, GapEvent] = {}
     for e in gap_events:
-        if e.contract_id != contract_id or e.occurred_at.date() > as_of:
-            continue
-        if not e.period_start <= as_of <= e.period_end:
+        if e.occurred_at.date() > as_of:
             continue
         prior = latest.get(e.gap_key)
         if prior is None or _order(e) > _order(prior):
             latest[e.gap_key] = e
     tally: dict[str, list[int]] = {}
     for e in latest.values():
+        if e.contract_id != contract_id or not e.period_start <= as_of <= e.period_end:
+            continue
         if e.status in ("excluded", "not_applicable"):
             continue
         counts = tally.setdefault(e.measure_id, [0, 0])
@@ -58,14 +61,15 @@ def measure_rates_series(
     gap_events: Iterable[GapEvent], contract_id: str, as_of: Iterable[date]
 ) -> dict[date, dict[str, MeasureRate]]:
     """``measure_rates`` for several dates in one pass over the events (month close computes a
-    year of months at once). Same answers as calling ``measure_rates`` for each date."""
-    events = sorted((e for e in gap_events if e.contract_id == contract_id), key=_order)
+    year of months at once). Same answers as calling ``measure_rates`` for each date. The
+    events of every contract are needed (a gap's latest event may name another contract)."""
+    events = sorted(gap_events, key=_order)
     latest: dict[str, GapEvent] = {}
     # (measure, period_start, period_end) -> [numerator, denominator] over the latest statuses
     tally: dict[tuple[str, date, date], list[int]] = {}
 
     def count(e: GapEvent, sign: int) -> None:
-        if e.status in ("excluded", "not_applicable"):
+        if e.contract_id != contract_id or e.status in ("excluded", "not_applicable"):
             return
         t = tally.setdefault((e.measure_id, e.period_start, e.period_end), [0, 0])
         t[1] += sign

@@ -137,6 +137,20 @@ def test_measure_rates_and_a_fed_metric_drive_the_bonus_estimates(env):
     assert amounts(sent, "bonus_estimate") == [("2026-03", "bonus_estimate", "bonus:reasonable-wait-times", 100000)]
 
 
+def test_a_gap_re_announced_under_another_contract_leaves_the_old_contracts_rate(env):
+    db, billing, _, _ = env
+    apply(db, billing, [roster("M1"), roster("M2")])
+    out = apply(db, billing, [gap("M1", "CMS130", "open", date(2026, 3, 5)), gap("M2", "CMS130", "closed", date(2026, 3, 5))])
+    assert amounts(out, "bonus_estimate") == []  # 1 of 2 closed: below the first level
+    # M1's gap is announced again under GR-2026 (an event of GR only): MMO's rate is now 1 of 1
+    out = apply(db, billing, [gap("M1", "CMS130", "open", date(2026, 4, 2), contract_id="GR-2026")])
+    assert amounts(out, "bonus_estimate") == [("2026-04", "bonus_estimate", "bonus:colorectal-screening", 200)]
+    with db.reader() as s:
+        mmo = statement(s, get_contract(s, "MMO-2026"), "2026-04")
+    cms130 = next(b for b in mmo["bonuses"]["rules"] if b["measure"] == "CMS130")
+    assert (cms130["numerator"], cms130["denominator"]) == (1, 1)
+
+
 def test_opening_a_month_accrues_it_for_every_member(env):
     db, billing, _, clock = env
     apply(db, billing, [roster("M1"), roster("M2", start=date(2026, 1, 1), end=date(2026, 4, 30))])

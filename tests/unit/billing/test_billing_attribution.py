@@ -146,3 +146,16 @@ def test_rates_for_many_dates_equal_the_rates_for_each_date(events):
     days = [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 6, 30), date(2026, 12, 31)]
     series = measure_rates_series(events, "MMO-2026", days)
     assert series == {d: measure_rates(events, "MMO-2026", d) for d in days}
+
+
+@settings(max_examples=60, deadline=None)
+@given(gap_histories())
+def test_a_gap_counts_in_one_contract_only_the_one_its_latest_event_names(events):
+    day = date(2026, 6, 30)
+    per_contract = [measure_rates(events, c, day) for c in ("MMO-2026", "GR-2026")]
+    counted = sum(r.denominator for rates in per_contract for r in rates.values())
+    latest: dict = {}
+    for e in sorted(events, key=lambda e: (e.occurred_at, e.recorded_at, str(e.event_id))):
+        if e.occurred_at.date() <= day and e.period_start <= day <= e.period_end:
+            latest[e.gap_key] = e
+    assert counted == sum(1 for e in latest.values() if e.status not in ("excluded", "not_applicable"))

@@ -16,6 +16,7 @@ from services.billing.domain import (
     ContractError, FactsBuilder, Ledger, MeasureRate, accrue_member_events, build_statement, measure_rates,
     readmission_rate, statement_csv, what_if,
 )
+from services.billing.domain.rates import measure_rates_series
 
 MMO, GR = "MMO-2026", "GR-2026"
 
@@ -157,3 +158,18 @@ def test_readmission_rate_counts_index_discharges_and_unretracted_readmissions()
     retracted = ReadmissionV1(**env(ReadmissionV1, date(2026, 2, 9)), **{**readmit, "retracted": True})
     assert readmission_rate(transitions, [retracted, r1], MMO, date(2026, 1, 1), date(2026, 2, 28)).numerator == 0
     assert readmission_rate([], [], MMO, date(2026, 1, 1), date(2026, 2, 28)) is None
+
+
+def test_a_gap_re_announced_under_a_new_contract_leaves_the_old_contracts_rates():
+    events = [
+        _gap(GapOpenedV1, "a|CMS130", "CMS130", date(2026, 1, 5)),
+        _gap(GapClosedV1, "a|CMS130", "CMS130", date(2026, 2, 10)),
+        _gap(GapOpenedV1, "b|CMS130", "CMS130", date(2026, 1, 5)),
+        # member a moved to GR: the gaps service re-announces the gap under GR, open again
+        _gap(GapOpenedV1, "a|CMS130", "CMS130", date(2026, 4, 2)).model_copy(update={"contract_id": GR}),
+    ]
+    assert measure_rates(events, MMO, date(2026, 3, 31))["CMS130"] == MeasureRate(1, 2)
+    assert measure_rates(events, MMO, date(2026, 4, 30))["CMS130"] == MeasureRate(0, 1)
+    assert measure_rates(events, GR, date(2026, 4, 30))["CMS130"] == MeasureRate(0, 1)
+    days = [date(2026, 3, 31), date(2026, 4, 30)]
+    assert measure_rates_series(events, MMO, days) == {d: measure_rates(events, MMO, d) for d in days}
