@@ -10,6 +10,8 @@
     load-contract FILE              validate and load a contract file (problems named by place)
     close-month CONTRACT YYYY-MM    settle the month's estimates and close it
     statement CONTRACT YYYY-MM [--csv]
+                                    (a period not YYYY-MM, or one without a version of the
+                                    contract in force: a one-line error, exit status 2)
     rebuild [--keep]                replay every input topic from offset 0 into an empty scratch
                                     ledger and compare the balances with the live ledger to the
                                     cent; prints the differences, exit status 1 when any
@@ -31,6 +33,18 @@ def _args(n: int, usage: str) -> list[str]:
         print(f"usage: python -m services.billing {usage}", file=sys.stderr)
         raise SystemExit(2)
     return args
+
+
+def _period(period: str) -> str:
+    """The period argument, or a one-line error and exit status 2."""
+    from .domain.periods import parse_period
+
+    try:
+        parse_period(period)
+    except ValueError:
+        print(f"bad period {period!r}: expected YYYY-MM (e.g. 2026-03)", file=sys.stderr)
+        raise SystemExit(2) from None
+    return period
 
 
 def migrate(settings: BillingSettings) -> None:
@@ -82,6 +96,7 @@ def close_month(settings: BillingSettings) -> None:
     from .handlers import CannotClose, MonthClosed
 
     contract_id, period = _args(2, "close-month CONTRACT YYYY-MM")
+    _period(period)
     db = open_database(settings)
     producer = EventProducer(settings, client_id="billing-cli")
     try:
@@ -101,6 +116,7 @@ def statement(settings: BillingSettings) -> None:
     from .domain import statement_csv
 
     contract_id, period = _args(2, "statement CONTRACT YYYY-MM [--csv]")
+    _period(period)
     db = open_database(settings)
     try:
         with db.reader() as s:
@@ -108,6 +124,9 @@ def statement(settings: BillingSettings) -> None:
             if contract is None:
                 print("no such contract is loaded", file=sys.stderr)
                 raise SystemExit(1)
+            if contract.version_for(period) is None:
+                print(f"no version of {contract_id} is in force in {period}", file=sys.stderr)
+                raise SystemExit(2)
             body = build(s, contract, period)
     finally:
         db.dispose()
