@@ -102,6 +102,8 @@ class MemberWork:
         self.new_snapshots: list[MemberRosterV1] = []
         self.new_claims: list[ClaimV1] = []
         self.postings: list[Posting] = []
+        # member → contract → member months left unpriced by the member's last recompute
+        self.unpriced: dict[str, dict[str, int]] = {}
 
     def _touched_families(self, events: Sequence[ClaimV1]) -> dict[str, set[str]]:
         """The claim families each member's events will touch, applied in order."""
@@ -161,6 +163,10 @@ class MemberWork:
         acc = accrue_member(mid, self.coverage(mid), current_paid_lines(self.claims[mid]), self.book, self.open_month,
                             since)
         self.postings.extend(self.ledger.sync_member(mid, acc.postings, source, since=since))
+        if acc.unpriced_months:
+            self.unpriced[mid] = acc.unpriced_months
+        else:
+            self.unpriced.pop(mid, None)
         new_months = {(m.period, m.contract_id, m.tier, runs_text(m.runs)) for m in acc.months}
         by_family = _cost_rows(acc)
         if since is None:
@@ -218,6 +224,8 @@ class MemberWork:
                               "procedure_code": code, "revenue_code": rev, "paid_cents": cents}
                              for c, p, code, rev, cents in now)
         write_cost_rows(self.session, replaced, lines)
+        for counts in self.unpriced.values():
+            pending.unpriced.update(counts)
         return marks
 
 

@@ -6,6 +6,7 @@ every committed posting (``Pending.apply`` runs after the commit, never before).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contr
 ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["contract", "account"])
 REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
 ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
+UNPRICED = Counter("billing_unpriced_member_months_total",
+                   "Eligible member months that accrued nothing because no version of their contract is in force "
+                   "(contract not loaded, or the month outside every version), counted each time a member is accrued",
+                   ["contract"])
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +37,7 @@ class Pending:
     reversals: Tally = field(default_factory=Tally)
     adjustments: Tally = field(default_factory=Tally)
     member_months: Tally = field(default_factory=Tally)
+    unpriced: Tally = field(default_factory=Tally)  # contract → member months accrued as nothing
 
     def postings(self, postings: Iterable[Posting]) -> None:
         for p in postings:
@@ -52,6 +60,12 @@ class Pending:
             ADJUSTMENTS.labels(c).inc(n)
         for c, n in self.member_months.items():
             MEMBER_MONTHS.labels(c).inc(n)
+        for c, n in sorted(self.unpriced.items()):
+            if n > 0:
+                UNPRICED.labels(c).inc(n)
+                # counts only: never a member
+                log.warning("%d member month(s) under contract %s accrued nothing: no version of the contract is "
+                            "in force (not loaded, or the month is outside every version)", n, c)
 
 
 def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[str, int]) -> None:

@@ -66,6 +66,10 @@ class MemberAccrual:
     months: list[MemberMonth]
     costs: list[CostItem]
     unpriced_contracts: frozenset[str] = field(default_factory=frozenset)
+    # contract id → eligible member months through the horizon that accrued nothing because no
+    # version of the contract is in force (the contract is not loaded, or the month is outside
+    # every version); filled by ``accrue_member`` (claim-only accruals leave it empty)
+    unpriced_months: dict[str, int] = field(default_factory=dict)
 
 
 class ContractBook:
@@ -118,6 +122,7 @@ def accrue_member(
     by_period = {m.period: m for m in months}
     postings: dict[PostingKey, int] = {}
     unpriced: set[str] = set()
+    unpriced_months: dict[str, int] = {}
     priced: list[MemberMonth] = []
     for m in months:
         if m.period > through:
@@ -125,6 +130,7 @@ def accrue_member(
         version = contracts.version_for(m.contract_id, m.period)
         if version is None:
             unpriced.add(m.contract_id)
+            unpriced_months[m.contract_id] = unpriced_months.get(m.contract_id, 0) + 1
             continue
         priced.append(m)
         fee = pmpm_fee_cents(version.member_month_rule, version.fee_cents(m.tier), m.runs, m.days_in_month)
@@ -132,7 +138,7 @@ def accrue_member(
             postings[PostingKey(m.contract_id, m.period, "pmpm_fee", member_id, f"pmpm:{m.tier}")] = fee
     costs = _cost_postings(member_id, paid, by_period, contracts, postings, unpriced)
     postings = {k: v for k, v in postings.items() if v != 0}
-    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced))
+    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced), unpriced_months)
 
 
 def _cost_postings(

@@ -151,6 +151,27 @@ def test_a_gap_re_announced_under_another_contract_leaves_the_old_contracts_rate
     assert (cms130["numerator"], cms130["denominator"]) == (1, 1)
 
 
+def test_members_under_an_unknown_contract_are_counted_and_logged_without_member_ids(env, caplog):
+    from prometheus_client import REGISTRY
+
+    db, billing, _, _ = env
+    contract = f"UNKNOWN-{db.engine.dialect.name}"  # one label per backend: the cases share a process
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("billing_unpriced_member_months_total", {"contract": contract}) or 0.0
+
+    before = counted()
+    with caplog.at_level("WARNING", logger="services.billing"):
+        out = apply(db, billing, [roster("M-UNPRICED-1", contract_id=contract, start=date(2026, 2, 1)),
+                                  roster("M-UNPRICED-2", contract_id=contract, start=date(2026, 3, 1)),
+                                  roster("M1")])
+    assert {e.contract_id for e in out} == {"MMO-2026"}  # nothing posts under the unknown contract
+    assert counted() - before == 3 + 2  # Feb–Apr and Mar–Apr, the open month being April
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"5 member month(s) under contract {contract}" in m for m in warned), warned
+    assert "M-UNPRICED" not in caplog.text
+
+
 def test_opening_a_month_accrues_it_for_every_member(env):
     db, billing, _, clock = env
     apply(db, billing, [roster("M1"), roster("M2", start=date(2026, 1, 1), end=date(2026, 4, 30))])

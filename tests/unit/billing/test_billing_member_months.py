@@ -99,6 +99,30 @@ def test_months_without_a_contract_version_accrue_nothing():
     assert sorted({k.period for k in acc.postings}) == ["2026-01"]
     other = accrue_member_events("M1", [roster(contract_id="UNKNOWN-1")], [], examples(), "2026-01")
     assert other.postings == {} and other.unpriced_contracts == {"UNKNOWN-1"}
+    assert other.unpriced_months == {"UNKNOWN-1": 1}
+    # November and December 2025 are outside every MMO-2026 version
+    assert acc.unpriced_months == {"MMO-2026": 2}
+
+
+def test_unpriced_member_months_are_counted_and_logged_without_the_member(caplog):
+    from prometheus_client import REGISTRY
+
+    from services.billing.metrics import Pending
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("billing_unpriced_member_months_total", {"contract": "UNKNOWN-7"}) or 0.0
+
+    before = counted()
+    acc = accrue_member_events("M-SECRET-42", [roster(member_id="M-SECRET-42", contract_id="UNKNOWN-7")], [],
+                               examples(), "2026-03")
+    pending = Pending()
+    pending.unpriced.update(acc.unpriced_months)
+    with caplog.at_level("WARNING"):
+        pending.apply()
+    assert counted() - before == 3  # January through March
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "3 member month(s) under contract UNKNOWN-7" in warnings[0]
+    assert "M-SECRET-42" not in caplog.text
 
 
 def test_snapshot_order_of_arrival_does_not_matter():
