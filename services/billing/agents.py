@@ -25,6 +25,7 @@ from .aggregates import account_balances, member_month_counts
 from .commands import ensure_default_contracts
 from .handlers import INPUT_EVENTS, INPUT_TOPICS, Billing
 from .settings import BillingSettings
+from .state import load_closed
 from .store import BillingDatabase
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,35 @@ def make_billing(settings: BillingSettings) -> Billing:
                    estimate_interval_s=settings.estimate_interval_s)
 
 
+class LedgerGauges:
+    """The worker's ledger gauges, loaded from the database at start and again whenever the set
+    of closed months changed: a month closed by the API or the CLI posts entries this process
+    did not see. Read under the ledger lock, so no posting is between its commit and its
+    ``Pending.apply``."""
+
+    def __init__(self, db: BillingDatabase) -> None:
+        self.db = db
+        self.closed: object = None
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload when forced or a month was closed since the last load; True when reloaded."""
+        with self.db.transaction() as s:
+            closed = load_closed(s)
+            if not force and closed == self.closed:
+                return False
+            accrued: dict = {}
+            for (c, _, a), v in account_balances(s).items():
+                accrued[(c, a)] = accrued.get((c, a), 0) + v
+            metrics.load_gauges(accrued, member_month_counts(s))
+            self.closed = closed
+        return True
+
+
 def build_worker(settings: BillingSettings) -> faust.App:
     db = open_database(settings)
-    with db.reader() as s:
-        accrued: dict = {}
-        for (c, _, a), v in account_balances(s).items():
-            accrued[(c, a)] = accrued.get((c, a), 0) + v
-        metrics.load_gauges(accrued, member_month_counts(s))
+    metrics.serve_ledger_gauges()
+    gauges = LedgerGauges(db)
+    gauges.refresh(force=True)
     producer = EventProducer(settings, client_id="billing-worker")
     billing = make_billing(settings)
     app = create_app("billing", settings, web_port=settings.worker_port, web_host=settings.http_host,
@@ -64,6 +87,7 @@ def build_worker(settings: BillingSettings) -> faust.App:
     async def maintenance() -> None:
         try:
             await asyncio.to_thread(billing.maintain, db, producer.send_sync, 1000, False)
+            await asyncio.to_thread(gauges.refresh)
         except (OperationalError, DBAPIError, TransientError) as exc:
             # the database or the broker is away: nothing was committed; the next tick retries
             log.warning("billing maintenance failed (%s); retrying on the next tick", exc.__class__.__name__)

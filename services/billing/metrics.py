@@ -1,7 +1,12 @@
 """Billing's Prometheus metrics. Labels: contract id and account (bounded sets); never a member.
 
-The gauges start from the database when a process starts (``load_gauges``) and move with
-every committed posting (``Pending.apply`` runs after the commit, never before).
+The ledger gauges (``billing_accrued_cents``, ``billing_member_months``) describe the database,
+not a process, so only the worker serves them (``serve_ledger_gauges``): the API, which also
+posts (month close), would otherwise serve its own partial copy, starting at zero, that a
+dashboard summing both processes would count twice. The worker loads them from the database at
+start (``load_gauges``), moves them with every committed posting of its own (``Pending.apply``
+runs after the commit, never before) and reloads them when a month was closed by another
+process. Counters are per process everywhere (they add up across processes).
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
 
 from .domain import Posting
 
-ACCRUED = Gauge("billing_accrued_cents", "Net ledger amount by contract and account (cents)", ["contract", "account"])
-MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contract", ["contract"])
+# registry=None: not served unless ``serve_ledger_gauges`` is called (the worker does)
+ACCRUED = Gauge("billing_accrued_cents", "Net ledger amount by contract and account (cents)", ["contract", "account"],
+                registry=None)
+MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contract", ["contract"], registry=None)
 ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["contract", "account"])
 REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
 ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
@@ -73,3 +80,15 @@ def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[s
         ACCRUED.labels(c, a).set(v)
     for c, n in member_months.items():
         MEMBER_MONTHS.labels(c).set(n)
+
+
+_served = False
+
+
+def serve_ledger_gauges() -> None:
+    """Expose the ledger gauges on this process's /metrics (the worker's; idempotent)."""
+    global _served
+    if not _served:
+        REGISTRY.register(ACCRUED)
+        REGISTRY.register(MEMBER_MONTHS)
+        _served = True

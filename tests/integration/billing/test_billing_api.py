@@ -133,3 +133,13 @@ def test_what_if_posts_nothing_and_metrics_are_fed(api):
     st = client.get("/statements/MMO-2026/2026-03", headers=OPS).json()
     wait = next(b for b in st["bonuses"]["rules"] if b["rule"] == "reasonable-wait-times")
     assert (wait["measured"], wait["met"], wait["amount"]) == ("6.5000", True, "1000.00")
+
+
+def test_the_api_does_not_serve_the_workers_ledger_gauges(api):
+    client, _ = api
+    scraped = client.get("/metrics")
+    assert scraped.status_code == 200
+    # the worker serves them from the database; an API copy would start at zero and double a sum
+    assert "billing_accrued_cents" not in scraped.text
+    assert "billing_member_months" not in scraped.text
+    assert "ccp_consumer_events_total" in scraped.text  # the shared metrics are served

@@ -172,6 +172,36 @@ def test_members_under_an_unknown_contract_are_counted_and_logged_without_member
     assert "M-UNPRICED" not in caplog.text
 
 
+def test_the_workers_ledger_gauges_follow_a_month_closed_by_another_process(env):
+    from services.billing import metrics
+    from services.billing.agents import LedgerGauges
+    from services.billing.aggregates import account_balances
+
+    db, billing, _, _ = env
+
+    def gauge(account: str) -> float:
+        return metrics.ACCRUED.labels("MMO-2026", account)._value.get()
+
+    def net(account: str) -> int:
+        with db.reader() as s:
+            return sum(v for (c, _, a), v in account_balances(s, "MMO-2026").items() if a == account)
+
+    apply(db, billing, [roster("M1"), roster("M2")])
+    gauges = LedgerGauges(db)
+    assert gauges.refresh(force=True)
+    assert gauge("pmpm_fee") == net("pmpm_fee") == 4 * 2 * 3000
+    assert not gauges.refresh()  # nothing closed since: no reload
+    # another process (the API, the CLI) closes March, posting an estimate this worker never saw
+    feed_metric(db, "MMO-2026", "2026-03", "median_days_to_appointment", "6", "sup")
+    other = Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0)
+    posted = close_month(db, other, lambda events: None, "MMO-2026", "2026-03", "admin")
+    assert amounts(posted, "bonus_estimate")
+    metrics.ACCRUED.labels("MMO-2026", "bonus_estimate").set(0)  # what the worker process holds
+    assert gauges.refresh()
+    assert gauge("bonus_estimate") == net("bonus_estimate") == 100000
+    assert gauge("pmpm_fee") == net("pmpm_fee")
+
+
 def test_opening_a_month_accrues_it_for_every_member(env):
     db, billing, _, clock = env
     apply(db, billing, [roster("M1"), roster("M2", start=date(2026, 1, 1), end=date(2026, 4, 30))])

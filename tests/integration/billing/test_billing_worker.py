@@ -135,6 +135,19 @@ def test_events_through_the_worker_post_the_ledger_and_replay_to_the_cent(billin
     (void,) = wait_for(void_entry, 30, what="the void's reversal")
     assert (void.period, void.posted_period, void.adjustment) == ("2026-02", "2026-03", True)
 
+    # the ledger gauges: the worker's match the database after the API's close; the API has none
+    def accrued_matches() -> bool:
+        scraped = httpx.get(f"http://127.0.0.1:{env['WORKER_PORT']}/metrics").text
+        nets: dict = {}
+        for r in entries(engine):
+            nets[(r.contract_id, r.account)] = nets.get((r.contract_id, r.account), 0) + r.amount_cents
+        return all(f'billing_accrued_cents{{account="{a}",contract="{c}"}} {float(v)}' in scraped
+                   for (c, a), v in nets.items())
+
+    wait_for(accrued_matches, 30, what="the worker's billing_accrued_cents equal to the ledger")
+    api_scraped = httpx.get(f"{base}/metrics").text
+    assert "billing_accrued_cents" not in api_scraped and "billing_member_months" not in api_scraped
+
     # THE INVARIANT: replay every input topic into an empty ledger → the same balances
     wait_for(lambda: worker.alive(), 1)
     rebuild = subprocess.run([sys.executable, "-m", "services.billing", "rebuild"], cwd=REPO, capture_output=True,
