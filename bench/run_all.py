@@ -61,6 +61,28 @@ def fmt(v) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
+def delete_bench_topics(bootstrap: str, before: set[str]) -> int:
+    """The scripts delete their own topics; this removes what a failed or interrupted one left:
+    ``bench<hex>.`` topics that appeared during this run (``CCP_KEEP_TOPICS=1`` keeps them)."""
+    import os
+    import re
+
+    from confluent_kafka.admin import AdminClient
+
+    from tests.support.infra import topic_names
+
+    if os.environ.get("CCP_KEEP_TOPICS"):
+        return 0
+    left = sorted(t for t in topic_names(bootstrap) - before if re.match(r"bench[0-9a-f]{6,8}\.", t))
+    if left:
+        for fut in AdminClient({"bootstrap.servers": bootstrap}).delete_topics(left, operation_timeout=60).values():
+            try:
+                fut.result()
+            except Exception:  # noqa: BLE001 - already gone
+                continue
+    return len(left)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", help=f"subset of: {', '.join(SUITE)}")
@@ -73,7 +95,7 @@ def main() -> None:
     host = machine()
     print(f"machine: {host}")
     sys.path.insert(0, str(REPO))
-    from tests.support.infra import delete_topics_created_since, topic_names
+    from tests.support.infra import topic_names
 
     bootstrap = "127.0.0.1:9092"
     try:
@@ -91,7 +113,7 @@ def main() -> None:
             rows.append({"bench": name, "figure": f"{name} failed (exit {rc})", "value": None, "unit": "",
                          "target": None, "ok": False, "rc": rc})
     try:
-        print(f"deleted {delete_topics_created_since(bootstrap, topics_before)} benchmark topics")
+        print(f"deleted {delete_bench_topics(bootstrap, topics_before)} leftover benchmark topics")
     except Exception as exc:  # noqa: BLE001 - cleanup only
         print(f"benchmark topics not cleaned up: {exc}")
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on {host}{' (quick sizes)' if args.quick else ''}.", "",

@@ -15,10 +15,9 @@ from tests.support import infra
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     bootstrap = infra.kafka_bootstrap()
-    before = infra.topic_names(bootstrap)
     yield bootstrap
     try:
-        infra.delete_topics_created_since(bootstrap, before)
+        infra.delete_own_topics(bootstrap)
     finally:
         infra.stop_containers()
 
@@ -45,7 +44,7 @@ def pg_url(postgres_server_url) -> str:
 @pytest.fixture
 def topic_prefix() -> str:
     """A fresh topic namespace for one test: every registry topic gets this prefix."""
-    return f"t{uuid.uuid4().hex[:10]}."
+    return infra.new_topic_prefix()
 
 
 @pytest.fixture

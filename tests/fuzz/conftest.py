@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests.support.infra import new_topic_prefix
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def module_topics(kafka_bootstrap):
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 
-    settings = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    settings = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=new_topic_prefix())
     created = ensure_topics(settings, [replace(s, partitions=min(s.partitions, 2)) for s in all_topics()])
     yield settings
     delete_topics(settings, created.keys())

@@ -15,7 +15,6 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import httpx
 from carectl.processes import Supervisor
 from tests.support.platform import ALL_PORTS
 from tests.support.procs import wait_for
+from tests.support.infra import new_topic_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("admissions", "gaps", "outreach", "billing")
@@ -71,7 +71,7 @@ class ChaosPlatform:
         self.bootstrap = bootstrap
         self.var_dir = Path(var_dir)
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.prefix = prefix or f"rel{uuid.uuid4().hex[:8]}."
+        self.prefix = prefix or new_topic_prefix("rel", 8)
         self.partitions = partitions
         self.offset = pick_offset()
         env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, TOPIC_PREFIX=self.prefix, PORT_OFFSET=str(self.offset),

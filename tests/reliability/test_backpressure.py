@@ -18,7 +18,6 @@ import asyncio
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,6 +25,7 @@ from sqlalchemy import create_engine, text
 from carectl.mllp_client import MllpClient, MessageResult
 from tests.reliability.chaos_platform import create_topics
 from tests.support.procs import free_port, start_process, wait_for
+from tests.support.infra import new_topic_prefix
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -61,7 +61,7 @@ def send(port: int, messages: list[bytes], connections: int = 1, ack_timeout: fl
 
 class Listener:
     def __init__(self, broker, db_url: str, tmp_path) -> None:
-        self.prefix = f"bp{uuid.uuid4().hex[:8]}."
+        self.prefix = new_topic_prefix("bp", 8)
         self.settings = create_topics(broker.bootstrap, self.prefix, 2)
         self.port, self.metrics_port = free_port(), free_port()
         self.env = {"KAFKA_BOOTSTRAP": broker.bootstrap, "TOPIC_PREFIX": self.prefix, "DATABASE_URL": db_url,

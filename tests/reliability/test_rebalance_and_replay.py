@@ -15,7 +15,6 @@ encounters, care transitions):
 from __future__ import annotations
 
 import time
-import uuid
 from collections import defaultdict
 
 import pytest
@@ -29,6 +28,7 @@ from tests.reliability.worker_tools import (
     adt_events, consumer_counts, group_members, now, produce_again, roster_events, snapshot, wait_until,
 )
 from tests.support.procs import free_port, start_process
+from tests.support.infra import new_topic_prefix
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -42,7 +42,7 @@ class Side:
     """One consumer group on its own topics and database."""
 
     def __init__(self, bootstrap: str, db_url: str, tmp_path, partitions: int) -> None:
-        self.prefix = f"rb{uuid.uuid4().hex[:8]}."
+        self.prefix = new_topic_prefix("rb", 8)
         self.settings = create_topics(bootstrap, self.prefix, partitions)
         self.db_url = db_url
         self.tmp = tmp_path

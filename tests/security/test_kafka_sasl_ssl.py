@@ -37,6 +37,7 @@ from shared.settings import CommonSettings
 from shared.topics import ROSTER, all_topics
 from tests.support import infra
 from tests.support.procs import free_port, read_topic, start_process, wait_for
+from tests.support.infra import new_topic_prefix
 
 USER, PASSWORD = "ccp-test", "s3cret-" + uuid.uuid4().hex[:12]
 MECHANISM = "SCRAM-SHA-512"
@@ -181,7 +182,7 @@ def sasl_settings(broker: SecureBroker, prefix: str, password: str = PASSWORD, *
 
 @pytest.fixture(scope="module")
 def secure_topics(secure_broker):
-    settings = sasl_settings(secure_broker, f"s{uuid.uuid4().hex[:8]}.")
+    settings = sasl_settings(secure_broker, new_topic_prefix("s", 8))
     created = ensure_topics(settings, [replace(s, partitions=1) for s in all_topics()])  # the admin client, over TLS
     assert settings.topic(ROSTER) in created
     return settings

@@ -88,31 +88,41 @@ def stop_containers() -> None:
         _containers.pop().stop()
 
 
+# Topic prefixes this test session (or benchmark process) created, so its cleanup deletes only
+# its own topics and never those of a benchmark or another session sharing the broker.
+_PREFIXES: set[str] = set()
+
+
+def new_topic_prefix(kind: str = "t", digits: int = 10) -> str:
+    """A fresh topic namespace ``<kind><hex>.``, remembered for ``delete_own_topics``."""
+    import uuid
+
+    prefix = f"{kind}{uuid.uuid4().hex[:digits]}."
+    _PREFIXES.add(prefix)
+    return prefix
+
+
 def topic_names(bootstrap: str) -> set[str]:
-    """Every topic on the broker (for cleaning up after a test session or a benchmark run)."""
+    """Every topic on the broker."""
     from confluent_kafka.admin import AdminClient
 
     return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=15).topics)
 
 
-def delete_topics_created_since(bootstrap: str, before: set[str]) -> int:
-    """Delete the prefixed topics that appeared since ``before`` (tests and benchmarks give each run
-    its own prefix; the registry's own unprefixed topics, which a demo may be using, are kept).
+def delete_own_topics(bootstrap: str) -> int:
+    """Delete the topics under the prefixes ``new_topic_prefix`` handed out in this process.
     Without this a developer's broker collects thousands of partitions and starts in a minute
     instead of seconds. ``CCP_KEEP_TOPICS=1`` keeps them for inspection."""
     from confluent_kafka.admin import AdminClient
 
-    from shared.topics import all_topics
-
-    if os.environ.get("CCP_KEEP_TOPICS"):
+    if os.environ.get("CCP_KEEP_TOPICS") or not _PREFIXES:
         return 0
-    registry = {s.name for s in all_topics()} | {f"{s.name}.dlq" for s in all_topics()}
-    new = sorted(t for t in topic_names(bootstrap) - before if t not in registry and not t.startswith("__"))
+    own = sorted(t for t in topic_names(bootstrap) if any(t.startswith(p) for p in _PREFIXES))
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for i in range(0, len(new), 200):
-        for fut in admin.delete_topics(new[i:i + 200], operation_timeout=60).values():
+    for i in range(0, len(own), 200):
+        for fut in admin.delete_topics(own[i:i + 200], operation_timeout=60).values():
             try:
                 fut.result()
             except Exception:  # noqa: BLE001 - already gone: best-effort cleanup
                 continue
-    return len(new)
+    return len(own)

@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from tests.support.procs import wait_for
+from tests.support.infra import new_topic_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 HTTP_PORTS = (8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041)
@@ -72,7 +72,7 @@ def start_platform(kafka_bootstrap: str, var_dir: Path, *, log_level: str = "INF
                    database_url: str | None = None, extra_env: dict[str, str] | None = None,
                    timeout: float = 240) -> Platform:
     offset = next(o for o in (random.randrange(1000, 20000, 100) for _ in range(100)) if _ports_free(o))
-    prefix = f"e2e{uuid.uuid4().hex[:8]}."
+    prefix = new_topic_prefix("e2e", 8)
     env = dict(os.environ, KAFKA_BOOTSTRAP=kafka_bootstrap, TOPIC_PREFIX=prefix, PORT_OFFSET=str(offset),
                VAR_DIR=str(var_dir), ENVIRONMENT="development", PYTHONPATH=str(REPO), LOG_LEVEL=log_level)
     env.pop("DATABASE_URL", None)

@@ -29,6 +29,7 @@ from shared.codec import decode
 from shared.kafka import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.procs import REPO, Proc, free_port, start_process, wait_for
+from tests.support.infra import new_topic_prefix
 
 AS_OF = date(2026, 6, 30)
 ROSTER_HEADER = ("member_id,given_name,family_name,birth_date,sex,mrns,pcp_practice_id,pcp_npi,hospitalist_group,"
@@ -123,7 +124,7 @@ class GapsEnv:
 @pytest.fixture(scope="module")
 def gaps_infra(kafka_bootstrap, postgres_server_url, tmp_path_factory):
     """Topics under a fresh prefix and a fresh database for the module (no processes)."""
-    prefix = f"t{uuid.uuid4().hex[:10]}."
+    prefix = new_topic_prefix()
     tmp = tmp_path_factory.mktemp("gaps")
     settings = GapsSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, measurement_year=2026,
                             evaluation_date=AS_OF, var_dir=tmp / "var", environment="test")

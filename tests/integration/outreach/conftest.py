@@ -27,6 +27,7 @@ from shared.events import Event
 from shared.kafka import EventProducer, delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.procs import Proc, free_port, start_process, wait_for
+from tests.support.infra import new_topic_prefix
 
 LOAD_POD = "pod-load"
 LOAD_NURSES = 6
@@ -110,7 +111,7 @@ def _drop_db(server_url: str, url: str) -> None:
 @pytest.fixture(scope="module")
 def outreach_env(kafka_bootstrap, postgres_server_url, tmp_path_factory) -> OutreachEnv:
     tmp = tmp_path_factory.mktemp("outreach")
-    prefix = f"t{uuid.uuid4().hex[:10]}."
+    prefix = new_topic_prefix()
     settings = OutreachSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, environment="test")
     created = ensure_topics(settings, [replace(s, partitions=min(s.partitions, 2)) for s in all_topics()])
     db_url = _create_db(postgres_server_url)
