@@ -58,7 +58,12 @@ class LedgerGauges:
         self.closed: object = None
 
     def refresh(self, force: bool = False) -> bool:
-        """Reload when forced or a month was closed since the last load; True when reloaded."""
+        """Reload when forced or a month was closed since the last load; True when reloaded.
+        The closed months are compared first without the ledger lock (every tick; a close is rare)."""
+        if not force:
+            with self.db.reader() as s:
+                if load_closed(s) == self.closed:
+                    return False
         with self.db.transaction() as s:
             closed = load_closed(s)
             if not force and closed == self.closed:

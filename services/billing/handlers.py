@@ -38,14 +38,14 @@ from shared.events import (
 )
 
 from .aggregates import facts_window, load_facts
-from .contract_store import BookCache
+from .contract_store import BookCache, book_fingerprint, current_contracts
 from .domain import ClosedMonths, ContractBook, Posting, contract_postings, to_ledger_event
 from .domain.periods import next_period, period_of, periods_between
 from .member_work import CoverageCache, MemberWork
 from .metrics import Pending
 from .state import (
-    all_members, among, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, set_state,
-    take_dirty,
+    all_members, among, get_state, insert_postings, load_closed, load_contract_ledger, mark_dirty, peek_dirty,
+    set_state, take_dirty,
 )
 from .store import BillingDatabase, closed_months, gap_events, task_steps, transition_events
 
@@ -183,11 +183,14 @@ class Billing:
     def _settle_due(self) -> bool:
         """At most every ``interval`` — and, as the facts grow, at most a fifth of the time:
         a settle recomputes a year of estimates, so its cost grows with the population."""
-        now = time.monotonic()
-        if self.interval == 0 or now - self._last_settle >= max(self.interval, 4 * self._settle_cost):
-            self._last_settle = now
+        if self._settle_ready():
+            self._last_settle = time.monotonic()
             return True
         return False
+
+    def _settle_ready(self) -> bool:
+        """``_settle_due`` without taking the turn."""
+        return self.interval == 0 or time.monotonic() - self._last_settle >= max(self.interval, 4 * self._settle_cost)
 
     def _timed_settle(self, session: Session, ctx: Context) -> list[Posting]:
         started = time.monotonic()
@@ -248,6 +251,8 @@ class Billing:
         Kafka before each commit. The worker's timer passes ``force_settle=False`` (the settle then
         keeps to the handler's pace). Returns the number of entries posted.
         """
+        if self._idle(db, force_settle):
+            return 0
         posted = 0
         with db.transaction() as s:
             ctx = self.context(s)
@@ -278,6 +283,22 @@ class Billing:
                 posted += len(events)
             self._last_settle = time.monotonic()
         return posted
+
+    def _idle(self, db: BillingDatabase, force_settle: bool) -> bool:
+        """True when a maintenance pass would find nothing to do, read without the ledger lock
+        (most ticks: the consumer keeps the lock for its batches): the contracts applied, no
+        month to open, and no settle due or nothing dirty. A change after this read is found by
+        the next tick."""
+        with db.reader() as s:
+            key = book_fingerprint(current_contracts(s))
+            open_month = get_state(s, OPEN_MONTH)
+            applied = get_state(s, CONTRACTS_APPLIED)
+            dirty = bool(peek_dirty(s))
+        if open_month is None or applied != key:
+            return False
+        if self.policy == "calendar" and period_of(self.clock().date()) > open_month:
+            return False
+        return not dirty or not (force_settle or self._settle_ready())
 
     def _each_member(self, db: BillingDatabase, send: Callable[[list[Event]], None], chunk: int,
                      apply: Callable[[MemberWork, str], None], open_month: str | None = None) -> int:

@@ -241,3 +241,39 @@ def test_a_claim_uses_the_coverage_of_snapshots_stored_by_another_writer_since(e
     apply(db, other, [roster("M1", tier="low", on=date(2026, 4, 10), end=date(2026, 2, 28), status="termed")])
     out = apply(db, billing, [claim("M1", "C2", (("99213", date(2026, 3, 20), "90.00"),))])
     assert amounts(out, "cost_of_care") == []  # not eligible in March any more
+
+
+def test_an_idle_maintenance_tick_does_not_wait_for_the_ledger_lock(env):
+    """The worker's timer runs every second beside the consumer: with nothing to open, re-accrue
+    or settle, it must not queue behind (or hold up) a batch holding the ledger lock; once a
+    fact makes a contract dirty, it settles."""
+    import threading
+
+    db, billing, sent, _ = env
+    apply(db, billing, [roster("M1")])
+    billing.maintain(db, sent.extend)  # settles what the roster marked
+    holding, release = threading.Event(), threading.Event()
+
+    def batch() -> None:
+        with db.transaction():
+            holding.set()
+            release.wait(10)
+
+    t = threading.Thread(target=batch)
+    t.start()
+    try:
+        assert holding.wait(10)
+        done = threading.Event()
+        result: list[int] = []
+        tick = threading.Thread(target=lambda: (result.append(billing.maintain(db, sent.extend, 1000, False)),
+                                                done.set()))
+        tick.start()
+        assert done.wait(5), "an idle tick waited for the ledger lock"
+        assert result == [0]
+    finally:
+        release.set()
+        t.join()
+    feed_metric(db, "MMO-2026", "2026-04", "median_days_to_appointment", "6", "sup")
+    before = len(sent)
+    assert billing.maintain(db, sent.extend, 1000, False) > 0
+    assert amounts(sent[before:], "bonus_estimate")
