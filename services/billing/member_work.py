@@ -207,6 +207,17 @@ class MemberWork:
                          for p, c, t, runs in new)
         write_month_rows(self.session, removed, added)
 
+        # a paid line moves only the estimates that read cost of care (shared savings): a
+        # contract without such terms is not marked dirty by claims, so the next settle does not
+        # recompute a year of its unchanged bonus estimates
+        reads: dict[str, bool] = {}
+
+        def reads_costs(contract_id: str) -> bool:
+            found = reads.get(contract_id)
+            if found is None:
+                found = reads[contract_id] = self.book.estimates_read_costs(contract_id)
+            return found
+
         replaced: list[str] = []
         lines: list[dict] = []
         for mid, fams in self.costs.items():
@@ -216,7 +227,8 @@ class MemberWork:
                 if old == now:
                     continue
                 for r in (*old, *now):
-                    mark(r[0], r[1])
+                    if reads_costs(r[0]):
+                        mark(r[0], r[1])
                 key = f"{mid}|{f}"
                 if old:
                     replaced.append(key)

@@ -95,6 +95,13 @@ class ContractBook:
             self._memo[key] = c.version_for(period) if c is not None else None
         return self._memo[key]
 
+    def estimates_read_costs(self, contract_id: str) -> bool:
+        """Whether the contract-level estimates of ``contract_id`` depend on cost of care: only
+        shared savings read it (bonuses read measures, metrics and member months). True for a
+        contract not loaded (its terms are unknown yet)."""
+        c = self._contracts.get(contract_id)
+        return c is None or any(v.shared_savings is not None for v in c.versions)
+
     def with_contract(self, contract: Contract) -> "ContractBook":
         """A new book with ``contract`` added or replaced (books are not mutated)."""
         return ContractBook([*(c for c in self._contracts.values() if c.contract_id != contract.contract_id), contract])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from billing_factories import eid, examples, small_contract
 from services.billing.domain import (
-    Ledger, MeasureRate, MetricValue, PeriodFacts, bonus_rule_key, close_month, contract_postings,
+    ContractBook, Ledger, MeasureRate, MetricValue, PeriodFacts, bonus_rule_key, close_month, contract_postings,
     estimate_shared_savings, estimates, shared_savings_key,
 )
 
@@ -141,3 +142,26 @@ def test_closing_a_month_settles_its_estimates_and_later_changes_become_adjustme
     entries = ledger.sync_contract_period(MMO, "2026-03", contract_postings(mmo, "2026-03", by_period), eid("gap-late"))
     assert [(e.key.period, e.amount_cents, e.posted_period, e.adjustment) for e in entries] == [
         ("2026-03", -50_000, "2026-04", True), ("2026-03", 100_000, "2026-04", True)]
+
+
+@given(costs=st.lists(st.integers(min_value=0, max_value=50_000_000), min_size=3, max_size=3))
+@settings(max_examples=15, deadline=None)
+def test_cost_of_care_moves_the_estimates_only_of_contracts_with_shared_savings(costs):
+    """The worker does not mark a contract dirty for a paid line unless its estimates read cost
+    of care: without shared-savings terms, any costs give the same contract-level postings."""
+    book = examples()
+    periods = ("2026-01", "2026-02", "2026-03")
+    rates = {"CMS130": MeasureRate(7, 10), "CMS165": MeasureRate(7, 10), "CMS122": MeasureRate(1, 10)}
+
+    def postings(contract, cost):
+        by_period = {p: facts(p, cost_cents=c, measures=rates, contract=contract.contract_id)
+                     for p, c in zip(periods, cost)}
+        return {k: v for p in periods for k, v in contract_postings(contract, p, by_period).items()}
+
+    mmo, gr = book.get("MMO-2026"), book.get("GR-2026")
+    assert not book.estimates_read_costs("MMO-2026") and book.estimates_read_costs("GR-2026")
+    assert book.estimates_read_costs("NOT-LOADED")
+    assert postings(mmo, costs) == postings(mmo, [0, 0, 0]) != {}
+    with_savings = small_contract(shared_savings=SAVINGS)
+    assert ContractBook([with_savings]).estimates_read_costs(with_savings.contract_id)
+    assert postings(gr, [0, 0, 0]) != postings(gr, [200_000_000, 0, 0])  # spending above the benchmark
