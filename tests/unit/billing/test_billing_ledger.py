@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from billing_factories import at, claim, examples, line, roster
 from services.billing.domain import (
@@ -150,3 +151,18 @@ def test_an_older_file_re_sent_after_its_replacement_does_not_become_current_aga
     entries = apply(ledger, seen, claim("C1", original, received=date(2026, 3, 9), hour=5))
     assert cost(entries) == []
     assert ledger.balances(by="period")[(MMO, "2026-02", "cost_of_care")] == 10000
+
+
+@given(source=st.uuids(), kind=st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_entry_ids_are_the_shared_derived_ids(source, kind):
+    """Entry ids must stay ``derive_id(source, kind)``: a rebuild, a replay on another version of
+    the worker, and every consumer's dedupe rely on the same id for the same source and key."""
+    from shared.events import derive_id
+    from services.billing.domain.ledger import entry_id_for
+
+    fast = entry_id_for(source, kind)
+    slow = derive_id(source, kind)
+    assert fast == slow and str(fast) == str(slow) and hash(fast) == hash(slow)
+    assert (fast.version, fast.variant, fast.bytes) == (slow.version, slow.variant, slow.bytes)
+    assert entry_id_for(str(source), kind) == derive_id(str(source), kind)
