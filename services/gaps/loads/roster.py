@@ -7,6 +7,15 @@ truth), so re-loading the same file produces nothing. The event id is
 re-running a load before the worker caught up produces the same ids (applied once), and a
 member who comes back after being termed gets a new one.
 
+A snapshot carries the member's attribution history (``attribution``, see
+``domain/attribution.py``): when its (contract, risk tier, practice) differs from the stored
+snapshot's, the stored spans (or one span of the stored values) are closed the day before the
+load's date and an open span of the new values starts on it (the snapshot's event date, which
+billing takes as the change's effective date); otherwise the stored spans are carried as they
+are. Spans a JSON member supplies are kept. The compacted topic's latest snapshot thus replays
+past tier and contract changes. The history is built from what the gaps database holds: a
+load run before the worker stored the previous load's snapshots builds on the older one.
+
 A *full* load is the complete roster: active members it does not list are termed (status
 ``termed``, eligibility ended the day before the load takes effect) - never deleted. The
 term step is skipped when the file itself was rejected, and refused when it would term more
@@ -22,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -31,6 +40,7 @@ from shared.topics import ROSTER
 
 from .. import metrics
 from ..domain import term_absent_members
+from ..domain.attribution import carried_attribution
 from ..ingest import ParsedRoster, Position, Progress, Rejection, iter_roster_csv, roster_body_fields
 from ..ingest.records import validate_roster_fields
 from ..member_state import chunks
@@ -78,6 +88,16 @@ def iter_roster_items(items: Iterable[Any]) -> Iterator[ParsedRoster | Rejection
         yield ParsedRoster(result, n)
 
 
+class _Stored(NamedTuple):
+    """The member's stored latest snapshot (the gaps ``members`` row)."""
+
+    event_id: str
+    body_hash: str
+    status: str
+    occurred_at: datetime
+    body: str
+
+
 class _RosterLoad:
     def __init__(self, ctx: LoadContext, report: LoadReport, source: str, loaded_at: datetime) -> None:
         self.ctx = ctx
@@ -98,13 +118,14 @@ class _RosterLoad:
             else:
                 self.report.changed += 1
 
-    def stored(self, ids: list[str]) -> dict[str, tuple[str, str, str]]:
-        out: dict[str, tuple[str, str, str]] = {}
+    def stored(self, ids: list[str]) -> dict[str, _Stored]:
+        out: dict[str, _Stored] = {}
         with self.ctx.db.transaction() as session:
             for part in chunks(sorted(ids)):
                 for row in session.execute(select(members.c.member_id, members.c.event_id, members.c.body_hash,
-                                                  members.c.status).where(members.c.member_id.in_(part))):
-                    out[row.member_id] = (row.event_id, row.body_hash, row.status)
+                                                  members.c.status, members.c.occurred_at, members.c.body)
+                                           .where(members.c.member_id.in_(part))):
+                    out[row.member_id] = _Stored(row.event_id, row.body_hash, row.status, row.occurred_at, row.body)
         return out
 
     def event(self, fields: dict[str, Any], previous: str | None) -> tuple[MemberRosterV1, str]:
@@ -117,10 +138,13 @@ class _RosterLoad:
 
     def rows(self, batch: list[ParsedRoster]) -> None:
         stored = self.stored([p.member_id for p in batch])
+        effective = self.loaded_at.date()  # the snapshots' event date (billing's effective date)
         for p in batch:
             old = stored.get(p.member_id)
-            event, digest = self.event(p.fields, old[0] if old else None)
-            if old is not None and old[1] == digest:
+            fields = {**p.fields, "attribution": carried_attribution(
+                json.loads(old.body) if old else None, old.occurred_at.date() if old else None, p.fields, effective)}
+            event, digest = self.event(fields, old.event_id if old else None)
+            if old is not None and old.body_hash == digest:
                 self.report.unchanged += 1
                 metrics.ROSTER_ROWS.labels("unchanged").inc()
                 continue
