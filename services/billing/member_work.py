@@ -219,7 +219,7 @@ class MemberWork:
             return found
 
         replaced: list[str] = []
-        lines: list[dict] = []
+        lines: list[tuple] = []  # in PAID_LINE_COLS order
         for mid, fams in self.costs.items():
             before = self.old_costs.get(mid, {})
             for f in set(fams) | set(before):
@@ -232,9 +232,7 @@ class MemberWork:
                 key = f"{mid}|{f}"
                 if old:
                     replaced.append(key)
-                lines.extend({"member_family": key, "member_id": mid, "contract_id": c, "period": p,
-                              "procedure_code": code, "revenue_code": rev, "paid_cents": cents}
-                             for c, p, code, rev, cents in now)
+                lines.extend((key, mid, c, p, code, rev, cents) for c, p, code, rev, cents in now)
         write_cost_rows(self.session, replaced, lines)
         for counts in self.unpriced.values():
             pending.unpriced.update(counts)

@@ -134,11 +134,13 @@ def save_snapshots(session: Session, events: Sequence[MemberRosterV1]) -> None:
          "payload": e.model_dump_json()} for e in events])
 
 
+_CLAIM_COLS = ("event_id", "member_id", "claim_id", "frequency_code", "original_claim_id", "payload")
+
+
 def save_claims(session: Session, events: Sequence[ClaimV1]) -> None:
-    bulk_insert(session, claim_events, [
-        {"event_id": str(e.event_id), "member_id": e.member_id, "claim_id": e.claim_id,
-         "frequency_code": e.frequency_code, "original_claim_id": e.original_claim_id,
-         "payload": e.model_dump_json()} for e in events])
+    copy_rows(session, claim_events, _CLAIM_COLS, [
+        (str(e.event_id), e.member_id, e.claim_id, e.frequency_code, e.original_claim_id, e.model_dump_json())
+        for e in events])
 
 
 def all_members(session: Session, after: str = "", limit: int = CHUNK) -> list[str]:
@@ -264,11 +266,16 @@ def write_month_rows(session: Session, removed: Sequence[tuple[str, str]], added
     bulk_insert(session, member_months, list(added))
 
 
-def write_cost_rows(session: Session, replaced: Sequence[str], added: Sequence[dict]) -> None:
-    """Delete every row of the ``member|family`` keys in ``replaced``, then insert ``added``."""
+PAID_LINE_COLS = ("member_family", "member_id", "contract_id", "period", "procedure_code", "revenue_code",
+                  "paid_cents")
+
+
+def write_cost_rows(session: Session, replaced: Sequence[str], added: Sequence[tuple]) -> None:
+    """Delete every row of the ``member|family`` keys in ``replaced``, then insert ``added``
+    (value tuples in ``PAID_LINE_COLS`` order)."""
     for part in chunks(sorted(replaced)):
         session.execute(delete(paid_lines).where(among(session, paid_lines.c.member_family, part)))
-    bulk_insert(session, paid_lines, list(added))
+    copy_rows(session, paid_lines, PAID_LINE_COLS, added)
 
 
 # ---------------------------------------------------------------- months, marks, state
