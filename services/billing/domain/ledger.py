@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.events import LedgerEntryV1, derive_id
+from shared.events import LedgerEntryV1, derive_id, utcnow
 
 from .accruals import PostingKey, claim_family
 from .periods import next_period, parse_period
@@ -147,18 +147,26 @@ def to_ledger_event(
     source: str = "billing",
     causation_id: uuid.UUID | None = None,
 ) -> LedgerEntryV1:
-    """The ``billing.accruals`` event for a posting (``event_id`` = ``entry_id``)."""
+    """The ``billing.accruals`` event for a posting (``event_id`` = ``entry_id``), validated.
+
+    The envelope's fields are spelled out here rather than through ``LedgerEntryV1.envelope``
+    (a claim batch builds thousands of these; ``envelope`` adds ~2 µs each); a unit test holds
+    the two ways equal."""
     k = posting.key
-    return LedgerEntryV1(
-        **LedgerEntryV1.envelope(
-            occurred_at=occurred_at, recorded_at=recorded_at, source=source, member_id=k.member_id,
-            causation_id=causation_id or posting.source_event_id, event_id=posting.entry_id,
-        ),
-        entry_id=posting.entry_id, contract_id=k.contract_id, period=k.period,
-        posted_period=posting.posted_period, account=k.account, amount_cents=posting.amount_cents,
-        rule=k.rule, source_event_id=posting.source_event_id, reverses=posting.reverses,
-        adjustment=posting.adjustment,
-    )
+    return _validate_ledger_entry({
+        "event_id": posting.entry_id, "event_type": _LEDGER_EVENT_TYPE, "schema_version": _LEDGER_SCHEMA_VERSION,
+        "occurred_at": occurred_at, "recorded_at": recorded_at or utcnow(), "source": source,
+        "member_id": k.member_id, "patient_key": None, "causation_id": causation_id or posting.source_event_id,
+        "entry_id": posting.entry_id, "contract_id": k.contract_id, "period": k.period,
+        "posted_period": posting.posted_period, "account": k.account, "amount_cents": posting.amount_cents,
+        "rule": k.rule, "source_event_id": posting.source_event_id, "reverses": posting.reverses,
+        "adjustment": posting.adjustment,
+    })
+
+
+_LEDGER_EVENT_TYPE = LedgerEntryV1.model_fields["event_type"].default
+_LEDGER_SCHEMA_VERSION = LedgerEntryV1.model_fields["schema_version"].default
+_validate_ledger_entry = LedgerEntryV1.model_validate
 
 
 def from_ledger_event(event: LedgerEntryV1) -> Posting:

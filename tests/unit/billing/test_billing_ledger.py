@@ -166,3 +166,32 @@ def test_entry_ids_are_the_shared_derived_ids(source, kind):
     assert fast == slow and str(fast) == str(slow) and hash(fast) == hash(slow)
     assert (fast.version, fast.variant, fast.bytes) == (slow.version, slow.variant, slow.bytes)
     assert entry_id_for(str(source), kind) == derive_id(str(source), kind)
+
+
+@given(amount=st.integers(min_value=-10**12, max_value=10**12), member=st.sampled_from([None, "M1"]),
+       reverses=st.sampled_from([None, uuid.UUID(int=7)]), adjustment=st.booleans())
+@settings(max_examples=50, deadline=None)
+def test_a_ledger_event_is_the_envelope_built_event(amount, member, reverses, adjustment):
+    """``to_ledger_event`` spells the envelope out; the event (and its wire form) must be the one
+    ``LedgerEntryV1.envelope`` builds."""
+    from datetime import datetime, timezone
+
+    from shared.events import LedgerEntryV1
+    from services.billing.domain.accruals import PostingKey
+    from services.billing.domain.ledger import Posting, to_ledger_event
+
+    now = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    p = Posting(uuid.UUID(int=1), PostingKey("MMO-2026", "2026-02", "cost_of_care", member, "claim:K1"), amount,
+                "2026-03", uuid.UUID(int=2), reverses, adjustment)
+    k = p.key
+    expected = LedgerEntryV1(
+        **LedgerEntryV1.envelope(occurred_at=now, recorded_at=now, source="billing", member_id=member,
+                                 causation_id=p.source_event_id, event_id=p.entry_id),
+        entry_id=p.entry_id, contract_id=k.contract_id, period=k.period, posted_period=p.posted_period,
+        account=k.account, amount_cents=amount, rule=k.rule, source_event_id=p.source_event_id, reverses=reverses,
+        adjustment=adjustment)
+    got = to_ledger_event(p, occurred_at=now, recorded_at=now)
+    assert got == expected and got.model_dump_json() == expected.model_dump_json()
+    with pytest.raises(ValueError):  # still validated
+        to_ledger_event(Posting(p.entry_id, k._replace(period="2026-13"), 1, "2026-03", p.source_event_id),
+                        occurred_at=now)
