@@ -23,19 +23,16 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, ensure_postgres, machine, report  # noqa: E402
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from tests.reliability.crash_run import crash_run  # noqa: E402
 from tests.reliability.invariants import compare_sets  # noqa: E402
 from tests.reliability.private_broker import PrivateBroker  # noqa: E402
-from tests.support.infra import kafkactl  # noqa: E402
+from tests.support.infra import Databases, kafkactl  # noqa: E402
 
 
 def main() -> int:
@@ -55,15 +52,8 @@ def main() -> int:
     signal.alarm(int(args.timeout))
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}", flush=True)
     pg = ensure_postgres()
-    admin = create_engine(make_url(pg).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    names: list[str] = []
-
-    def new_database() -> str:
-        name = f"relbench_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        names.append(name)
-        return make_url(pg).set(database=name).render_as_string(hide_password=False)
+    databases = Databases(pg, "relbench_")
+    new_database = databases.new
 
     if not kafkactl().jars_present():
         kafkactl().resolve()
@@ -105,10 +95,7 @@ def main() -> int:
             ok = ok and not diff
     finally:
         broker.stop()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases.drop_all()
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)

@@ -88,7 +88,7 @@ def decode(value: bytes | str | None, headers: Any = None, expect: tuple[type[Ev
         try:
             return fast.model_validate_json(value)
         except (ValidationError, ValueError):
-            pass
+            fast = None  # not lost: the full path below decides (upcast, or InvalidEvent with the reason)
     try:
         payload = json.loads(value)
     except (ValueError, RecursionError) as exc:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.support import infra
 
@@ -30,15 +27,9 @@ def postgres_server_url() -> str:
 @pytest.fixture
 def pg_url(postgres_server_url) -> str:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin_url = make_url(postgres_server_url).set(database="postgres")
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    databases = infra.Databases(postgres_server_url)
+    yield databases.new()
+    databases.drop_all()
 
 
 @pytest.fixture

@@ -4,13 +4,10 @@ per-test ``kafka_topics`` / ``pg_url`` fixtures would rebuild them for every ope
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from tests.support.infra import new_topic_prefix
+from tests.support.infra import Databases, new_topic_prefix
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +26,6 @@ def module_topics(kafka_bootstrap):
 @pytest.fixture(scope="module")
 def module_databases(postgres_server_url):
     """A factory of fresh PostgreSQL databases (like ``pg_url``), all dropped after the module."""
-    admin = create_engine(make_url(postgres_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    names: list[str] = []
-
-    def new() -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        names.append(name)
-        return make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-
-    yield new
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    databases = Databases(postgres_server_url)
+    yield databases.new
+    databases.drop_all()

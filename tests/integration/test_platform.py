@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -156,47 +157,51 @@ def test_worker_serves_metrics_and_health(probe_worker):
     assert health["ok"] is True and health["checks"] == {"db": True}
 
 
+@contextmanager
+def probe_process(settings, pg_url, log_path, **extra_env):
+    """The probe worker as its own process (what a supervisor runs), stopped afterwards."""
+    env = dict(os.environ, KAFKA_BOOTSTRAP=settings.kafka_bootstrap, TOPIC_PREFIX=settings.topic_prefix,
+               DATABASE_URL=pg_url, ENVIRONMENT="test", PYTHONPATH=str(REPO), WEB_PORT=str(free_port()),
+               **extra_env)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.probe_worker"], cwd=REPO, stdout=log,
+                                stderr=subprocess.STDOUT, env=env)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
 def test_worker_whose_kafka_fetcher_dies_exits_for_a_restart_and_loses_nothing(kafka_topics, pg_url, tmp_path):
     """faust's fetch loop dying ("Drain messages raised") used to leave a worker that answered
     /healthz but consumed nothing. The watchdog ends such a worker (exit 75, EX_TEMPFAIL) so its
     supervisor restarts it, and the restarted worker applies what the dead one never acknowledged."""
     settings = kafka_topics
-    env = dict(os.environ, KAFKA_BOOTSTRAP=settings.kafka_bootstrap, TOPIC_PREFIX=settings.topic_prefix,
-               DATABASE_URL=pg_url, ENVIRONMENT="test", PYTHONPATH=str(REPO))
     engine = create_engine(pg_url)
     log_path = tmp_path / "broken.log"
-    with open(log_path, "wb") as log:
-        broken = subprocess.Popen([sys.executable, "-m", "tests.support.probe_worker"], cwd=REPO, stdout=log,
-                                  stderr=subprocess.STDOUT,
-                                  env={**env, "WEB_PORT": str(free_port()), "PROBE_BREAK_FETCHER_ON": "M-POISON"})
-        try:
-            asyncio.run(_send(settings, roster_event("M-BEFORE")))
-            wait_for(lambda: (r := seen_rows(engine)) and len(r) >= 1, timeout=90, what="the first event applied")
-            asyncio.run(_send(settings, roster_event("M-POISON")))
-            code = broken.wait(90)
-        finally:
-            if broken.poll() is None:
-                broken.kill()
+    with probe_process(settings, pg_url, log_path, PROBE_BREAK_FETCHER_ON="M-POISON") as broken:
+        asyncio.run(_send(settings, roster_event("M-BEFORE")))
+        wait_for(lambda: (r := seen_rows(engine)) and len(r) >= 1, timeout=90, what="the first event applied")
+        asyncio.run(_send(settings, roster_event("M-POISON")))
+        code = broken.wait(90)
     # Either faust's own crash handling ends the worker (exit 1) or, when its shutdown hangs
     # waiting for streams the dead fetcher no longer feeds, the watchdog does (exit 75): both
     # are a non-zero exit a supervisor restarts, never a live process that consumes nothing.
     assert code in (1, 75), log_path.read_text()[-3000:]
     if code == 75:
         assert "the Kafka fetcher has stopped" in log_path.read_text()
-    print(f"broken worker exited with {code}")
     assert [r.member_id for r in seen_rows(engine)] == ["M-BEFORE"]
 
-    port = free_port()
-    with open(tmp_path / "restarted.log", "wb") as log:
-        restarted = subprocess.Popen([sys.executable, "-m", "tests.support.probe_worker"], cwd=REPO, stdout=log,
-                                     stderr=subprocess.STDOUT, env={**env, "WEB_PORT": str(port)})
-        try:
-            rows = wait_for(lambda: (r := seen_rows(engine)) and len(r) >= 2 and r, timeout=90,
-                            what="the restarted worker to apply the event the dead one never acknowledged")
-            assert sorted(r.member_id for r in rows) == ["M-BEFORE", "M-POISON"]
-        finally:
-            restarted.terminate()
-            restarted.wait(20)
+    with probe_process(settings, pg_url, tmp_path / "restarted.log"):
+        rows = wait_for(lambda: (r := seen_rows(engine)) and len(r) >= 2 and r, timeout=90,
+                        what="the restarted worker to apply the event the dead one never acknowledged")
+        assert sorted(r.member_id for r in rows) == ["M-BEFORE", "M-POISON"]
     engine.dispose()
 
 
@@ -207,37 +212,22 @@ def test_worker_whose_stop_hangs_on_an_unfinished_batch_is_ended_and_the_batch_a
     neither consumes nor exits; the batch was never acknowledged, so a restarted worker applies it,
     once."""
     settings = kafka_topics
-    env = dict(os.environ, KAFKA_BOOTSTRAP=settings.kafka_bootstrap, TOPIC_PREFIX=settings.topic_prefix,
-               DATABASE_URL=pg_url, ENVIRONMENT="test", PYTHONPATH=str(REPO))
     engine = create_engine(pg_url)
     log_path = tmp_path / "stalled.log"
-    with open(log_path, "wb") as log:
-        stalled = subprocess.Popen([sys.executable, "-m", "tests.support.probe_worker"], cwd=REPO, stdout=log,
-                                   stderr=subprocess.STDOUT,
-                                   env={**env, "WEB_PORT": str(free_port()), "PROBE_STALL_ON": "M-STALL"})
-        try:
-            asyncio.run(_send(settings, roster_event("M-STALL")))
-            wait_for(lambda: "stalling on purpose" in log_path.read_text(errors="replace"), timeout=90,
-                     what="the worker to be inside the batch")
-            stalled.terminate()
-            code = stalled.wait(90)
-        finally:
-            if stalled.poll() is None:
-                stalled.kill()
-    text_ = log_path.read_text(errors="replace")
-    assert code == 75, text_[-3000:]
-    assert "stopping has taken" in text_
+    with probe_process(settings, pg_url, log_path, PROBE_STALL_ON="M-STALL") as stalled:
+        asyncio.run(_send(settings, roster_event("M-STALL")))
+        wait_for(lambda: "stalling on purpose" in log_path.read_text(errors="replace"), timeout=90,
+                 what="the worker to be inside the batch")
+        stalled.terminate()
+        code = stalled.wait(90)
+    log_text = log_path.read_text(errors="replace")
+    assert code == 75, log_text[-3000:]
+    assert "stopping has taken" in log_text
     assert not seen_rows(engine)
 
-    with open(tmp_path / "restarted.log", "wb") as log:
-        restarted = subprocess.Popen([sys.executable, "-m", "tests.support.probe_worker"], cwd=REPO, stdout=log,
-                                     stderr=subprocess.STDOUT, env={**env, "WEB_PORT": str(free_port())})
-        try:
-            rows = wait_for(lambda: seen_rows(engine), timeout=90, what="the redelivered batch applied")
-            assert [r.member_id for r in rows] == ["M-STALL"]
-            time.sleep(2)
-            assert len(seen_rows(engine)) == 1
-        finally:
-            restarted.terminate()
-            restarted.wait(20)
+    with probe_process(settings, pg_url, tmp_path / "restarted.log"):
+        rows = wait_for(lambda: seen_rows(engine), timeout=90, what="the redelivered batch applied")
+        assert [r.member_id for r in rows] == ["M-STALL"]
+        time.sleep(2)
+        assert len(seen_rows(engine)) == 1
     engine.dispose()

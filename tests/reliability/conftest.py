@@ -3,14 +3,11 @@ other tests use is never touched) and fresh PostgreSQL databases, one per servic
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.reliability.private_broker import PrivateBroker
-from tests.support.infra import kafkactl
+from tests.support.infra import Databases, kafkactl
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +25,6 @@ def private_broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def new_database(postgres_server_url):
     """A factory of fresh PostgreSQL databases, all dropped after the module."""
-    admin = create_engine(make_url(postgres_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    names: list[str] = []
-
-    def new() -> str:
-        name = f"rel_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        names.append(name)
-        return make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-
-    yield new
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    databases = Databases(postgres_server_url, "rel_")
+    yield databases.new
+    databases.drop_all()

@@ -126,3 +126,37 @@ def delete_own_topics(bootstrap: str) -> int:
             except Exception:  # noqa: BLE001 - already gone: best-effort cleanup
                 continue
     return len(own)
+
+
+class Databases:
+    """Fresh, empty PostgreSQL databases on one server (``new()`` returns a URL), all dropped by
+    ``drop_all()``: a test's, a test module's or a benchmark's own databases."""
+
+    def __init__(self, server_url: str, name_prefix: str = "t_") -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.server_url = make_url(server_url)
+        self.name_prefix = name_prefix
+        self.names: list[str] = []
+        self._admin = create_engine(self.server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def new(self) -> str:
+        import uuid
+
+        from sqlalchemy import text
+
+        name = f"{self.name_prefix}{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return self.server_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        with self._admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.names.clear()
+        self._admin.dispose()
