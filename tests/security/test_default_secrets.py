@@ -73,11 +73,14 @@ def test_the_outreach_page_refuses_a_missing_or_weak_session_secret(secret, mess
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_api_starts_in_production_with_its_own_users(service, tmp_path, kafka_bootstrap):
+def test_the_api_starts_in_production_with_its_own_users(service, tmp_path, kafka_topics):
+    # The platform's topics exist (as `ccp up` or an operator creates them): the admissions API
+    # reports healthy only once its alert stream tails alerts.hospitalist.
     port = free_port()
     proc = start_process(service, "api", {
         "ENVIRONMENT": "production", "USERS_FILE": str(production_users(tmp_path / "users.yaml")),
-        "SESSION_SECRET": SESSION_SECRET, "VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "SESSION_SECRET": SESSION_SECRET, "VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP": kafka_topics.kafka_bootstrap,
+        "TOPIC_PREFIX": kafka_topics.topic_prefix,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "API_PORT": str(port)}, tmp_path, http_port=port)
     try:
         proc.wait_healthy(60)

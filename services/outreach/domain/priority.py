@@ -68,7 +68,15 @@ def _due_line(task: Task, w: PriorityWeights, cal: BusinessCalendar, as_of: date
 
 
 def _recent(day: date | None, as_of: date, days: int) -> bool:
-    return day is not None and 0 <= (as_of - day).days <= days
+    """Within the last ``days`` days — or dated after ``as_of``: a hospital's date can be ahead of
+    the service's local day (time zones, the evening in the queue's zone), and an admission that
+    has only just happened is the most recent there is."""
+    return day is not None and (as_of - day).days <= days
+
+
+def _ago(day: date, as_of: date) -> str:
+    n = (as_of - day).days
+    return f"{n} days ago" if n > 0 else "today" if n == 0 else "dated after today"
 
 
 def _admission_line(task: Task, ctx: PriorityContext, w: PriorityWeights, as_of: date) -> PriorityLine:
@@ -76,12 +84,12 @@ def _admission_line(task: Task, ctx: PriorityContext, w: PriorityWeights, as_of:
     if readmits:
         day = max(readmits)
         return PriorityLine("admission", w.readmission,
-                            f"readmitted {day.isoformat()} ({(as_of - day).days} days ago)")
+                            f"readmitted {day.isoformat()} ({_ago(day, as_of)})")
     discharges = [d for d in (task.anchor_date, ctx.last_discharge) if _recent(d, as_of, w.recent_days)]
     if discharges:
         day = max(discharges)
         return PriorityLine("admission", w.admission,
-                            f"discharged {day.isoformat()} ({(as_of - day).days} days ago)")
+                            f"discharged {day.isoformat()} ({_ago(day, as_of)})")
     return PriorityLine("admission", 0, f"no admission in the last {w.recent_days} days")
 
 

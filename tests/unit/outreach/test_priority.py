@@ -91,3 +91,13 @@ def test_queue_order_is_score_then_due_date_then_creation():
     c = replace(a, task_id=a.task_id.__class__(int=2), due_date=date(2026, 3, 15))
     d = replace(a, task_id=a.task_id.__class__(int=3), created_at=T0 - timedelta(hours=1))
     assert order_queue([a, b, c, d]) == [b, c, d, a]
+
+
+def test_a_readmission_dated_after_the_queues_local_day_still_raises_priority():
+    # 01:00 UTC on the 11th is still the 10th in the queue's time zone: the hospital's admit date
+    # is "tomorrow" there, and the readmission must count all the same.
+    task = base_task(due_date=AS_OF + timedelta(days=3))
+    plain = score_task(task, PriorityContext(), W, CALENDAR, AS_OF)
+    ahead = score_task(task, PriorityContext(last_readmission=AS_OF + timedelta(days=1)), W, CALENDAR, AS_OF)
+    assert ahead.score == plain.score + W.readmission
+    assert "dated after today" in next(line.why for line in ahead.lines if line.factor == "admission")
