@@ -13,8 +13,11 @@ double post).
 **period vs posted_period.** ``period`` is the month the amount belongs to (service month,
 accrual month) and never changes. ``posted_period`` is the month whose books took the entry:
 the same as ``period`` while that month is open; once it is closed, the first open month
-after it, with ``adjustment=True``. Statements of a closed month therefore never change; the
-correction shows in the books of the month it was posted in, under its original period.
+after it, with ``adjustment=True``. The books of a closed month (what was posted in it) therefore
+never change; the correction shows in the books of the month it was posted in, under its original
+period. A statement shows both: its ``posted_in_period`` section is fixed at close, while its
+per-period figures (member months, cost of care, rates) are recomputed from current facts, so a
+late claim for a closed month moves them.
 """
 
 from __future__ import annotations
