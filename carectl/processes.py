@@ -116,9 +116,12 @@ class Supervisor:
         for spec in self.specs:
             self.running[spec.name] = Running(spec, self._spawn(spec), self.var_dir / "logs" / f"{spec.name}.log")
 
-    def health(self) -> dict[str, bool]:
+    def health(self, names=None) -> dict[str, bool]:
+        """/healthz of every running process (or of ``names``): answered 200 or not."""
         out = {}
         for name, r in self.running.items():
+            if names and name not in names:
+                continue
             try:
                 out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port + self.port_offset}{r.spec.health_path}",
                                       timeout=1.5).status_code == 200

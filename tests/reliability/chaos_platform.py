@@ -9,19 +9,16 @@ service on its own PostgreSQL database (``<SERVICE>_DATABASE_URL``, as the super
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 
 from carectl.processes import Supervisor
-from tests.support.platform import ALL_PORTS
+from tests.support.platform import pick_port_offset
 from tests.support.procs import wait_for
 from tests.support.infra import new_topic_prefix
 
@@ -32,20 +29,6 @@ KILLABLE = ("admissions-mllp", "admissions-worker", "admissions-api", "gaps-work
             "outreach-worker", "outreach-api", "billing-worker", "billing-api")
 WORKERS = {"admissions": "admissions-worker", "gaps": "gaps-worker", "outreach": "outreach-worker",
            "billing": "billing-worker"}
-
-
-def _ports_free(offset: int) -> bool:
-    for port in ALL_PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + offset))
-            except OSError:
-                return False
-    return True
-
-
-def pick_offset() -> int:
-    return next(o for o in (random.randrange(1000, 20000, 100) for _ in range(200)) if _ports_free(o))
 
 
 def create_topics(bootstrap: str, prefix: str, partitions: int = 3):
@@ -73,7 +56,7 @@ class ChaosPlatform:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.prefix = prefix or new_topic_prefix("rel", 8)
         self.partitions = partitions
-        self.offset = pick_offset()
+        self.offset = pick_port_offset()
         env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, TOPIC_PREFIX=self.prefix, PORT_OFFSET=str(self.offset),
                    VAR_DIR=str(self.var_dir), ENVIRONMENT="development", PYTHONPATH=str(REPO), LOG_LEVEL=log_level)
         env.pop("DATABASE_URL", None)
@@ -117,16 +100,7 @@ class ChaosPlatform:
                 self.sup.restart_dead()
 
     def healthy(self, names=None) -> dict[str, bool]:
-        out = {}
-        for name, r in self.sup.running.items():
-            if names and name not in names:
-                continue
-            try:
-                out[name] = httpx.get(f"http://127.0.0.1:{r.spec.http_port + self.offset}{r.spec.health_path}",
-                                      timeout=1.5).status_code == 200
-            except httpx.HTTPError:
-                out[name] = False
-        return out
+        return self.sup.health(names)
 
     def wait_healthy(self, names=None, timeout: float = 180) -> None:
         def ok():

@@ -25,9 +25,9 @@ from tests.reliability.chaos_platform import create_topics, remove_faust_dirs
 from tests.reliability.feeds import make_population
 from tests.reliability.invariants import group_lag, merged_visits, processed_ids, read_all, transitions_state
 from tests.reliability.worker_tools import (
-    adt_events, consumer_counts, group_members, now, produce_again, roster_events, snapshot, wait_until,
+    adt_events, consumer_counts, group_members, now, produce_again, roster_events, snapshot,
 )
-from tests.support.procs import free_port, start_process
+from tests.support.procs import free_port, start_process, wait_for
 from tests.support.infra import new_topic_prefix
 
 pytestmark = pytest.mark.timeout(900)
@@ -152,13 +152,13 @@ def test_worker_killed_mid_batch_other_takes_over_then_replay_from_offset_zero_c
         a, b, r = run.start_worker(), run.start_worker(), ref.start_worker()
         for p in (a, b, r):
             p.wait_healthy(timeout=120)
-        wait_until(lambda: len(m := group_members(run.settings, run.group)) == 2 and all(x[1] for x in m),
-                   timeout=120, what="both workers in the group with partitions")
+        wait_for(lambda: len(m := group_members(run.settings, run.group)) == 2 and all(x[1] for x in m),
+                 timeout=120, what="both workers in the group with partitions")
 
         # Roster first (the ADT matches members through it), then all the ADT at once.
         run.produce(roster)
         ref.produce(roster)
-        wait_until(lambda: run.caught_up() and ref.caught_up(), 180, "roster applied")
+        wait_for(lambda: run.caught_up() and ref.caught_up(), 180, what="roster applied")
         ref.produce(adts)
 
         # Hold the patient states: every ADT batch locks its members' states (FOR UPDATE) and
@@ -168,7 +168,7 @@ def test_worker_killed_mid_batch_other_takes_over_then_replay_from_offset_zero_c
         holder.execute(text("LOCK TABLE patient_states IN EXCLUSIVE MODE"))
         try:
             run.produce(adts)
-            wait_until(lambda: lock_waiters(run.db_url) >= 2, 120, "both workers waiting inside a batch")
+            wait_for(lambda: lock_waiters(run.db_url) >= 2, 120, what="both workers waiting inside a batch")
             victim, survivor = a, b
             victim.kill()
             killed_at = time.monotonic()
@@ -177,11 +177,11 @@ def test_worker_killed_mid_batch_other_takes_over_then_replay_from_offset_zero_c
             holder.close()
 
         # The survivor finishes its batch, gets the dead worker's partitions and applies them.
-        wait_until(lambda: len(m := group_members(run.settings, run.group)) == 1
-                   and len(m[0][1]) == 2 * 4, timeout=180, what="the survivor owning every partition")
+        wait_for(lambda: len(m := group_members(run.settings, run.group)) == 1
+                 and len(m[0][1]) == 2 * 4, timeout=180, what="the survivor owning every partition")
         takeover = time.monotonic() - killed_at
-        wait_until(run.caught_up, 300, "the run caught up")
-        wait_until(ref.caught_up, 300, "the reference caught up")
+        wait_for(run.caught_up, 300, what="the run caught up")
+        wait_for(ref.caught_up, 300, what="the reference caught up")
         print(f"\ntakeover after the kill: {takeover:.1f}s (partitions reassigned to the survivor)")
 
         # Nothing lost, nothing applied twice: same effects as the crash-free reference.
@@ -204,9 +204,9 @@ def test_worker_killed_mid_batch_other_takes_over_then_replay_from_offset_zero_c
         dup_before = consumer_counts(survivor.http_port, CONSUMER).get("duplicate", 0)
         records = [rec for t in INPUTS for rec in read_all(run.settings, t)]
         produce_again(run.settings, records)
-        wait_until(run.caught_up, 300, "the replay consumed")
-        wait_until(lambda: consumer_counts(survivor.http_port, CONSUMER).get("duplicate", 0) - dup_before
-                   >= len(records), 60, "every replayed record counted as a duplicate")
+        wait_for(run.caught_up, 300, what="the replay consumed")
+        wait_for(lambda: consumer_counts(survivor.http_port, CONSUMER).get("duplicate", 0) - dup_before
+                 >= len(records), 60, what="every replayed record counted as a duplicate")
         assert snapshot(run.db_url, TABLES) == before
         assert {t: sum(hi for _, hi in _marks(run, t).values()) for t in DERIVED} == marks_before
         assert survivor.alive()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -109,17 +108,6 @@ def produce_again(settings, records) -> int:
     left = p.flush(60)
     assert left == 0 and not failures, (left, failures[:3])
     return len(records)
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def now() -> datetime:

@@ -22,7 +22,7 @@ HTTP_PORTS = (8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041)
 ALL_PORTS = (2575, *HTTP_PORTS, 8050)
 
 
-def _ports_free(offset: int) -> bool:
+def ports_free(offset: int) -> bool:
     for port in ALL_PORTS:
         with socket.socket() as s:
             try:
@@ -30,6 +30,11 @@ def _ports_free(offset: int) -> bool:
             except OSError:
                 return False
     return True
+
+
+def pick_port_offset() -> int:
+    """A PORT_OFFSET at which every platform port is free (a side-by-side platform)."""
+    return next(o for o in (random.randrange(1000, 20000, 100) for _ in range(200)) if ports_free(o))
 
 
 @dataclass
@@ -71,7 +76,7 @@ class Platform:
 def start_platform(kafka_bootstrap: str, var_dir: Path, *, log_level: str = "INFO",
                    database_url: str | None = None, extra_env: dict[str, str] | None = None,
                    timeout: float = 240) -> Platform:
-    offset = next(o for o in (random.randrange(1000, 20000, 100) for _ in range(100)) if _ports_free(o))
+    offset = pick_port_offset()
     prefix = new_topic_prefix("e2e", 8)
     env = dict(os.environ, KAFKA_BOOTSTRAP=kafka_bootstrap, TOPIC_PREFIX=prefix, PORT_OFFSET=str(offset),
                VAR_DIR=str(var_dir), ENVIRONMENT="development", PYTHONPATH=str(REPO), LOG_LEVEL=log_level)
