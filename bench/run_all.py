@@ -67,20 +67,12 @@ def delete_bench_topics(bootstrap: str, before: set[str]) -> int:
     import os
     import re
 
-    from confluent_kafka.admin import AdminClient
-
-    from tests.support.infra import topic_names
+    from tests.support.infra import delete_topics_named, topic_names
 
     if os.environ.get("CCP_KEEP_TOPICS"):
         return 0
     left = sorted(t for t in topic_names(bootstrap) - before if re.match(r"bench[0-9a-f]{6,8}\.", t))
-    if left:
-        for fut in AdminClient({"bootstrap.servers": bootstrap}).delete_topics(left, operation_timeout=60).values():
-            try:
-                fut.result()
-            except Exception:  # noqa: BLE001 - already gone
-                continue
-    return len(left)
+    return delete_topics_named(bootstrap, left)
 
 
 def main() -> None:

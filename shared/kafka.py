@@ -294,8 +294,11 @@ def delete_topics(settings: CommonSettings, names: Iterable[str], timeout: float
     names = list(names)
     if not names:
         return
-    for fut in admin_client(settings).delete_topics(names, operation_timeout=timeout).values():
+    # Keep the client referenced until every future resolved: a temporary AdminClient can be
+    # destroyed before its request is sent, and the futures then resolve without deleting anything.
+    admin = admin_client(settings)
+    for fut in admin.delete_topics(names, operation_timeout=timeout).values():
         try:
             fut.result()
-        except KafkaException:
-            pass  # already gone: deleting is best effort cleanup of test topics
+        except KafkaException as exc:  # already gone: deleting is best-effort cleanup
+            log.debug("topic not deleted: %s", exc)

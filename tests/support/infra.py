@@ -113,19 +113,19 @@ def delete_own_topics(bootstrap: str) -> int:
     """Delete the topics under the prefixes ``new_topic_prefix`` handed out in this process.
     Without this a developer's broker collects thousands of partitions and starts in a minute
     instead of seconds. ``CCP_KEEP_TOPICS=1`` keeps them for inspection."""
-    from confluent_kafka.admin import AdminClient
-
     if os.environ.get("CCP_KEEP_TOPICS") or not _PREFIXES:
         return 0
     own = sorted(t for t in topic_names(bootstrap) if any(t.startswith(p) for p in _PREFIXES))
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for i in range(0, len(own), 200):
-        for fut in admin.delete_topics(own[i:i + 200], operation_timeout=60).values():
-            try:
-                fut.result()
-            except Exception:  # noqa: BLE001 - already gone: best-effort cleanup
-                continue
-    return len(own)
+    return delete_topics_named(bootstrap, own)
+
+
+def delete_topics_named(bootstrap: str, names: list[str]) -> int:
+    """Best-effort deletion (``shared.kafka.delete_topics``) of topics by full name."""
+    from shared.kafka import delete_topics
+    from shared.settings import CommonSettings
+
+    delete_topics(CommonSettings(kafka_bootstrap=bootstrap), names, timeout=60)
+    return len(names)
 
 
 class Databases:
