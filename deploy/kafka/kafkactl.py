@@ -129,14 +129,14 @@ def formatted(s: dict) -> bool:
     return (s["data"] / "logs" / "meta.properties").exists()
 
 
-def format_storage(s: dict, props: Path) -> None:
+def format_storage(s: dict, props: Path, cluster_id: str | None = None) -> None:
     if formatted(s):
         return
-    cluster_id = _cluster_id()
+    cluster_id = cluster_id or _cluster_id()
     log(f"formatting KRaft storage in {s['data'] / 'logs'} (cluster {cluster_id})")
     proc = subprocess.run(
         [s["java"], "-cp", classpath(), f"-Dlog4j2.configurationFile={HERE / 'log4j2.yaml'}",
-         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), "--ignore-formatted"],
+         "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props), "--ignore-formatted"],
         capture_output=True, text=True,
     )
     if proc.returncode != 0:
@@ -144,11 +144,20 @@ def format_storage(s: dict, props: Path) -> None:
         raise SystemExit("kafkactl: formatting the storage failed")
 
 
-def _cluster_id() -> str:
-    # Kafka cluster ids are 16 random bytes, base64url without padding (22 chars).
+def _cluster_id(random_bytes=None) -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (22 characters).
+
+    About one id in 64 would start with ``-``, which StorageTool's argument parser reads as an
+    option ("argument --cluster-id/-t: expected one argument"). Kafka's own ``Uuid.randomUuid``
+    draws again in that case; so do we. ``random_bytes`` (a callable returning 16 bytes) is for tests.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    draw = random_bytes or (lambda: uuid.uuid4().bytes)
+    while True:
+        cid = base64.urlsafe_b64encode(draw()).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 # --------------------------------------------------------------------------- liveness

@@ -136,8 +136,8 @@ class SecureBroker:
         log4j = f"-Dlog4j2.configurationFile={self.ctl.HERE / 'log4j2.yaml'}"
         props = self.write_config()
         fmt = subprocess.run(
-            [java, "-cp", self.ctl.classpath(), log4j, "kafka.tools.StorageTool", "format", "-t",
-             self.ctl._cluster_id(), "-c", str(props), "--add-scram",
+            [java, "-cp", self.ctl.classpath(), log4j, "kafka.tools.StorageTool", "format",
+             f"--cluster-id={self.ctl._cluster_id()}", "-c", str(props), "--add-scram",
              f"{MECHANISM}=[name={USER},password={PASSWORD}]"],
             capture_output=True, text=True, timeout=120)
         assert fmt.returncode == 0, fmt.stdout[-2000:] + fmt.stderr[-2000:]
