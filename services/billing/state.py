@@ -16,8 +16,11 @@ from sqlalchemy import Table, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from pydantic import ValidationError
+
+from shared.codec import decode
 from shared.db import upsert
-from shared.events import ClaimV1, MemberRosterV1
+from shared.events import ClaimV1, ClaimV2, MemberRosterV1
 
 from .domain import ClosedMonths, Ledger, Posting, PostingKey
 from .domain.claim_versions import family_closure
@@ -93,6 +96,14 @@ def load_snapshot_ids(session: Session, members: Sequence[str]) -> dict[str, fro
     return {mid: frozenset(ids) for mid, ids in out.items()}
 
 
+def claim_from_payload(payload: str) -> ClaimV1:
+    """A stored claim event: the latest version straight from the JSON, an older one upcast."""
+    try:
+        return ClaimV2.model_validate_json(payload)
+    except ValidationError:
+        return decode(payload, expect=(ClaimV1,))  # type: ignore[return-value]
+
+
 class ClaimLink(NamedTuple):
     """A stored claim version without its body: enough to find its family."""
 
@@ -110,7 +121,7 @@ def load_claims(session: Session, members: Sequence[str], touched: Sequence[Clai
     ce = claim_events.c
     for part in chunks(sorted(members)):
         for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.member_id, part))):
-            out[mid].append(ClaimV1.model_validate_json(payload))
+            out[mid].append(claim_from_payload(payload))
     by_member: dict[str, list[ClaimV1]] = defaultdict(list)
     for e in touched:
         by_member[e.member_id].append(e)
@@ -124,7 +135,7 @@ def load_claims(session: Session, members: Sequence[str], touched: Sequence[Clai
             wanted.extend(family_closure(by_member[mid], stored))
     for part in chunks(wanted):
         for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.event_id, part))):
-            out[mid].append(ClaimV1.model_validate_json(payload))
+            out[mid].append(claim_from_payload(payload))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .adt import AdtEventV1, Clinician, Diagnosis, Location, PatientIdentifier, SUPPORTED_TRIGGERS
 from .alerts import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1
-from .claims import ClaimLine, ClaimV1
+from .claims import ClaimLine, ClaimV1, ClaimV2, upcast_claim_v1_v2
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
@@ -16,6 +16,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     MemberRosterV1,
     AdtEventV1,
     ClaimV1,
+    ClaimV2,
     AlertRaisedV1,
     AlertUpdatedV1,
     AlertRetractedV1,
@@ -41,13 +42,17 @@ for _t, _v in MODELS:
     LATEST[_t] = max(_v, LATEST.get(_t, 0))
 
 
+# (event_type, from_version) → the function lifting a payload to from_version + 1 (``shared.codec``)
+EVENT_UPCASTERS = {("claim.submitted", 1): upcast_claim_v1_v2}
+
+
 def model_for(event_type: str, schema_version: int) -> type[Event] | None:
     return MODELS.get((event_type, schema_version))
 
 
 __all__ = [
     "AdtEventV1", "AttributionSpan", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
-    "CareTransitionV1", "ClaimLine", "ClaimV1", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
+    "CareTransitionV1", "ClaimLine", "ClaimV1", "ClaimV2", "EVENT_UPCASTERS", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
     "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "GapClosedV1", "GapExcludedV1",
     "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",
     "MrnXref", "PatientIdentifier", "ReadmissionV1", "SUPPORTED_TRIGGERS", "TaskLifecycleV1",

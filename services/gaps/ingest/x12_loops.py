@@ -1,8 +1,9 @@
 """The 837 loops this service reads, mapped from tokenized segments (no I/O).
 
 2010AA billing provider (NM1*85), 2010BA subscriber (NM1*IL NM109 = member id), 2010BB payer
-(NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, CL1, NM1*82 / NM1*71), 2400 lines (LX,
-SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid amount, CAS*PR patient share).
+(NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, DTP*050 received, CL1, NM1*82 / NM1*71), 2330B
+DTP*573 (claim paid), 2400 lines (LX, SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid
+amount, CAS*PR patient share, DTP*573 line adjudication date).
 Errors raised here are ValueError texts naming the segment or element, never its value.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 # counted and kept as text but not mapped.
 MAPPED = frozenset({"CLM", "HL", "BHT", "NM1", "LX", "SV1", "SV2", "DTP", "REF", "HI", "CL1", "SVD", "CAS"})
 DX_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
-# CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
+# CLM05-3 claim frequency → ClaimV2.frequency_code. Interim / late-charge bills (2-5) are new
 # information about the stay, not replacements; 6 (corrected) replaces like 7.
 FREQUENCY = {"1": "1", "2": "1", "3": "1", "4": "1", "5": "1", "6": "7", "7": "7", "8": "8"}
 
@@ -71,7 +72,7 @@ class ClaimState:
 
     __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
                  "admit", "status", "rendering", "attending", "lines", "line", "in_lines", "member_id",
-                 "raw_start")
+                 "raw_start", "received", "adjudicated")
 
     def __init__(self, els: list[list[str]], segment: int, index: int, member_id: str | None = None,
                  raw_start: int = 0) -> None:
@@ -92,6 +93,8 @@ class ClaimState:
         self.lines: list[dict[str, Any]] = []
         self.line: dict[str, Any] | None = None
         self.in_lines = False
+        self.received: date | None = None  # 2300 DTP*050 (received date)
+        self.adjudicated: date | None = None  # latest DTP*573 (2330B claim paid, 2430 line adjudication)
 
 
 class TransactionState:
@@ -133,7 +136,7 @@ def finish_line(claim: ClaimState) -> None:
 
 
 def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -> dict[str, Any] | str:
-    """ClaimV1 body fields of a finished claim, or why it cannot be one."""
+    """ClaimV2 body fields of a finished claim, or why it cannot be one."""
     els = c.els
     if not tx.member_id:
         return "no subscriber member id (2010BA NM1*IL NM109) before the claim"
@@ -201,6 +204,10 @@ def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -
         "total_charge": total,
         "paid_amount": paid_total,
         "source_file": source_file,
+        # what orders this claim's versions (shared.claim_versions), never the load time
+        "submitted_at": tx.created_at,
+        "received_date": c.received,
+        "adjudication_date": c.adjudicated,
     }
 
 
@@ -297,6 +304,11 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             claim.stmt_from, claim.stmt_to = _date_or_range(fmt, value, "DTP*434")
         elif qual == "435" and not claim.in_lines:
             claim.admit = _d8(value) if len(value) >= 8 else _bad("DTP*435 is not a date")
+        elif qual == "050" and not claim.in_lines:
+            claim.received = _date_or_range(fmt, value, "DTP*050")[0]
+        elif qual == "573":
+            day = _date_or_range(fmt, value, "DTP*573")[0]
+            claim.adjudicated = day if claim.adjudicated is None else max(claim.adjudicated, day)
         return
     if sid == "REF" and not claim.in_lines:
         if v(els, 1) == "F8":

@@ -1,7 +1,7 @@
 """Load a claims file (837P/837I, claims CSV, JSON) into ``claims.events``.
 
 One code path for the CLI and the API: stream the file through its parser, turn each parsed
-claim into a ``ClaimV1`` with a deterministic id, produce in batches; every rejected claim
+claim into a ``ClaimV2`` with a deterministic id, produce in batches; every rejected claim
 (or row, or transaction set) goes with its raw text and the reason to ``claims.events.dlq``;
 the report counts what the broker confirmed.
 
@@ -10,9 +10,10 @@ hash>")`` - the same claim sent again (in this file or another) gets the same id
 worker applies it once. A file whose SHA-256 was already loaded completely is not produced
 again (the report names the earlier load) unless ``force``.
 
-``occurred_at`` orders the versions of one claim (original < replacement < void at equal
-times): the 837's BHT creation time; for CSV and JSON the ``occurred_at`` given (JSON
-claims may carry their own), else the time the load started.
+The event's ``occurred_at`` is the 837's BHT creation time; for CSV and JSON the ``occurred_at``
+given (JSON claims may carry their own), else the time the load started. It does not order the
+versions of a claim: what the claim says does (``shared.claim_versions``: correction links,
+frequency, version sequence, adjudication / received dates, the sender's creation time).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.events import ClaimV1, derive_id
+from shared.events import ClaimV2, derive_id
 from shared.topics import CLAIMS
 
 from .. import metrics
@@ -129,7 +130,7 @@ def load_claims(
         recorded_at = utcnow()
         for rec in records:
             if isinstance(rec, ParsedClaim):
-                env = ClaimV1.envelope(occurred_at=rec.created_at or start_time, source=source,
+                env = ClaimV2.envelope(occurred_at=rec.created_at or start_time, source=source,
                                        event_id=claim_event_id(rec), recorded_at=recorded_at)
                 event = rec.to_event(**env)
                 sender.add(ctx.producer.message_for(event), event_lines(event))
@@ -159,7 +160,7 @@ def load_claims(
     return report
 
 
-def event_lines(event: ClaimV1) -> int:
+def event_lines(event: ClaimV2) -> int:
     return len(event.lines)
 
 
