@@ -28,8 +28,9 @@ ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["con
 REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
 ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
 UNPRICED = Counter("billing_unpriced_member_months_total",
-                   "Eligible member months that accrued nothing because no version of their contract is in force "
-                   "(contract not loaded, or the month outside every version), counted each time a member is accrued",
+                   "Eligible member months that accrued nothing although they should have: the contract is not "
+                   "loaded, or the month is inside the contract's term with no version in force (months outside "
+                   "the term are not counted); counted each time a member is accrued",
                    ["contract"])
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ class Pending:
             if n > 0:
                 UNPRICED.labels(c).inc(n)
                 # counts only: never a member
-                log.warning("%d member month(s) under contract %s accrued nothing: no version of the contract is "
-                            "in force (not loaded, or the month is outside every version)", n, c)
+                log.warning("%d member month(s) under contract %s accrued nothing: the contract is not loaded, or "
+                            "the months are inside its term with no version in force", n, c)
 
 
 def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[str, int]) -> None:
