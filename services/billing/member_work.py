@@ -18,14 +18,13 @@ from shared.events import ClaimV1, MemberRosterV1
 
 from .domain import (
     ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claims, accrue_member, coverage_from_roster,
-    current_paid_lines, current_versions, families_of, runs_text,
+    current_paid_lines, families_of, runs_text,
 )
-from .domain.claim_versions import paid_lines
+from .domain.claim_versions import Family, families as claim_families, paid_lines
 from .metrics import Pending
 from .state import (
     CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshot_ids,
-    load_snapshots,
-    save_claims, save_snapshots, write_cost_rows, write_month_rows,
+    load_snapshots, save_claims, save_snapshots, write_cost_rows, write_held, write_month_rows,
 )
 
 
@@ -104,6 +103,8 @@ class MemberWork:
         self.postings: list[Posting] = []
         # member → contract → member months left unpriced by the member's last recompute
         self.unpriced: dict[str, dict[str, int]] = {}
+        # (member, event id) → the held correction to keep, or None to forget
+        self.held: dict[tuple[str, str], ClaimV1 | None] = {}
 
     def _touched_families(self, events: Sequence[ClaimV1]) -> dict[str, set[str]]:
         """The claim families each member's events will touch, applied in order."""
@@ -146,7 +147,9 @@ class MemberWork:
         self._seen.add(str(event.event_id))
         prior = self.claims[mid]
         families = families_of([event], prior)
-        current = current_versions([*prior, event])
+        fams = claim_families([*prior, event])
+        current = {f.family_id: c for f in fams if (c := f.counted) is not None}
+        self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids))
         paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
         acc = accrue_claims(mid, self.coverage(mid), paid, self.book)
         prior.append(event)
@@ -155,6 +158,15 @@ class MemberWork:
         by_family = _cost_rows(acc)
         for f in families:
             self.costs[mid][f] = by_family.get(f, [])
+
+    def _note_held(self, mid: str, family: Family) -> None:
+        """Keep ``held_claims`` in step with the family the event joined: its corrections are
+        held while it has no original, and leave the table once it has."""
+        if not family.held and all(v.frequency_code == "1" for v in family.versions):
+            return  # the usual case: originals only, never held
+        for v in family.versions:
+            if v.frequency_code != "1":
+                self.held[(mid, str(v.event_id))] = v if family.held else None
 
     def recompute(self, mid: str, source: uuid.UUID, since: str | None = None) -> None:
         """All of the member's keys (or those from ``since`` on) brought to what the rules say now."""
@@ -183,6 +195,7 @@ class MemberWork:
         """Write everything; returns the dirty marks (contract → earliest changed period)."""
         save_snapshots(self.session, self.new_snapshots)
         save_claims(self.session, self.new_claims)
+        write_held(self.session, self.held)
         marks: dict[str, str] = {}
 
         def mark(contract_id: str, period: str) -> None:

@@ -1,6 +1,6 @@
 """Billing's Prometheus metrics. Labels: contract id and account (bounded sets); never a member.
 
-The ledger gauges (``billing_accrued_cents``, ``billing_member_months``) describe the database,
+The ledger gauges (``billing_accrued_cents``, ``billing_member_months``, ``billing_claims_held``) describe the database,
 not a process, so only the worker serves them (``serve_ledger_gauges``): the API, which also
 posts (month close), would otherwise serve its own partial copy, starting at zero, that a
 dashboard summing both processes would count twice. The worker loads them from the database at
@@ -24,6 +24,8 @@ from .domain import Posting
 ACCRUED = Gauge("billing_accrued_cents", "Net ledger amount by contract and account (cents)", ["contract", "account"],
                 registry=None)
 MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contract", ["contract"], registry=None)
+HELD = Gauge("billing_claims_held", "Claim corrections (replacements, voids) held because their original has not "
+             "arrived: they count for nothing until it does", ["kind"], registry=None)
 ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["contract", "account"])
 REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
 ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
@@ -76,6 +78,11 @@ class Pending:
                             "the months are inside its term with no version in force", n, c)
 
 
+def set_held(counts: Mapping[str, int]) -> None:
+    for kind, n in counts.items():
+        HELD.labels(kind).set(n)
+
+
 def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[str, int]) -> None:
     for (c, a), v in accrued.items():
         ACCRUED.labels(c, a).set(v)
@@ -92,4 +99,5 @@ def serve_ledger_gauges() -> None:
     if not _served:
         REGISTRY.register(ACCRUED)
         REGISTRY.register(MEMBER_MONTHS)
+        REGISTRY.register(HELD)
         _served = True
