@@ -23,19 +23,22 @@ import io
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
+from shared.claim_versions import families
 from shared.events import ClaimV2, derive_id
 from shared.topics import CLAIMS
 
 from .. import metrics
 from ..ingest import ParsedClaim, Progress, iter_837, iter_claims_csv, iter_claims_json, validate_837
-from ..store import ingest_loads
+from ..ingest.records import Position
+from ..store import claim_versions, ingest_loads
 from .common import (
     BatchSender, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format, file_sha256, new_load_id,
     read_head, record_finish, record_start, utcnow, write_report,
@@ -128,12 +131,15 @@ def load_claims(
         else:
             records = iter_claims_json(path, relay, source_file=name)
         recorded_at = utcnow()
+        links: dict[str, list[_Link]] = defaultdict(list)  # member → this file's claim versions (slim)
         for rec in records:
             if isinstance(rec, ParsedClaim):
                 env = ClaimV2.envelope(occurred_at=rec.created_at or start_time, source=source,
                                        event_id=claim_event_id(rec), recorded_at=recorded_at)
                 event = rec.to_event(**env)
                 sender.add(ctx.producer.message_for(event), event_lines(event))
+                links[event.member_id].append(_Link(str(event.event_id), event.claim_id, event.frequency_code,
+                                                    event.original_claim_id, rec.position))
             else:
                 report.add_rejection(rec, limit)
                 if rec.covered:
@@ -145,6 +151,7 @@ def load_claims(
                                        head=head), None)
         sender.flush()
         report.status = "done"
+        _report_held(ctx, report, links)
     except Exception as exc:
         report.status, report.error = "failed", safe_error(exc)
         raise
@@ -162,6 +169,46 @@ def load_claims(
 
 def event_lines(event: ClaimV2) -> int:
     return len(event.lines)
+
+
+class _Link(NamedTuple):
+    """A claim version without its body: enough to find its family (``shared.claim_versions``)."""
+
+    event_id: str
+    claim_id: str
+    frequency_code: str
+    original_claim_id: str | None
+    position: Position | None = None
+
+
+def _report_held(ctx: LoadContext, report: LoadReport, links: dict[str, list[_Link]]) -> None:
+    """Warn about the corrections of this file whose original is neither in the file nor among
+    the claims received before: they are held (count for nothing) until it arrives."""
+    candidates = sorted(m for m, ls in links.items() if any(x.frequency_code != "1" for x in ls))
+    if not candidates:
+        return
+    cv = claim_versions.c
+    stored: dict[str, list[_Link]] = defaultdict(list)
+    with ctx.db.transaction() as session:
+        for i in range(0, len(candidates), 1000):
+            part = candidates[i:i + 1000]
+            for r in session.execute(select(cv.member_id, cv.event_id, cv.claim_id, cv.frequency_code,
+                                            cv.original_claim_id).where(cv.member_id.in_(part))):
+                stored[r.member_id].append(_Link(r.event_id, r.claim_id, r.frequency_code, r.original_claim_id))
+    held: list[_Link] = []
+    for mid in candidates:
+        mine = {x.event_id for x in links[mid]}
+        for fam in families([*stored[mid], *links[mid]]):
+            if fam.held:
+                held.extend(v for v in fam.versions if v.event_id in mine)
+    if held:
+        voids = sum(1 for x in held if x.frequency_code == "8")
+        where = "; ".join(x.position.describe() for x in held[:10] if x.position is not None)
+        more = f"; and {len(held) - 10} more" if len(held) > 10 else ""
+        report.warnings.append(
+            f"{len(held)} correction(s) ({len(held) - voids} replacement(s), {voids} void(s)) name an original claim "
+            "not received yet (not in this file, not loaded before): they are held and count for nothing until it "
+            f"arrives; a void that never finds its original voids nothing ({where}{more})")
 
 
 def _validate(settings, report: LoadReport, path: Path, beside: Path | None) -> dict[str, str]:
