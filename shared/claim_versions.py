@@ -80,13 +80,15 @@ def distinct_versions(claims: Iterable[Any]) -> tuple[list[Any], dict[str, list[
 
     Per event id the first object is kept (an event id names one content); per identity the
     smallest event id."""
-    by_id: dict[str, Any] = {}
+    by_id: dict[Any, Any] = {}
     for c in claims:
-        by_id.setdefault(str(c.event_id), c)
+        by_id.setdefault(c.event_id, c)
+    if len({(c.claim_id, c.frequency_code, c.original_claim_id) for c in by_id.values()}) == len(by_id):
+        return list(by_id.values()), {}  # the usual case: no two events can be the same version
     by_identity: dict[tuple, Any] = {}
     dupes: dict[str, list[str]] = {}
-    for eid in sorted(by_id):
-        c = by_id[eid]
+    for c in sorted(by_id.values(), key=lambda c: str(c.event_id)):
+        eid = str(c.event_id)
         ident = identity(c)
         kept = by_identity.get(ident)
         if kept is None:
@@ -148,54 +150,70 @@ def version_key(depth: int, c: Any) -> tuple:
     return (depth, FREQUENCY_RANK.get(c.frequency_code, 0), stamp(c), c.claim_id, str(c.event_id))
 
 
-def _components(versions: list[Any]) -> dict[str, list[Any]]:
-    roots = _link_roots(versions)
-    out: dict[str, list[Any]] = {}
-    for v in versions:
-        out.setdefault(roots[v.claim_id], []).append(v)
-    return out
-
-
 def _depths(versions: list[Any]) -> dict[str, int]:
+    """Claim id → its depth in the correction chain: 0 for one that names no other, else 1 + the
+    deepest it names. Claim ids that name each other round a cycle (bad data) share one depth,
+    so the answer never depends on where a walk starts."""
     edges: dict[str, set[str]] = {}
     for v in versions:
         n = names(v)
         if n is not None:
             edges.setdefault(v.claim_id, set()).add(n)
-    depth: dict[str, int] = {}
-    on_path: set[str] = set()
+    if not edges:
+        return {}
+    nodes = set(edges) | {t for ts in edges.values() for t in ts}
+    reach: dict[str, set[str]] = {}
+    for u in nodes:
+        seen: set[str] = set()
+        stack = list(edges.get(u, ()))
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                stack.extend(edges.get(x, ()))
+        reach[u] = seen
+    group = {u: frozenset([u, *(w for w in reach[u] if u in reach[w])]) for u in nodes}
+    depth: dict[frozenset[str], int] = {}
 
-    def walk(node: str) -> int:
-        if node in depth:
-            return depth[node]
-        if node in on_path:  # a cycle in bad data: the link that closes it counts for nothing
-            return -1
-        on_path.add(node)
-        d = 1 + max((walk(t) for t in edges.get(node, ())), default=-1)
-        on_path.discard(node)
-        depth[node] = d
-        return d
+    def of(g: frozenset[str]) -> int:  # over the groups' graph, which has no cycle
+        if g not in depth:
+            after = {group[t] for u in g for t in edges.get(u, ()) if group[t] != g}
+            depth[g] = 1 + max((of(h) for h in after), default=-1)
+        return depth[g]
 
-    for v in versions:
-        walk(v.claim_id)
-    return depth
+    return {u: of(group[u]) for u in nodes}
 
 
 def families(claims: Iterable[Any]) -> list[Family]:
     """Every family of ``claims`` (any order, duplicates allowed), by family id."""
     versions, _ = distinct_versions(claims)
-    if all(v.frequency_code == "1" for v in versions) and len({v.claim_id for v in versions}) == len(versions):
-        # the common case (no corrections, one version per claim id): each claim its own family
-        return sorted((Family(v.claim_id, (v,), True, frozenset((v.claim_id,))) for v in versions),
-                      key=lambda f: f.family_id)
-    depth = _depths(versions)
+    named = {id(v): n for v in versions if (n := names(v)) is not None}
+    if named:
+        roots = _link_roots(versions)
+        groups: dict[str, list[Any]] = {}
+        for v in versions:
+            groups.setdefault(roots[v.claim_id], []).append(v)
+    else:  # no correction names another claim: a family is the versions of one claim id
+        groups = {}
+        for v in versions:
+            groups.setdefault(v.claim_id, []).append(v)
+    depth: dict[str, int] | None = None
     out: list[Family] = []
-    for members in _components(versions).values():
-        members.sort(key=lambda v: version_key(depth.get(v.claim_id, 0), v))
-        ids = {v.claim_id for v in members} | {n for v in members if (n := names(v))}
+    for members in groups.values():
+        if len(members) == 1:
+            v = members[0]
+            n = named.get(id(v))
+            ids = frozenset((v.claim_id,) if n is None else (v.claim_id, n))
+            anchored = v.frequency_code == "1"
+            out.append(Family(v.claim_id if anchored else min(ids), (v,), anchored, ids))
+            continue
+        if named and depth is None:
+            depth = _depths(versions)
+        d = depth or {}
+        members.sort(key=lambda v: version_key(d.get(v.claim_id, 0), v))
+        ids = frozenset([*(v.claim_id for v in members), *(named[id(v)] for v in members if id(v) in named)])
         originals = [v.claim_id for v in members if v.frequency_code == "1"]
-        out.append(Family(min(originals) if originals else min(ids), tuple(members), bool(originals),
-                          frozenset(ids)))
+        out.append(Family(min(originals) if originals else min(ids), tuple(members), bool(originals), ids))
     out.sort(key=lambda f: f.family_id)
     return out
 
@@ -219,21 +237,28 @@ def held_versions(claims: Iterable[Any]) -> list[Any]:
 
 def family_ids(claims: Iterable[Any]) -> dict[str, str]:
     """Every claim id (received or named) → the id of its family."""
-    return {cid: f.family_id for f in families(claims) for cid in f.claim_ids}
+    return _ids(families(claims))
 
 
-def families_of(touched: Iterable[Any], claims: Iterable[Any]) -> frozenset[str]:
+def _ids(fams: Iterable[Family]) -> dict[str, str]:
+    return {cid: f.family_id for f in fams for cid in f.claim_ids}
+
+
+def families_of(touched: Iterable[Any], claims: Iterable[Any], *, before: list[Family] | None = None,
+                after: list[Family] | None = None) -> frozenset[str]:
     """Family ids whose figures the ``touched`` versions can change, given the member's other
     ``claims``: their families after, and every id those families' claims had before (a late
-    version in the middle of a chain joins two families; an original names a held family)."""
+    version in the middle of a chain joins two families; an original names a held family).
+    ``before`` / ``after``: ``families(claims)`` / ``families(claims + touched)`` when the caller
+    has them already."""
     touched, claims = list(touched), list(claims)
-    after = family_ids([*claims, *touched])
-    before = family_ids(claims)
-    roots = {after[c.claim_id] for c in touched}
+    now = _ids(after if after is not None else families([*claims, *touched]))
+    was = _ids(before if before is not None else families(claims))
+    roots = {now[c.claim_id] for c in touched}
     out = set(roots)
-    for cid, fam in after.items():
-        if fam in roots and cid in before:
-            out.add(before[cid])
+    for cid, fam in now.items():
+        if fam in roots and cid in was:
+            out.add(was[cid])
     return frozenset(out)
 
 

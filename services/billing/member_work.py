@@ -105,6 +105,7 @@ class MemberWork:
         self.unpriced: dict[str, dict[str, int]] = {}
         # (member, event id) → the held correction to keep, or None to forget
         self.held: dict[tuple[str, str], ClaimV1 | None] = {}
+        self._families: dict[str, list[Family]] = {}  # member → families of the claims applied so far
 
     def _touched_families(self, events: Sequence[ClaimV1]) -> dict[str, set[str]]:
         """The claim families each member's events will touch, applied in order."""
@@ -146,8 +147,12 @@ class MemberWork:
             return
         self._seen.add(str(event.event_id))
         prior = self.claims[mid]
-        families = families_of([event], prior)
+        before = self._families.get(mid)
+        if before is None:
+            before = claim_families(prior)
         fams = claim_families([*prior, event])
+        self._families[mid] = fams  # the next event of the member's batch starts from these
+        families = families_of([event], prior, before=before, after=fams)
         current = {f.family_id: c for f in fams if (c := f.counted) is not None}
         self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids))
         paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]

@@ -140,3 +140,12 @@ def test_any_arrival_order_with_duplicates_gives_the_same_current_versions(claim
     assert {f: (c.claim_id, c.frequency_code, c.lines[0].paid_amount) for f, c in got.items()} == {
         f: (c.claim_id, c.frequency_code, c.lines[0].paid_amount) for f, c in current_versions(claims).items()}
     assert set(got) == set(expected)
+
+
+def test_claim_ids_that_name_each_other_decide_the_same_in_every_order():
+    from itertools import permutations
+
+    vs = [version("A"), version("B", "7", "A", paid="11.00"), version("A", "7", "B", paid="12.00"),
+          version("C", "7", "A", paid="13.00")]  # A and B name each other (bad data)
+    results = {tuple(counted(list(p))) for p in permutations(vs)}
+    assert len(results) == 1
