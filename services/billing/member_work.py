@@ -154,7 +154,7 @@ class MemberWork:
         self._families[mid] = fams  # the next event of the member's batch starts from these
         families = families_of([event], prior, before=before, after=fams)
         current = {f.family_id: c for f in fams if (c := f.counted) is not None}
-        self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids))
+        self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids), [*prior, event])
         paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
         acc = accrue_claims(mid, self.coverage(mid), paid, self.book)
         prior.append(event)
@@ -164,14 +164,17 @@ class MemberWork:
         for f in families:
             self.costs[mid][f] = by_family.get(f, [])
 
-    def _note_held(self, mid: str, family: Family) -> None:
+    def _note_held(self, mid: str, family: Family, claims: list[ClaimV1]) -> None:
         """Keep ``held_claims`` in step with the family the event joined: its corrections are
-        held while it has no original, and leave the table once it has."""
+        held while it has no original, and leave the table once it has (a copy of a version
+        under another event id never stays)."""
         if not family.held and all(v.frequency_code == "1" for v in family.versions):
             return  # the usual case: originals only, never held
-        for v in family.versions:
-            if v.frequency_code != "1":
-                self.held[(mid, str(v.event_id))] = v if family.held else None
+        kept = {str(v.event_id) for v in family.versions} if family.held else set()
+        for c in claims:
+            if c.frequency_code != "1" and c.claim_id in family.claim_ids:
+                eid = str(c.event_id)
+                self.held[(mid, eid)] = c if eid in kept else None
 
     def recompute(self, mid: str, source: uuid.UUID, since: str | None = None) -> None:
         """All of the member's keys (or those from ``since`` on) brought to what the rules say now."""
