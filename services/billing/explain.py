@@ -21,7 +21,7 @@ from .domain import Contract, MemberMonth, coverage_from_roster, format_cents, p
 from .domain.claim_lines import member_claim_lines
 from .domain.explain import CLAIM_FIGURES, explain_figure, parse_figure
 from .domain.periods import days_in
-from .state import chunks, load_claims, load_snapshots
+from .state import chunks, held_counts, load_claims, load_snapshots
 from .store import held_claims, ledger_entries, member_months
 
 _ACCOUNT_RULES = {"fees": ("pmpm_fee", "pmpm:"), "cost_of_care": ("cost_of_care", None),
@@ -111,8 +111,7 @@ def page(body: dict[str, Any], limit: int, offset: int = 0) -> dict[str, Any]:
 def held(session: Session, member: str | None = None, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
     """Corrections whose original has not arrived: counts by kind, and the rows."""
     hc = held_claims.c
-    counts = {("void" if f == "8" else "replacement"): int(n) for f, n in session.execute(
-        select(hc.frequency_code, func.count()).group_by(hc.frequency_code))}
+    counts = held_counts(session)
     q = select(hc.member_id, hc.claim_id, hc.frequency_code, hc.names_claim_id, hc.held_since).order_by(
         hc.held_since, hc.member_id, hc.claim_id)
     if member is not None:

@@ -173,6 +173,6 @@ def test_a_figure_is_explained_to_admin_with_members_audited_and_to_ops_without_
     assert client.get("/explain/MMO-2026/2026-13/fees", headers=ADMIN).status_code == 422
 
     held = client.get("/claims/held", headers=ADMIN).json()
-    assert held["counts"] == {"void": 1} and [(r["member_id"], r["claim_id"], r["waiting_for"]) for r in held["rows"]] \
+    assert held["counts"] == {"replacement": 0, "void": 1} and [(r["member_id"], r["claim_id"], r["waiting_for"]) for r in held["rows"]] \
         == [("M2", "V9", "NEVER")]
-    assert client.get("/claims/held", headers=OPS).json() == {"counts": {"void": 1}}
+    assert client.get("/claims/held", headers=OPS).json() == {"counts": {"replacement": 0, "void": 1}}
