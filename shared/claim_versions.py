@@ -43,9 +43,8 @@ slim stored rows both work.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 FREQUENCY_RANK = {"1": 0, "7": 1, "8": 2}
 CORRECTIONS = ("7", "8")
@@ -80,6 +79,10 @@ def distinct_versions(claims: Iterable[Any]) -> tuple[list[Any], dict[str, list[
 
     Per event id the first object is kept (an event id names one content); per identity the
     smallest event id."""
+    if not isinstance(claims, (list, tuple)):
+        claims = list(claims)
+    if len(claims) <= 1:
+        return list(claims), {}
     by_id: dict[Any, Any] = {}
     for c in claims:
         by_id.setdefault(c.event_id, c)
@@ -98,9 +101,9 @@ def distinct_versions(claims: Iterable[Any]) -> tuple[list[Any], dict[str, list[
     return list(by_identity.values()), dupes
 
 
-@dataclass(frozen=True, slots=True)
-class Family:
-    """One claim family: its distinct versions in version order (current last)."""
+class Family(NamedTuple):
+    """One claim family: its distinct versions in version order (current last). (A named tuple:
+    the claim path builds one per claim per event.)"""
 
     family_id: str
     versions: tuple[Any, ...]
@@ -187,6 +190,12 @@ def _depths(versions: list[Any]) -> dict[str, int]:
 def families(claims: Iterable[Any]) -> list[Family]:
     """Every family of ``claims`` (any order, duplicates allowed), by family id."""
     versions, _ = distinct_versions(claims)
+    if len(versions) == 1:
+        v = versions[0]
+        n = names(v)
+        ids = frozenset((v.claim_id,) if n is None else (v.claim_id, n))
+        anchored = v.frequency_code == "1"
+        return [Family(v.claim_id if anchored else min(ids), (v,), anchored, ids)]
     named = {id(v): n for v in versions if (n := names(v)) is not None}
     if named:
         roots = _link_roots(versions)

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from shared.events import ClaimV1, MemberRosterV1
 
-from .claim_versions import PaidLine, current_paid_lines, current_versions, families_of, paid_lines
+from .claim_versions import PaidLine, current_paid_lines, families as claim_families, families_of, paid_lines
 from .contract import Contract, ContractVersion
 from .coverage import CoverageSpan, MemberMonth, coverage_from_roster, member_months, pmpm_fee_cents
 from .periods import period_of
@@ -249,8 +249,8 @@ def accrue_claim_event(
     families). ``claims`` are the member's other claim events; sync the ledger with
     ``Ledger.sync_member(..., families=families)``."""
     claims = list(claims)
-    everything = [*claims, event]
-    families = families_of([event], claims)
-    current = current_versions(everything)
+    after = claim_families([*claims, event])
+    families = families_of([event], claims, before=claim_families(claims), after=after)
+    current = {f.family_id: c for f in after if (c := f.counted) is not None}
     paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
     return accrue_claims(member_id, coverage_from_roster(roster), paid, contracts), families
