@@ -187,49 +187,66 @@ def _depths(versions: list[Any]) -> dict[str, int]:
     return {u: of(group[u]) for u in nodes}
 
 
+def _grouped(claims: Iterable[Any]) -> tuple[list[Any], list[list[Any]], dict[int, str]]:
+    """(lone originals, the other groups of versions, version id() → the claim id it names).
+
+    A *lone original* is the only version of a claim id no correction names: a family of its
+    own that counts as it is (most claims). Only claim ids a correction links go through the
+    union of links."""
+    versions, _ = distinct_versions(claims)
+    named = {id(v): n for v in versions if (n := names(v)) is not None}
+    linked = {n for n in named.values()}
+    if named:
+        linked.update(v.claim_id for v in versions if id(v) in named)
+    by_id: dict[str, list[Any]] = {}
+    for v in versions:
+        by_id.setdefault(v.claim_id, []).append(v)
+    lone: list[Any] = []
+    groups: dict[str, list[Any]] = {}
+    chained: list[Any] = []
+    for cid, vs in by_id.items():
+        if cid in linked:
+            chained.extend(vs)
+        elif len(vs) == 1 and vs[0].frequency_code == "1":
+            lone.append(vs[0])
+        else:
+            groups[cid] = vs
+    if chained:
+        roots = _link_roots(chained)
+        for v in chained:
+            groups.setdefault("\x00" + roots[v.claim_id], []).append(v)  # never equal to a plain claim id
+    return lone, list(groups.values()), named
+
+
+def _family(members: list[Any], named: dict[int, str], depth: dict[str, int]) -> Family:
+    if len(members) > 1:
+        members.sort(key=lambda v: version_key(depth.get(v.claim_id, 0), v))
+    ids = frozenset([*(v.claim_id for v in members), *(named[id(v)] for v in members if id(v) in named)])
+    originals = [v.claim_id for v in members if v.frequency_code == "1"]
+    return Family(min(originals) if originals else min(ids), tuple(members), bool(originals), ids)
+
+
 def families(claims: Iterable[Any]) -> list[Family]:
     """Every family of ``claims`` (any order, duplicates allowed), by family id."""
-    versions, _ = distinct_versions(claims)
-    if len(versions) == 1:
-        v = versions[0]
-        n = names(v)
-        ids = frozenset((v.claim_id,) if n is None else (v.claim_id, n))
-        anchored = v.frequency_code == "1"
-        return [Family(v.claim_id if anchored else min(ids), (v,), anchored, ids)]
-    named = {id(v): n for v in versions if (n := names(v)) is not None}
-    if named:
-        roots = _link_roots(versions)
-        groups: dict[str, list[Any]] = {}
-        for v in versions:
-            groups.setdefault(roots[v.claim_id], []).append(v)
-    else:  # no correction names another claim: a family is the versions of one claim id
-        groups = {}
-        for v in versions:
-            groups.setdefault(v.claim_id, []).append(v)
-    depth: dict[str, int] | None = None
-    out: list[Family] = []
-    for members in groups.values():
-        if len(members) == 1:
-            v = members[0]
-            n = named.get(id(v))
-            ids = frozenset((v.claim_id,) if n is None else (v.claim_id, n))
-            anchored = v.frequency_code == "1"
-            out.append(Family(v.claim_id if anchored else min(ids), (v,), anchored, ids))
-            continue
-        if named and depth is None:
-            depth = _depths(versions)
-        d = depth or {}
-        members.sort(key=lambda v: version_key(d.get(v.claim_id, 0), v))
-        ids = frozenset([*(v.claim_id for v in members), *(named[id(v)] for v in members if id(v) in named)])
-        originals = [v.claim_id for v in members if v.frequency_code == "1"]
-        out.append(Family(min(originals) if originals else min(ids), tuple(members), bool(originals), ids))
+    lone, groups, named = _grouped(claims)
+    depth = _depths([v for g in groups for v in g if id(v) in named]) if named else {}
+    out = [Family(v.claim_id, (v,), True, frozenset((v.claim_id,))) for v in lone]
+    out.extend(_family(g, named, depth) for g in groups)
     out.sort(key=lambda f: f.family_id)
     return out
 
 
 def current_versions(claims: Iterable[Any]) -> dict[str, Any]:
     """Family id → the version whose content counts now (voided and held families left out)."""
-    return {f.family_id: c for f in families(claims) if (c := f.counted) is not None}
+    lone, groups, named = _grouped(claims)
+    out = {v.claim_id: v for v in lone}
+    if groups:
+        depth = _depths([v for g in groups for v in g if id(v) in named]) if named else {}
+        for g in groups:
+            f = _family(g, named, depth)
+            if (c := f.counted) is not None:
+                out[f.family_id] = c
+    return out
 
 
 def counted_versions(claims: Iterable[Any]) -> list[Any]:

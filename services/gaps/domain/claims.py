@@ -24,17 +24,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.claim_versions import counted_versions, distinct_versions, families, held_versions, stamp
+from shared.claim_versions import counted_versions, distinct_versions, families, held_versions
 
 
 def _book_order(c: Any) -> tuple:
-    return (c.claim_id, c.frequency_code, stamp(c), str(c.event_id))
+    return (c.claim_id, c.frequency_code, str(c.event_id))
 
 
 @dataclass(frozen=True)
 class ClaimBook:
     """Every distinct claim version received for one member (``shared.events.ClaimV1`` objects
-    or the store's slim rows), in a deterministic order (claim id, frequency, stamps, event id)."""
+    or the store's slim rows), in a deterministic order (claim id, frequency, event id)."""
 
     versions: tuple[Any, ...] = ()
 
