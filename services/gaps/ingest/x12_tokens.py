@@ -45,6 +45,10 @@ _ALT_SEPARATORS = ":>^|\\!`@"
 _SID = re.compile(r"[A-Za-z0-9]{2,3}")
 
 
+def _starts_isa(text: str) -> bool:
+    return len(text) > 3 and text[:3].upper() == "ISA" and not text[3].isalnum() and text[3] not in _SPACE
+
+
 class X12FormatError(pyx12.errors.X12Error):
     """The stream cannot be read as X12; ``str(exc)`` says why without quoting the content.
     ``rest``: for an unreadable ISA inside the file, the text from it on (dead-letter only)."""
@@ -204,16 +208,19 @@ class Tokens:
             pieces = (carry + chunk).split(term)
             carry = pieces.pop()
             chunk = ""
+            if not pieces and len(carry) >= 400 and _starts_isa(carry.lstrip(strip)):
+                # An ISA not followed by this interchange's terminator: the next interchange has its own
+                return carry.lstrip(strip)
             for i, piece in enumerate(pieces):
                 line = piece.strip(strip)
                 if not line:
                     continue
+                if _starts_isa(line):
+                    return term.join([line, *pieces[i + 1:], carry])
                 parts = line.split(ele)
                 sid = parts[0].upper()
                 if sid != parts[0]:
                     self._note("lower-case segment identifiers (read as upper case)")
-                if sid == "ISA":
-                    return term.join([line, *pieces[i + 1:], carry])
                 if not checked and sid in _COMPOSITES:
                     tries += 1
                     found = self._component(parts, _COMPOSITES[sid], sub, d)
@@ -228,11 +235,11 @@ class Tokens:
                 yield sid, [p.split(sub) for p in parts[1:]], line
         last = carry.strip(strip)
         if last:
+            if _starts_isa(last):
+                return last
             unterminated = True
             parts = last.split(ele)
             sid = parts[0].upper()
-            if sid == "ISA":
-                return last
             yield sid, [p.split(sub) for p in parts[1:]], last
         if unterminated and term != "\n":
             self._note("the last segment has no segment terminator (read anyway)")

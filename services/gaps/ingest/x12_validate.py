@@ -48,6 +48,10 @@ SEGMENT_ERRORS = {  # IK304
     "8": "segment has data element errors", "I4": "a 'not used' segment is present",
     "I6": "an implementation-dependent segment is missing", "I7": "loop occurs under its minimum times",
     "I8": "segment below its minimum use", "I9": "an implementation-dependent 'not used' segment is present",
+    # pyx12's own checks (reported in the 999 as segment errors)
+    "HL1": "HL01 is not the next hierarchical id number (HL01 starts at 1 in each set)",
+    "HL2": "HL02 names no enclosing hierarchical level", "LX": "LX01 is not the next service line number",
+    "SEG1": "the segment ends with empty elements (trailing separators)",
 }
 ELEMENT_ERRORS = {  # IK403
     "1": "required element missing", "2": "conditionally required element missing", "3": "too many elements",

@@ -100,8 +100,10 @@ def utcnow() -> datetime:
 
 
 def new_load_id(kind: str, sha256: str | None = None) -> str:
+    """``<kind>-<UTC second>-<file hash prefix>-<random>``: the same file loaded twice in one
+    second (``force``) still gets two loads, two rows and two reports."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    return f"{kind}-{stamp}-{(sha256 or uuid.uuid4().hex)[:10]}"
+    return f"{kind}-{stamp}-{(sha256 or uuid.uuid4().hex)[:10]}-{uuid.uuid4().hex[:6]}"
 
 
 def file_sha256(path: Path) -> str:
