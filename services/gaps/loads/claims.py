@@ -109,7 +109,7 @@ def load_claims(
     start_time = occurred_at or utcnow()
     reject_sets: dict[str, str] = {}
     reject_all: str | None = None
-    relay = ProgressRelay(on_progress)
+    relay = ProgressRelay(on_progress, budget)
 
     def confirmed(tags: list[Any]) -> None:
         for tag in tags:

@@ -308,15 +308,18 @@ def write_report(settings: GapsSettings, report: LoadReport, beside: Path | None
 class ProgressRelay:
     """Parser progress → the caller's callback and the ``gaps_ingest_progress_ratio`` gauge."""
 
-    def __init__(self, callback: Callable[[Progress], None] | None) -> None:
+    def __init__(self, callback: Callable[[Progress], None] | None, budget: Budget | None = None) -> None:
         from .. import metrics
 
         self.callback = callback
         self.gauge = metrics.INGEST_PROGRESS
         self.last: Progress | None = None
+        self.budget = budget
 
     def __call__(self, p: Progress) -> None:
         self.last = p
+        if self.budget is not None and not p.done and self.budget.expired():
+            raise BudgetExceeded()  # out of the parser, into the load's failure path
         frac = p.fraction
         if frac is not None:
             self.gauge.set(frac)

@@ -215,7 +215,7 @@ def load_roster(
     # effective day only decides where a termed member's eligibility ends.
     load = _RosterLoad(ctx, report, f"roster:{name}", utcnow())
     effective = effective or utcnow()
-    relay = ProgressRelay(on_progress)
+    relay = ProgressRelay(on_progress, budget)
     limit = settings.report_rejections_limit
     file_rejected = False
     head: bytes | None = None
