@@ -23,7 +23,6 @@ reason that names what is missing, never the file's content.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -42,7 +41,6 @@ _SPACE = " \t\r\n\f\v"
 # (segment id, element position, the composite always has 2+ components).
 _COMPOSITES = {"CLM": 5, "HI": 1, "SV1": 1}
 _ALT_SEPARATORS = ":>^|\\!`@"
-_SID = re.compile(r"[A-Za-z0-9]{2,3}")
 
 
 def _starts_isa(text: str) -> bool:
@@ -71,13 +69,16 @@ class Delimiters:
         return "".join(c for c in _SPACE if c not in (self.element, self.component))
 
 
+_KNOWN_SIDS = ("GS", "ST", "BHT", "NM1", "HL", "CLM", "SE", "GE", "IEA", "UNA", "UNB", "MSH")
+
+
 def describe_start(text: str) -> str:
-    """What a file starts with, in words safe for a report (a segment id, never data)."""
-    head = text.lstrip(_SPACE)[:3]
-    word = head.split("*")[0][:3]
-    if _SID.fullmatch(word) and word.isupper():
-        return f"the file starts with '{word}'"
-    return "the file does not start with a segment"
+    """What a file starts with, in words safe for a report: a known segment id, never data."""
+    head = text.lstrip(_SPACE)
+    for sid in _KNOWN_SIDS:
+        if head.upper().startswith(sid) and len(head) > len(sid) and not head[len(sid)].isalnum():
+            return f"the file starts with '{sid}'"
+    return "the file does not start with ISA"
 
 
 def parse_isa(text: str) -> tuple[Delimiters, list[str], int, list[str]]:
