@@ -102,6 +102,7 @@ def load_claims(
                                "(load it again with force to re-send it: the claims keep their ids)")
         report.finished_at, report.seconds = utcnow().isoformat(), round(time.perf_counter() - started, 3)
         metrics.CLAIMS_INGESTED.labels(fmt, "duplicate_file").inc()
+        metrics.LOADS_FINISHED.labels("claims", fmt, "duplicate").inc()
         write_report(settings, report, beside)
         return report
     budget = Budget(settings.load_time_budget_s)

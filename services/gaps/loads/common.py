@@ -278,6 +278,9 @@ def record_start(db: Database, report: LoadReport, budget: Budget | None = None)
 
 
 def record_finish(db: Database, report: LoadReport) -> None:
+    from .. import metrics
+
+    metrics.LOADS_FINISHED.labels(report.kind, report.format, report.status).inc()
     with db.transaction() as session:
         session.execute(update(ingest_loads).where(ingest_loads.c.load_id == report.load_id).values(
             status=report.status, finished_at=utcnow(), accepted=report.accepted, rejected=report.rejected,

@@ -104,11 +104,17 @@ def stale_reason(report: dict[str, Any], now: datetime, started_at: datetime | N
 
 
 def _fail(db: Database, load_id: str, report: dict[str, Any], reason: str, now: datetime) -> dict[str, Any]:
+    from .. import metrics
+
     report = {**report, "status": "failed", "error": reason, "finished_at": now.isoformat()}
     with db.transaction() as session:
-        session.execute(update(ingest_loads).where(ingest_loads.c.load_id == load_id, ingest_loads.c.status == "running")
-                        .values(status="failed", finished_at=now, report=json.dumps(report)))
-    log.warning("load %s marked failed: %s", load_id, reason.split(";")[0])
+        changed = session.execute(update(ingest_loads).where(ingest_loads.c.load_id == load_id,
+                                                             ingest_loads.c.status == "running")
+                                  .values(status="failed", finished_at=now, report=json.dumps(report))).rowcount
+    if changed:
+        metrics.LOADS_FINISHED.labels(str(report.get("kind") or "-")[:16], str(report.get("format") or "-")[:8],
+                                      "failed").inc()
+        log.warning("load %s marked failed: %s", load_id, reason.split(";")[0])
     return report
 
 

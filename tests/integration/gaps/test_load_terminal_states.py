@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.gaps import metrics
 from services.gaps.agents import open_database
 from services.gaps.loads import LoadContext, load_claims
 from services.gaps.loads.ownership import INTERRUPTED
@@ -68,7 +69,10 @@ def test_a_load_out_of_time_ends_failed_with_the_reason(ctx_factory, tmp_path, v
     env, make = ctx_factory
     ctx = make(load_time_budget_s=0.05)
     path = big_837(tmp_path / f"big-{validate}.x12")
+    failed = metrics.LOADS_FINISHED.labels("claims", "x12", "failed")
+    before = failed._value.get()
     report = load_claims(ctx, path, validate=validate, force=True)
+    assert failed._value.get() == before + 1  # what ops alert on
     assert report.status == "failed" and "LOAD_TIME_BUDGET_S" in report.error and "loading the same input again is "\
         "safe" in report.error
     assert report.accepted < 6000
