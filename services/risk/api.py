@@ -55,8 +55,15 @@ def create_api(settings: RiskSettings) -> FastAPI:
     app.include_router(ops_router("risk", "api", lambda: {"database": db.ping()}))
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
+    def ops_reader(request: Request) -> User:
+        """The ops page's session (its CSV/JSON links) or an API key with an ops role."""
+        session = signer.verify(request.cookies.get(SESSION_COOKIE), directory)
+        if session is not None and session.user.has(*OPS_ROLES):
+            return session.user
+        return ops_user(current_user(request))
+
     CareUser = Annotated[User, Depends(care_user)]
-    OpsUser = Annotated[User, Depends(ops_user)]
+    OpsUser = Annotated[User, Depends(ops_reader)]
 
     def view_of(member_id: str, user: User, endpoint: str) -> dict:
         with db.transaction() as session:

@@ -28,10 +28,10 @@
         data: {
           labels: months,
           datasets: [
-            { type: "bar", label: "closed hours", data: months.map(function (m) { return seen[m].closed; }), stack: "v", backgroundColor: "#b03a2e" },
-            { type: "bar", label: "open hours", data: months.map(function (m) { return seen[m].open; }), stack: "v", backgroundColor: "#2874a6" },
-            { type: "bar", label: "time unknown (claims only)", data: months.map(function (m) { return seen[m].unknown; }), stack: "v", backgroundColor: "#aab7b8" },
-            { type: "line", label: "avoidable share", yAxisID: "share", borderColor: "#1e8449",
+            { type: "bar", label: "closed hours", data: months.map(function (m) { return seen[m].closed; }), stack: "v", order: 1, backgroundColor: "#b03a2e" },
+            { type: "bar", label: "open hours", data: months.map(function (m) { return seen[m].open; }), stack: "v", order: 1, backgroundColor: "#2874a6" },
+            { type: "bar", label: "time unknown (claims only)", data: months.map(function (m) { return seen[m].unknown; }), stack: "v", order: 1, backgroundColor: "#aab7b8" },
+            { type: "line", label: "avoidable share", yAxisID: "share", borderColor: "#1e8449", order: 0,
               data: months.map(function (m) { return seen[m].visits ? seen[m].avoidable / seen[m].visits : null; }) }
           ]
         },
