@@ -180,6 +180,8 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
                   "supervisors: dev-supervisor-east)")
     console.print(f"  API docs           {url(8010, '/docs')}  (admissions)   {url(8020, '/docs')}  (gaps)")
     console.print(f"                     {url(8030, '/docs')}  (outreach)     {url(8040, '/docs')}  (billing)")
+    console.print(f"  extended hours     {url(8070, '/ops/extended-hours')}  (supervisors: dev-supervisor-east; "
+                  f"risk API {url(8070, '/docs')})")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
     console.print(f"  MLLP listener      127.0.0.1:{2575 + port_offset}  (./ccp hl7 send FILE)")
     console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port + port_offset}/metrics" for p in processes))
