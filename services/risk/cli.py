@@ -15,7 +15,8 @@ from .settings import RiskSettings
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.risk")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("rescore", help="re-score every member now and publish the tier changes")
+    rs = sub.add_parser("rescore", help="re-score every member now and publish the tier changes")
+    rs.add_argument("--processes", type=int, default=2, help="processes sharing the work (default 2)")
     seg = sub.add_parser("segments", help="CMS-HCC segment inputs per member")
     seg.add_argument("action", choices=["load"])
     seg.add_argument("file", help="CSV with member_id, dual_status (none|full|partial), institutional, orec")
@@ -28,20 +29,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(settings: RiskSettings, argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from .adapters.wiring import build_context, database, transactions
+    from .adapters.wiring import database
 
     db = database(settings, pool_size=1)
     try:
         if args.command == "rescore":
-            from shared.kafka import EventProducer
+            from functools import partial
 
-            from .app.full_rescore import full_rescore
+            from .adapters.parallel import parallel_full_rescore
+            from .adapters.wiring import rescore_parts
 
-            producer = EventProducer(settings, client_id="risk-cli")
-            try:
-                stats = full_rescore(transactions(db), build_context(settings), producer.send_sync)
-            finally:
-                producer.close()
+            stats = parallel_full_rescore(db, partial(rescore_parts, settings), max(1, args.processes))
             print(f"re-scored {stats.members} members in {stats.seconds:.1f} s; {stats.changes} tier changes published")
             return 0
         if args.command == "segments":

@@ -31,3 +31,12 @@ def transactions(db: Database):
             yield SqlRiskRepository(session)
 
     return transaction
+
+
+def rescore_parts(settings: RiskSettings) -> tuple:
+    """(database, context, publish, close) for one process of a parallel full re-score."""
+    from shared.kafka import EventProducer
+
+    db = open_database(settings.resolved_database_url(), pool_size=1)
+    producer = EventProducer(settings, client_id="risk-rescore")
+    return db, build_context(settings), producer.send_sync, producer.close

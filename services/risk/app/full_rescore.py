@@ -24,12 +24,18 @@ class RescoreStats:
 
 def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository]], ctx: RiskContext,
                  publish: Callable[[list[Event]], None], *, chunk: int = 2000,
-                 guard: Callable[[], AbstractContextManager] | None = None) -> RescoreStats:
+                 guard: Callable[[], AbstractContextManager] | None = None,
+                 after: str | None = None, until: str | None = None) -> RescoreStats:
+    """Every member with an id in (``after``, ``until``] (all by default), ``chunk`` per transaction."""
     started = time.perf_counter()
-    after, members, changes = None, 0, 0
+    members, changes = 0, 0
     while True:
         with (guard() if guard else _null()), transaction() as repo:
             ids = repo.member_ids(after, chunk)
+            done = len(ids) < chunk
+            if until is not None and ids and ids[-1] > until:
+                ids = [i for i in ids if i <= until]
+                done = True
             if not ids:
                 break
             events = rescore(repo, ids, ctx)
@@ -38,9 +44,19 @@ def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository
         members += len(ids)
         changes += len(events)
         after = ids[-1]
-        if len(ids) < chunk:
+        if done:
             break
     return RescoreStats(members, changes, time.perf_counter() - started)
+
+
+def split_ids(ids: list[str], parts: int) -> list[tuple[str | None, str | None]]:
+    """``parts`` contiguous (after, until] ranges of sorted ``ids`` of about equal size."""
+    ids = sorted(ids)
+    if parts <= 1 or len(ids) < parts:
+        return [(None, None)]
+    size = -(-len(ids) // parts)
+    bounds = [ids[min(len(ids), k * size) - 1] for k in range(1, parts)]
+    return list(zip([None, *bounds], [*bounds, None]))
 
 
 class _null:

@@ -97,17 +97,36 @@ def scoring_diagnoses(claims: Iterable[ClaimFacts], start: date, end: date) -> l
 
 @dataclass
 class HccScorer:
+    """Scores through the library; remembers the library's answer per distinct input (the same
+    codes, age, sex and segment give the same answer), up to ``memo_size`` inputs."""
+
     config: ScoringConfig = field(default_factory=ScoringConfig)
+    memo_size: int = 200_000
+    _memo: dict = field(default_factory=dict, repr=False)
+    library_calls: int = 0
+    scored: int = 0
+
+    def _raf(self, codes: tuple[str, ...], age: int, sex: str, segment: Segment):
+        key = (codes, age, sex, segment.dual, segment.institutional, segment.orec)
+        hit = self._memo.get(key)
+        self.scored += 1
+        if hit is None:
+            self.library_calls += 1
+            hit = calculate_raf(
+                list(codes), model_name=LIBRARY_MODEL[self.config.model], age=age, sex=sex,  # type: ignore[arg-type]
+                dual_elgbl_cd=DUAL_STATUS_CODE[segment.dual], orec=segment.orec, crec=segment.orec,
+                lti=segment.institutional,
+            )
+            if len(self._memo) >= self.memo_size:
+                self._memo.clear()
+            self._memo[key] = hit
+        return hit
 
     def score(self, *, age: int, sex: str, segment: Segment, diagnoses: list[DiagnosisSource]) -> RiskScore:
         if sex not in ("F", "M"):
             raise ValueError("the model needs sex F or M")
-        codes = sorted({d.code for d in diagnoses})
-        result = calculate_raf(
-            codes, model_name=LIBRARY_MODEL[self.config.model], age=age, sex=sex,  # type: ignore[arg-type]
-            dual_elgbl_cd=DUAL_STATUS_CODE[segment.dual], orec=segment.orec, crec=segment.orec,
-            lti=segment.institutional,
-        )
+        codes = tuple(sorted({d.code for d in diagnoses}))
+        result = self._raf(codes, age, sex, segment)
         by_code: dict[str, list[DiagnosisSource]] = {}
         for d in diagnoses:
             by_code.setdefault(d.code, []).append(d)

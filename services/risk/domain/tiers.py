@@ -12,6 +12,7 @@ computed`` lets the computed tier rule. ``effective`` says from when a change ap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Literal
 
@@ -77,11 +78,12 @@ class TierPolicy:
     source: str = "<default>"
 
     def decide(self, score: float | None, util: Utilization) -> TierDecision:
+        rule = self.describe()
         for c in self.criteria:
             reasons = c.reasons(score, util)
             if reasons:
-                return TierDecision(c.tier, tuple(reasons), self.describe())
-        return TierDecision(self.base_tier, ("no cut point reached",), self.describe())
+                return TierDecision(c.tier, tuple(reasons), rule)
+        return TierDecision(self.base_tier, ("no cut point reached",), rule)
 
     def effective_date(self, decided_on: date) -> date:
         if self.effective == "immediate":
@@ -89,9 +91,15 @@ class TierPolicy:
         return date(decided_on.year + (decided_on.month == 12), decided_on.month % 12 + 1, 1)
 
     def describe(self) -> str:
-        rules = "; ".join(c.describe() for c in self.criteria)
-        return (f"{self.contract_id}: first match of [{rules}], else {self.base_tier}; "
-                f"changes take effect {'the first day of the next month' if self.effective == 'next_month' else 'at once'}")
+        return _describe(self)
+
+
+@lru_cache(maxsize=256)
+def _describe(policy: TierPolicy) -> str:
+    """The policy in words (policies are frozen: computed once per policy)."""
+    rules = "; ".join(c.describe() for c in policy.criteria)
+    when = "the first day of the next month" if policy.effective == "next_month" else "at once"
+    return f"{policy.contract_id}: first match of [{rules}], else {policy.base_tier}; changes take effect {when}"
 
 
 def parse_policy(data: dict, source: str = "<data>") -> TierPolicy:
