@@ -99,6 +99,17 @@ def _service_cli(opts: DemoOptions, service: str, *args: str) -> tuple[int, str]
     return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
 
 
+def _load_risk_segments(opts: DemoOptions, console: Console) -> None:
+    """The risk service's segment inputs (dual / institutional status) for the population."""
+    from datetime import date
+
+    from .synth.segments import write_segments
+
+    rc, text = _service_cli(opts, "risk", "segments", "load", str(write_segments(opts.population_dir, date.today())))
+    if rc != 0:
+        console.print(f"[yellow]risk segments not loaded[/yellow]: {text.strip().splitlines()[-1] if text.strip() else rc}")
+
+
 async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
     """Replay the population's timeline into the running platform; returns the tallies."""
     from .mllp_client import MllpClient
@@ -115,6 +126,8 @@ async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
     for it in items:
         counts[it.kind] += 1
     tally = {"ack": {}, "roster_files": 0, "claims_files": 0, "ingest_failures": 0}
+    if not position:
+        _load_risk_segments(opts, console)
     span = timedelta(days=31 * opts.months)
     speedup = speedup_for(span, max(opts.minutes, 0.1) * 60)
 
