@@ -161,7 +161,9 @@ def main() -> None:
         load1 = os.getloadavg()[0]
         per_s = stats.members / stats.seconds
         print(f"full re-score: {stats.members:,} members in {stats.seconds:.1f} s ({per_s:,.0f} members/s), "
-              f"{stats.changes:,} tier changes; load average {load0:.2f} before, {load1:.2f} after")
+              f"{stats.changes:,} tier changes; load average {load0:.2f} before, {load1:.2f} after; "
+              f"{stats.cpu_seconds:.1f} CPU-s in the scoring processes ({stats.members / stats.cpu_seconds:,.0f} "
+              f"members per CPU-second, steadier than wall time on a shared machine)")
         report(f"risk: full CMS-HCC re-score through the use case, PostgreSQL, {args.processes} process(es) "
                f"({stats.members:,} members)",
                stats.seconds, "s", target=60, better="lower",
@@ -178,6 +180,8 @@ def main() -> None:
             assess(ms[i], segment=Segment(), claim_versions=cl.get(i, ()), encounters=en.get(i, ()), readmissions=(),
                    open_gaps=0, policy=policy, scorer=scorer, as_of=TODAY)
         per = (time.perf_counter() - t1) / len(ids) * 1e6
+        report("risk: full re-score, members per CPU-second of the scoring processes (database excluded)",
+               stats.members / stats.cpu_seconds, "members/CPU-s")
         report("risk: one member's assessment alone (pure: HCC score + utilization + tier)", per, "µs",
                better="lower")
     finally:

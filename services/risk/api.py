@@ -23,8 +23,9 @@ from shared.http import install_error_handlers, ops_router
 from .adapters import tables
 from .adapters.reference import load_avoidable_list, load_practice_hours
 from .adapters.repository import SqlRiskRepository
-from .adapters.wiring import database
+from .adapters.wiring import build_context, database
 from .app.ed_report import EdEvidence, ed_evidence
+from .app.rescore import explain_member
 from .settings import RiskSettings
 from .web.evidence_csv import evidence_csv
 from .web.sessions import LOGIN_COOKIE, SESSION_COOKIE, SessionSigner
@@ -40,6 +41,7 @@ SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'sel
 
 def create_api(settings: RiskSettings) -> FastAPI:
     db = database(settings)
+    ctx = build_context(settings)
     directory = load_directory(settings.users_file, settings.environment)
     current_user = authenticator(directory)
     care_user = require_roles(current_user, *CARE_ROLES)
@@ -67,12 +69,12 @@ def create_api(settings: RiskSettings) -> FastAPI:
 
     def view_of(member_id: str, user: User, endpoint: str) -> dict:
         with db.transaction() as session:
-            a = SqlRiskRepository(session).assessment(member_id)
+            view = explain_member(SqlRiskRepository(session), member_id, ctx)
             record_access(session, tables.audit, user_id=user.id, role=user.primary_role, member_ids=[member_id],
-                          action="read", endpoint=endpoint, detail="risk view" if a else "risk view: not found")
-        if a is None:
-            raise HTTPException(404, "no risk assessment for this member (not on the roster, or not yet scored)")
-        return a.view
+                          action="read", endpoint=endpoint, detail="risk view" if view else "risk view: not found")
+        if view is None:
+            raise HTTPException(404, "no risk assessment for this member (not on the roster)")
+        return view
 
     @app.get("/members/{member_id}/risk", summary="A member's risk score, HCCs, utilization and tier, explained")
     def member_risk(member_id: str, user: CareUser) -> JSONResponse:

@@ -39,4 +39,5 @@ def parallel_full_rescore(db, make: Callable[[], tuple], processes: int, *, chun
     else:
         with ProcessPoolExecutor(len(ranges), mp_context=get_context("spawn")) as pool:
             stats = list(pool.map(_range, [(make, a, u, chunk) for a, u in ranges]))
-    return RescoreStats(sum(s.members for s in stats), sum(s.changes for s in stats), time.perf_counter() - started)
+    return RescoreStats(sum(s.members for s in stats), sum(s.changes for s in stats), time.perf_counter() - started,
+                        sum(s.cpu_seconds for s in stats))

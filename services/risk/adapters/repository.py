@@ -170,9 +170,9 @@ class SqlRiskRepository:
     def tier_states(self, ids: Iterable[str]) -> dict[str, TierState]:
         out = {}
         for chunk in _chunks(ids):
-            q = select(t.assessments.c.member_id, t.assessments.c.history).where(t.assessments.c.member_id.in_(chunk))
-            for mid, history in self.s.execute(q):
-                out[mid] = TierState(mid, [(date.fromisoformat(d), tier) for d, tier in history])
+            for r in self.s.execute(select(t.assessments).where(t.assessments.c.member_id.in_(chunk))).mappings():
+                a = _assessment(r)
+                out[a.member_id] = TierState(a.member_id, list(a.history), a.summary)
         return out
 
     def put_assessments(self, assessments: list[StoredAssessment]) -> None:
@@ -180,16 +180,12 @@ class SqlRiskRepository:
             "member_id": a.member_id, "contract_id": a.contract_id, "practice_id": a.practice_id,
             "assessed_on": a.assessed_on, "model": a.model, "raw_score": a.raw_score, "payment_score": a.payment_score,
             "computed_tier": a.computed_tier, "tier_in_force": a.tier_in_force,
-            "history": [[d.isoformat(), tier] for d, tier in a.history], "view": a.view,
+            "history": [[d.isoformat(), tier] for d, tier in a.history], "reasons": list(a.reasons),
         } for a in assessments], ["member_id"])
 
     def assessment(self, member_id: str) -> StoredAssessment | None:
         r = self.s.execute(select(t.assessments).where(t.assessments.c.member_id == member_id)).mappings().first()
-        if r is None:
-            return None
-        return StoredAssessment(r["member_id"], r["contract_id"], r["practice_id"], r["assessed_on"], r["model"],
-                                r["raw_score"], r["payment_score"], r["computed_tier"], r["tier_in_force"],
-                                tuple((date.fromisoformat(d), tier) for d, tier in r["history"]), r["view"])
+        return _assessment(r) if r is not None else None
 
     def ed_facts(self, after: str | None, limit: int) -> list[tuple[Member, list[AdtEncounter], list[ClaimFacts]]]:
         q = select(t.members).order_by(t.members.c.member_id).limit(limit)
@@ -219,6 +215,13 @@ def _member(r) -> Member:
         practices=tuple((date.fromisoformat(s), _d(e), p) for s, e, p in r["practices"]),
         roster_at=r["roster_at"],
     )
+
+
+def _assessment(r) -> StoredAssessment:
+    return StoredAssessment(r["member_id"], r["contract_id"], r["practice_id"], r["assessed_on"], r["model"],
+                            r["raw_score"], r["payment_score"], r["computed_tier"], r["tier_in_force"],
+                            tuple((date.fromisoformat(d), tier) for d, tier in r["history"]),
+                            tuple(r["reasons"] or ()))
 
 
 def _encounter(r) -> AdtEncounter:

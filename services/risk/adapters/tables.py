@@ -9,8 +9,8 @@
   discharges, one row per (member, encounter, kind); ``alert_id`` finds it for an update or a
   retraction.
 - ``risk_readmissions``, ``risk_gaps``: readmission events; each care gap's latest status.
-- ``risk_assessments``: each member's last assessment (score, tiers, the risk view as JSON) and
-  the computed tier history.
+- ``risk_assessments``: each member's last assessment (score, tiers, reasons) and the computed
+  tier history; rewritten only when it changed. The full explanation is assessed on request.
 - ``processed_events`` and ``audit_log`` from ``shared``.
 """
 
@@ -96,7 +96,7 @@ assessments = Table(
     Column("computed_tier", String(16), nullable=False),
     Column("tier_in_force", String(16), nullable=False),
     Column("history", JSON, nullable=False),
-    Column("view", JSON, nullable=False),
+    Column("reasons", JSON, nullable=False),
     Index("ix_risk_assessments_practice", "practice_id"),
 )
 

@@ -20,6 +20,7 @@ class RescoreStats:
     members: int
     changes: int
     seconds: float
+    cpu_seconds: float = 0.0   # of the scoring process(es), not the database's
 
 
 def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository]], ctx: RiskContext,
@@ -27,7 +28,7 @@ def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository
                  guard: Callable[[], AbstractContextManager] | None = None,
                  after: str | None = None, until: str | None = None) -> RescoreStats:
     """Every member with an id in (``after``, ``until``] (all by default), ``chunk`` per transaction."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     members, changes = 0, 0
     while True:
         with (guard() if guard else _null()), transaction() as repo:
@@ -46,7 +47,7 @@ def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository
         after = ids[-1]
         if done:
             break
-    return RescoreStats(members, changes, time.perf_counter() - started)
+    return RescoreStats(members, changes, time.perf_counter() - started, time.process_time() - cpu)
 
 
 def split_ids(ids: list[str], parts: int) -> list[tuple[str | None, str | None]]:

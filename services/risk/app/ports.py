@@ -14,10 +14,12 @@ from ..domain.segments import Segment
 
 @dataclass
 class TierState:
-    """The member's computed tiers by effective date, and the last assessment's summary."""
+    """The member's computed tiers by effective date, and the last stored assessment's summary
+    (an assessment whose summary did not change is not written again)."""
 
     member_id: str
     history: list[tuple[date, str]] = field(default_factory=list)
+    summary: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,12 @@ class StoredAssessment:
     computed_tier: str
     tier_in_force: str
     history: tuple[tuple[date, str], ...]
-    view: dict   # the explanation (app.explain.risk_view)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> tuple:
+        return (self.contract_id, self.practice_id, self.model, self.raw_score, self.payment_score,
+                self.computed_tier, self.tier_in_force, tuple(self.history), tuple(self.reasons))
 
 
 @dataclass(frozen=True)

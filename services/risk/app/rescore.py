@@ -53,15 +53,37 @@ def rescore(repo: RiskRepository, member_ids: Iterable[str], ctx: RiskContext,
             in_force = tier_in_force(history, as_of, member.roster_tier)
         else:
             in_force = member.roster_tier
-        stored.append(StoredAssessment(
+        row = StoredAssessment(
             member_id=mid, contract_id=member.contract_id, practice_id=member.practice_id, assessed_on=as_of,
             model=a.score.model if a.score else f"CMS-HCC {policy.model}",
             raw_score=a.score.raw if a.score else None, payment_score=a.score.payment if a.score else None,
             computed_tier=a.decision.tier, tier_in_force=in_force, history=tuple(history),
-            view=risk_view(a, tier_in_force=in_force, history=history, authority=policy.authority),
-        ))
+            reasons=a.decision.reasons,
+        )
+        if state is None or state.summary != row.summary:
+            stored.append(row)
     repo.put_assessments(stored)
     return out
+
+
+def explain_member(repo: RiskRepository, member_id: str, ctx: RiskContext) -> dict | None:
+    """The member's risk view, assessed now from the stored facts (None: not on the roster)."""
+    member = repo.members([member_id]).get(member_id)
+    if member is None:
+        return None
+    ids = [member_id]
+    policy = ctx.policy(member.contract_id)
+    a = assess(member, segment=repo.segments(ids).get(member_id, Segment()),
+               claim_versions=repo.claims(ids).get(member_id, ()), encounters=repo.encounters(ids).get(member_id, ()),
+               readmissions=repo.readmissions(ids).get(member_id, ()), open_gaps=repo.open_gap_counts(ids).get(member_id, 0),
+               policy=policy, scorer=ctx.scorer(policy), as_of=ctx.today())
+    state = repo.tier_states(ids).get(member_id)
+    history = list(state.history) if state else []
+    in_force = tier_in_force(history, a.as_of, member.roster_tier) if policy.authority == "computed" \
+        else member.roster_tier
+    view = risk_view(a, tier_in_force=in_force, history=history, authority=policy.authority)
+    view["status"] = member.status
+    return view
 
 
 def _event(a: Assessment, effective: date, old: str, new: str, history: list[tuple[date, str]],

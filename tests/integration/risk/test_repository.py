@@ -13,6 +13,7 @@ from services.risk.app.consume import apply_batch
 from services.risk.app.context import RiskContext
 from services.risk.app.ed_report import ed_evidence
 from services.risk.app.full_rescore import full_rescore
+from services.risk.app.rescore import explain_member
 from services.risk.adapters.wiring import transactions
 from services.risk.domain.segments import Segment
 from services.risk.routes import route
@@ -44,6 +45,11 @@ def stored(db, m):
         return SqlRiskRepository(s).assessment(m)
 
 
+def view(db, m):
+    with db.transaction() as s:
+        return explain_member(SqlRiskRepository(s), m, ctx())
+
+
 def test_scores_tiers_voids_and_the_explanation_survive_the_database(db):
     m = ev.member()
     assert run(db, [ev.roster(m, tier="low")]) == []
@@ -51,7 +57,7 @@ def test_scores_tiers_voids_and_the_explanation_survive_the_database(db):
     assert (e.old_tier, e.new_tier, e.effective_date, e.risk_score) == ("low", "high", date(2026, 4, 1), 2.12)
     a = stored(db, m)
     assert a.history == ((date(2026, 4, 1), "high"),) and a.tier_in_force == "low"
-    assert {h["hcc"] for h in a.view["score"]["hccs"]} == {"37", "226", "280", "327"}
+    assert {h["hcc"] for h in view(db, m)["score"]["hccs"]} == {"37", "226", "280", "327"}
     void = ev.office_claim(m, ("E1122",), date(2026, 2, 20), claim_id="CLM-A", frequency="8",
                            at=datetime(2026, 3, 10, tzinfo=ev.UTC))
     (back,) = run(db, [void])
@@ -64,19 +70,19 @@ def test_encounters_retractions_readmissions_gaps_and_segments(db):
     alert = ev.ed_alert(m, datetime(2026, 1, 5, 23, 50, tzinfo=ev.CHI))
     run(db, [alert, ev.ed_claim(m, ("J069",), date(2026, 1, 6)), ev.gap(m, "CMS130", "open",
                                                                         datetime(2026, 1, 2, tzinfo=ev.UTC))])
-    util = {u["signal"]: u["value"] for u in stored(db, m).view["utilization"]}
+    util = {u["signal"]: u["value"] for u in view(db, m)["utilization"]}
     assert util == {"admissions": 0, "ed_visits": 1, "readmissions": 0, "open_gaps": 1}
     run(db, [ev.retract(alert), ev.inpatient_discharge(m, datetime(2026, 2, 20, 10, tzinfo=ev.CHI)),
              ev.readmission(m, date(2026, 2, 20)), ev.gap(m, "CMS130", "closed", datetime(2026, 2, 1, tzinfo=ev.UTC)),
              ev.gap(m, "CMS130", "open", datetime(2026, 1, 20, tzinfo=ev.UTC))])      # older: ignored
-    util = {u["signal"]: u["value"] for u in stored(db, m).view["utilization"]}
+    util = {u["signal"]: u["value"] for u in view(db, m)["utilization"]}
     assert util == {"admissions": 1, "ed_visits": 1, "readmissions": 1, "open_gaps": 0}   # the claim visit stays
     with db.transaction() as s:
         SqlRiskRepository(s).put_segments({m: Segment("full", True, "0", True)})
     published = []
     stats = full_rescore(transactions(db), ctx(), published.extend)
     assert stats.members >= 1
-    assert stored(db, m).view["score"]["segment"] == "INS"
+    assert view(db, m)["score"]["segment"] == "INS"
 
 
 def test_ed_evidence_from_the_database(db):

@@ -87,7 +87,8 @@ class InMemoryRiskRepository:
         return {i: sum(1 for g in self._gaps[i].values() if g.status == "open") for i in ids if self._gaps.get(i)}
 
     def tier_states(self, ids):
-        return {i: TierState(i, list(self._assessments[i].history)) for i in ids if i in self._assessments}
+        return {i: TierState(i, list(self._assessments[i].history), self._assessments[i].summary)
+                for i in ids if i in self._assessments}
 
     def put_assessments(self, assessments: list[StoredAssessment]):
         self._assessments.update({a.member_id: a for a in assessments})

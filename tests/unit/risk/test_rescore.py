@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from services.risk.adapters.reference import load_normalization, load_policies
 from services.risk.app.consume import apply_batch
+from services.risk.app.rescore import explain_member
 from services.risk.app.context import RiskContext
 from services.risk.app.ed_report import ed_evidence
 from services.risk.adapters.reference import load_avoidable_list, load_practice_hours
@@ -26,6 +27,10 @@ def run(repo, events, today=TODAY):
     return apply_batch(repo, events, ctx(today), route)
 
 
+def view(repo, m, today=TODAY):
+    return explain_member(repo, m, ctx(today))
+
+
 def test_claims_with_hcc_diagnoses_raise_the_tier_from_next_month_with_the_drivers():
     repo, m = InMemoryRiskRepository(), ev.member()
     assert run(repo, [ev.roster(m, tier="low")]) == []           # demographics alone: F 72 0.395 -> low
@@ -38,9 +43,10 @@ def test_claims_with_hcc_diagnoses_raise_the_tier_from_next_month_with_the_drive
     assert {h.hcc: (h.diagnoses, h.claim_ids) for h in e.hccs}["226"] == (("I5022",), ("CLM-A",))
     assert e.reasons == ("risk score 2.120 >= 1.8",)
     assert [(s.start, s.tier) for s in e.history] == [(date(2026, 4, 1), "high")]
-    view = repo.assessment(m).view
-    assert view["tier"]["computed"] == "high" and view["tier"]["in_force"] == "low"   # until April
-    assert view["score"]["hccs"][0]["diagnoses"][0]["claim_id"] == "CLM-A"
+    v = view(repo, m)
+    assert v["tier"]["computed"] == "high" and v["tier"]["in_force"] == "low"   # until April
+    assert v["score"]["hccs"][0]["diagnoses"][0]["claim_id"] == "CLM-A"
+    assert repo.assessment(m).reasons == ("risk score 2.120 >= 1.8",)
 
 
 def test_a_void_takes_the_diagnoses_away_and_cancels_the_pending_change():
@@ -60,7 +66,7 @@ def test_a_claim_not_eligible_for_risk_adjustment_adds_no_hcc():
     run(repo, [ev.roster(m, tier="low")])
     # a lab line only (85025 is not a face-to-face encounter code): its diagnoses do not count
     out = run(repo, [ev.office_claim(m, ("I5022",), date(2026, 2, 20), cpt="85025")])
-    assert out == [] and repo.assessment(m).view["score"]["hccs"] == []
+    assert out == [] and view(repo, m)["score"]["hccs"] == []
 
 
 def test_utilization_decides_when_the_score_is_low_and_retractions_count_out():
@@ -90,14 +96,14 @@ def test_adt_and_claims_ed_visits_count_once_and_stays_and_readmissions_count():
     assert (u.ed_visits_12m, u.admissions_12m, u.readmissions_12m, u.open_gaps) == (2, 1, 1, 1)
     assert e.new_tier == "complex"                                    # a readmission
     run(repo, [ev.gap(m, "CMS130", "closed", datetime(2026, 3, 1, tzinfo=ev.UTC))])
-    assert repo.assessment(m).view["utilization"][3] == {"signal": "open_gaps", "label": "open care gaps", "value": 0}
+    assert view(repo, m)["utilization"][3] == {"signal": "open_gaps", "label": "open care gaps", "value": 0}
 
 
 def test_a_contract_that_keeps_the_roster_tier_publishes_nothing_but_shows_the_computed_tier():
     repo, m = InMemoryRiskRepository(), ev.member()
     run(repo, [ev.roster(m, tier="moderate", contract="GR-2026")])
     assert run(repo, [ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20))]) == []
-    t = repo.assessment(m).view["tier"]
+    t = view(repo, m)["tier"]
     assert (t["computed"], t["in_force"], t["authority"]) == ("high", "moderate", "roster")
 
 
@@ -134,3 +140,16 @@ def test_every_route_goes_to_a_use_case_and_the_ed_evidence_reads_the_same_facts
     report = ed_evidence(repo, load_practice_hours(), load_avoidable_list())
     (row,) = report.rows
     assert (row.practice_id, row.month, row.visits, row.closed_hours, row.from_both) == ("P001", "2026-02", 1, 1, 1)
+
+
+def test_an_unchanged_assessment_is_not_written_again_and_the_view_needs_the_roster():
+    repo, m = InMemoryRiskRepository(), ev.member()
+    assert view(repo, m) is None
+    run(repo, [ev.roster(m, tier="low")])
+    written = []
+    original = repo.put_assessments
+    repo.put_assessments = lambda rows: (written.extend(rows), original(rows))
+    run(repo, [ev.gap(m, "CMS130", "closed", datetime(2026, 1, 1, tzinfo=ev.UTC))])   # nothing changes
+    assert written == []
+    run(repo, [ev.ed_alert(m, datetime(2026, 2, 3, 21, 15, tzinfo=ev.CHI))])
+    assert [w.computed_tier for w in written] == ["moderate"]
