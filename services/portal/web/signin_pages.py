@@ -131,7 +131,12 @@ def install_signin_pages(app: FastAPI) -> None:
     def signout(request: Request, csrf_token: FormField = None) -> Response:
         portal = portal_of(request)
         signed = signed_in(request)
-        if signed is not None and csrf_token and secrets.compare_digest(signed.csrf, csrf_token):
+        if signed is not None:
+            if not (csrf_token and secrets.compare_digest(signed.csrf, csrf_token)):
+                # a forged cross-site sign-out does nothing (the session and its cookie stay)
+                metrics.DENIED.labels("csrf").inc()
+                return render(request, "error.html", {"code": 403, "error": "This form has expired. Please reload "
+                                                      "the page and try again."}, signed=signed, status_code=403)
             sign_out(portal.uow(), request.cookies.get(SESSION_COOKIE), portal.now(), endpoint_of(request))
         response = RedirectResponse("/signin?m=bye", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
