@@ -134,3 +134,30 @@ def test_sign_in_needs_the_code_not_only_the_member_id_and_guessing_locks(portal
         locked = sign_in(client, a)
         assert locked.status_code == 429 and "paused" in locked.text
         assert sign_in(client, b).status_code == 303
+
+
+def test_every_route_without_a_session_shows_no_member_data(portal_env, worker):
+    """Each route of the app, filled with a real member's ids, answers a sign-in redirect, 401/403/404
+    or a public page (sign-in, health, metrics, metadata) — never that member's data, never a 5xx."""
+    from starlette.routing import Route
+
+    a, _ = _two_members(portal_env)
+    public = {"/signin", "/healthz", "/metrics", "/fhir/metadata", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+              "/redoc", "/signin/oidc", "/signin/oidc/callback"}
+    with portal_env.api() as owner:
+        assert sign_in(owner, a).status_code == 303
+        sent = _send(owner, "Only mine")
+        message_id = sent.headers["location"].split("/")[2].split("?")[0]
+    with portal_env.api() as anonymous:
+        routes = [r for r in anonymous.app.routes if isinstance(r, Route)]
+        assert len(routes) >= 12
+        for route in routes:
+            path = (route.path.replace("{message_id}", message_id).replace("{patient_id}", a)
+                    .replace("{resource_type}", "Task"))
+            for method in sorted(route.methods - {"HEAD"}):
+                r = anonymous.request(method, path + ("?patient=" + a if "{resource_type}" in route.path else ""))
+                assert r.status_code < 500, (method, path, r.status_code)
+                if route.path in public:
+                    continue
+                assert r.status_code in (303, 401, 403, 404), (method, path, r.status_code)
+                assert a not in r.text and "Only mine" not in r.text, (method, path)
