@@ -63,9 +63,10 @@ def signed_in_member(uow: UnitOfWork, principal: Principal) -> Member:
 
 def care_team(uow: UnitOfWork, directory: Directory, member: Member, tasks: list[CareTask]) -> CareTeam:
     """The practice and PCP from the roster; the coordinator is whoever holds the member's most
-    recent task (nurse or navigator first, then anyone on the care team)."""
+    recent task, the quality nurse first, then a care navigator, then anyone on the care team."""
+    rank = {"quality_nurse": 2, "care_navigator": 1}
     holders = sorted((t for t in tasks if t.assignee and t.status != "cancelled"),
-                     key=lambda t: (t.role in ("quality_nurse", "care_navigator"), t.occurred_at), reverse=True)
+                     key=lambda t: (rank.get(t.role, 0), t.occurred_at), reverse=True)
     lead = holders[0] if holders else None
     return CareTeam(directory.practice(member.pcp_practice_id), directory.clinician(member.pcp_npi),
                     directory.staff_name(lead.assignee) if lead else None, lead.role if lead else None)

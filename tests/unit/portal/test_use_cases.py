@@ -28,7 +28,9 @@ A, B = Principal("MA", "dev_code", "s-a"), Principal("MB", "dev_code", "s-b")
 def uow():
     u = FakeUnitOfWork()
     for e in (ev.roster("MA"), ev.roster("MB", given="Bea"), ev.gap_opened("MA"), ev.gap_opened("MB", "CMS130"),
-              ev.alert("MB", key="MERCY|VB"), ev.task("MA", kind="tcm", due=date(2026, 12, 3))):
+              ev.alert("MB", key="MERCY|VB"), ev.task("MA", kind="tcm", due=date(2026, 12, 3)),
+              ev.task("MA", kind="gap", reason_key="FUP", role="care_navigator", assignee="navigator.east",
+                      at=ev.T0 + timedelta(days=1))):
         dispatch(u.bound(), e)
     return u
 
