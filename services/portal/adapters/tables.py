@@ -1,4 +1,5 @@
-"""The portal's own database: the projection of what members may see, their messages, sessions,
+"""The portal's own database (tables prefixed ``portal_``, so a database shared with other services
+holds no two tables of one name): the projection of what members may see, their messages, sessions,
 sign-in attempts, pending OpenID Connect logins, the audit log and the processed-events dedupe."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from shared.db import Database, UtcDateTime, processed_events_table
 metadata = MetaData()
 
 members = Table(
-    "members", metadata,
+    "portal_members", metadata,
     Column("member_id", String(64), primary_key=True),
     Column("given_name", String(100), nullable=False),
     Column("family_name", String(100), nullable=False),
@@ -28,7 +29,7 @@ members = Table(
 )
 
 encounters = Table(
-    "encounters", metadata,
+    "portal_encounters", metadata,
     Column("member_id", String(64), primary_key=True),
     Column("encounter_key", String(200), primary_key=True),
     Column("setting", String(16), nullable=False),
@@ -44,7 +45,7 @@ encounters = Table(
 )
 
 gaps = Table(
-    "gaps", metadata,
+    "portal_gaps", metadata,
     Column("gap_key", String(200), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("measure_id", String(16), nullable=False),
@@ -56,7 +57,7 @@ gaps = Table(
 )
 
 care_tasks = Table(
-    "care_tasks", metadata,
+    "portal_tasks", metadata,
     Column("task_id", String(36), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
@@ -70,7 +71,7 @@ care_tasks = Table(
 )
 
 messages = Table(
-    "messages", metadata,
+    "portal_messages", metadata,
     Column("message_id", String(36), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("topic", String(32), nullable=False),
@@ -82,7 +83,7 @@ messages = Table(
 )
 
 replies = Table(
-    "replies", metadata,
+    "portal_replies", metadata,
     Column("reply_id", String(36), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("message_id", String(36), nullable=False),
@@ -94,7 +95,7 @@ replies = Table(
 )
 
 sessions = Table(
-    "member_sessions", metadata,
+    "portal_sessions", metadata,
     Column("session_hash", String(64), primary_key=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("via", String(16), nullable=False),
@@ -106,7 +107,7 @@ sessions = Table(
 )
 
 signin_failures = Table(
-    "signin_failures", metadata,
+    "portal_signin_failures", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("member_key", String(64), nullable=False),
     Column("at", UtcDateTime, nullable=False),
@@ -114,7 +115,7 @@ signin_failures = Table(
 )
 
 pending_logins = Table(
-    "oidc_pending_logins", metadata,
+    "portal_oidc_logins", metadata,
     Column("state_hash", String(64), primary_key=True),
     Column("nonce", String(128), nullable=False),
     Column("code_verifier", String(128)),

@@ -62,7 +62,7 @@ def _seed(settings: PortalSettings, member: str) -> None:
     producer = EventProducer(settings, client_id="e2e-portal")
     try:
         producer.send_sync([ev.roster(member, at=now - timedelta(days=60), given="Clara")])
-        wait_for(lambda: _count(settings, "SELECT count(*) FROM members") == 1, 30, what="roster projected")
+        wait_for(lambda: _count(settings, "SELECT count(*) FROM portal_members") == 1, 30, what="roster projected")
         producer.send_sync([
             ev.gap_opened(member, "CMS125", at=now - timedelta(days=10), due=today + timedelta(days=20)),
             ev.gap_opened(member, "FUP", at=now - timedelta(days=3), due=today + timedelta(days=4)),
@@ -74,8 +74,8 @@ def _seed(settings: PortalSettings, member: str) -> None:
         ])
     finally:
         producer.close()
-    wait_for(lambda: _count(settings, "SELECT count(*) FROM care_tasks") == 2
-             and _count(settings, "SELECT count(*) FROM gaps") == 2, 30, what="events projected")
+    wait_for(lambda: _count(settings, "SELECT count(*) FROM portal_tasks") == 2
+             and _count(settings, "SELECT count(*) FROM portal_gaps") == 2, 30, what="events projected")
 
 
 def _scan(page, name: str, found: dict) -> None:
@@ -151,7 +151,7 @@ def test_a_member_on_a_phone_and_a_desktop_reads_writes_and_every_page_passes_ax
     out.mkdir(parents=True, exist_ok=True)
     for shot in shots.iterdir():
         shutil.copyfile(shot, out / shot.name)
-    assert _count(settings, "SELECT count(*) FROM messages") == 2
+    assert _count(settings, "SELECT count(*) FROM portal_messages") == 2
     assert _count(settings, "SELECT count(*) FROM audit_log WHERE action = 'read'") >= 6
 
 

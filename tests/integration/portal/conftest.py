@@ -60,7 +60,7 @@ class PortalEnv:
             return conn.execute(text(sql), params).fetchall()
 
     def wait_member(self, member_id: str, timeout: float = 30) -> None:
-        wait_for(lambda: self.scalar("SELECT count(*) FROM members WHERE member_id = :m", m=member_id) == 1,
+        wait_for(lambda: self.scalar("SELECT count(*) FROM portal_members WHERE member_id = :m", m=member_id) == 1,
                  timeout, what="member projected")
 
     def api(self, clock: Clock | None = None, **overrides):

@@ -85,4 +85,4 @@ def test_a_portal_message_reaches_the_right_queue_and_the_nurses_reply_reaches_t
                              lambda ms: any(json.loads(x.value())["member_id"] == m for x in ms))
     (reply,) = [json.loads(x.value()) for x in replies if json.loads(x.value())["member_id"] == m]
     assert reply["task_id"] == str(row.task_id) and reply["author_role"] == "quality_nurse"
-    assert portal_env.scalar("SELECT count(*) FROM replies WHERE member_id = :m", m=m) == 1
+    assert portal_env.scalar("SELECT count(*) FROM portal_replies WHERE member_id = :m", m=m) == 1

@@ -47,7 +47,7 @@ def test_member_a_cannot_reach_member_bs_records(portal_env, worker):
         # changed form fields: a member_id in the form is ignored; the message is A's
         sent = _send(ca, "Mine", member_id=b, member=b)
         assert sent.status_code == 303
-        owner = portal_env.scalar("SELECT member_id FROM messages WHERE subject = 'Mine' AND member_id IN (:a, :b)",
+        owner = portal_env.scalar("SELECT member_id FROM portal_messages WHERE subject = 'Mine' AND member_id IN (:a, :b)",
                                   a=a, b=b)
         assert owner == a
         # FHIR with A's session: B's record is not found; a search for B is forbidden
@@ -106,7 +106,7 @@ def test_every_form_needs_its_csrf_token(portal_env, worker):
     with portal_env.api() as client:
         assert sign_in(client, a).status_code == 303
         page = client.get("/messages")
-        before = portal_env.scalar("SELECT count(*) FROM messages WHERE member_id = :m", m=a)
+        before = portal_env.scalar("SELECT count(*) FROM portal_messages WHERE member_id = :m", m=a)
         for token in (None, "", "x" * 32, csrf_of(page.text)[:-1] + "A"):
             data = {"form_token": form_token_of(page.text), "topic": "care_question", "subject": "s", "body": "b"}
             if token is not None:
@@ -114,7 +114,7 @@ def test_every_form_needs_its_csrf_token(portal_env, worker):
             assert client.post("/messages", data=data).status_code == 403
         assert client.post("/signout", data={}).status_code == 403
         assert client.get("/").status_code == 200                 # sign-out without the token did nothing
-        assert portal_env.scalar("SELECT count(*) FROM messages WHERE member_id = :m", m=a) == before
+        assert portal_env.scalar("SELECT count(*) FROM portal_messages WHERE member_id = :m", m=a) == before
     with portal_env.api() as fresh:
         # the sign-in form's double-submit token: a cross-site POST (no cookie) is refused
         from services.portal.domain.signin import dev_signin_code

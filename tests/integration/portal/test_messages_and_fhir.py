@@ -50,7 +50,7 @@ def test_a_message_goes_to_the_care_team_and_the_reply_comes_back(portal_env, wo
         # the worker consumes the portal's own topic too (a rebuild from the topic keeps the thread): no copy
         wait_for(lambda: portal_env.scalar("SELECT count(*) FROM processed_events WHERE event_id = :e",
                                            e=str(message_id)) == 1, 30, what="own message consumed")
-        assert portal_env.scalar("SELECT count(*) FROM messages WHERE member_id = :m", m=m) == 1
+        assert portal_env.scalar("SELECT count(*) FROM portal_messages WHERE member_id = :m", m=m) == 1
 
         # a nurse is working on it (outreach's task), then answers (outreach's reply event)
         portal_env.produce([ev.task(m, kind="message", reason_key=str(message_id), status="claimed")])
@@ -65,7 +65,7 @@ def test_a_message_goes_to_the_care_team_and_the_reply_comes_back(portal_env, wo
         follow = client.post(thread_url + "/reply", data={"csrf_token": csrf_of(shown),
                                                           "form_token": form_token_of(shown), "body": "Thank you!"})
         assert follow.status_code == 303
-        answered = portal_env.scalar("SELECT in_reply_to FROM messages WHERE member_id = :m AND body = 'Thank you!'",
+        answered = portal_env.scalar("SELECT in_reply_to FROM portal_messages WHERE member_id = :m AND body = 'Thank you!'",
                                      m=m)
         assert answered is not None
         status = client.get(thread_url).text.split('id="thread-status">')[1].split("<")[0]
@@ -91,7 +91,7 @@ def test_when_kafka_cannot_confirm_the_member_is_told_and_nothing_is_kept(portal
             assert 'value="Refill"' in r.text                       # the member's words are kept in the form
     finally:
         producer.close(timeout=0.5)
-    assert portal_env.scalar("SELECT count(*) FROM messages WHERE member_id = :m", m=m) == 0
+    assert portal_env.scalar("SELECT count(*) FROM portal_messages WHERE member_id = :m", m=m) == 0
 
 
 def test_patient_everything_is_the_members_record_in_valid_fhir(portal_env, worker):
@@ -106,9 +106,9 @@ def test_patient_everything_is_the_members_record_in_valid_fhir(portal_env, work
         ev.discharge(m, key="MERCY|VIP", at=now - timedelta(days=2), admitted=now - timedelta(days=5)),
         ev.task(m, task_id=task_id, kind="tcm", due=now.date() + timedelta(days=1)),
     ])
-    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM care_tasks WHERE member_id = :m", m=m) == 1
-             and portal_env.scalar("SELECT count(*) FROM encounters WHERE member_id = :m", m=m) == 2
-             and portal_env.scalar("SELECT count(*) FROM gaps WHERE member_id = :m", m=m) == 1, 30, what="projected")
+    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM portal_tasks WHERE member_id = :m", m=m) == 1
+             and portal_env.scalar("SELECT count(*) FROM portal_encounters WHERE member_id = :m", m=m) == 2
+             and portal_env.scalar("SELECT count(*) FROM portal_gaps WHERE member_id = :m", m=m) == 1, 30, what="projected")
     with portal_env.api() as client:
         assert client.get(f"/fhir/Patient/{m}/$everything").status_code == 401      # no session
         assert sign_in(client, m).status_code == 303

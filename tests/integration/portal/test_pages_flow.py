@@ -31,9 +31,9 @@ def test_member_reads_their_visits_gaps_tasks_and_care_team_in_plain_language(po
                 at=now - timedelta(days=1), appointment=today + timedelta(days=9)),
         ev.alert("OTHER" + m, at=now, key="MERCY|VOTHER"),
     ])
-    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM care_tasks WHERE member_id = :m", m=m) == 2
-             and portal_env.scalar("SELECT count(*) FROM gaps WHERE member_id = :m", m=m) == 2
-             and portal_env.scalar("SELECT status FROM encounters WHERE member_id = :m", m=m) == "finished",
+    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM portal_tasks WHERE member_id = :m", m=m) == 2
+             and portal_env.scalar("SELECT count(*) FROM portal_gaps WHERE member_id = :m", m=m) == 2
+             and portal_env.scalar("SELECT status FROM portal_encounters WHERE member_id = :m", m=m) == "finished",
              30, what="events projected")
 
     with portal_env.api() as client:
@@ -68,7 +68,7 @@ def test_a_replayed_topic_changes_nothing(portal_env, worker):
     m = member_id("MREPLAY")
     events = [ev.roster(m, at=datetime.now(timezone.utc)), ev.gap_opened(m, "CMS122")]
     portal_env.produce(events)
-    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM gaps WHERE member_id = :m", m=m) == 1, 30,
+    wait_for(lambda: portal_env.scalar("SELECT count(*) FROM portal_gaps WHERE member_id = :m", m=m) == 1, 30,
              what="gap projected")
     portal_env.produce(events)  # the same events again (same ids): deduplicated
     marker = member_id("MMARK")
@@ -76,4 +76,4 @@ def test_a_replayed_topic_changes_nothing(portal_env, worker):
     portal_env.wait_member(marker)
     assert portal_env.scalar("SELECT count(*) FROM processed_events WHERE event_id = :e",
                              e=str(events[1].event_id)) == 1
-    assert portal_env.scalar("SELECT count(*) FROM gaps WHERE member_id = :m", m=m) == 1
+    assert portal_env.scalar("SELECT count(*) FROM portal_gaps WHERE member_id = :m", m=m) == 1

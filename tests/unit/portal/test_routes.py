@@ -42,3 +42,17 @@ def test_domain_and_app_import_no_io_library_and_the_api_no_faust():
             " print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_portal_tables_share_no_name_with_another_services_tables():
+    """A database shared by every service (one DATABASE_URL) must not see two tables of one name;
+    only the shared machinery's tables (processed_events, audit_log) are common by design."""
+    import importlib
+
+    from services.portal.adapters.tables import metadata
+
+    ours = set(metadata.tables) - {"processed_events", "audit_log"}
+    for service in ("admissions", "gaps", "outreach", "billing"):
+        theirs = set(importlib.import_module(f"services.{service}.store").metadata.tables)
+        assert not ours & theirs, (service, ours & theirs)
+    assert all(name.startswith("portal_") for name in ours)
