@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from shared.audit import record_access
 
@@ -127,7 +127,7 @@ def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Calla
     def remove(sub_id: str, actor: Actor = Depends(actor_dep)):
         def run():
             subs.delete(actor, sub_id)
-            return JSONResponse(None, status_code=204)
+            return Response(status_code=204)
         return guard(run)
 
     @router.api_route("/Subscription/{sub_id}/$status", methods=["GET", "POST"], summary="$status of one subscription")
