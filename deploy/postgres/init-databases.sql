@@ -3,3 +3,4 @@ CREATE DATABASE admissions;
 CREATE DATABASE gaps;
 CREATE DATABASE outreach;
 CREATE DATABASE billing;
+CREATE DATABASE notifications;
