@@ -115,4 +115,7 @@ def adt(member_id: str, *, trigger: str = "A01", mrn: str | None = None, facilit
                       message_control_id=control_id, sending_application="EPICADT", sending_facility=facility,
                       hl7_version="2.5.1", patient_ids=(PatientIdentifier(id=mrn, assigning_authority=facility,
                                                                           id_type="MR"),),
-                      patient_class="I", visit_number=f"V{control_id[-6:]}", raw=raw)
+                      patient_class="I", visit_number=f"V{control_id[-6:]}", raw=raw,
+                      location=Location(facility=facility, point_of_care="4W", room="412", bed="A"),
+                      attending=Clinician(id="1922334455", family_name="Osler", given_name="William"),
+                      diagnoses=(Diagnosis(code="J18.9", system="I10", description="Pneumonia", diagnosis_type="A"),))
