@@ -161,7 +161,6 @@ deliveries = Table(
     Index("ux_deliveries_sub_event", "subscription_id", "event_id", unique=True),
     Index("ux_deliveries_sub_number", "subscription_id", "event_number", unique=True),
     Index("ix_deliveries_owed", "subscription_id", "state", "event_number"),
-    Index("ix_deliveries_member", "subscription_id", "member_id", "event_number"),
 )
 
 attempts = Table(

@@ -60,7 +60,7 @@ class DispatchConfig:
     batch: int = 500
     lease_s: float = 60.0
     poll_s: float = 0.5
-    record_every_s: float = 0.02
+    record_every_s: float = 0.01
 
 
 @dataclass
@@ -83,6 +83,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._gates: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self.max_in_flight = max(1, config.batch * 2)
 
     # ------------------------------------------------------------------ wake-up from other threads
@@ -94,26 +95,47 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         next_controls = 0.0
+        oldest_result = 0.0
+        next_lease = 0.0  # lease when something may have changed: a record, a wake-up, a lease that found work, a poll
+        recorder: asyncio.Task | None = None
         try:
             while not stop.is_set():
-                busy = await self._record()
-                if self._state.in_flight < self.max_in_flight:
-                    busy |= await self._lease()
+                busy = False
+                if recorder is not None and recorder.done():
+                    recorder = None
+                    next_lease = 0.0  # recorded attempts free window room
+                    busy = True
+                if self._state.results and recorder is None:
+                    # record in batches, in the background (one transaction for many attempts, at most
+                    # record_every_s late) while the loop goes on leasing and sending
+                    oldest_result = oldest_result or time.monotonic()
+                    if (len(self._state.results) >= self.config.batch // 4 or self._state.in_flight == 0
+                            or time.monotonic() - oldest_result >= self.config.record_every_s):
+                        recorder = asyncio.ensure_future(self._record())
+                        recorder.add_done_callback(lambda _t: self._wake.set() if self._wake else None)
+                        oldest_result = 0.0
+                if self._wake.is_set():
+                    next_lease = 0.0
+                if self._state.in_flight < self.max_in_flight and time.monotonic() >= next_lease:
+                    found = await self._lease()
+                    busy |= found
+                    next_lease = 0.0 if found else time.monotonic() + self.config.poll_s
                 if time.monotonic() >= next_controls:
                     next_controls = time.monotonic() + 1.0
                     busy |= await self._controls()
                 if not busy:
                     self._wake.clear()
-                    timeout = self.config.record_every_s if self._state.in_flight else self.config.poll_s
+                    timeout = self.config.record_every_s if (self._state.in_flight or self._state.results) \
+                        else self.config.poll_s
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout)
                     except asyncio.TimeoutError:
                         pass
-                elif self._state.in_flight and not self._state.results:
-                    await asyncio.sleep(0)
         finally:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
+            if recorder is not None:
+                await recorder
             await self._record()
             await self.sender.close()
 
@@ -133,6 +155,15 @@ class Dispatcher:
             for r in results:
                 self._leased.pop(r.delivery_id or -1, None)
         return True
+
+    def _gate(self, sub) -> asyncio.Semaphore:
+        """At most ``max_in_flight`` requests open to a subscription's receiver at a time (more may be
+        leased and waiting: the lease window is a few times the concurrency, so the next requests are
+        ready the moment one finishes)."""
+        gate = self._gates.get(sub.id)
+        if gate is None or gate[0] != sub.max_in_flight:
+            gate = self._gates[sub.id] = (sub.max_in_flight, asyncio.Semaphore(sub.max_in_flight))
+        return gate[1]
 
     async def _lease(self) -> bool:
         now = self.clock()
@@ -168,7 +199,7 @@ class Dispatcher:
         def done(tk: asyncio.Task) -> None:
             self._tasks.discard(tk)
             self._state.in_flight -= 1
-            if self._wake is not None:
+            if self._state.in_flight == 0 and self._wake is not None:
                 self._wake.set()
 
         task.add_done_callback(done)
@@ -181,8 +212,10 @@ class Dispatcher:
             events_since = sub.events_count
             payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
                                      canonical_base=self.config.canonical_base, now=started)
-            headers = await self._headers(sub, payload, started)
-            outcome = await self.sender.send(sub, payload, headers)
+            async with self._gate(sub):
+                started = self.clock()
+                headers = await self._headers(sub, payload, started)
+                outcome = await self.sender.send(sub, payload, headers)
         except Exception as exc:  # noqa: BLE001 - a failure to build or sign is this attempt's failure
             log.warning("delivery %s to subscription %s could not be attempted: %s", d.delivery_id, sub.id,
                         exc.__class__.__name__)
@@ -191,10 +224,11 @@ class Dispatcher:
 
     async def _headers(self, sub, payload: payloads.Payload, now: datetime) -> dict[str, str]:
         headers: dict[str, str] = {}
+        # cached by the store (per subscription version, a few seconds): a database read only on a miss
         if sub.channel in (t.FHIR, t.DAVINCI):
-            headers.update(await asyncio.to_thread(self.store.channel_headers, sub))
+            headers.update(self.store.channel_headers(sub))
         if payload.signed:
-            keys = await asyncio.to_thread(self.store.signing_keys, sub, now)
+            keys = self.store.signing_keys(sub, now)
             headers.update(webhooks.headers(keys, payload.msg_id, int(now.timestamp()), payload.body))
         return headers
 
