@@ -4,7 +4,7 @@ which subscriptions, numbered per subscription, once."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.notifications.app import intake
@@ -16,7 +16,6 @@ from tests.integration.notifications import events as ev
 
 from .fakes import Unit
 
-NOW = datetime.now(timezone.utc)
 
 
 def sub(topics, channel="webhook", **kw) -> Subscription:
@@ -84,8 +83,9 @@ def test_a_transfer_is_a_move_and_da_vinci_gets_only_moves_between_facilities():
 def test_an_older_roster_snapshot_does_not_overwrite_a_newer_one():
     uow = Unit([])
     m = ev.member()
-    newer = ev.roster(m, practice="P002", at=NOW)
-    older = ev.roster(m, practice="P001", at=NOW - timedelta(days=1))
+    now = datetime.now(timezone.utc)
+    newer = ev.roster(m, practice="P002", at=now)
+    older = ev.roster(m, practice="P001", at=now - timedelta(days=1))
     intake.apply_batch(uow, [newer, older], ROUTES)
     assert uow.members.get(m).practice_id == "P002"
 
@@ -109,19 +109,23 @@ def test_an_overdue_task_is_notified_once_per_due_date():
     uow = Unit([s])
     m = ev.member()
     tz = ZoneInfo("America/New_York")
-    today = NOW.astimezone(tz).date()
+    now = datetime.now(timezone.utc)
+    today = now.astimezone(tz).date()
     tid = uuid.uuid4()
-    intake.apply_batch(uow, [ev.roster(m), ev.task(m, due=today - timedelta(days=1), task_id=tid),
-                             ev.task(m, due=today, task_id=uuid.uuid4()),  # due today: not overdue
-                             ev.task(m, due=today - timedelta(days=3), status="scheduled")], ROUTES)
-    assert intake.sweep_overdue(uow, tz, NOW) == 1
-    assert intake.sweep_overdue(uow, tz, NOW) == 0
+
+    def at(e, seconds: int):
+        return e.model_copy(update={"occurred_at": now + timedelta(seconds=seconds)})
+
+    intake.apply_batch(uow, [ev.roster(m), at(ev.task(m, due=today - timedelta(days=1), task_id=tid), 1),
+                             at(ev.task(m, due=today), 1),  # due today: not overdue
+                             at(ev.task(m, due=today - timedelta(days=3), status="scheduled"), 1)], ROUTES)
+    assert intake.sweep_overdue(uow, tz, now) == 1
+    assert intake.sweep_overdue(uow, tz, now) == 0, "once per task and due date"
     (_, number, note), = uow.outbox.deliveries
     assert note.topic == "task-overdue" and note.focus_id == str(tid) and number == 1
-    # moved to a new due date which then passes: a new notification
-    intake.apply_batch(uow, [ev.task(m, due=today - timedelta(days=1) + timedelta(days=0), task_id=tid)], ROUTES)
-    assert intake.sweep_overdue(uow, tz, NOW) == 0
-    later = ev.task(m, due=today - timedelta(days=1), task_id=tid)
-    intake.apply_batch(uow, [later.model_copy(update={"due_date": date.fromordinal(today.toordinal() - 2),
-                                                      "occurred_at": NOW + timedelta(seconds=1)})], ROUTES)
-    assert intake.sweep_overdue(uow, tz, NOW + timedelta(seconds=2)) == 1
+    # a late, older lifecycle event changes nothing; a new due date that passes owes a new notification
+    intake.apply_batch(uow, [at(ev.task(m, due=today - timedelta(days=9), task_id=tid), 0)], ROUTES)
+    assert intake.sweep_overdue(uow, tz, now) == 0
+    intake.apply_batch(uow, [at(ev.task(m, due=today - timedelta(days=2), task_id=tid), 2)], ROUTES)
+    assert intake.sweep_overdue(uow, tz, now) == 1
+    assert len({n.event_id for _, _, n in uow.outbox.deliveries}) == 2
