@@ -4,3 +4,4 @@ CREATE DATABASE gaps;
 CREATE DATABASE outreach;
 CREATE DATABASE billing;
 CREATE DATABASE notifications;
+CREATE DATABASE portal;
