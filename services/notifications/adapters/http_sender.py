@@ -55,6 +55,7 @@ class HttpSender:
         self.ca_file = ca_file
         self.user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._checked: dict[str, str | None] = {}  # URL -> why refused (None: allowed); the policy is fixed
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -68,10 +69,17 @@ class HttpSender:
 
     async def send(self, sub: Subscription, payload: Payload, headers: dict[str, str]) -> Outcome:
         started = time.perf_counter()
-        try:
-            self.policy.check_url(payload.url, HTTP_SCHEMES)
-        except EndpointRefused as exc:
-            return Outcome.failed("refused", 0.0, str(exc))
+        if payload.url not in self._checked:
+            if len(self._checked) > 10_000:
+                self._checked.clear()
+            try:
+                self.policy.check_url(payload.url, HTTP_SCHEMES)
+                self._checked[payload.url] = None
+            except EndpointRefused as exc:
+                self._checked[payload.url] = str(exc)
+        refused = self._checked[payload.url]
+        if refused is not None:
+            return Outcome.failed("refused", 0.0, refused)
         all_headers = {"Content-Type": payload.content_type, **headers}
         if sub.channel in (t.FHIR, t.DAVINCI):
             all_headers.setdefault("Accept", "application/fhir+json")
