@@ -259,6 +259,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=None, help="notifications in (b)")
     ap.add_argument("--outage-s", type=float, default=None, help="receiver outage in (c)")
     ap.add_argument("--outage-rate", type=float, default=None, help="gap events/s during the outage")
+    ap.add_argument("--workers", type=int, default=1, help="notifications worker processes (they share the "
+                                                           "partitions and, through database leases, the deliveries)")
     args = ap.parse_args()
     seconds = args.seconds or (20.0 if args.quick else 60.0)
     count = args.count or (5000 if args.quick else 20000)
@@ -281,14 +283,20 @@ def main() -> None:
     rx.up()
     try:
         common = {"KAFKA_BOOTSTRAP": bootstrap, "TOPIC_PREFIX": prefix}
-        mllp_port, mllp_metrics, adm_worker, ntf_worker = free_port(), free_port(), free_port(), free_port()
+        mllp_port, mllp_metrics, adm_worker = free_port(), free_port(), free_port()
         procs.start("admissions", "mllp", {**common, "DATABASE_URL": adm_db, "MLLP_PORT": str(mllp_port),
                                            "MLLP_METRICS_PORT": str(mllp_metrics)}, mllp_metrics)
         procs.start("admissions", "worker", {**common, "DATABASE_URL": adm_db, "WORKER_PORT": str(adm_worker)},
                     adm_worker)
-        ntf_proc = procs.start("notifications", "worker", {**common, "DATABASE_URL": ntf_db, "WORKER_PORT": str(ntf_worker),
-                                                "OUTBOUND_ALLOW_NETWORKS": "127.0.0.1/32", "OUTBOUND_PORTS": "*"},
-                    ntf_worker)
+        ntf_procs = []
+        ntf_ports = []
+        for _ in range(args.workers):
+            port = free_port()
+            ntf_ports.append(port)
+            ntf_procs.append(procs.start("notifications", "worker", {
+                **common, "DATABASE_URL": ntf_db, "WORKER_PORT": str(port), "OUTBOUND_ALLOW_NETWORKS": "127.0.0.1/32",
+                "OUTBOUND_PORTS": "*"}, port))
+        ntf_worker = ntf_ports[0]
         print(f"processes up ({load()})", flush=True)
         subscribe(ntf_db, rx)
         producer = EventProducer(settings, "bench-notifications")
@@ -335,7 +343,7 @@ def main() -> None:
         # (b) throughput ------------------------------------------------------------------
         events = [gap(i % members, ("CMS130", "CMS125", "CMS122", "CMS165")[i // members % 4]) for i in range(count)]
         t0 = time.time()
-        cpu0 = cpu_seconds(ntf_proc.pid)
+        cpu0 = sum(cpu_seconds(p.pid) for p in ntf_procs)
         producer.send_sync(events)
         ok = wait_until(lambda: rx.count("care-gap-opened") >= count, 600, 0.2)
         got = rx.arrivals("care-gap-opened")
@@ -344,10 +352,11 @@ def main() -> None:
         else:
             t_last = max(a for a, _ in got)
             rate = len(got) / (t_last - t0)
-            cpu_ms = (cpu_seconds(ntf_proc.pid) - cpu0) * 1000 / len(got)
+            cpu_ms = (sum(cpu_seconds(p.pid) for p in ntf_procs) - cpu0) * 1000 / len(got)
             report("Notifications worker CPU per delivered notification (consume, fan out, lease, sign, send, record)",
                    cpu_ms, "ms", note=f"{1000 / cpu_ms:,.0f} notifications per CPU-second; {load()}")
-            report(f"Delivery throughput to one webhook receiver ({count:,} gap events on Kafka -> signed webhooks)",
+            report(f"Delivery throughput to one webhook receiver ({count:,} gap events on Kafka -> signed webhooks, "
+                   f"{args.workers} worker process{'es' if args.workers > 1 else ''})",
                    rate, "notifications/s", target=1000,
                    note=(f"{len(got):,} in {t_last - t0:.1f} s" + ("" if ok else f", {count - len(got)} MISSING")
                          + f", {load()}"))
