@@ -5,3 +5,4 @@ CREATE DATABASE outreach;
 CREATE DATABASE billing;
 CREATE DATABASE notifications;
 CREATE DATABASE portal;
+CREATE DATABASE risk;

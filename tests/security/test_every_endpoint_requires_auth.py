@@ -21,7 +21,7 @@ from tests.fuzz.seed import seed
 
 OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout",
         "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}"}
-PAGE_SERVICES = {"outreach"}  # services whose non-API HTML routes use the page's session cookie
+PAGE_SERVICES = {"outreach", "risk"}  # services whose non-API HTML routes use the page's session cookie
 
 
 @pytest.fixture(scope="module")
