@@ -228,10 +228,11 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
             return Response(result.body(), status_code=result.http_status, media_type="application/json")
         if size > limit:
             nak = await gateway.refuse(body, refused_too_large(limit))
-            return Response(nak.ack.data, status_code=413, media_type="application/hl7-v2")
-        answer = await gateway.handle(body)
-        code = 200 if answer.ack.accepted else (422 if answer.issues else 503)
-        return Response(answer.ack.data, status_code=code, media_type="application/hl7-v2")
+            return Response(nak.answer.data, status_code=413, media_type="application/hl7-v2")
+        result = await gateway.handle(body)
+        answer = result.answer  # the application ACK when MSH-16 asked for one: it carries the verdict
+        code = 200 if answer.accepted else (422 if result.issues else 503)
+        return Response(answer.data, status_code=code, media_type="application/hl7-v2")
 
     return app
 

@@ -1,6 +1,6 @@
 """The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest).
 
-- publish: the ``AdtEventV1`` to ``adt.events`` (key: patient key) through
+- publish: the ``AdtEventV2`` to ``adt.events`` (key: patient key) through
   ``EventProducer.send_messages``, which returns only when the broker confirmed the write
   (acks=all, idempotent producer). The gateway answers AA only after that; a failure or a
   timeout (``publish_timeout_s``) answers AE 207 — never AA for what Kafka has not confirmed.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from shared.deadletter import DeadLetters
-from shared.events import AdtEventV1
+from shared.events import AdtEventV2
 from shared.kafka import EventProducer
 from shared.topics import ADT
 
@@ -54,7 +54,7 @@ def build_gateway(settings: AdmissionsSettings, producer: EventProducer, dedupe:
     timeout = settings.publish_timeout_s
     status = status or KafkaStatus()
 
-    async def publish(event: AdtEventV1, raw: bytes) -> None:
+    async def publish(event: AdtEventV2, raw: bytes) -> None:
         try:
             await producer.send_messages([producer.message_for(event, topic)], timeout=timeout)
         except BaseException:
