@@ -31,6 +31,7 @@ def migrate(settings: AdmissionsSettings) -> Database:
     """The idempotent schema step (also run by the worker and the api at start)."""
     db = Database(settings.resolved_database_url(), store.metadata)
     db.create_schema()
+    store.upgrade_columns(db.engine)
     install_append_only_guard(db.engine)
     return db
 

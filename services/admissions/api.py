@@ -16,6 +16,8 @@
   Kafka did not confirm; send again). A JSON ADT body (``application/json``) is answered with a
   JSON status: 202 accepted, 200 duplicate, 422 with the reason, 503 when Kafka is down.
   Allowed to admins and the feed users named by ``INGEST_USERS`` (default ``feed.adt``).
+- ``GET /feeds/quirks[?facility=]``: the feed-quirks report (admins and ops): per sending
+  facility, messages accepted / refused / resent, warnings by field and kind, refusal reasons.
 - ``/metrics``, ``/healthz`` (database, alert stream tailing Kafka).
 
 The schema step runs (idempotently) when the app is created.
@@ -37,7 +39,7 @@ from shared.audit import record_access
 from shared.auth import User, authenticator, load_directory
 from shared.http import install_error_handlers, ops_router
 
-from . import queries, schemas
+from . import queries, quirks, schemas
 from .agents import migrate
 from .alert_stream import OVERFLOW, AlertTail
 from .dedupe import WriteBehindDedupe
@@ -63,13 +65,16 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
         dedupe = WriteBehindDedupe(db, capacity=min(settings.dedupe_memory_entries, 100_000),
                                    retention_days=settings.dedupe_retention_days)
         await dedupe.start()
-        parts["gateway"] = build_gateway(settings, producer, dedupe, "http")
+        tally = quirks.QuirkTally(db, settings.quirks_flush_s)
+        await tally.start()
+        parts["gateway"] = build_gateway(settings, producer, dedupe, "http", quirks=tally)
         tail.start(asyncio.get_running_loop())
         try:
             yield
         finally:
             tail.stop()
             await dedupe.close()
+            await tally.close()
             await asyncio.to_thread(producer.close, 5.0)
             db.dispose()
 
@@ -203,6 +208,21 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
         rows = queries.member_encounters(s, member_id)
         audit(s, user, [member_id], "/members/{member_id}/encounters")
         return rows
+
+    # ------------------------------------------------------------------ feeds
+    def ops(user: CurrentUser) -> User:
+        if not user.has("admin", "ops"):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "requires role: admin or ops")
+        return user
+
+    OpsUser = Annotated[User, Depends(ops)]
+
+    @app.get("/feeds/quirks", response_model=list[schemas.FeedQuirks], tags=["feeds"],
+             summary="Per sending facility: messages accepted, refused and resent, warnings by field and kind, "
+                     "refusal reasons (no patient data)")
+    def feed_quirks(_user: OpsUser, s: SessionDep,
+                    facility: Annotated[str | None, Query(max_length=64)] = None):
+        return quirks.report(s, facility)
 
     # ------------------------------------------------------------------ ingest
     @app.post("/ingest/adt", tags=["ingest"], summary="HTTP ingest of one ADT message (HL7 v2 text or JSON)",
