@@ -25,6 +25,8 @@ CODECS: dict[str, str] = {
     "8859/9": "iso8859_9", "ISO IR148": "iso8859_9",
     "8859/15": "iso8859_15", "ISO-8859-15": "iso8859_15",
     "UNICODE UTF-8": "utf-8", "UTF-8": "utf-8", "UTF8": "utf-8", "ISO IR192": "utf-8",
+    "UNICODE": "utf-8",  # deprecated in table 0211; senders mean UTF-8 (nHapi reads it so too)
+    "GB 18030-2000": "gb18030", "KS X 1001": "euc_kr", "BIG-5": "big5",
     "WINDOWS-1252": "cp1252", "CP1252": "cp1252",
 }
 
