@@ -51,8 +51,9 @@ BAD_INPUTS = [
     ("ORU", START + hl7_message("R01", message_type="ORU", control_id="B6").encode() + END, "AR", "200",
      "message type ORU"),
     ("unknown trigger", START + hl7_message("A99", control_id="B7").encode() + END, "AR", "201", "A99"),
-    ("wrong version", START + hl7_message("A01", version="2.9", control_id="B8").encode() + END, "AR", "203",
-     "version 2.9"),
+    # issue 12: 2.9 is accepted with a warning now; a version that is not HL7 v2 is still refused
+    ("wrong version", START + hl7_message("A01", version="3.0", control_id="B8").encode() + END, "AR", "203",
+     "version 3.0"),
     ("missing PID-3", START + hl7_message("A01", mrn="", control_id="B9").encode() + END, "AE", "101", "PID-3"),
     ("impossible date", START + hl7_message("A01", event_time="20260230120000", message_time="20260302140500",
                                             control_id="B10").encode() + END, "AE", "102", "EVN-2"),
