@@ -119,6 +119,7 @@ CAPS = {
     "dx_code": _cap(Diagnosis, "code"), "dx_system": _cap(Diagnosis, "system"),
     "dx_text": _cap(Diagnosis, "description"), "dx_type": _cap(Diagnosis, "diagnosis_type"),
 }
+_DX_CAPS = (("system", CAPS["dx_system"]), ("description", CAPS["dx_text"]), ("diagnosis_type", CAPS["dx_type"]))
 _LOCATION_CAPS = {k: _cap(Location, k) for k in ("facility", "point_of_care", "room", "bed")}
 _CLINICIAN_CAPS = {k: _cap(Clinician, k) for k in ("id", "family_name", "given_name")}
 
@@ -140,8 +141,8 @@ class Assessment:
 
 
 def _trim_entry(entry: Entry | None, caps: dict[str, int], where: str, a: Assessment, what: str) -> Entry | None:
-    if entry is None:
-        return None
+    if entry is None or all(v is None or len(v) <= caps[k] for k, v in entry.items()):
+        return entry  # the usual case: nothing to leave out, nothing copied
     out = dict(entry)
     for key, cap in caps.items():
         if out.get(key) is not None and len(out[key]) > cap:
@@ -156,22 +157,21 @@ def _identifiers(ids: tuple[Entry, ...], where: str, a: Assessment, default_auth
         if len(ident["id"]) > CAPS["id"]:
             a.warn(where, "too_long", f"{where} an identifier longer than {CAPS['id']} was left out")
             continue
-        ident = dict(ident)
         if ident["assigning_authority"] is None and default_authority:
-            ident["assigning_authority"] = default_authority
+            ident = {**ident, "assigning_authority": default_authority}
         auth = ident["assigning_authority"]
         if auth is not None and len(auth) > CAPS["authority"]:
-            ident["assigning_authority"] = None
+            ident = {**ident, "assigning_authority": None}
             a.warn(f"{where}.4", "too_long", f"{where}.4 assigning authority is longer than {CAPS['authority']}; left out")
         kind = ident["id_type"]
         if kind is not None:
             if len(kind) > CAPS["id_type"]:
-                ident["id_type"] = None
+                ident = {**ident, "id_type": None}
                 a.warn(f"{where}.5", "too_long", f"{where}.5 identifier type is longer than {CAPS['id_type']}; left out")
             elif kind.upper() not in IDENTIFIER_TYPES:
                 a.warn(f"{where}.5", "unknown_code", f"{where}.5 identifier type is not in HL7 table 0203; kept as received")
         out.append(ident)
-    return tuple(out)
+    return ids if len(out) == len(ids) and all(x is y for x, y in zip(out, ids)) else tuple(out)
 
 
 def _coded(value: str | None, table: frozenset[str], cap: int, where: str, name: str, number: str,
@@ -246,7 +246,8 @@ def assess(msg: Hl7Message, f: AdtFields, sender: Sender | None) -> Assessment:
     f.location = _trim_entry(f.location, _LOCATION_CAPS, "PV1-3", a, "location")
     f.prior_location = _trim_entry(f.prior_location, _LOCATION_CAPS, "PV1-6", a, "prior location")
     f.attending = _trim_entry(f.attending, _CLINICIAN_CAPS, "PV1-7", a, "attending doctor")
-    f.diagnoses = tuple(d for d in (_diagnosis(d, a) for d in f.diagnoses) if d is not None)
+    if f.diagnoses:
+        f.diagnoses = tuple(d for d in (_diagnosis(d, a) for d in f.diagnoses) if d is not None)
     if f.trigger in PATIENT_LEVEL_TRIGGERS or not f.has_pv1:
         a.scope = "patient"
     if policy is not None and policy.strict and a.warnings:
@@ -258,6 +259,8 @@ def _diagnosis(d: Entry, a: Assessment) -> Entry | None:
     if len(d["code"]) > CAPS["dx_code"]:
         a.warn("DG1-3", "too_long", f"DG1-3 diagnosis code is longer than {CAPS['dx_code']}; that diagnosis was left out")
         return None
+    if all(d.get(k) is None or len(d[k]) <= c for k, c in _DX_CAPS):
+        return d
     d = dict(d)
     for key, cap, where, name in (("system", CAPS["dx_system"], "DG1-3", "coding system"),
                                   ("description", CAPS["dx_text"], "DG1-3", "description"),

@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FACILITY_MAX = 64  # the event contract's and the dedupe table's bound
+_MISS = object()
 
 
 class SenderPolicyError(ValueError):
@@ -88,10 +89,23 @@ class SenderBook:
     defaults: SenderPolicy = field(default_factory=SenderPolicy)
     rules: tuple[tuple[SenderMatch, SenderPolicy], ...] = ()
     listener_facility: str | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, msh4: str, msh3: str, tls_cn: str | None = None) -> Sender | None:
         """The sender of a message; None when nothing identifies it (MSH-4, MSH-3, certificate,
-        listener all empty)."""
+        listener all empty). Answers are cached (a feed has few distinct headers)."""
+        key = (msh4, msh3, tls_cn)
+        cache = self._cache
+        hit = cache.get(key, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        sender = self._resolve(msh4, msh3, tls_cn)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = sender
+        return sender
+
+    def _resolve(self, msh4: str, msh3: str, tls_cn: str | None) -> Sender | None:
         for name, source in ((msh4, "MSH-4"), (msh3, "MSH-3"), (tls_cn or "", "TLS"),
                              (self.listener_facility or "", "listener")):
             if name:
