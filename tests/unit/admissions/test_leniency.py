@@ -316,3 +316,14 @@ def test_a_version_1_event_is_upcast_to_version_2():
            if k in AdtEventV1.model_fields}, "schema_version": 1})
     up = codec.decode(codec.encode(e)[1], codec.encode(e)[2])
     assert isinstance(up, AdtEventV2) and up.scope == "patient" and up.warnings == () and up.cleared == ()
+
+
+def test_the_readme_table_names_every_field_the_rules_judge():
+    from pathlib import Path
+
+    from services.admissions.domain.leniency import FIELDS
+
+    readme = (Path(__file__).resolve().parents[3] / "services" / "admissions" / "README.md").read_text()
+    table = readme.split("### What real feeds may get wrong")[1].split("### Per-sender policy")[0]
+    for name in FIELDS:
+        assert name in table, f"{name} is judged by leniency.py but not in the README's table"
