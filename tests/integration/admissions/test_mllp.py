@@ -145,7 +145,14 @@ def test_tls_and_mutual_tls(admissions, certs):
         anonymous.roundtrip(hl7_message("A01", control_id="MTLS-0"))
     conn = MllpConn(mtls["MLLP_PORT"], _client(certs, with_cert=True))
     assert msa(conn.roundtrip(hl7_message("A01", control_id="MTLS-1")))[1] == "AA"
+    # issue 12: no MSH-4 and no MSH-3 — the client certificate's common name identifies the sender
+    anonymous_header = hl7_message("A01", control_id="MTLS-2", facility="").replace("|EPICADT|", "||", 1)
+    assert msa(conn.roundtrip(anonymous_header))[1] == "AA"
     conn.close()
+    events = read_topic(admissions.settings, admissions.settings.topic("adt.events"), expect=3, settle=0.5)
+    by_control = {json.loads(m.value())["message_control_id"]: json.loads(m.value()) for m in events}
+    assert by_control["MTLS-2"]["sending_facility"] == "client"
+    assert [w["field"] for w in by_control["MTLS-2"]["warnings"]] == ["MSH-4"]
 
 
 def test_a_resend_after_a_listener_restart_gets_the_same_ack_and_no_second_event(admissions):

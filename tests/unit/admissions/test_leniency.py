@@ -327,3 +327,36 @@ def test_the_readme_table_names_every_field_the_rules_judge():
     table = readme.split("### What real feeds may get wrong")[1].split("### Per-sender policy")[0]
     for name in FIELDS:
         assert name in table, f"{name} is judged by leniency.py but not in the README's table"
+
+
+# --------------------------------------------------------------------------- the worker's fold
+
+def test_the_worker_applies_an_explicit_null_update_to_the_open_alert_and_survives_storage():
+    from shared.events import AlertUpdatedV1
+
+    from services.admissions.domain.patient_state import PatientState, state_from_dict, state_to_dict
+    from services.admissions.domain.reconcile import apply_adt
+
+    from .builders import roster
+
+    _, a01 = accepted(hl7_message("A01", control_id="W-1", event_time="20260302140500"))
+    _, a08 = accepted(set_field(hl7_message("A08", control_id="W-2", event_time="20260302150000"), "PV1", 7, '""'))
+    state = PatientState.for_member("M000001")
+    first = apply_adt(state, a01, roster=roster(), now=NOW)
+    assert [e.event_type for e in first.events] == ["alert.raised"] and first.events[0].attending is not None
+    stored = state_from_dict(state_to_dict(first.state))
+    second = apply_adt(stored, a08, roster=roster(), now=NOW)
+    updates = [e for e in second.events if isinstance(e, AlertUpdatedV1)]
+    assert len(updates) == 1 and updates[0].attending is None, "the A08's \"\" cleared the attending on the alert"
+    assert state_from_dict(state_to_dict(second.state)).facts[str(a08.event_id)].cleared == ("attending",)
+
+
+def test_stored_version_1_facts_are_read_as_version_2():
+    from services.admissions.domain.patient_state import state_from_dict
+
+    _, e = accepted(hl7_message("A01", control_id="V1-1"))
+    v1 = {k: v for k, v in e.model_dump(mode="json").items() if k in AdtEventV1.model_fields}
+    v1["schema_version"] = 1
+    state = state_from_dict({"owner": "M1", "member_id": "M1", "facts": [v1], "applied": [], "emitted": []})
+    fact = state.facts[str(e.event_id)]
+    assert isinstance(fact, AdtEventV2) and fact.scope == "visit" and build_encounters([fact])
