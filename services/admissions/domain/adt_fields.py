@@ -213,14 +213,18 @@ def extract(msg: Hl7Message, default_tz: tzinfo) -> tuple[AdtFields, list[Hl7Iss
     for segment, number, attr in TIMESTAMP_FIELDS:
         raw = _at(split[segment], number)
         if raw and raw != NULL:
-            try:
-                stamp = read_timestamp(msg, segment, number, default_tz, None, seen, raw)
-            except TimestampError:
-                bad.append(attr)
+            value = leaf(first(raw)).strip()
+            if not value:
                 continue
-            if stamp is not None:
-                setattr(f, attr, stamp)
-                f.precisions[attr] = precision_of(leaf(first(raw)).strip())
+            stamp = seen.get(value)
+            if stamp is None:
+                try:
+                    stamp = seen[value] = parse_ts(value, default_tz)
+                except TimestampError:
+                    bad.append(attr)
+                    continue
+            setattr(f, attr, stamp)
+            f.precisions[attr] = precision_of(value)
     f.bad_times = tuple(bad)
     if msg.has("MRG"):
         f.prior_patient_ids = _cx_list(msg, _at(msg.fields_of("MRG"), 1))
@@ -231,7 +235,8 @@ def extract(msg: Hl7Message, default_tz: tzinfo) -> tuple[AdtFields, list[Hl7Iss
         f.attending = _clinician(msg, _at(pv1, 7))
         f.visit_number = _opt(leaf(first(_at(pv1, 19))).strip())
         f.discharge_disposition = _opt(leaf(first(_at(pv1, 36))).strip())
-        f.nulls = tuple(attr for number, attr in NULLABLE_PV1 if _at(pv1, number) == NULL)
+        if NULL in msg.text:  # rare: skip the scan for most messages
+            f.nulls = tuple(attr for number, attr in NULLABLE_PV1 if _at(pv1, number) == NULL)
     if msg.has("DG1"):
         f.diagnoses = _diagnoses(msg)
     return f, []

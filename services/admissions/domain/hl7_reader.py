@@ -105,7 +105,10 @@ class Hl7Message:
                 "MSH-2 (encoding characters) must be distinct non-alphanumeric characters different from MSH-1",
                 "MSH", 2))
         # blank lines and whitespace around segments (trailing spaces, indented files) are not data
-        segments = [seg for s in text.split("\r") if (seg := s.strip())]
+        if " \r" in text or "\r " in text or "\t" in text or text[-1:].isspace():
+            segments = [seg for s in text.split("\r") if (seg := s.strip())]
+        else:  # the usual message: nothing to strip
+            segments = [s for s in text.split("\r") if s]
         if repaired:
             segments[0] = "MSH" + fs + enc + segments[0][4 + len(text[4:end]):]
         return cls(text, segments, fs, enc, encoding, problem, repaired)

@@ -34,6 +34,9 @@ PRECISION_BY_LENGTH = {4: "year", 6: "month", 8: "day", 10: "hour", 12: "minute"
 
 def precision_of(value: str) -> str:
     """How precise a TS/DTM value is: ``year`` … ``second`` (the digits before any fraction or offset)."""
+    quick = PRECISION_BY_LENGTH.get(len(value))
+    if quick is not None and value.isdigit():
+        return quick
     body = value[:-5] if len(value) > 5 and value[-5] in "+-" else value
     return PRECISION_BY_LENGTH.get(len(body.split(".", 1)[0]), "second")
 

@@ -141,7 +141,12 @@ class Assessment:
 
 
 def _trim_entry(entry: Entry | None, caps: dict[str, int], where: str, a: Assessment, what: str) -> Entry | None:
-    if entry is None or all(v is None or len(v) <= caps[k] for k, v in entry.items()):
+    if entry is None:
+        return None
+    for k, v in entry.items():
+        if v is not None and len(v) > caps[k]:
+            break
+    else:
         return entry  # the usual case: nothing to leave out, nothing copied
     out = dict(entry)
     for key, cap in caps.items():
@@ -152,6 +157,14 @@ def _trim_entry(entry: Entry | None, caps: dict[str, int], where: str, a: Assess
 
 
 def _identifiers(ids: tuple[Entry, ...], where: str, a: Assessment, default_authority: str | None) -> tuple[Entry, ...]:
+    for ident in ids:  # the usual case: nothing to judge, nothing copied
+        kind = ident["id_type"]
+        if (len(ident["id"]) > CAPS["id"] or (ident["assigning_authority"] is None and default_authority)
+                or (kind is not None and (kind not in IDENTIFIER_TYPES or len(kind) > CAPS["id_type"]))
+                or (ident["assigning_authority"] is not None and len(ident["assigning_authority"]) > CAPS["authority"])):
+            break
+    else:
+        return ids
     out = []
     for ident in ids:
         if len(ident["id"]) > CAPS["id"]:
@@ -188,6 +201,10 @@ def _coded(value: str | None, table: frozenset[str], cap: int, where: str, name:
 
 def choose_event_time(f: AdtFields, a: Assessment) -> None:
     """EVN-6 (event occurred), else EVN-2 (recorded), else PV1-45 (A03) / PV1-44, else MSH-7."""
+    if f.event_time is not None and f.event_occurred is None and not f.bad_times:  # the usual message
+        a.occurred_at, a.occurred_source = f.event_time, "EVN-2"
+        a.occurred_precision = f.precisions.get("event_time", "second")
+        return
     bad = set(f.bad_times)
     order = ["event_occurred", "event_time"]
     order += ["discharge_time", "admit_time"] if f.trigger == "A03" else ["admit_time", "discharge_time"]
@@ -235,11 +252,15 @@ def assess(msg: Hl7Message, f: AdtFields, sender: Sender | None) -> Assessment:
         if attr != "event_time":
             a.warn(where, "bad_value", f"{where} is not a valid date/time; left out")
     choose_event_time(f, a)
-    f.patient_ids = _identifiers(f.patient_ids, "PID-3", a, policy.default_authority if policy else None)
-    f.prior_patient_ids = _identifiers(f.prior_patient_ids, "MRG-1", a, policy.default_authority if policy else None)
-    f.patient_class = _coded(f.patient_class, PATIENT_CLASSES, CAPS["class"], "PV1-2", "patient class", "0004", a)
-    f.discharge_disposition = _coded(f.discharge_disposition, DISPOSITIONS, CAPS["disposition"], "PV1-36",
-                                     "discharge disposition", "0112", a)
+    default_authority = policy.default_authority if policy else None
+    f.patient_ids = _identifiers(f.patient_ids, "PID-3", a, default_authority)
+    if f.prior_patient_ids:
+        f.prior_patient_ids = _identifiers(f.prior_patient_ids, "MRG-1", a, default_authority)
+    if f.patient_class is not None and f.patient_class not in PATIENT_CLASSES:
+        f.patient_class = _coded(f.patient_class, PATIENT_CLASSES, CAPS["class"], "PV1-2", "patient class", "0004", a)
+    if f.discharge_disposition is not None and f.discharge_disposition not in DISPOSITIONS:
+        f.discharge_disposition = _coded(f.discharge_disposition, DISPOSITIONS, CAPS["disposition"], "PV1-36",
+                                         "discharge disposition", "0112", a)
     if f.visit_number is not None and len(f.visit_number) > CAPS["visit"]:
         f.visit_number = None
         a.warn("PV1-19", "too_long", f"PV1-19 visit number is longer than {CAPS['visit']}; left out")
@@ -247,7 +268,9 @@ def assess(msg: Hl7Message, f: AdtFields, sender: Sender | None) -> Assessment:
     f.prior_location = _trim_entry(f.prior_location, _LOCATION_CAPS, "PV1-6", a, "prior location")
     f.attending = _trim_entry(f.attending, _CLINICIAN_CAPS, "PV1-7", a, "attending doctor")
     if f.diagnoses:
-        f.diagnoses = tuple(d for d in (_diagnosis(d, a) for d in f.diagnoses) if d is not None)
+        kept = [k for d in f.diagnoses if (k := _diagnosis(d, a)) is not None]
+        if len(kept) != len(f.diagnoses) or any(x is not y for x, y in zip(kept, f.diagnoses)):
+            f.diagnoses = tuple(kept)
     if f.trigger in PATIENT_LEVEL_TRIGGERS or not f.has_pv1:
         a.scope = "patient"
     if policy is not None and policy.strict and a.warnings:
@@ -259,7 +282,11 @@ def _diagnosis(d: Entry, a: Assessment) -> Entry | None:
     if len(d["code"]) > CAPS["dx_code"]:
         a.warn("DG1-3", "too_long", f"DG1-3 diagnosis code is longer than {CAPS['dx_code']}; that diagnosis was left out")
         return None
-    if all(d.get(k) is None or len(d[k]) <= c for k, c in _DX_CAPS):
+    for k, c in _DX_CAPS:
+        v = d.get(k)
+        if v is not None and len(v) > c:
+            break
+    else:
         return d
     d = dict(d)
     for key, cap, where, name in (("system", CAPS["dx_system"], "DG1-3", "coding system"),

@@ -91,6 +91,12 @@ class SenderBook:
     listener_facility: str | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
+    zoned: bool = field(default=False, compare=False, repr=False)  # set from the policies (__post_init__)
+
+    def __post_init__(self) -> None:
+        # whether any policy sets its own time zone (then the sender is read before the times)
+        object.__setattr__(self, "zoned", self.defaults.tz is not None or any(p.tz is not None for _, p in self.rules))
+
     def resolve(self, msh4: str, msh3: str, tls_cn: str | None = None) -> Sender | None:
         """The sender of a message; None when nothing identifies it (MSH-4, MSH-3, certificate,
         listener all empty). Answers are cached (a feed has few distinct headers)."""

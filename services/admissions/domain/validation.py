@@ -152,8 +152,9 @@ def check_envelope(fields: AdtFields, policy: ValidationPolicy, sender: Sender |
     if fields.processing_id and fields.processing_id not in policy.processing_ids:
         issues.append(reject(
             UNSUPPORTED_PROCESSING_ID, f"processing id {shown(fields.processing_id, 'processing_id')} is not accepted", "MSH", 11))
-    if fields.version and (not _V2.fullmatch(fields.version)
-                           or (policy.versions is not None and fields.version not in policy.versions)):
+    version = fields.version
+    if version and ((version not in SUPPORTED_VERSIONS and not _V2.fullmatch(version))
+                    or (policy.versions is not None and version not in policy.versions)):
         issues.append(reject(
             UNSUPPORTED_VERSION_ID,
             f"version {shown(fields.version, 'version')} is not supported (accepted: HL7 v2, "
@@ -193,11 +194,15 @@ def validate(msg: Hl7Message, fields: AdtFields, extract_issues: list[Hl7Issue],
     return issues[: policy.max_issues]
 
 
-def identify(msg: Hl7Message, senders: SenderBook, tls_cn: str | None = None) -> Sender | None:
-    """The sender of a parsed message (MSH-4, MSH-3, certificate, listener; see ``senders``)."""
+def identify(msg: Hl7Message, senders: SenderBook, tls_cn: str | None = None,
+             fields: AdtFields | None = None) -> Sender | None:
+    """The sender of a parsed message (MSH-4, MSH-3, certificate, listener; see ``senders``);
+    ``fields``: MSH-3/MSH-4 already read."""
+    if fields is not None:
+        return senders.resolve(fields.sending_facility, fields.sending_application, tls_cn)
     msh = msg.fields_of("MSH") or []
-    return senders.resolve(hierarchic_designator(msg, msh[4] if len(msh) > 4 else ""), hierarchic_designator(msg, msh[3] if len(msh) > 3 else ""),
-                           tls_cn)
+    return senders.resolve(hierarchic_designator(msg, msh[4] if len(msh) > 4 else ""),
+                           hierarchic_designator(msg, msh[3] if len(msh) > 3 else ""), tls_cn)
 
 
 def inspect(data: bytes | str, default_tz: tzinfo, policy: ValidationPolicy = DEFAULT_POLICY,
@@ -208,9 +213,13 @@ def inspect(data: bytes | str, default_tz: tzinfo, policy: ValidationPolicy = DE
         msg = Hl7Message.parse(data)
     except Hl7Error as exc:
         return Inspection(None, None, [exc.issue])
-    sender = identify(msg, senders, tls_cn)
-    tz = sender.policy.tz if sender is not None and sender.policy.tz is not None else default_tz
-    fields, extract_issues = extract(msg, tz)
+    if senders.zoned:  # a sender has its own time zone: identify it before reading the times
+        sender = identify(msg, senders, tls_cn)
+        tz = sender.policy.tz if sender is not None and sender.policy.tz is not None else default_tz
+        fields, extract_issues = extract(msg, tz)
+    else:
+        fields, extract_issues = extract(msg, default_tz)
+        sender = identify(msg, senders, tls_cn, fields)
     if sender is not None:
         fields.sending_facility = sender.facility
     assessment = assess(msg, fields, sender)
