@@ -12,6 +12,7 @@ from .claims import ClaimLine, ClaimV1
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
+from .portal import CareTeamReplyV1, PortalMessageSentV1
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
 from .tasks import TaskLifecycleV1
 from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
@@ -32,6 +33,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     GapExcludedV1,
     TaskLifecycleV1,
     LedgerEntryV1,
+    PortalMessageSentV1,
+    CareTeamReplyV1,
 )
 
 
@@ -62,4 +65,5 @@ __all__ = [
     "MrnXref", "PatientIdentifier", "PatientIdentifierV2", "ReadmissionV1", "SUPPORTED_TRIGGERS",
     "SUPPORTED_TRIGGERS_V2", "UPCASTERS", "TaskLifecycleV1",
     "derive_id", "model_for", "utcnow",
+    "CareTeamReplyV1", "PortalMessageSentV1",
 ]
