@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -93,6 +94,13 @@ def test_every_corpus_label_holds_through_the_mllp_listener_and_the_quirks_repor
         headers = by_raw[(CORPUS / m["file"]).read_bytes()]
         assert headers["hl7.error_code"].decode() == str(m["code"]), m["file"]
         assert m["reason"] in headers["dlq.reason"].decode(), (m["file"], headers["dlq.reason"])
+
+    # admissions_field_warnings_total{field,kind} on the listener's /metrics
+    metrics = httpx.get(f"http://127.0.0.1:{ports['MLLP_METRICS_PORT']}/metrics", timeout=10).text
+    counted = {f"{f}:{k}": float(v) for f, k, v in re.findall(
+        r'^admissions_field_warnings_total\{field="([^"]+)",kind="([^"]+)"\} ([0-9.e+]+)$', metrics, re.M)}
+    labelled = Counter(w for m in accepted for w in m["warnings"])
+    assert counted == {k: float(v) for k, v in labelled.items()}
 
     # the feed-quirks report, from the database the listener writes behind to
     expected = expected_report(messages)
