@@ -159,3 +159,52 @@ def test_the_corpus_senders_are_identified_as_labelled():
             continue
         msg = Hl7Message.parse((CORPUS / m["file"]).read_bytes())
         assert identify(msg, book).facility == m["facility"], m["file"]
+
+
+def test_the_policy_file_applies_per_sender_and_the_quirks_report_survives_a_restart(admissions, tmp_path):
+    from tests.unit.admissions.builders import hl7_message
+
+    policy = tmp_path / "feeds.yaml"
+    policy.write_text(
+        "senders:\n"
+        "  - match: {facility: STRICTHOSP}\n"
+        "    mode: strict\n"
+        "  - match: {application: OLDADT}\n"
+        "    facility: RENAMED\n"
+        "    identifier_priority: [{type: PI}]\n", encoding="utf-8")
+    day_case = hl7_message(control_id="P-1", facility="STRICTHOSP").replace("|I|4W^412^A^MERCY|", "|DAY CASE|4W|")
+    renamed = hl7_message(control_id="P-2", facility="").replace("|EPICADT|", "|OLDADT|", 1).replace(
+        "100234^^^MERCY^MR", "100234^^^MERCY^MR~X9^^^MERCY^PI")
+    proc, ports = admissions.start("mllp", FEED_POLICIES_FILE=str(policy), QUIRKS_FLUSH_S="0.2")
+    conn = MllpConn(ports["MLLP_PORT"])
+    assert Hl7Message.parse(frames_after(conn, day_case)[0]).value("MSA", 1) == "AE", "strict: the warning refuses"
+    assert Hl7Message.parse(frames_after(conn, renamed)[0]).value("MSA", 1) == "AA"
+    conn.close()
+    proc.stop()  # a graceful stop flushes the tally
+
+    _, ports = admissions.start("mllp", FEED_POLICIES_FILE=str(policy), QUIRKS_FLUSH_S="0.2")
+    conn = MllpConn(ports["MLLP_PORT"])
+    again = renamed.replace("P-2", "P-3")
+    assert Hl7Message.parse(frames_after(conn, again)[0]).value("MSA", 1) == "AA"
+    conn.close()
+    s = admissions.settings
+    events = {json.loads(m.value())["message_control_id"]: json.loads(m.value())
+              for m in read_topic(s, s.topic("adt.events"), expect=2, settle=0.5)}
+    assert events["P-2"]["sending_facility"] == "RENAMED" and events["P-2"]["patient_key"] == "MERCY|X9"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": admissions.pg_url, "ENVIRONMENT": "test"}
+
+    def counts():
+        out = subprocess.run([sys.executable, "-m", "services.admissions", "feeds-report", "--json"], env=env,
+                             cwd=REPO, capture_output=True, text=True, check=True).stdout
+        rows = {r["facility"]: r for r in json.loads(out)}
+        got = {f: (r["accepted"], r["refused"]) for f, r in rows.items()}
+        return rows if got == {"STRICTHOSP": (0, 1), "RENAMED": (2, 0)} else None
+
+    rows = wait_for(counts, timeout=30, interval=0.5, what="counts from both listener runs")
+    assert rows["STRICTHOSP"]["refusals"][0]["where"] == "PV1-2" and rows["STRICTHOSP"]["refusals"][0]["code"] == "103"
+    assert {(w["field"], w["kind"], w["count"]) for w in rows["RENAMED"]["warnings"]} == {("MSH-4", "fallback", 2)}
+
+
+def frames_after(conn: MllpConn, message: str) -> list[bytes]:
+    conn.send(START + message.encode() + END)
+    return frames(conn, 1)
