@@ -245,8 +245,8 @@ def assess(msg: Hl7Message, f: AdtFields, sender: Sender | None) -> Assessment:
     if not f.version:
         a.warn("MSH-12", "fallback", "MSH-12 (version) is empty; read as 2.5.1")
     elif f.version not in KNOWN_VERSIONS:
-        a.warn("MSH-12", "unknown_code", "MSH-12 names a 2.x version this interface does not list; read as the "
-                                         "nearest one")
+        a.warn("MSH-12", "unknown_code", "MSH-12 names a 2.x version this interface does not list; kept, "
+                                         "acknowledged as 2.5.1")
     for attr in f.bad_times:
         where = _TIME_FIELD[attr]
         if attr != "event_time":
