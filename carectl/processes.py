@@ -60,6 +60,8 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("billing", "api", 8040),
     ProcSpec("portal", "worker", 8081),
     ProcSpec("portal", "api", 8080),
+    ProcSpec("risk", "worker", 8071),
+    ProcSpec("risk", "api", 8070),
     ProcSpec("ops", "lag-exporter", 8050, {"LAG_EXPORTER_PORT": "8050"}, module="carectl.lag_exporter",
              health_path="/metrics"),
 )

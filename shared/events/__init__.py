@@ -13,6 +13,7 @@ from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
 from .portal import CareTeamReplyV1, PortalMessageSentV1
+from .risk import HccDriver, RiskTierChangedV1, TierSpan, UtilizationFactors
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
 from .tasks import TaskLifecycleV1
 from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
@@ -35,6 +36,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LedgerEntryV1,
     PortalMessageSentV1,
     CareTeamReplyV1,
+    RiskTierChangedV1,
 )
 
 
@@ -66,4 +68,5 @@ __all__ = [
     "SUPPORTED_TRIGGERS_V2", "UPCASTERS", "TaskLifecycleV1",
     "derive_id", "model_for", "utcnow",
     "CareTeamReplyV1", "PortalMessageSentV1",
+    "HccDriver", "RiskTierChangedV1", "TierSpan", "UtilizationFactors",
 ]

@@ -20,7 +20,7 @@ from tests.fuzz.apps import SERVICES, build_app, fill_path, settings_for
 from tests.fuzz.seed import seed
 
 OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout"}
-PAGE_SERVICES = {"outreach"}  # services whose non-API HTML routes use the page's session cookie
+PAGE_SERVICES = {"outreach", "risk"}  # services whose non-API HTML routes use the page's session cookie
 
 
 @pytest.fixture(scope="module")
