@@ -88,6 +88,8 @@ class MemberWork:
         self.snapshots = load_snapshots(session, [m for m in members if m not in self._coverage])
         self.claims = load_claims(session, full, [e for e in claim_events if e.member_id not in self._full])
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
+        # event id → (the member's families after it, the families it touches), worked out once
+        self._plan: dict[str, tuple[list[Family], frozenset[str]]] = {}
         touched = self._touched_families([e for e in claim_events if e.member_id not in self._full])
         # Ledger keys and paid-line rows of a claim family are only ever written together with
         # one of its versions, so a member none of whose stored claims share a family with the
@@ -117,12 +119,20 @@ class MemberWork:
         prior = {e.member_id: list(self.claims.get(e.member_id, ())) for e in events}
         seen = set(self._seen)
         out: dict[str, set[str]] = defaultdict(set)
+        known: dict[str, list[Family]] = {}  # member → families of ``prior`` (one pass per event)
         for e in events:
             if str(e.event_id) in seen:
                 continue
             seen.add(str(e.event_id))
-            out[e.member_id] |= families_of([e], prior[e.member_id])
-            prior[e.member_id].append(e)
+            mine = prior[e.member_id]
+            before = known.get(e.member_id)
+            if before is None:
+                before = claim_families(mine)
+            after = known[e.member_id] = claim_families([*mine, e])
+            touched = families_of([e], mine, before=before, after=after)
+            self._plan[str(e.event_id)] = (after, touched)  # ``claim`` applies it in this same order
+            out[e.member_id] |= touched
+            mine.append(e)
         return out
 
     def coverage(self, mid: str) -> tuple:
@@ -155,12 +165,16 @@ class MemberWork:
             return
         self._seen.add(str(event.event_id))
         prior = self.claims[mid]
-        before = self._families.get(mid)
-        if before is None:
-            before = claim_families(prior)
-        fams = claim_families([*prior, event])
+        planned = self._plan.pop(str(event.event_id), None)
+        if planned is not None:
+            fams, families = planned
+        else:
+            before = self._families.get(mid)
+            if before is None:
+                before = claim_families(prior)
+            fams = claim_families([*prior, event])
+            families = families_of([event], prior, before=before, after=fams)
         self._families[mid] = fams  # the next event of the member's batch starts from these
-        families = families_of([event], prior, before=before, after=fams)
         current = {f.family_id: c for f in fams if (c := f.counted) is not None}
         self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids), [*prior, event])
         paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
