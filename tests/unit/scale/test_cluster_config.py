@@ -90,3 +90,17 @@ def test_worker_instances_get_ports_inside_their_service_block_and_never_collide
     assert [s.name for s in gaps][:3] == ["gaps-worker", "gaps-worker-2", "gaps-worker-3"]
     assert all(8020 <= s.http_port < 8030 for s in gaps)
     assert worker_port(8011, 1) == 8011 and worker_port(8011, 2) == 8014
+
+
+def test_the_scale_tests_order_check_finds_a_partition_applied_out_of_order():
+    from tests.reliability.invariants import Rec
+    from tests.reliability.test_scale_workers import order_violations
+
+    def rec(p, o):
+        return Rec("t", p, o, None, None, (("event_id", f"{p}-{o}".encode()),))
+
+    records = [rec(0, o) for o in range(4)] + [rec(1, o) for o in range(3)]
+    in_order = {"0-0": 1, "0-1": 1, "0-2": 2, "0-3": 3, "1-0": 1, "1-1": 5, "1-2": 5}
+    assert order_violations(in_order, records) == []
+    # partition 1: offset 2 applied (by another worker) before offset 1
+    assert order_violations({**in_order, "1-1": 6, "1-2": 4}, records) == [("t", 1, 2)]
