@@ -231,7 +231,8 @@ def bench(ctx: typer.Context) -> None:
 # ---------------------------------------------------------------------------- tests
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
-    """Run the test suite against a real Kafka broker and a real PostgreSQL.
+    """Run the whole test suite (slow tests included; --fast skips them) against a real Kafka broker
+    and a real PostgreSQL.
 
     Starts the local broker unless KAFKA_BOOTSTRAP is set, and the local PostgreSQL (installing
     it from Debian's packages when absent) unless DATABASE_URL/TEST_DATABASE_URL is set. Extra
@@ -252,7 +253,15 @@ def test(ctx: typer.Context) -> None:
                   f"(Kafka {env['KAFKA_BOOTSTRAP']}, PostgreSQL {_redact(env.get('TEST_DATABASE_URL') or env.get('DATABASE_URL', ''))})[/dim]")
     env.setdefault("ENVIRONMENT", "test")
     args = list(ctx.args) or []
-    cmd = [sys.executable, "-m", "pytest", *args]
+    fast = "--fast" in args or env.get("CCP_FAST", "").lower() in ("1", "true", "yes")
+    args = [a for a in args if a != "--fast"]
+    # The whole proof by default (CI runs exactly this): the slow tests too — crash cycles, fuzz,
+    # schemathesis, broker failover, worker scaling. ``--fast`` (or CCP_FAST=1) leaves them out;
+    # a -m of your own still wins (pytest takes the last one).
+    marker = [] if fast else ["-m", "slow or not slow"]
+    console.print("[dim]" + ("skipping the slow tests (--fast)" if fast else
+                             "running every test, the slow ones too (./ccp test --fast skips them)") + "[/dim]")
+    cmd = [sys.executable, "-m", "pytest", *marker, *args]
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=REPO))
 
 
