@@ -110,7 +110,9 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("outreach", "api", 8030),
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
-    # the fifth service (its code lands separately): listed so the port plan and the Kubernetes
+    ProcSpec("portal", "worker", 8081),
+    ProcSpec("portal", "api", 8080),
+    # notifications (its code lands separately): listed so the port plan and the Kubernetes
     # manifests know it; the supervisor starts it once services/notifications/__main__.py exists
     ProcSpec("notifications", "worker", 8061),
     ProcSpec("notifications", "api", 8060),

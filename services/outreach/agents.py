@@ -24,7 +24,7 @@ from .handlers import CONSUMED, TaskHandler
 from .maintenance import Maintenance
 from .settings import OutreachSettings
 
-TOPICS = ("gaps.events", "care.transitions", "members.roster", "claims.events")
+TOPICS = ("gaps.events", "care.transitions", "members.roster", "claims.events", "portal.messages")
 CONSUMER_NAME = "outreach.tasks"
 
 

@@ -33,6 +33,7 @@ from .domain import (
     complete, lifecycle_event, reassign, record_attempt, release, require, schedule,
 )
 from .domain.model import TERMINAL
+from .domain.portal_messages import portal_reply, reply_text
 
 UNUSABLE_VALUE = "a value in the request cannot be used (e.g. a NUL character or a number out of range)"
 
@@ -79,6 +80,26 @@ class Commands:
         return self._change(actor, task_id, "work", endpoint,
                             lambda t, s: complete(t, actor=actor.user_id, at=self.now(),
                                                   expected_version=expected_version, outcome=outcome, note=note))
+
+    def reply_in_portal(self, actor: Actor, task_id: uuid.UUID, expected_version: int, body: str | None,
+                        endpoint: str) -> Task:
+        """Answer a member's portal message: an attempt (portal, reached) on the message task and
+        the reply on ``portal.replies``, both confirmed by Kafka before the commit."""
+        text = reply_text(body)
+        replies: list = []
+
+        def run(task: Task, _session: Session) -> Change:
+            if task.kind != "message":
+                raise InvalidCommand("only a portal message can be answered in the portal")
+            at = self.now()
+            change = record_attempt(task, actor=actor.user_id, at=at, expected_version=expected_version,
+                                    channel="portal", outcome="reached",
+                                    note=f"Replied in the portal: {text}"[:500], policy=self.policy)
+            replies.append(portal_reply(change.task, body=text, author_name=actor.user.name or actor.user_id,
+                                        version=change.task.version, at=at))
+            return change
+
+        return self._change(actor, task_id, "work", endpoint, run, also=replies)
 
     # ------------------------------------------------------------------ supervisor commands
     def cancel(self, actor: Actor, task_id: uuid.UUID, expected_version: int, reason: str, endpoint: str) -> Task:
@@ -149,7 +170,7 @@ class Commands:
 
     # ------------------------------------------------------------------ internals
     def _change(self, actor: Actor, task_id: uuid.UUID, action: str, endpoint: str,
-                command: Callable[[Task, Session], Change]) -> Task:
+                command: Callable[[Task, Session], Change], also: list | None = None) -> Task:
         member_id = None
         try:
             with self.db.transaction() as s:
@@ -159,7 +180,7 @@ class Commands:
                 member_id = task.member_id
                 require(actor.staff, action, task=task)  # type: ignore[arg-type]
                 change = command(task, s)
-                self._write(s, actor, task, change, endpoint)
+                self._write(s, actor, task, change, endpoint, also)
             return change.task
         except persistence.StaleTask:
             current = self._current_version(task_id)
@@ -174,13 +195,14 @@ class Commands:
         except (TransientError, OperationalError, DBAPIError) as exc:
             raise Unavailable(f"the change could not be recorded ({exc.__class__.__name__}); try again") from None
 
-    def _write(self, session: Session, actor: Actor, before: Task, change: Change, endpoint: str) -> None:
+    def _write(self, session: Session, actor: Actor, before: Task, change: Change, endpoint: str,
+               also: list | None = None) -> None:
         persistence.update_tasks(session, [(change.task, before.version)], store.WORKFLOW_COLUMNS)
         persistence.insert_transitions(session, [change.transition])
         record_access(session, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[before.member_id],
                       action="write", endpoint=endpoint,
                       detail=f"task {before.task_id}: {before.status} -> {change.task.status}")
-        self.producer.send_sync([lifecycle_event(change.task, change.transition)])
+        self.producer.send_sync([lifecycle_event(change.task, change.transition), *(also or ())])
         after = change.task
         transition = change.transition
 

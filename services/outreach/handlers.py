@@ -27,7 +27,7 @@ from shared.db import insert_ignore, upsert
 from shared.errors import InvalidEvent
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, GapClosedV1, GapExcludedV1, GapOpenedV1,
-    MemberRosterV1, ReadmissionV1, TaskLifecycleV1, utcnow,
+    MemberRosterV1, PortalMessageSentV1, ReadmissionV1, TaskLifecycleV1, utcnow,
 )
 
 from . import metrics, persistence, store
@@ -43,7 +43,7 @@ from .commit_hooks import after_commit
 log = logging.getLogger(__name__)
 
 CONSUMED = (GapOpenedV1, GapClosedV1, GapExcludedV1, CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1,
-            ClaimV1, MemberRosterV1)
+            ClaimV1, MemberRosterV1, PortalMessageSentV1)
 MAX_CODE = 16
 STRENGTH = {"rescore": 0, "reprioritize": 1, "system": 2}
 MAX_GAP_KEY = 400  # stored in a primary key; a longer one can never be stored: dead-letter it
