@@ -235,6 +235,12 @@ def deployment(spec: ProcSpec) -> dict:
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
     }
+    # the explicit schema step before the process starts (idempotent, serialized by an advisory lock)
+    init = [] if spec.module else [{
+        "name": "migrate", "image": IMAGE, "args": [f"services.{spec.service}", "migrate"],
+        "workingDir": "/var/lib/ccp", "envFrom": container["envFrom"],
+        "env": [e for e in container["env"] if not e["name"].endswith("_PORT")],
+        "resources": container["resources"], "volumeMounts": mounts, "securityContext": container["securityContext"]}]
     replicas = 1 if spec.process in ("worker", "lag-exporter") else (MLLP_REPLICAS if spec.process == "mllp"
                                                                      else API_REPLICAS)
     lbl = labels(spec)
@@ -258,6 +264,7 @@ def deployment(spec: ProcSpec) -> dict:
                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                                                    "whenUnsatisfiable": "ScheduleAnyway",
                                                    "labelSelector": {"matchLabels": lbl}}],
+                    **({"initContainers": init} if init else {}),
                     "containers": [container],
                     "volumes": volumes,
                 },
