@@ -6,10 +6,10 @@ service with the ACLs the registry's writers and readers give it (shared/kafka_a
 starts every process as its own service's user. Then:
 
 - the platform works through the ACLs alone: a roster through the gaps API and an admission over
-  MLLP become a hospitalist alert (admissions' worker reads adt.events and the roster, writes
-  alerts.hospitalist; gaps' API writes members.roster), and no process logged an authorization
-  failure;
-- for every service, a write as that service's user to a topic it owns is confirmed, and a write
+  MLLP become a hospitalist alert, every worker (each reading as its own user in its own group)
+  catches up, and no process logged an authorization failure;
+- for every service, a write as that service's user to each topic the registry says it writes is
+  confirmed (and to one of its dead-letter topics), and a write
   to a topic it does not own is refused by the broker (TOPIC_AUTHORIZATION_FAILED), and a topic it
   does not read is refused to its consumer (not even its partitions are described); the operators' ``ops`` user may not write at all;
 - a wrong password is refused.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -160,16 +161,28 @@ def test_the_platform_runs_through_the_acls_each_service_as_its_own_user(secure_
         return res.status_code == 200 and any(a["member_id"] == member for a in res.json())
 
     wait_for(alert, 90, interval=1, what="the hospitalist alert, through the ACLs")
+    # every worker caught up, and each service's derived events written under its own user
+    from carectl.secure_kafka import admin_settings
+    from tests.reliability.invariants import high_watermarks, quiesce
+
+    admin = admin_settings(secure_platform.bootstrap, (secure_platform.kafka_dir / "admin.password").read_text(),
+                           secure_platform.prefix)
+    quiesce(admin, lambda s: f"{secure_platform.prefix}ccp-{s}-worker", timeout=180)
+    for topic in ("members.roster", "adt.events", "alerts.hospitalist"):  # gaps API, MLLP, admissions worker
+        written = sum(hi for _, hi in high_watermarks(admin, admin.topic(topic)).values())
+        assert written > 0, f"nothing on {topic}: its writer could not write under its ACLs"
     refused = {name: log for name, log in secure_platform.logs().items()
-               if "AUTHORIZATION_FAILED" in log.upper() or "not authorized" in log.lower()}
+               if re.search(r"authorization[ _]failed|not authorized", log, re.I)}
     assert refused == {}, {k: v[-1500:] for k, v in refused.items()}
 
 
 @pytest.mark.parametrize("service", services())
 def test_each_service_may_write_its_own_topics_and_is_refused_anything_else(secure_platform, service):
     settings = secure_platform.settings(service)
-    own = sorted(writable_topics(service))
-    write(settings, own[0])                                        # allowed: confirmed by the broker
+    owned = sorted(t.name for t in registry().values() if service in t.writers)
+    dlqs = sorted(t for t in writable_topics(service) if t.endswith(".dlq"))
+    for topic in owned + dlqs[:1]:
+        write(settings, topic)                                     # allowed: confirmed by the broker
     foreign = sorted(t for t in registry() if t not in writable_topics(service))
     assert foreign, service
     with pytest.raises(DeliveryError, match="Topic authorization failed"):
