@@ -398,13 +398,19 @@ def demo(
     opts = DemoOptions(var_dir=var_dir, members=members, seed=seed, minutes=minutes, env=env,
                        mllp_port=2575 + int(env.get("PORT_OFFSET", "0") or 0))
     manifest = ensure_population(opts, console)
+    from . import demo_notifications
+
+    demo_notifications.prepare_env(os.environ)  # the demo's receiver listens on 127.0.0.1
     sup = bring_up(var_dir, brokers=brokers, workers=workers, secure=secure)
     opts.env = sup.env  # the feed's ingest commands talk to the same broker(s), as their service's user
+    receiver, receiver_port = demo_notifications.start_receiver(env, var_dir)
+    demo_notifications.subscribe(env, var_dir, receiver_port)
     console.print("[bold]platform is up[/bold]; streaming the demo feed ...")
     try:
         tally = asyncio.run(stream(opts, manifest, console))
     except KeyboardInterrupt:
         sup.stop()
+        receiver.terminate()
         console.print("stopped (run ./ccp demo again to resume the feed)")
         raise typer.Exit(130)
     acks = ", ".join(f"{k}={v}" for k, v in sorted(tally["ack"].items()))
@@ -413,9 +419,13 @@ def demo(
     where_to_look(console, sup.specs, port_offset=sup.port_offset, var_dir=var_dir)
     if once:
         sup.stop()
+        receiver.terminate()
         return
     console.print("platform running; Ctrl-C stops every process")
-    _serve_until_interrupted(sup)
+    try:
+        _serve_until_interrupted(sup)
+    finally:
+        receiver.terminate()
 
 
 def _drop_service_tables() -> None:
@@ -426,11 +436,12 @@ def _drop_service_tables() -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    for service in ("admissions", "gaps", "outreach", "billing"):
+    for service in ("admissions", "gaps", "outreach", "billing", "notifications"):
         url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
         if not url:
             continue
-        metadata = importlib.import_module(f"services.{service}.store").metadata
+        module = "services.notifications.adapters.tables" if service == "notifications" else f"services.{service}.store"
+        metadata = importlib.import_module(module).metadata
         engine = create_engine(url)
         try:
             metadata.drop_all(engine)

@@ -24,7 +24,8 @@ from .handlers import CONSUMED, TaskHandler
 from .maintenance import Maintenance
 from .settings import OutreachSettings
 
-TOPICS = ("gaps.events", "care.transitions", "members.roster", "claims.events", "portal.messages")
+TOPICS = ("gaps.events", "care.transitions", "members.roster", "claims.events", "portal.messages",
+          "risk.tiers")
 CONSUMER_NAME = "outreach.tasks"
 
 

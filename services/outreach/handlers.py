@@ -27,10 +27,10 @@ from shared.db import insert_ignore, upsert
 from shared.errors import InvalidEvent
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, GapClosedV1, GapExcludedV1, GapOpenedV1,
-    MemberRosterV1, PortalMessageSentV1, ReadmissionV1, TaskLifecycleV1, utcnow,
+    MemberRosterV1, PortalMessageSentV1, ReadmissionV1, RiskTierChangedV1, TaskLifecycleV1, utcnow,
 )
 
-from . import metrics, persistence, store
+from . import metrics, persistence, risk_tiers, store
 from .directory import Staff
 from .domain import (
     CancelTask, CloseTask, CreateTask, DecisionContext, MemberState, Reprioritize, RequeueTask, Task, Transition,
@@ -43,7 +43,7 @@ from .commit_hooks import after_commit
 log = logging.getLogger(__name__)
 
 CONSUMED = (GapOpenedV1, GapClosedV1, GapExcludedV1, CareTransitionV1, CareTransitionCancelledV1, ReadmissionV1,
-            ClaimV1, MemberRosterV1, PortalMessageSentV1)
+            ClaimV1, MemberRosterV1, PortalMessageSentV1, RiskTierChangedV1)
 MAX_CODE = 16
 STRENGTH = {"rescore": 0, "reprioritize": 1, "system": 2}
 MAX_GAP_KEY = 400  # stored in a primary key; a longer one can never be stored: dead-letter it
@@ -135,7 +135,13 @@ class TaskHandler:
         changes = Changes()
         as_of = self.today()
         touched: set[str] = set()
+        tiers = risk_tiers.store_events(session, [e for e in events if isinstance(e, RiskTierChangedV1)])
+        for member_id, history in tiers.items():   # only the priority reads them: re-scored below
+            members[member_id].facts.risk_history = history
+            touched.add(member_id)
         for event in events:
+            if isinstance(event, RiskTierChangedV1):
+                continue
             if not event.member_id:
                 raise InvalidEvent("event has no member_id", field="member_id")
             member = members[event.member_id]

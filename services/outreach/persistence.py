@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from shared.errors import TransientError
 
-from . import store
+from shared.events import utcnow
+
+from . import risk_tiers, store
 from .domain import MemberProfile, PriorityContext, Task, Transition
 from .domain.model import TERMINAL
 
@@ -120,6 +122,7 @@ class MemberFacts:
     diagnoses: set[str] = field(default_factory=set)
     gaps: dict[str, dict[str, Any]] = field(default_factory=dict)  # gap_key → member_gaps row
     encounters: dict[str, dict[str, Any]] = field(default_factory=dict)  # encounter_id → encounters row
+    risk_history: tuple[tuple[date, str], ...] = ()  # computed tiers from risk.tiers (risk_tiers.py)
 
     def open_gap_count(self) -> int:
         return sum(1 for g in self.gaps.values() if g["status"] == "open")
@@ -157,11 +160,13 @@ def load_facts(session: Session, member_ids: Iterable[str], *, gaps: bool = True
             e = store.encounters
             for row in session.execute(select(e).where(e.c.member_id.in_(part))):
                 out[row.member_id].encounters[row.encounter_id] = dict(row._mapping)
+    for member_id, history in risk_tiers.load(session, ids).items():
+        out[member_id].risk_history = history
     return out
 
 
 def priority_context(facts: MemberFacts, tasks: Iterable[Task], tz: tzinfo) -> PriorityContext:
-    """Risk tier from the roster, open gaps from gaps.events, the last discharge and readmission
+    """Risk tier from the roster (or the computed tier in force, from risk.tiers), open gaps from gaps.events, the last discharge and readmission
     from care.transitions (and from the member's TCM tasks, whichever is later)."""
     tasks = list(tasks)
     discharges = [t.anchor_date for t in tasks if t.kind == "tcm" and t.anchor_date]
@@ -176,8 +181,10 @@ def priority_context(facts: MemberFacts, tasks: Iterable[Task], tz: tzinfo) -> P
         elif enc["kind"] == "readmission" and enc["admit_date"] is not None:
             readmits.append(enc["admit_date"])
     open_gap_tasks = sum(1 for t in tasks if t.kind == "gap" and t.status not in TERMINAL)
+    roster_tier = facts.profile.risk_tier if facts.profile else "low"
     return PriorityContext(
-        risk_tier=facts.profile.risk_tier if facts.profile else "low",
+        risk_tier=risk_tiers.tier_on(facts.risk_history, utcnow().astimezone(tz).date(), roster_tier)
+        if facts.risk_history else roster_tier,
         open_gaps=max(facts.open_gap_count(), open_gap_tasks),
         last_discharge=max(discharges, default=None),
         last_readmission=max(readmits, default=None),
