@@ -65,6 +65,15 @@ def out_of_order(db_url: str, consumer: str, records: list[invariants.Rec]) -> l
     return order_violations(applied, records)
 
 
+def worker_inputs(service: str) -> list[str]:
+    """The topics the service's worker consumes: its registry readers (tests/unit/scale checks them
+    against the code's consume() calls), less the admissions API's alert tail."""
+    from shared.topics import registry
+
+    return [name for name, t in registry().items() if service in t.readers and not t.is_dlq
+            and (service, name) != ("admissions", "alerts.hospitalist")]
+
+
 def stable_group(platform: ChaosPlatform, service: str, members: int) -> bool:
     """The group has ``members`` members and every partition of its inputs is assigned to one of them."""
     try:
@@ -72,7 +81,7 @@ def stable_group(platform: ChaosPlatform, service: str, members: int) -> bool:
     except Exception:  # noqa: BLE001 - coordinator moving during the rebalance
         return False
     assigned = [tp for _, tps in got for tp in tps]
-    want = PARTITIONS * len(invariants.CONSUMERS[service][1])
+    want = PARTITIONS * len(worker_inputs(service))
     return len(got) == members and all(tps for _, tps in got) and len(assigned) == len(set(assigned)) == want
 
 

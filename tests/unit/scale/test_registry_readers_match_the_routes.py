@@ -47,3 +47,12 @@ def test_a_services_readers_are_the_topics_its_worker_consumes(service):
     assert consumed - readers == set(), f"{service}'s worker consumes topics the registry does not let it read"
     assert {(service, t) for t in readers - consumed} <= NOT_THE_WORKER, \
         f"{service} may read {sorted(readers - consumed)} but its worker does not consume them"
+
+
+def test_the_reliability_checks_cover_every_topic_each_worker_consumes():
+    """tests/reliability/invariants.CONSUMERS (what quiesce waits for and coverage checks) lists each
+    worker's real inputs: a topic added to a worker's routes is also checked for lost events."""
+    from tests.reliability.invariants import CONSUMERS
+
+    for service, (_, inputs) in CONSUMERS.items():
+        assert set(inputs) == worker_topics(service), service
