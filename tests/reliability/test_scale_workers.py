@@ -43,9 +43,15 @@ PARTITIONS = 6
 
 def order_violations(applied: dict, records) -> list[tuple]:
     """(topic, partition, offset) of events applied (``applied``: event id -> time of the batch that
-    applied it) before an earlier event of their partition was."""
+    applied it) before an earlier event of their partition was. An event id seen again further on
+    (a derived event written again after a redelivery: same deterministic id) is a duplicate the
+    consumer skipped, so only its first occurrence counts."""
     by_partition = defaultdict(list)
-    for r in records:
+    seen: set[str] = set()
+    for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        if r.event_id in seen:
+            continue
+        seen.add(r.event_id)
         if r.event_id in applied:
             by_partition[(r.topic, r.partition)].append((r.offset, applied[r.event_id]))
     bad = []
