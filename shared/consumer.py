@@ -130,10 +130,12 @@ class BatchConsumer:
 
     @classmethod
     def for_routes(cls, routes: Routes, db: Database, producer: EventProducer, unit_of_work: Callable[[Session], object],
-                   **kwargs) -> BatchConsumer:
+                   begin: Callable | None = None, **kwargs) -> BatchConsumer:
         """The pipeline of a converted service: its routes table dispatches each new event to the
-        use case of its (topic, event type); ``unit_of_work(session)`` is the service's adapter."""
-        consumer = cls(routes.consumer, db, producer, routes.handler(unit_of_work), expect=routes.events(), **kwargs)
+        use case of its (topic, event type); ``unit_of_work(session)`` is the service's adapter,
+        ``begin(uow, events)`` the batch's working set (``shared.routing``)."""
+        consumer = cls(routes.consumer, db, producer, routes.handler(unit_of_work, begin), expect=routes.events(),
+                       **kwargs)
         consumer.routes = routes
         return consumer
 

@@ -6,7 +6,7 @@ every service uses:
   factory, the idempotent schema step with the append-only guards, retried when processes race);
 - ``after_commit(session, fn)``: run ``fn`` once the session's outermost transaction committed
   (metrics count committed work only: a rolled-back, retried batch is counted once);
-- ``chunks(items)``: IN-lists in pieces the database accepts.
+- ``chunks(items)`` (from ``shared.chunks``): IN-lists in pieces the database accepts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .chunks import chunks  # noqa: F401 - the one chunks(), re-exported for the adapters
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +168,6 @@ def open_database(url: str, metadata: MetaData, *, pool_size: int = 10, append_o
             log.warning("schema step failed (%s), retrying", exc.__class__.__name__)
             time.sleep(0.5 * attempt)
     return db  # pragma: no cover - the loop returns or raises
-
-
-def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
-    """``items`` in consecutive pieces of at most ``size``: IN-lists the database takes in one go."""
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 _AFTER_COMMIT = "ccp_after_commit"

@@ -3,17 +3,19 @@
 A converted service declares in its ``routes.py``::
 
     ROUTES = Routes("outreach.tasks", [
-        Route(topics.GAPS, GapOpenedV1, gap_events.gap_opened),
-        Route(topics.ROSTER, MemberRosterV1, roster_events.roster_snapshot),
+        Route(topics.GAPS, GapOpenedV1, handlers.gap_opened),
+        Route(topics.ROSTER, MemberRosterV1, handlers.roster_snapshot),
         ...
-    ], begin=TaskBatch.begin)
+    ])
 
-and its worker runs it through the one consumer pipeline (``shared.consumer.BatchConsumer``,
-``shared.faust_app.consume``): a batch's new events (after the ``processed_events`` dedupe, in
-one transaction) are handed to ``begin(uow, events)``, which loads what the batch needs in a
-few queries and returns the batch's working set; each event then goes, in order, to the use
-case of its route, ``use_case(event, work)``; ``work.finish()`` writes the batch and returns
-the events it derived, which the pipeline writes to Kafka (confirmed) before the commit.
+and its worker runs it through the one consumer pipeline (``shared.consumer.BatchConsumer.for_routes``,
+``shared.faust_app.consume``), giving the wiring the table does not hold: ``unit_of_work(session)``
+(the service's adapter) and ``begin(uow, events)`` (the application's batch working set, with its
+configuration bound). A batch's new events (after the ``processed_events`` dedupe, in one
+transaction) are handed to ``begin``, which loads what the batch needs in a few queries; each
+event then goes, in order, to the use case of its route, ``use_case(event, work)``;
+``work.finish()`` writes the batch and returns the events it derived, which the pipeline writes
+to Kafka (confirmed) before the commit.
 (cosmicpython's handlers table and unit of work, with a batch instead of one message.)
 
 The table is checked when it is built: every route's topic is in the registry, carries that
@@ -73,7 +75,7 @@ class Route:
 class Routes:
     """One consumer's table. ``consumer`` names its consumer group and its ``processed_events`` rows."""
 
-    def __init__(self, consumer: str, routes: Iterable[Route], *, begin: Begin) -> None:
+    def __init__(self, consumer: str, routes: Iterable[Route], *, begin: Begin | None = None) -> None:
         self.consumer = consumer
         self.routes = tuple(routes)
         self.begin = begin
@@ -103,12 +105,17 @@ class Routes:
         """(topic, event type, use case) rows, for documentation and tests."""
         return [(r.topic, r.event_type, f"{r.use_case.__module__}.{r.use_case.__qualname__}") for r in self.routes]
 
-    def handler(self, unit_of_work: Callable[[Any], Any]) -> Callable[[Any, list[Event]], list[Event]]:
+    def handler(self, unit_of_work: Callable[[Any], Any], begin: Begin | None = None
+                ) -> Callable[[Any, list[Event]], list[Event]]:
         """The batch handler the consumer pipeline runs inside its transaction:
-        ``unit_of_work(session)`` is the service's adapter (repositories over that session)."""
+        ``unit_of_work(session)`` is the service's adapter (repositories over that session),
+        ``begin(uow, events)`` the batch's working set (default: the table's own ``begin``)."""
+        start = begin or self.begin
+        if start is None:
+            raise ValueError(f"{self.consumer}: no begin(uow, events) for the batch's working set")
 
         def handle(session: Any, events: list[Event]) -> list[Event]:
-            work = self.begin(unit_of_work(session), events)
+            work = start(unit_of_work(session), events)
             for event in events:
                 self.route_for(event).use_case(event, work)
             return list(work.finish())
