@@ -27,17 +27,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 REPO = Path(__file__).resolve().parent.parent
 
 
+def weeks_up_to_today(months: int, today: date | None = None) -> date:
+    """The simulated period ends today (exclusive): a nurse opening the demo sees this week's work."""
+    from .synth.config import add_months
+
+    return add_months(today or date.today(), -months)
+
+
 @dataclass
 class DemoOptions:
     var_dir: Path
     members: int = 5000
     seed: int = 7
-    start: date = date(2026, 10, 1)
+    start: date | None = None       # default: resume the population being fed, else the weeks up to today
     months: int = 1
     minutes: float = 3.0
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
     env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.start is None:
+            self.start = _resumable_start(self) or weeks_up_to_today(self.months)
 
     @property
     def demo_dir(self) -> Path:
@@ -48,12 +59,39 @@ class DemoOptions:
         return self.demo_dir / f"population-{self.members}-{self.seed}-{self.start.isoformat()}-{self.months}"
 
 
+def _resumable_start(opts: DemoOptions) -> date | None:
+    """The start of the population a previous run fed (a run resumes it rather than mixing another
+    month into the platform; ``--reset`` forgets it); None when there is none."""
+    try:
+        data = json.loads((opts.var_dir / "demo" / "progress.json").read_text())
+        name = str(data["population"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    prefix = f"population-{opts.members}-{opts.seed}-"
+    if not name.startswith(prefix) or not name.endswith(f"-{opts.months}"):
+        return None
+    try:
+        return date.fromisoformat(name[len(prefix):len(prefix) + 10])
+    except ValueError:
+        return None
+
+
+def prepare_portal(opts: DemoOptions) -> list[dict]:
+    """Sign-in codes and the directory of names for the patient portal; a few members to try."""
+    from .synth.portal_codes import write_directory, write_examples, write_portal_codes
+
+    write_portal_codes(opts.population_dir)
+    write_directory(opts.population_dir, opts.var_dir / "portal" / "directory.yaml")
+    return write_examples(opts.population_dir, opts.demo_dir / "portal-examples.json")
+
+
 def ensure_population(opts: DemoOptions, console: Console) -> dict:
     from .synth import SynthConfig, generate, load_manifest
 
     out = opts.population_dir
     if (out / "manifest.json").exists():
         console.print(f"population: reusing {out}")
+        prepare_portal(opts)
         return load_manifest(out)
     cfg = SynthConfig(members=opts.members, seed=opts.seed, start=opts.start, months=opts.months)
     with Progress(TextColumn("generating population: {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -64,7 +102,9 @@ def ensure_population(opts: DemoOptions, console: Console) -> dict:
             progress.update(task, description=stage, completed=done, total=total)
 
         manifest = generate(cfg, out, progress=on)
-    console.print(f"population: {opts.members} members generated into {out}")
+    console.print(f"population: {opts.members} members generated into {out} "
+                  f"(simulated {opts.start} to {manifest['period']['end']})")
+    prepare_portal(opts)
     return manifest
 
 
@@ -178,6 +218,13 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
     console.print("[bold]Where to look[/bold]")
     console.print(f"  nurse page         {url(8030, '/')}          (log in with key dev-nurse-east1; "
                   "supervisors: dev-supervisor-east)")
+    examples = _portal_examples(var_dir)
+    console.print(f"  patient portal     {url(8080, '/')}          "
+                  + (f"(sign in as {examples[0]['member_id']} with code {examples[0]['code']})" if examples else
+                     "(sign-in codes: python -m services.portal dev-code MEMBER_ID)"))
+    for e in examples[1:]:
+        console.print(f"                     or {e['member_id']} / {e['code']}  ({e['why']})")
+    console.print(f"                     FHIR: {url(8080, '/fhir/metadata')}  (Patient/<id>/$everything once signed in)")
     console.print(f"  API docs           {url(8010, '/docs')}  (admissions)   {url(8020, '/docs')}  (gaps)")
     console.print(f"                     {url(8030, '/docs')}  (outreach)     {url(8040, '/docs')}  (billing)")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
@@ -188,3 +235,10 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
                   "--config.file=deploy/prometheus/prometheus.yml)")
     console.print("  dead letters       ./ccp dlq list")
     console.print(f"  logs               {(var_dir / 'logs') if var_dir else 'var/logs/'}")
+
+
+def _portal_examples(var_dir: Path | None) -> list[dict]:
+    try:
+        return json.loads(((var_dir or REPO / "var") / "demo" / "portal-examples.json").read_text())
+    except (OSError, ValueError):
+        return []

@@ -21,6 +21,8 @@ TRANSITIONS = "care.transitions"
 GAPS = "gaps.events"
 TASKS = "outreach.tasks"
 ACCRUALS = "billing.accruals"
+PORTAL_MESSAGES = "portal.messages"
+PORTAL_REPLIES = "portal.replies"
 
 
 @dataclass(frozen=True)

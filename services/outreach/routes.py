@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, GapClosedV1, GapExcludedV1, GapOpenedV1, MemberRosterV1,
-    ReadmissionV1,
+    PortalMessageSentV1, ReadmissionV1,
 )
 from shared.routing import Route, Routes
-from shared.topics import CLAIMS, GAPS, ROSTER, TRANSITIONS
+from shared.topics import CLAIMS, GAPS, PORTAL_MESSAGES, ROSTER, TRANSITIONS
 
 from .app import handlers
 
@@ -28,4 +28,5 @@ ROUTES = Routes(CONSUMER, [
     Route(TRANSITIONS, ReadmissionV1, handlers.readmission),
     Route(ROSTER, MemberRosterV1, handlers.roster_snapshot),
     Route(CLAIMS, ClaimV1, handlers.claim),
+    Route(PORTAL_MESSAGES, PortalMessageSentV1, handlers.portal_message),
 ])

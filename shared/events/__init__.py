@@ -8,6 +8,7 @@ from .claims import ClaimLine, ClaimV1
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
+from .portal import CareTeamReplyV1, PortalMessageSentV1
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
 from .tasks import TaskLifecycleV1
 from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
@@ -27,6 +28,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     GapExcludedV1,
     TaskLifecycleV1,
     LedgerEntryV1,
+    PortalMessageSentV1,
+    CareTeamReplyV1,
 )
 
 
@@ -52,4 +55,5 @@ __all__ = [
     "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",
     "MrnXref", "PatientIdentifier", "ReadmissionV1", "SUPPORTED_TRIGGERS", "TaskLifecycleV1",
     "derive_id", "model_for", "utcnow",
+    "CareTeamReplyV1", "PortalMessageSentV1",
 ]

@@ -11,7 +11,7 @@ from pydantic import Field
 from .. import topics
 from .envelope import Event
 
-TaskKind = Literal["gap", "tcm", "social", "dietician"]
+TaskKind = Literal["gap", "tcm", "social", "dietician", "message"]  # message: a member wrote through the portal
 TaskStatus = Literal["open", "claimed", "in_progress", "scheduled", "done", "unable_to_reach", "cancelled"]
 
 

@@ -22,6 +22,7 @@ from ..domain import (
     complete, lifecycle_event, reassign, record_attempt, release, require, schedule,
 )
 from ..domain.model import TERMINAL
+from ..domain.portal_messages import portal_reply, reply_text
 from .actors import Actor, TaskNotFound, Unavailable
 from .ports import WORKFLOW_FIELDS, StaleTask, UnitOfWork, UnitOfWorkFactory, UnusableValue
 from .staff import Staff
@@ -70,6 +71,26 @@ class Commands:
         return self._change(actor, task_id, "work", endpoint,
                             lambda t, s: complete(t, actor=actor.user_id, at=self.now(),
                                                   expected_version=expected_version, outcome=outcome, note=note))
+
+    def reply_in_portal(self, actor: Actor, task_id: uuid.UUID, expected_version: int, body: str | None,
+                        endpoint: str) -> Task:
+        """Answer a member's portal message: an attempt (portal, reached) on the message task and
+        the reply on ``portal.replies``, both confirmed by Kafka before the commit."""
+        text = reply_text(body)
+        replies: list = []
+
+        def run(task: Task, _uow: UnitOfWork) -> Change:
+            if task.kind != "message":
+                raise InvalidCommand("only a portal message can be answered in the portal")
+            at = self.now()
+            change = record_attempt(task, actor=actor.user_id, at=at, expected_version=expected_version,
+                                    channel="portal", outcome="reached",
+                                    note=f"Replied in the portal: {text}"[:500], policy=self.policy)
+            replies.append(portal_reply(change.task, body=text, author_name=actor.user.name or actor.user_id,
+                                        version=change.task.version, at=at))
+            return change
+
+        return self._change(actor, task_id, "work", endpoint, run, also=replies)
 
     # ------------------------------------------------------------------ supervisor commands
     def cancel(self, actor: Actor, task_id: uuid.UUID, expected_version: int, reason: str, endpoint: str) -> Task:
@@ -129,7 +150,7 @@ class Commands:
 
     # ------------------------------------------------------------------ internals
     def _change(self, actor: Actor, task_id: uuid.UUID, action: str, endpoint: str,
-                command: Callable[[Task, UnitOfWork], Change]) -> Task:
+                command: Callable[[Task, UnitOfWork], Change], also: list | None = None) -> Task:
         member_id = None
         task = None
         try:
@@ -140,7 +161,7 @@ class Commands:
                 member_id = task.member_id
                 require(actor.staff, action, task=task)  # type: ignore[arg-type]
                 change = command(task, uow)
-                self._write(uow, actor, task, change, endpoint)
+                self._write(uow, actor, task, change, endpoint, also)
                 uow.commit()
             return change.task
         except StaleTask:
@@ -156,12 +177,15 @@ class Commands:
         except TransientError as exc:
             raise Unavailable(f"the change could not be recorded ({exc.__class__.__name__}); try again") from None
 
-    def _write(self, uow: UnitOfWork, actor: Actor, before: Task, change: Change, endpoint: str) -> None:
+    def _write(self, uow: UnitOfWork, actor: Actor, before: Task, change: Change, endpoint: str,
+               also: list | None = None) -> None:
+        """The change, its transition and audit row; its lifecycle event (and ``also``, e.g. a portal
+        reply) published, confirmed by Kafka when the unit of work commits."""
         uow.tasks.update([(change.task, before.version)], WORKFLOW_FIELDS)
         uow.tasks.insert_transitions([change.transition])
         uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=[before.member_id], action="write",
                          endpoint=endpoint, detail=f"task {before.task_id}: {before.status} -> {change.task.status}")
-        uow.publish([lifecycle_event(change.task, change.transition)])
+        uow.publish([lifecycle_event(change.task, change.transition), *(also or ())])
         after = change.task
         transition = change.transition
 

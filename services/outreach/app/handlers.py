@@ -11,13 +11,14 @@ from __future__ import annotations
 from shared.errors import InvalidEvent
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, GapClosedV1, GapExcludedV1, GapOpenedV1, MemberRosterV1,
-    ReadmissionV1,
+    PortalMessageSentV1, ReadmissionV1,
 )
 
 from ..domain import diagnosis_codes, profile_from_roster
 from ..domain.care_tasks import on_care_transition, on_claim, on_readmission, on_transition_cancelled
 from ..domain.decisions import on_roster_update
 from ..domain.gap_tasks import on_gap_closed, on_gap_excluded, on_gap_opened
+from ..domain.portal_messages import on_portal_message
 from .batch import Member, TaskBatch
 
 MAX_GAP_KEY = 400  # stored in a primary key; a longer one can never be stored: dead-letter it
@@ -117,3 +118,11 @@ def roster_snapshot(event: MemberRosterV1, batch: TaskBatch) -> None:
         "roster_event_id": str(event.event_id), "roster_occurred_at": event.occurred_at,
         "roster_recorded_at": event.recorded_at,
     })
+
+
+# ---------------------------------------------------------------------- portal.messages
+def portal_message(event: PortalMessageSentV1, batch: TaskBatch) -> None:
+    """A member's message from the patient portal → a ``message`` task, due in two business days,
+    in the pod's queue its topic calls for (``domain/portal_messages.py``)."""
+    member = batch.member(event)
+    batch.apply(member, on_portal_message(event, member.state(), batch.ctx))

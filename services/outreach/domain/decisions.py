@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, GapClosedV1, GapExcludedV1, GapOpenedV1,
-    MemberRosterV1, ReadmissionV1, derive_id,
+    MemberRosterV1, PortalMessageSentV1, ReadmissionV1, derive_id,
 )
 
 from .care_tasks import on_care_transition, on_claim, on_readmission, on_transition_cancelled
@@ -23,6 +23,7 @@ from .creation import DecisionContext, system_time
 from .gap_tasks import on_gap_closed, on_gap_excluded, on_gap_opened
 from .intents import CancelTask, Intent, RequeueTask
 from .members import MemberState, known_on, resolve_pod
+from .portal_messages import on_portal_message
 from .workflow import system_cancel, system_requeue
 
 ROSTER_LEFT = "member left the roster"
@@ -93,4 +94,6 @@ def decide(event: Event, state: MemberState, ctx: DecisionContext, *, as_of: dat
         return on_claim(event, state, ctx)
     if isinstance(event, MemberRosterV1):
         return on_roster_update(event, state, ctx, as_of)
+    if isinstance(event, PortalMessageSentV1):
+        return on_portal_message(event, state, ctx)
     return []

@@ -14,7 +14,7 @@ from typing import Literal
 
 from shared.events import Evidence, derive_id
 
-TaskKind = Literal["gap", "tcm", "social", "dietician"]
+TaskKind = Literal["gap", "tcm", "social", "dietician", "message"]
 TaskStatus = Literal["open", "claimed", "in_progress", "scheduled", "done", "unable_to_reach", "cancelled"]
 QueueRole = Literal["quality_nurse", "care_navigator", "social_worker", "dietician"]
 Channel = Literal["phone", "text", "letter", "portal"]

@@ -118,8 +118,8 @@ class PriorityWeights(_Config):
     readmission: int = 25
     admission: int = 10
     recent_days: int = Field(default=30, ge=0)
-    kind: dict[Literal["gap", "tcm", "social", "dietician"], int] = {
-        "tcm": 20, "gap": 5, "social": 5, "dietician": 0,
+    kind: dict[Literal["gap", "tcm", "social", "dietician", "message"], int] = {
+        "tcm": 20, "gap": 5, "social": 5, "dietician": 0, "message": 10,
     }
 
     @field_validator("due_within")

@@ -21,8 +21,8 @@ from ..app.queries import QueueItem
 from ..domain import InvalidCommand, OutreachError, Task, business_days_left, is_overdue
 from .deps import ActorDep, Services, ServicesDep, endpoint_of, http_status
 from .schemas import (
-    AttemptIn, AuditRowOut, CancelIn, ClaimIn, ClaimNextIn, CompleteIn, Me, MyQueue, Problem, QueueList, ReassignIn,
-    ReleaseIn, ScheduleIn, SupervisorViewOut, TaskOut, TaskSummary,
+    AttemptIn, AuditRowOut, CancelIn, ClaimIn, ClaimNextIn, CompleteIn, Me, MyQueue, PortalReplyIn, Problem, QueueList,
+    ReassignIn, ReleaseIn, ScheduleIn, SupervisorViewOut, TaskOut, TaskSummary,
 )
 
 
@@ -120,6 +120,14 @@ def install_json_api(app: FastAPI) -> None:  # noqa: C901 - one place lists the 
     def attempt(task_id: uuid.UUID, body: AttemptIn, request: Request, actor: ActorDep, svc: ServicesDep):
         return _summary(svc, svc.commands.record_attempt(actor, task_id, body.expected_version, body.channel,
                                                          body.outcome, body.note, endpoint_of(request)))
+
+    @app.post("/api/tasks/{task_id}/reply", response_model=TaskSummary, tags=["nurse"], responses=ERRORS,
+              summary="Answer a member's portal message (the reply shows in the patient portal)",
+              description="Only for a task of kind `message` you hold (claimed or in progress): records a portal "
+                          "attempt (reached) and publishes the reply on `portal.replies`.")
+    def reply(task_id: uuid.UUID, body: PortalReplyIn, request: Request, actor: ActorDep, svc: ServicesDep):
+        return _summary(svc, svc.commands.reply_in_portal(actor, task_id, body.expected_version, body.body,
+                                                          endpoint_of(request)))
 
     @app.post("/api/tasks/{task_id}/schedule", response_model=TaskSummary, tags=["nurse"], responses=ERRORS,
               summary="Book (or re-book) the appointment")

@@ -31,6 +31,7 @@ MESSAGES = {
     "reassigned": "Task reassigned.",
     "cancelled": "Task cancelled.",
     "bye": "You are logged out.",
+    "replied": "Reply sent. The member reads it in the patient portal.",
 }
 CHANNEL_LABELS = {"phone": "Phone call", "text": "Text message", "letter": "Letter", "portal": "Portal message"}
 OUTCOME_LABELS = {"reached": "Reached the member", "left_message": "Left a message", "no_answer": "No answer",

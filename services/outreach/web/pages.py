@@ -137,7 +137,7 @@ def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in on
     def task_command(request: Request, task_id: str, command: str, csrf_token: Field = None,
                      expected_version: Field = None, channel: Field = None, outcome: Field = None,
                      note: Field = None, appointment_date: Field = None, assignee: Field = None,
-                     reason: Field = None) -> Response:
+                     reason: Field = None, body: Field = None) -> Response:
         found = page_actor(request)
         if found is None:
             return to_login()
@@ -172,6 +172,9 @@ def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in on
             elif command == "cancel":
                 c.cancel(actor, tid, version, reason or "", endpoint)
                 done = "cancelled"
+            elif command == "reply":
+                c.reply_in_portal(actor, tid, version, body, endpoint)
+                done = "replied"
             else:
                 raise TaskNotFound()
         except OutreachError as exc:

@@ -37,6 +37,10 @@ class AttemptIn(_In):
     note: str | None = Field(default=None, max_length=500)
 
 
+class PortalReplyIn(_In):
+    body: str = Field(min_length=1, max_length=4000, description="what the member reads in the portal")
+
+
 class ScheduleIn(_In):
     appointment_date: date = Field(description="not in the past")
     note: str | None = Field(default=None, max_length=500)
