@@ -33,6 +33,8 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "outreach": ("outreach_claim_next.py", [], ["--members", "1000", "--claims", "150"]),
     "billing-close": ("billing_close.py", [], ["--member-months", "200000"]),
     "billing-claims": ("billing_claims.py", [], ["--members", "2000", "--claims", "10000"]),
+    "notifications": ("notifications_delivery.py", [], ["--quick"]),
+    "risk": ("risk_scoring.py", [], ["--members", "20000"]),
 }
 
 

@@ -139,6 +139,17 @@ def _service_cli(opts: DemoOptions, service: str, *args: str) -> tuple[int, str]
     return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
 
 
+def _load_risk_segments(opts: DemoOptions, console: Console) -> None:
+    """The risk service's segment inputs (dual / institutional status) for the population."""
+    from datetime import date
+
+    from .synth.segments import write_segments
+
+    rc, text = _service_cli(opts, "risk", "segments", "load", str(write_segments(opts.population_dir, date.today())))
+    if rc != 0:
+        console.print(f"[yellow]risk segments not loaded[/yellow]: {text.strip().splitlines()[-1] if text.strip() else rc}")
+
+
 async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
     """Replay the population's timeline into the running platform; returns the tallies."""
     from .mllp_client import MllpClient
@@ -155,6 +166,8 @@ async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
     for it in items:
         counts[it.kind] += 1
     tally = {"ack": {}, "roster_files": 0, "claims_files": 0, "ingest_failures": 0}
+    if not position:
+        _load_risk_segments(opts, console)
     span = timedelta(days=31 * opts.months)
     speedup = speedup_for(span, max(opts.minutes, 0.1) * 60)
 
@@ -227,8 +240,13 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
     console.print(f"                     FHIR: {url(8080, '/fhir/metadata')}  (Patient/<id>/$everything once signed in)")
     console.print(f"  API docs           {url(8010, '/docs')}  (admissions)   {url(8020, '/docs')}  (gaps)")
     console.print(f"                     {url(8030, '/docs')}  (outreach)     {url(8040, '/docs')}  (billing)")
+    console.print(f"  extended hours     {url(8070, '/ops/extended-hours')}  (supervisors: dev-supervisor-east; "
+                  f"risk API {url(8070, '/docs')})")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
     console.print(f"  MLLP listener      127.0.0.1:{2575 + port_offset}  (./ccp hl7 send FILE)")
+    console.print(f"  hospitalist alerts {url(8010, '/hospitalist')}  (log in with key dev-hospitalist-hg-north)")
+    console.print(f"  notifications      {url(8060, '/docs')}  (subscriptions, delivery log, FHIR at /fhir); the demo "
+                  f"receiver prints what it gets in {(var_dir / 'logs') if var_dir else 'var/logs'}/demo-receiver.log")
     console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port + port_offset}/metrics" for p in processes))
     console.print("  dashboard          deploy/grafana/dashboards/care-coordination.json "
                   "(docker compose up: Grafana on :3000, Prometheus on :9090; locally: prometheus "

@@ -58,8 +58,12 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("outreach", "api", 8030),
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
+    ProcSpec("notifications", "worker", 8061),
+    ProcSpec("notifications", "api", 8060),
     ProcSpec("portal", "worker", 8081),
     ProcSpec("portal", "api", 8080),
+    ProcSpec("risk", "worker", 8071),
+    ProcSpec("risk", "api", 8070),
     ProcSpec("ops", "lag-exporter", 8050, {"LAG_EXPORTER_PORT": "8050"}, module="carectl.lag_exporter",
              health_path="/metrics"),
 )

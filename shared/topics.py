@@ -23,6 +23,7 @@ TASKS = "outreach.tasks"
 ACCRUALS = "billing.accruals"
 PORTAL_MESSAGES = "portal.messages"
 PORTAL_REPLIES = "portal.replies"
+RISK_TIERS = "risk.tiers"
 
 
 @dataclass(frozen=True)

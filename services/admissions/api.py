@@ -77,6 +77,8 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
                   description="Census, hospitalist alert inbox and stream, encounters, HTTP ingest of ADT.")
     install_error_handlers(app)
     app.include_router(ops_router("admissions", "api", lambda: {"db": db.ping(), "alert_stream": tail.ready}))
+    from .web.hospitalist_pages import hospitalist_router  # the hospitalist's alerts page (issue 14)
+    app.include_router(hospitalist_router(settings, db, directory, tail))
 
     def session() -> Iterator[Session]:
         with db.transaction() as s:

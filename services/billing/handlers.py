@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session
 from shared.db import insert_ignore
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, GapClosedV1, GapExcludedV1, GapOpenedV1,
-    MemberRosterV1, ReadmissionV1, TaskLifecycleV1, derive_id, utcnow,
+    MemberRosterV1, ReadmissionV1, RiskTierChangedV1, TaskLifecycleV1, derive_id, utcnow,
 )
 
+from . import risk_tiers
 from .aggregates import facts_window, load_facts
 from .contract_store import BookCache, book_fingerprint, current_contracts
 from .domain import ClosedMonths, ContractBook, Posting, contract_postings, to_ledger_event
@@ -53,10 +54,10 @@ log = logging.getLogger(__name__)
 
 OPEN_MONTH = "open_month"
 CONTRACTS_APPLIED = "contracts_applied"
-INPUT_TOPICS = ("members.roster", "claims.events", "gaps.events", "care.transitions", "outreach.tasks")
+INPUT_TOPICS = ("members.roster", "claims.events", "gaps.events", "care.transitions", "outreach.tasks", "risk.tiers")
 INPUT_EVENTS: tuple[type[Event], ...] = (
     MemberRosterV1, ClaimV1, GapOpenedV1, GapClosedV1, GapExcludedV1, CareTransitionV1, CareTransitionCancelledV1,
-    ReadmissionV1, TaskLifecycleV1,
+    ReadmissionV1, TaskLifecycleV1, RiskTierChangedV1,
 )
 
 
@@ -107,12 +108,17 @@ class Billing:
         pending = Pending()
         marks: dict[str, str] = {}
         member_events = [e for e in events if isinstance(e, (MemberRosterV1, ClaimV1))]
+        tiered = risk_tiers.store(session, [e for e in events if isinstance(e, RiskTierChangedV1)])
         postings: list[Posting] = []
-        if member_events:
-            work = MemberWork(session, [e.member_id for e in member_events if isinstance(e, MemberRosterV1)],
+        if member_events or tiered:
+            work = MemberWork(session, [e.member_id for e in member_events if isinstance(e, MemberRosterV1)] + tiered,
                               ctx.book, ctx.closed, ctx.open_month,
                               claim_events=[e for e in member_events if isinstance(e, ClaimV1)],
                               coverage_cache=self.coverage)
+            risk_causes = {e.member_id: e.event_id for e in events if isinstance(e, RiskTierChangedV1)}
+            for mid in tiered:
+                if work.snapshots.get(mid):      # a member billing has a roster snapshot of
+                    work.recompute(mid, risk_causes[mid])
             for e in member_events:
                 if isinstance(e, MemberRosterV1):
                     work.roster(e)

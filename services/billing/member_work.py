@@ -20,6 +20,7 @@ from .domain import (
     ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claims, accrue_member, coverage_from_roster,
     current_paid_lines, current_versions, families_of, runs_text,
 )
+from . import risk_tiers
 from .domain.claim_versions import paid_lines
 from .metrics import Pending
 from .state import (
@@ -72,11 +73,15 @@ class MemberWork:
         self._cache = coverage_cache
         self._snapshot_ids: dict[str, frozenset[str]] = {}
         self._coverage: dict[str, tuple] = {}
+        self.risk = risk_tiers.load(session, members)   # computed tiers (risk.tiers) laid over the roster's
         if coverage_cache is not None:
             for mid in full:
                 coverage_cache.forget(mid)
             if claim_only:
                 self._snapshot_ids = load_snapshot_ids(session, claim_only)
+                for mid, (eid, _) in self.risk.items():   # a new tier history is a new coverage too
+                    if mid in self._snapshot_ids:
+                        self._snapshot_ids[mid] = self._snapshot_ids[mid] | {f"risk:{eid}"}
                 for mid in claim_only:
                     cached = coverage_cache.get(mid, self._snapshot_ids.get(mid, frozenset()))
                     if cached is not None:
@@ -121,7 +126,10 @@ class MemberWork:
     def coverage(self, mid: str) -> tuple:
         found = self._coverage.get(mid)
         if found is None:
-            found = self._coverage[mid] = coverage_from_roster(self.snapshots[mid])
+            found = coverage_from_roster(self.snapshots[mid])
+            if mid in self.risk:
+                found = risk_tiers.overlay(found, self.risk[mid][1])
+            self._coverage[mid] = found
             if self._cache is not None and mid not in self._full:
                 self._cache.put(mid, self._snapshot_ids.get(mid, frozenset()), found)
         return found

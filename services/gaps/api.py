@@ -43,6 +43,7 @@ from .domain import MEASURES, Period
 from .fhir_report import GAP_STATUSES, care_gaps_bundle, care_gaps_parameters
 from .loads import LoadContext
 from .loads.jobs import LoadJobs
+from .loads.ownership import sweep_stale_loads
 from .settings import GapsSettings
 from .store import audit, evidence_from_json
 
@@ -84,6 +85,9 @@ def create_api(settings: GapsSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         state["producer"] = EventProducer(settings, client_id="gaps-api")
+        # Loads left "running" by a process that is gone (this API's previous run, a killed CLI
+        # load) end failed with the reason; the same file can be loaded again safely.
+        await run_in_threadpool(sweep_stale_loads, db, settings.load_time_budget_s)
         try:
             yield
         finally:

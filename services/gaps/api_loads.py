@@ -30,6 +30,7 @@ from . import queries
 from .api_models import LoadAccepted, LoadReportOut, LoadStatusOut
 from .loads import LoadContext, load_claims, load_roster, new_load_id
 from .loads.jobs import LoadJobs
+from .loads.ownership import check_running
 from .settings import GapsSettings
 
 UPLOAD_BODY = {
@@ -197,7 +198,9 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
             record = queries.load_record(session, load_id)
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such load")
-        full = record if "rejections" in record else None
+        if job is None:  # not this process's: if its process is gone or out of time, it is over
+            record = check_running(db, record, settings.load_time_budget_s)
+        full = record if "rejections" in record and record.get("status") != "running" else None
         return LoadStatusOut(load_id=load_id, kind=record.get("kind"), status=record.get("status", "running"),
                              seconds=record.get("seconds"), error=record.get("error"), report=full)
 

@@ -88,7 +88,10 @@ class LoadReportOut(BaseModel):
     mode: str
     file: str | None = None
     sha256: str | None = None
-    status: Literal["running", "done", "failed", "duplicate"]
+    status: Literal["running", "done", "rejected", "failed", "duplicate"] = Field(
+        description="running; done (read to its end: see accepted / rejected); rejected (refused as a whole, "
+                    "nothing loaded: error says why); failed (could not finish: error says why, loading again is "
+                    "safe); duplicate (already loaded)")
     started_at: str
     finished_at: str | None = None
     seconds: float | None = None
@@ -107,6 +110,8 @@ class LoadReportOut(BaseModel):
     ack_999_file: str | None = None
     report_file: str | None = None
     error: str | None = None
+    owner: dict[str, Any] | None = Field(default=None, description="host and process running the load")
+    deadline: str | None = Field(default=None, description="when its time budget (LOAD_TIME_BUDGET_S) runs out")
 
 
 class LoadAccepted(BaseModel):

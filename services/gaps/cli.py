@@ -84,8 +84,10 @@ class _Bar:
 
 def _context(settings: GapsSettings) -> tuple[LoadContext, EventProducer]:
     from .agents import open_database
+    from .loads.ownership import sweep_stale_loads
 
     db = open_database(settings)
+    sweep_stale_loads(db, settings.load_time_budget_s)  # loads whose process died end failed, with the reason
     producer = EventProducer(settings, client_id="gaps-ingest")
     return LoadContext(settings, db, producer), producer
 
@@ -115,6 +117,8 @@ def _finish(report: LoadReport, as_json: bool) -> int:
         if report.ack_999_file:
             print(f"999 acknowledgment: {report.ack_999_file}", file=sys.stderr)
     if report.status == "failed":
+        if report.error:
+            print(f"load failed: {report.error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_REJECTIONS if report.rejected else EXIT_OK
 

@@ -22,6 +22,10 @@ EVENTS_EMITTED = Counter(
 )
 OPEN_GAPS = Gauge("gaps_open", "Open gaps in the current measurement period (refreshed from the database)",
                   ["measure"])
+LOADS_FINISHED = Counter(
+    "gaps_loads_finished_total", "Loads that reached a terminal state (failed includes loads whose process died)",
+    ["kind", "format", "status"],  # roster | claims; x12 | csv | json; done | rejected | failed | duplicate
+)
 INGEST_PROGRESS = Gauge("gaps_ingest_progress_ratio",
                         "Share of the file being loaded that has been read (0..1; 1 when idle after a load)")
 

@@ -58,6 +58,9 @@ class GapsSettings(CommonSettings):
         default=0.5, ge=0, le=1,
         description="a full roster load refuses to term more than this share of the known active members")
     report_rejections_limit: int = Field(default=1000, ge=0, description="rejections listed in a report (all are counted)")
+    load_time_budget_s: float = Field(
+        default=3600.0, gt=0,
+        description="a load (validation included) that has not finished after this many seconds ends failed")
     fhir_measure_base: str = Field(default="https://ccp.example.org/fhir", description="canonical base of Measure URLs")
 
     @field_validator("measures", "code_list_dirs", mode="before")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, GapClosedV1, GapExcludedV1, GapOpenedV1, MemberRosterV1,
-    PortalMessageSentV1, ReadmissionV1,
+    PortalMessageSentV1, ReadmissionV1, RiskTierChangedV1,
 )
 from shared.routing import Route, Routes
-from shared.topics import CLAIMS, GAPS, PORTAL_MESSAGES, ROSTER, TRANSITIONS
+from shared.topics import CLAIMS, GAPS, PORTAL_MESSAGES, RISK_TIERS, ROSTER, TRANSITIONS
 
 from .app import handlers
 
@@ -29,4 +29,5 @@ ROUTES = Routes(CONSUMER, [
     Route(ROSTER, MemberRosterV1, handlers.roster_snapshot),
     Route(CLAIMS, ClaimV1, handlers.claim),
     Route(PORTAL_MESSAGES, PortalMessageSentV1, handlers.portal_message),
+    Route(RISK_TIERS, RiskTierChangedV1, handlers.risk_tier_changed),
 ])

@@ -9,6 +9,7 @@ from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
 from .portal import CareTeamReplyV1, PortalMessageSentV1
+from .risk import HccDriver, RiskTierChangedV1, TierSpan, UtilizationFactors
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
 from .tasks import TaskLifecycleV1
 from .transitions import CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1
@@ -30,6 +31,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LedgerEntryV1,
     PortalMessageSentV1,
     CareTeamReplyV1,
+    RiskTierChangedV1,
 )
 
 
@@ -56,4 +58,5 @@ __all__ = [
     "MrnXref", "PatientIdentifier", "ReadmissionV1", "SUPPORTED_TRIGGERS", "TaskLifecycleV1",
     "derive_id", "model_for", "utcnow",
     "CareTeamReplyV1", "PortalMessageSentV1",
+    "HccDriver", "RiskTierChangedV1", "TierSpan", "UtilizationFactors",
 ]

@@ -237,10 +237,10 @@ def test_real_prometheus_scrapes_every_process_and_loads_the_rules(platform, tmp
                 return []
             return res.get("data", {}).get("result", [])
 
-        up = wait_for(lambda: (r := query("up")) and len(r) == 12 and all(x["value"][1] == "1" for x in r) and r,
-                      timeout=60, what="all 12 targets up")
+        up = wait_for(lambda: (r := query("up")) and len(r) == 14 and all(x["value"][1] == "1" for x in r) and r,
+                      timeout=60, what="all 14 targets up")
         jobs = {x["metric"]["job"] for x in up}
-        assert jobs == {"admissions", "gaps", "outreach", "billing", "portal", "lag-exporter"}
+        assert jobs == {"admissions", "gaps", "outreach", "billing", "portal", "risk", "lag-exporter"}
         for series in ("admissions_messages_total", "admissions_ack_latency_seconds_count",
                        "admissions_admit_to_alert_seconds_count", "ccp_consumer_events_total",
                        "gaps_claims_ingested_total", "outreach_tasks_open", "billing_accrued_cents",

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from shared.settings import CommonSettings
 
-SERVICES = ("admissions", "gaps", "outreach", "billing")
+SERVICES = ("admissions", "gaps", "outreach", "billing", "risk")
 
 ADMIN = {"Authorization": "Bearer dev-admin"}
 NURSE = {"Authorization": "Bearer dev-nurse-east1"}
@@ -29,6 +29,7 @@ IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
     "gaps": (ADMIN,),
     "outreach": (ADMIN, NURSE),
     "billing": (ADMIN, OPS),
+    "risk": (ADMIN, NURSE, OPS),
 }
 
 # Plausible values for path parameters (the fuzzers vary the rest).
@@ -59,6 +60,10 @@ def settings_for(service: str, *, database_url: str | None, kafka: CommonSetting
         from services.billing.settings import BillingSettings
 
         return BillingSettings(**common)
+    if service == "risk":
+        from services.risk.settings import RiskSettings
+
+        return RiskSettings(**common)
     raise ValueError(service)
 
 
@@ -71,6 +76,8 @@ def build_app(service: str, settings: CommonSettings) -> FastAPI:
         from services.outreach.api import create_api
     elif service == "billing":
         from services.billing.api import create_api
+    elif service == "risk":
+        from services.risk.api import create_api
     else:
         raise ValueError(service)
     return create_api(settings)  # type: ignore[arg-type]

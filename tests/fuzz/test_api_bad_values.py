@@ -102,7 +102,10 @@ def _no_nul(value):
 RAW_JSON_TARGETS = {"admissions": [("POST", "/ingest/adt")]}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+NO_JSON_BODIES = {"risk"}  # services whose API takes no JSON request body (reads and form posts only)
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s not in NO_JSON_BODIES])
 def test_arbitrary_json_bodies_get_an_answer_not_a_server_error(service, clients):
     client, known = clients(service)
     targets = [(method, path) for method, path, op in operations(client)

@@ -21,7 +21,7 @@ import yaml
 from shared.auth import DEV_USERS_FILE, hash_key
 from tests.support.procs import REPO, free_port, start_process
 
-SERVICES = ("admissions", "gaps", "outreach", "billing")
+SERVICES = ("admissions", "gaps", "outreach", "billing", "risk")
 SESSION_SECRET = secrets.token_urlsafe(40)
 
 

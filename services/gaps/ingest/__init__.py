@@ -1,7 +1,9 @@
 """File parsers of the gaps service (no Kafka, no database): X12 837, claims CSV, roster CSV.
 
-- ``iter_837(path_or_stream, on_progress)`` → ``ParsedClaim`` | ``Rejection``
-- ``validate_837(path_or_stream, ack_out)`` → ``ValidationReport`` (pyx12 map walk, 999)
+- ``iter_837(path_or_stream, on_progress)`` → ``ParsedClaim`` | ``Rejection`` (lenient tokenizer
+  ``x12_tokens``, versions ``x12_versions``, loops ``x12_loops``, envelope ``x12_envelope``)
+- ``validate_837(path_or_stream, ack_out, deadline=)`` → ``ValidationReport`` (pyx12 map walk on a
+  normalized copy ``x12_normalize``, 999; the 999s pyx12 cannot write come from ``x12_ack``)
 - ``iter_claims_csv(path_or_stream, on_progress)`` → ``ParsedClaim`` | ``Rejection``
 - ``iter_claims_json(path_or_stream, on_progress)`` → ``ParsedClaim`` | ``Rejection`` (JSON lines
   or a JSON array of claims or claim lines)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from shared.formats import CLAIM_CSV_COLUMNS, LIST_SEPARATOR
 
 from .claims_csv import ClaimRowGrouper
-from .csv_common import MAX_RAW_CHARS, NUL_IN_ROW
+from .csv_common import MAX_RAW_CHARS, NUL_IN_ROW, unknown_names
 from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
 _KNOWN_LINE_KEYS = frozenset(CLAIM_CSV_COLUMNS)
@@ -72,11 +72,12 @@ class _JsonClaims:
             yield from self.grouper.finish()
             yield self._claim(obj, pos, member)
             return
-        unknown = sorted(k for k in obj if k not in _KNOWN_LINE_KEYS)
-        if unknown:
+        unknown = [(i, str(k)) for i, k in enumerate(obj, 1) if k not in _KNOWN_LINE_KEYS]
+        if unknown:  # named by position (and a likely meant column): a key may be patient data
             yield from self.grouper.finish()
             progress.rejected += 1
-            yield Rejection("unknown field(s) on a claim line: " + ", ".join(unknown[:10]), pos, "line",
+            yield Rejection("unknown field(s) on a claim line: " + unknown_names(unknown, CLAIM_CSV_COLUMNS, "field", name_fields=True)
+                            + " (a claim needs a lines list; a claim line the claims CSV columns)", pos, "line",
                             raw=_raw(obj), key=member)
             return
 

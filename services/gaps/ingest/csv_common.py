@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -95,21 +97,44 @@ def open_csv(source: str | os.PathLike[str] | TextIO, progress: Progress) -> Ite
         yield csv.reader(counter), counter
 
 
+_FIELD_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+def unknown_names(names: list[tuple[int, str]], known: tuple[str, ...], what: str = "column",
+                  name_fields: bool = False) -> str:
+    """Unknown header cells / keys by position, with the known name each may be meant as - never
+    the text itself (a file without its header line has patient data in its first line). With
+    ``name_fields`` (JSON keys), a key spelled like a field name (lower-case letters and
+    underscores, no digits) is named: an identifier or a name is never spelled so."""
+    parts = []
+    for pos, name in names[:10]:
+        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        label = f"'{name}'" if name_fields and _FIELD_NAME.fullmatch(name) else f"{what} {pos}"
+        parts.append(label + (f" (did you mean {guess[0]}?)" if guess else ""))
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ", ".join(parts) + more
+
+
 def check_header(header: list[str], known: tuple[str, ...], required: frozenset[str]) -> tuple[dict[str, int] | None, str]:
-    """Column index by name, or (None, reason) when required columns are missing or unknown ones appear."""
+    """Column index by name, or (None, reason) when required columns are missing or unknown ones
+    appear. The reason names known columns and positions, never a header cell's own text."""
     names = [h.strip().lower() for h in header]
+    expected = f" (expected: {', '.join(known)})"
+    if names and not any(n in known for n in names):
+        return None, (f"header rejected: the first line is not a header - none of its {len(names)} value(s) is a "
+                      f"column name{expected}")
     missing = sorted(required - set(names))
-    unknown = sorted(set(n for n in names if n) - set(known))
-    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    unknown = [(i, n) for i, n in enumerate(names, 1) if n and n not in known]
+    dupes = sorted({n for n in names if n in known and names.count(n) > 1})
     problems = []
     if missing:
         problems.append("missing required columns: " + ", ".join(missing))
     if unknown:
-        problems.append("unknown columns: " + ", ".join(unknown[:10]))
+        problems.append("unknown columns: " + unknown_names(unknown, known))
     if dupes:
         problems.append("repeated columns: " + ", ".join(dupes))
     if problems:
-        return None, "header rejected: " + "; ".join(problems) + f" (expected: {', '.join(known)})"
+        return None, "header rejected: " + "; ".join(problems) + expected
     return {n: i for i, n in enumerate(names) if n}, ""
 
 

@@ -163,11 +163,15 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def validation_reason(exc: ValidationError, limit: int = 3) -> str:
-    """Field paths and pydantic's messages, never the offending input."""
+    """Field paths and pydantic's messages, never the offending input (an unknown field's own
+    name is input too: it is left out of the path)."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False)[:limit]:
-        loc = ".".join(str(x) for x in err.get("loc", ())) or "record"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        loc = list(err.get("loc", ()))
+        if err.get("type") == "extra_forbidden" and loc:
+            loc[-1] = "(an unknown field)"
+        text = ".".join(str(x) for x in loc) or "record"
+        parts.append(f"{text}: {err.get('msg', 'invalid')}")
     more = len(exc.errors()) - limit
     if more > 0:
         parts.append(f"and {more} more")

@@ -1,9 +1,21 @@
 """The 837 loops this service reads, mapped from tokenized segments (no I/O).
 
-2010AA billing provider (NM1*85), 2010BA subscriber (NM1*IL NM109 = member id), 2010BB payer
-(NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, CL1, NM1*82 / NM1*71), 2400 lines (LX,
-SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid amount, CAS*PR patient share).
-Errors raised here are ValueError texts naming the segment or element, never its value.
+2010AA billing provider (NM1*85), 2010BA subscriber (NM1*IL NM109 = member id), 2000C/2010CA
+patient (HL*23, NM1*QC), 2010BB payer (NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, CL1,
+NM1*82 / NM1*71), 2400 lines (LX, SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid
+amount, CAS*PR patient share). Qualifiers are read case-insensitively.
+
+Diagnoses are ICD-10-CM (``ClaimV1.diagnoses``): HI ABK/ABF codes; BK/BF (ICD-9-CM) codes are
+left out with a note, unless the code is plainly ICD-10-CM (a letter other than E/V first, or
+E0-E7), which some senders label BK/BF by mistake. A qualifier written as its own element
+(``HI*BK*8901``) is paired with the code that follows.
+
+A patient who is not the subscriber (loop 2000C) has, in 5010, no member id of their own; the
+subscriber's would attribute the claim to the wrong person, so such a claim is rejected - unless
+the sender put the patient's id in NM1*QC NM109 (a 4010 habit), which is then used.
+
+Errors raised here are ValueError texts naming the segment or element, never its value; notes
+(``TransactionState.notes``) are fixed sentences about what the sender did out of the guide.
 """
 
 from __future__ import annotations
@@ -16,7 +28,16 @@ from typing import Any
 # The segments ``map_segment`` reads; the others (N3, N4, DMG, PER, SBR, PRV, AMT, OI, ...) are
 # counted and kept as text but not mapped.
 MAPPED = frozenset({"CLM", "HL", "BHT", "NM1", "LX", "SV1", "SV2", "DTP", "REF", "HI", "CL1", "SVD", "CAS"})
-DX_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
+ICD10_QUALIFIERS = frozenset({"ABK", "ABF"})
+ICD9_QUALIFIERS = frozenset({"BK", "BF"})
+DX_QUALIFIERS = ICD10_QUALIFIERS | ICD9_QUALIFIERS
+NOTE_ICD9_LEFT_OUT = "ICD-9-CM diagnoses (HI BK/BF) left out of the claims' diagnoses (ICD-10-CM only)"
+NOTE_ICD9_AS_10 = "ICD-10-CM codes under the ICD-9-CM qualifiers BK/BF: read as ICD-10-CM"
+NOTE_NUMERIC_UNDER_10 = "numeric (ICD-9-CM) codes under the ICD-10-CM qualifiers ABK/ABF: left out"
+NOTE_HI_SPLIT = "HI qualifier and code in separate elements (HI*BK*code): read as one diagnosis"
+NOTE_PATIENT_ID = "a dependent patient's id taken from 2010CA NM1*QC NM109 (not used in 5010)"
+REJECT_DEPENDENT = ("the patient is a dependent (loop 2000C, HL*23) with no member id of their own: the subscriber's "
+                    "id (2010BA NM109) would attribute the claim to another person")
 # CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
 # information about the stay, not replacements; 6 (corrected) replaces like 7.
 FREQUENCY = {"1": "1", "2": "1", "3": "1", "4": "1", "5": "1", "6": "7", "7": "7", "8": "8"}
@@ -71,7 +92,7 @@ class ClaimState:
 
     __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
                  "admit", "status", "rendering", "attending", "lines", "line", "in_lines", "member_id",
-                 "raw_start")
+                 "raw_start", "dependent", "patient_id")
 
     def __init__(self, els: list[list[str]], segment: int, index: int, member_id: str | None = None,
                  raw_start: int = 0) -> None:
@@ -92,17 +113,23 @@ class ClaimState:
         self.lines: list[dict[str, Any]] = []
         self.line: dict[str, Any] | None = None
         self.in_lines = False
+        self.dependent = False
+        self.patient_id: str | None = None
 
 
 class TransactionState:
     """An ST..SE transaction set being read."""
 
     __slots__ = ("control", "kind", "created_at", "claims", "errors", "segments", "billing_npi",
-                 "member_id", "payer_id", "claim", "claim_count", "hl_level", "raw", "hl_start", "hl_end")
+                 "member_id", "payer_id", "claim", "claim_count", "hl_level", "raw", "hl_start", "hl_end", "notes",
+                 "dependent", "patient_id")
 
     def __init__(self, control: str, kind: str | None) -> None:
         self.control = control
         self.kind = kind
+        self.notes: list[str] = []  # what the sender did out of the guide (warnings), fixed sentences
+        self.dependent = False  # inside a 2000C patient loop
+        self.patient_id: str | None = None
         self.created_at: datetime | None = None
         self.claims: list[Any] = []
         self.errors: list[str] = []
@@ -135,8 +162,14 @@ def finish_line(claim: ClaimState) -> None:
 def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -> dict[str, Any] | str:
     """ClaimV1 body fields of a finished claim, or why it cannot be one."""
     els = c.els
-    if not tx.member_id:
+    member_id = c.member_id
+    if not member_id:
         return "no subscriber member id (2010BA NM1*IL NM109) before the claim"
+    if c.dependent:
+        if not c.patient_id:
+            return REJECT_DEPENDENT
+        member_id = c.patient_id
+        tx.notes.append(NOTE_PATIENT_ID)
     claim_id = v(els, 1)
     if not claim_id:
         return "CLM01 (claim id) is empty"
@@ -180,7 +213,7 @@ def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -
     if institutional and c.admit and c.status and c.status != "30":
         discharge = c.stmt_to
     return {
-        "member_id": tx.member_id,
+        "member_id": member_id,
         "claim_id": claim_id,
         "frequency_code": freq,
         "original_claim_id": c.ref_f8,
@@ -213,7 +246,8 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
         tx.claim_count += 1
         if tx.hl_end is None:
             tx.hl_end = len(tx.raw)
-        tx.claim = ClaimState(els, tx.segments, tx.claim_count, tx.member_id, len(tx.raw))
+        claim = tx.claim = ClaimState(els, tx.segments, tx.claim_count, tx.member_id, len(tx.raw))
+        claim.dependent, claim.patient_id = tx.dependent, tx.patient_id
         return
     if sid == "HL":
         finish_claim(tx)
@@ -223,9 +257,13 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             tx.billing_npi = None
             tx.member_id = None
             tx.payer_id = None
+            tx.dependent, tx.patient_id = False, None
         elif tx.hl_level == "22":
             tx.member_id = None
             tx.payer_id = None
+            tx.dependent, tx.patient_id = False, None
+        elif tx.hl_level == "23":
+            tx.dependent, tx.patient_id = True, None
         return
     if sid == "BHT":
         d, t = v(els, 4), v(els, 5)
@@ -237,22 +275,25 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             tx.created_at = None
         return
     if sid == "NM1":
-        entity = v(els, 1)
+        entity = v(els, 1).upper()
         ident = v(els, 9) or None
+        npi = v(els, 8).upper() == "XX"
         if claim is None:
             if entity == "85":
-                tx.billing_npi = ident if v(els, 8) == "XX" else tx.billing_npi
+                tx.billing_npi = ident if npi else tx.billing_npi
             elif entity == "IL":
                 tx.member_id = ident
             elif entity == "PR":
                 tx.payer_id = ident
+            elif entity == "QC" and tx.dependent:
+                tx.patient_id = ident
             return
-        if entity == "82" and v(els, 8) == "XX":
+        if entity == "82" and npi:
             if claim.in_lines and claim.line is not None:
                 claim.line["rendering_npi"] = ident
             elif not claim.in_lines:
                 claim.rendering = ident
-        elif entity == "71" and v(els, 8) == "XX" and not claim.in_lines:
+        elif entity == "71" and npi and not claim.in_lines:
             claim.attending = ident
         return
     if claim is None:
@@ -266,7 +307,7 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
     line = claim.line
     if sid == "SV1" and line is not None:
         proc = els[0] if els else []
-        if len(proc) < 2 or not proc[1]:
+        if len(proc) < 2 or not proc[1].strip():
             raise ValueError("SV101 has no procedure code")
         line["procedure_code"] = proc[1].strip().upper()
         line["modifiers"] = tuple(m.strip().upper() for m in proc[2:6] if m.strip())
@@ -289,7 +330,7 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
         line["units"] = _amount(v(els, 5) or "1")
         return
     if sid == "DTP":
-        qual, fmt, value = v(els, 1), v(els, 2), v(els, 3)
+        qual, fmt, value = v(els, 1), v(els, 2).upper(), v(els, 3)
         if qual == "472" and line is not None:
             start, end = _date_or_range(fmt, value, "DTP*472")
             line["service_date"], line["service_date_end"] = start, end
@@ -299,13 +340,11 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             claim.admit = _d8(value) if len(value) >= 8 else _bad("DTP*435 is not a date")
         return
     if sid == "REF" and not claim.in_lines:
-        if v(els, 1) == "F8":
+        if v(els, 1).upper() == "F8":
             claim.ref_f8 = v(els, 2) or None
         return
     if sid == "HI" and not claim.in_lines:
-        for comp in els:
-            if len(comp) >= 2 and comp[0] in DX_QUALIFIERS and comp[1].strip():
-                claim.dx.append(comp[1].strip().upper().replace(".", ""))
+        read_diagnoses(tx, claim, els)
         return
     if sid == "CL1" and not claim.in_lines:
         claim.status = v(els, 3) or None
@@ -316,9 +355,49 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
         line["allowed_amount"] = (line.get("allowed_amount") or Decimal(0)) + paid
         return
     if sid == "CAS" and line is not None and line.get("paid_amount") is not None:
-        if v(els, 1) == "PR":
+        if v(els, 1).upper() == "PR":
             for i in range(3, 19, 3):
                 amt = v(els, i)
                 if amt:
                     line["allowed_amount"] = line["allowed_amount"] + _amount(amt)
         return
+
+
+def _dx_code(tx: TransactionState, qualifier: str, text: str) -> str | None:
+    """The ICD-10-CM code of one HI composite, or None (left out, with a note)."""
+    code = text.strip().upper().replace(".", "")
+    if not code:
+        return None
+    if qualifier in ICD10_QUALIFIERS:
+        if code[0].isdigit():
+            tx.notes.append(NOTE_NUMERIC_UNDER_10)
+            return None
+        return code
+    icd10 = code[0].isalpha() and (code[0] not in "EV" or (code[0] == "E" and code[1:2] in tuple("01234567")))
+    if icd10 and len(code) >= 3 and code[1].isdigit():
+        tx.notes.append(NOTE_ICD9_AS_10)
+        return code
+    tx.notes.append(NOTE_ICD9_LEFT_OUT)
+    return None
+
+
+def read_diagnoses(tx: TransactionState, claim: ClaimState, els: list[list[str]]) -> None:
+    """HI principal / other diagnoses (ABK, ABF; BK, BF) into ``claim.dx``, in order."""
+    skip = False
+    for i, comp in enumerate(els):
+        if skip:
+            skip = False
+            continue
+        qualifier = comp[0].strip().upper() if comp else ""
+        if qualifier not in DX_QUALIFIERS:
+            continue
+        if len(comp) >= 2:
+            text = comp[1]
+        elif i + 1 < len(els) and len(els[i + 1]) == 1 and any(ch.isdigit() for ch in els[i + 1][0]):
+            text, skip = els[i + 1][0], True  # HI*BK*8901: qualifier and code in separate elements
+            tx.notes.append(NOTE_HI_SPLIT)
+        else:
+            continue
+        code = _dx_code(tx, qualifier, text)
+        if code is not None:
+            claim.dx.append(code)

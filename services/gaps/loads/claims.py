@@ -13,6 +13,11 @@ again (the report names the earlier load) unless ``force``.
 ``occurred_at`` orders the versions of one claim (original < replacement < void at equal
 times): the 837's BHT creation time; for CSV and JSON the ``occurred_at`` given (JSON
 claims may carry their own), else the time the load started.
+
+Validating mode (X12): pyx12's walk first (``ingest.validate_837``), the 999 written, the sets
+it rejects not loaded. A walk that cannot be completed (pyx12 raised on the file) rejects the
+file: every set is dead-lettered with its text and the 999 refuses them all. The time budget
+(``LOAD_TIME_BUDGET_S``) covers validation and loading; a load out of time ends ``failed``.
 """
 
 from __future__ import annotations
@@ -33,11 +38,15 @@ from shared.events import ClaimV1, derive_id
 from shared.topics import CLAIMS
 
 from .. import metrics
-from ..ingest import ParsedClaim, Progress, iter_837, iter_claims_csv, iter_claims_json, validate_837
+from shared.errors import TransientError
+
+from ..ingest import ParsedClaim, Position, Progress, Rejection, iter_837, iter_claims_csv, iter_claims_json, validate_837
+from ..ingest.x12_837 import Parser837
+from ..ingest.x12_validate import ValidationTimeout
 from ..store import ingest_loads
 from .common import (
-    BatchSender, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format, file_sha256, new_load_id,
-    read_head, record_finish, record_start, utcnow, write_report,
+    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format,
+    file_sha256, new_load_id, read_head, record_finish, record_start, utcnow, write_report,
 )
 
 log = logging.getLogger(__name__)
@@ -93,17 +102,15 @@ def load_claims(
                                "(load it again with force to re-send it: the claims keep their ids)")
         report.finished_at, report.seconds = utcnow().isoformat(), round(time.perf_counter() - started, 3)
         metrics.CLAIMS_INGESTED.labels(fmt, "duplicate_file").inc()
+        metrics.LOADS_FINISHED.labels("claims", fmt, "duplicate").inc()
         write_report(settings, report, beside)
         return report
-    record_start(ctx.db, report)
+    budget = Budget(settings.load_time_budget_s)
+    record_start(ctx.db, report, budget)
     start_time = occurred_at or utcnow()
     reject_sets: dict[str, str] = {}
-    if validate:
-        if fmt != "x12":
-            report.warnings.append("validation (999) applies to X12 files only; skipped")
-        else:
-            reject_sets = _validate(settings, report, path, beside)
-    relay = ProgressRelay(on_progress)
+    reject_all: str | None = None
+    relay = ProgressRelay(on_progress, budget)
 
     def confirmed(tags: list[Any]) -> None:
         for tag in tags:
@@ -119,15 +126,23 @@ def load_claims(
     head: bytes | None = None
     source = f"claims:{name}"[:200]
     limit = settings.report_rejections_limit
+    parser: Parser837 | None = None
     try:
+        if validate:
+            if fmt != "x12":
+                report.warnings.append("validation (999) applies to X12 files only; skipped")
+            else:
+                reject_sets, reject_all = _validate(settings, report, path, beside, budget)
         if fmt == "x12":
-            records = iter_837(path, relay, source_file=name, reject_sets=reject_sets)
+            parser = Parser837(name, relay, reject_sets=reject_sets, reject_all=reject_all)
+            records = iter_837(path, parser=parser)
         elif fmt == "csv":
             records = iter_claims_csv(path, relay, source_file=name)
         else:
             records = iter_claims_json(path, relay, source_file=name)
         recorded_at = utcnow()
         for rec in records:
+            budget.check()
             if isinstance(rec, ParsedClaim):
                 env = ClaimV1.envelope(occurred_at=rec.created_at or start_time, source=source,
                                        event_id=claim_event_id(rec), recorded_at=recorded_at)
@@ -143,10 +158,23 @@ def load_claims(
                 sender.add(dead_letter(settings, CLAIMS, rec, load_id=report.load_id, file_name=name, fmt=fmt,
                                        head=head), None)
         sender.flush()
-        report.status = "done"
-    except Exception as exc:
+        if parser is not None:
+            report.warnings += _warnings(parser)
+        report.conclude()
+    except (BudgetExceeded, ValidationTimeout):
+        _flush_quietly(sender)
+        done = relay.last.fraction if relay.last is not None else None
+        report.status = "failed"
+        report.error = budget.reason("before validation ended" if report.validation is None and validate and
+                                     fmt == "x12" else
+                                     f"after {done:.0%} of the file" if done is not None else "during the load")
+    except TransientError as exc:
         report.status, report.error = "failed", safe_error(exc)
         raise
+    except Exception as exc:  # noqa: BLE001 - the load ends failed with a reason, never "running"
+        report.status, report.error = "failed", f"unexpected error ({safe_error(exc)}): see the service log"
+        log.error("claims load %s failed: %s", report.load_id, safe_error(exc))
+        log.debug("claims load %s failure", report.load_id, exc_info=True)
     finally:
         sender.close()
         report.finished_at = utcnow().isoformat()
@@ -159,29 +187,59 @@ def load_claims(
     return report
 
 
+def _flush_quietly(sender: BatchSender) -> None:
+    """Confirm what was already handed to the broker (the report counts it); a broker failure
+    here does not hide the budget failure."""
+    try:
+        sender.flush()
+    except TransientError:
+        pass
+
+
+def _warnings(parser: Parser837) -> list[str]:
+    out = []
+    for text, n in parser.warnings.most_common(50):
+        out.append(text if n == 1 else f"{text} ({n} times)")
+    return out
+
+
 def event_lines(event: ClaimV1) -> int:
     return len(event.lines)
 
 
-def _validate(settings, report: LoadReport, path: Path, beside: Path | None) -> dict[str, str]:
-    """pyx12's validating walk; writes the 999 and returns the rejected sets."""
+def _validate(settings, report: LoadReport, path: Path, beside: Path | None,
+              budget: Budget) -> tuple[dict[str, str], str | None]:
+    """pyx12's validating walk; writes the 999 and returns (the rejected sets, a reason to reject
+    every set when the walk could not be completed)."""
     ack = io.StringIO()
-    result = validate_837(path, ack)
-    target = beside.with_name(beside.name + ".999") if beside is not None else \
-        settings.reports_path() / f"{report.load_id}.999"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.ack_999)
-        report.ack_999_file = str(target)
-    except OSError:
-        fallback = settings.reports_path() / f"{report.load_id}.999"
-        fallback.parent.mkdir(parents=True, exist_ok=True)
-        fallback.write_text(result.ack_999)
-        report.ack_999_file = str(fallback)
+    work = settings.reports_path()
+    work.mkdir(parents=True, exist_ok=True)
+    result = validate_837(path, ack, deadline=budget.deadline, work_dir=work)
+    if result.ack_999:
+        target = beside.with_name(beside.name + ".999") if beside is not None else \
+            settings.reports_path() / f"{report.load_id}.999"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(result.ack_999)
+            report.ack_999_file = str(target)
+        except OSError:
+            fallback = settings.reports_path() / f"{report.load_id}.999"
+            fallback.parent.mkdir(parents=True, exist_ok=True)
+            fallback.write_text(result.ack_999)
+            report.ack_999_file = str(fallback)
     report.validation = {
         "valid": result.valid,
+        "crashed": result.crashed,
+        "notes": list(result.notes),
         "transactions": [{"st_control_number": t.st_control_number, "ack_code": t.ack_code,
                           "errors": list(t.errors[:20])} for t in result.transactions],
         "envelope_errors": list(result.envelope_errors[:20]),
     }
-    return {st: "transaction set rejected by validation (999 IK5*R)" for st in result.rejected}
+    report.warnings += [f"validation: {n}" for n in result.notes]
+    if not result.ack_999:
+        report.warnings.append("no 999 was written: the file has no readable ISA interchange header to acknowledge")
+    if result.crashed:
+        report.add_rejection(Rejection(f"file rejected: {result.crashed}; the 999 refuses every transaction set",
+                                       Position(report.file), "file", covered=True), settings.report_rejections_limit)
+        return {}, "validation could not be completed (999 IK5*R)"
+    return {st: "transaction set rejected by validation (999 IK5*R)" for st in result.rejected}, None

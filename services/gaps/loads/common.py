@@ -1,8 +1,18 @@
 """What every load (roster or claims, file or API) shares: the context, the report, the batched
-sender, dead letters for rejected input, format detection and the load record.
+sender, dead letters for rejected input, format detection, the time budget and the load record.
 
 A report never holds patient data: positions (line, segment, ST control number), scopes and
 reasons that name fields. The rejected text itself goes only to ``<topic>.dlq``.
+
+Every load ends in a terminal state, in its report and its ``ingest_loads`` row:
+
+- ``done``: the input was read to its end; ``accepted`` / ``rejected`` count its records;
+- ``rejected``: the input as a whole was refused, nothing in it loaded (not readable as its
+  format, a wrong header, every transaction set refused, validation could not be completed);
+- ``failed``: the load could not finish - the broker did not confirm, the time budget
+  (``LOAD_TIME_BUDGET_S``) ran out, an unexpected error, or its process stopped (``ownership``);
+  ``error`` says why, and loading the same input again is safe (ids are deterministic);
+- ``duplicate``: a claims file already loaded, not produced again.
 """
 
 from __future__ import annotations
@@ -11,12 +21,13 @@ import hashlib
 import json
 import logging
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +46,36 @@ log = logging.getLogger(__name__)
 
 INGEST_CONSUMER = "gaps.ingest"  # names the dead letters' origin (dlq.consumer header)
 HEAD_BYTES = 64 * 1024
+TERMINAL = frozenset({"done", "rejected", "failed", "duplicate"})
+WHOLE_INPUT_SCOPES = frozenset({"file", "group", "transaction"})
+
+
+class BudgetExceeded(Exception):
+    """The load's time budget ran out."""
+
+
+class Budget:
+    """A load's time budget: ``check()`` raises ``BudgetExceeded`` once it has run out (it
+    looks at the clock every ``every`` calls)."""
+
+    def __init__(self, seconds: float, every: int = 256) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.deadline_at = utcnow() + timedelta(seconds=seconds)
+        self._every = every
+        self._n = 0
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def check(self) -> None:
+        self._n += 1
+        if self._n % self._every == 0 and time.monotonic() > self.deadline:
+            raise BudgetExceeded()
+
+    def reason(self, what: str) -> str:
+        return (f"the load's time budget of {self.seconds:g} s (LOAD_TIME_BUDGET_S) ran out {what}; what was "
+                "produced keeps its ids: loading the same input again is safe")
 
 
 @dataclass
@@ -59,8 +100,10 @@ def utcnow() -> datetime:
 
 
 def new_load_id(kind: str, sha256: str | None = None) -> str:
+    """``<kind>-<UTC second>-<file hash prefix>-<random>``: the same file loaded twice in one
+    second (``force``) still gets two loads, two rows and two reports."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    return f"{kind}-{stamp}-{(sha256 or uuid.uuid4().hex)[:10]}"
+    return f"{kind}-{stamp}-{(sha256 or uuid.uuid4().hex)[:10]}-{uuid.uuid4().hex[:6]}"
 
 
 def file_sha256(path: Path) -> str:
@@ -100,7 +143,7 @@ class LoadReport:
     mode: str = "-"
     file: str | None = None
     sha256: str | None = None
-    status: str = "running"  # running | done | failed | duplicate
+    status: str = "running"  # running | done | rejected | failed | duplicate (see the module text)
     started_at: str = field(default_factory=lambda: utcnow().isoformat())
     finished_at: str | None = None
     seconds: float | None = None
@@ -119,8 +162,22 @@ class LoadReport:
     ack_999_file: str | None = None
     report_file: str | None = None
     error: str | None = None
+    owner: dict[str, Any] | None = None  # host, pid, process start of the process running the load
+    deadline: str | None = None  # when the time budget runs out (ISO)
+
+    def conclude(self) -> None:
+        """``done``, or ``rejected`` when nothing was accepted because the input was refused as a
+        whole (a file, group or transaction-set rejection); ``error`` then names the first reason."""
+        whole = getattr(self, "_whole_reason", None)
+        if self.accepted == 0 and self.changed == 0 and self.unchanged == 0 and whole:
+            self.status = "rejected"
+            self.error = self.error or whole[:500]
+        else:
+            self.status = "done"
 
     def add_rejection(self, r: Rejection, limit: int) -> None:
+        if r.scope in WHOLE_INPUT_SCOPES and getattr(self, "_whole_reason", None) is None:
+            self._whole_reason = r.reason
         if not r.covered:
             self.rejected += 1
         if len(self.rejections) < limit:
@@ -205,16 +262,25 @@ def dead_letter(settings: GapsSettings, topic: str, r: Rejection, *, load_id: st
 
 
 # ------------------------------------------------------------------------------ load records
-def record_start(db: Database, report: LoadReport) -> None:
+def record_start(db: Database, report: LoadReport, budget: Budget | None = None) -> None:
+    """The ``running`` row, with its owner and deadline (``ownership`` ends it if the process dies)."""
+    from .ownership import current_owner
+
+    report.owner = current_owner()
+    if budget is not None:
+        report.deadline = budget.deadline_at.isoformat()
     with db.transaction() as session:
         insert_ignore(session, ingest_loads, [{
             "load_id": report.load_id, "kind": report.kind, "format": report.format, "mode": report.mode,
             "file_name": report.file, "sha256": report.sha256, "status": "running", "started_at": utcnow(),
-            "accepted": 0, "rejected": 0, "lines": 0,
+            "accepted": 0, "rejected": 0, "lines": 0, "report": json.dumps(report.as_dict()),
         }])
 
 
 def record_finish(db: Database, report: LoadReport) -> None:
+    from .. import metrics
+
+    metrics.LOADS_FINISHED.labels(report.kind, report.format, report.status).inc()
     with db.transaction() as session:
         session.execute(update(ingest_loads).where(ingest_loads.c.load_id == report.load_id).values(
             status=report.status, finished_at=utcnow(), accepted=report.accepted, rejected=report.rejected,
@@ -245,15 +311,18 @@ def write_report(settings: GapsSettings, report: LoadReport, beside: Path | None
 class ProgressRelay:
     """Parser progress → the caller's callback and the ``gaps_ingest_progress_ratio`` gauge."""
 
-    def __init__(self, callback: Callable[[Progress], None] | None) -> None:
+    def __init__(self, callback: Callable[[Progress], None] | None, budget: Budget | None = None) -> None:
         from .. import metrics
 
         self.callback = callback
         self.gauge = metrics.INGEST_PROGRESS
         self.last: Progress | None = None
+        self.budget = budget
 
     def __call__(self, p: Progress) -> None:
         self.last = p
+        if self.budget is not None and not p.done and self.budget.expired():
+            raise BudgetExceeded()  # out of the parser, into the load's failure path
         frac = p.fraction
         if frac is not None:
             self.gauge.set(frac)

@@ -45,9 +45,11 @@ from ..ingest import ParsedRoster, Position, Progress, Rejection, iter_roster_cs
 from ..ingest.records import validate_roster_fields
 from ..member_state import chunks
 from ..store import body_hash, members, roster_body
+from shared.errors import TransientError
+
 from .common import (
-    BatchSender, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, file_sha256, new_load_id, read_head,
-    record_finish, record_start, utcnow, write_report,
+    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, file_sha256,
+    new_load_id, read_head, record_finish, record_start, utcnow, write_report,
 )
 
 log = logging.getLogger(__name__)
@@ -207,12 +209,13 @@ def load_roster(
                         sha256=sha256)
     beside = path if (path is not None and report_beside_file) else None
     started = time.perf_counter()
-    record_start(ctx.db, report)
+    budget = Budget(settings.load_time_budget_s)
+    record_start(ctx.db, report, budget)
     # Snapshots are ordered by when they were loaded (the latest load is the truth); the
     # effective day only decides where a termed member's eligibility ends.
     load = _RosterLoad(ctx, report, f"roster:{name}", utcnow())
     effective = effective or utcnow()
-    relay = ProgressRelay(on_progress)
+    relay = ProgressRelay(on_progress, budget)
     limit = settings.report_rejections_limit
     file_rejected = False
     head: bytes | None = None
@@ -220,6 +223,7 @@ def load_roster(
         records = iter_roster_csv(path, relay) if path is not None else iter_roster_items(source)
         batch: list[ParsedRoster] = []
         for rec in records:
+            budget.check()
             if isinstance(rec, ParsedRoster):
                 report.accepted += 1
                 load.present.add(rec.member_id)
@@ -244,13 +248,27 @@ def load_roster(
         if full:
             if file_rejected:
                 report.warnings.append("term step skipped: the file was rejected")
+            elif budget.expired():
+                raise BudgetExceeded()
             else:
                 load.term_absent(effective.date(), settings.max_term_fraction)
                 load.sender.flush()
-        report.status = "done"
-    except Exception as exc:
+        report.conclude()
+    except BudgetExceeded:
+        try:
+            load.sender.flush()
+        except TransientError:
+            pass
+        report.status = "failed"
+        report.error = budget.reason("before the roster was read to its end" + (" (no member was termed)" if full
+                                                                               else ""))
+    except TransientError as exc:
         report.status, report.error = "failed", safe_error(exc)
         raise
+    except Exception as exc:  # noqa: BLE001 - the load ends failed with a reason, never "running"
+        report.status, report.error = "failed", f"unexpected error ({safe_error(exc)}): see the service log"
+        log.error("roster load %s failed: %s", report.load_id, safe_error(exc))
+        log.debug("roster load %s failure", report.load_id, exc_info=True)
     finally:
         load.sender.close()
         report.finished_at = utcnow().isoformat()

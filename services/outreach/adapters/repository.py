@@ -151,6 +151,12 @@ class SqlMembers:
                 e = tables.encounters
                 for row in s.execute(select(e).where(e.c.member_id.in_(part))):
                     out[row.member_id].encounters[row.encounter_id] = dict(row._mapping)
+            r = tables.member_risk_tiers
+            for member_id, decided_on, occurred_at, history in s.execute(
+                    select(r.c.member_id, r.c.decided_on, r.c.occurred_at, r.c.history).where(r.c.member_id.in_(part))):
+                f = out[member_id]
+                f.risk_history = tuple((date.fromisoformat(d), tier) for d, tier in history)
+                f.risk_stamp = (decided_on, occurred_at)
         return out
 
     def profile_record(self, member_id: str) -> dict[str, Any] | None:
@@ -169,8 +175,9 @@ class SqlMembers:
                     out[member_id] = name
         return out
 
-    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=()) -> None:
+    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=()) -> None:
         s = self.session
+        upsert(s, tables.member_risk_tiers, list(risk_tiers), ["member_id"])
         upsert(s, tables.member_profiles, list(profiles), ["member_id"])
         insert_ignore(s, tables.member_diagnoses, [{"member_id": m, "code": c} for m, c in diagnoses])
         upsert(s, tables.member_gaps, list(gaps), ["member_id", "gap_key"])

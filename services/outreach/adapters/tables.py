@@ -10,6 +10,7 @@
 - ``member_diagnoses``: ICD-10 codes that the referral rules look at, per member.
 - ``member_gaps``: each gap's latest status from gaps.events (open gaps per member).
 - ``encounters``: discharges and readmissions from care.transitions ("recent encounters").
+- ``member_risk_tiers``: each member's latest computed tier history from risk.tiers.
 - ``maintenance_runs``: which daily job ran for which day (the worker's timer).
 - ``revoked_sessions``: page sessions ended by logging out.
 - ``processed_events`` and ``audit_log`` from ``shared``.
@@ -163,6 +164,14 @@ maintenance_runs = Table(
     Column("day", Date, primary_key=True),
     Column("finished_at", UtcDateTime, nullable=False),
     Column("detail", Text),
+)
+
+member_risk_tiers = Table(
+    "member_risk_tiers", metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("decided_on", String(10), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("history", JSON, nullable=False),
 )
 
 revoked_sessions = Table(

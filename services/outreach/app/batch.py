@@ -68,6 +68,7 @@ class Changes:
     diagnoses: set[tuple[str, str]] = field(default_factory=set)
     gaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     encounters: dict[str, dict] = field(default_factory=dict)
+    risk_tiers: dict[str, dict] = field(default_factory=dict)
     created_kinds: list[str] = field(default_factory=list)
     finished: list[tuple[Task, Transition]] = field(default_factory=list)
 
@@ -101,7 +102,8 @@ class Changes:
         uow.tasks.insert(list(self.created.values()))
         uow.tasks.insert_transitions(self.transitions)
         uow.members.save(profiles=list(self.profiles.values()), diagnoses=sorted(self.diagnoses),
-                         gaps=list(self.gaps.values()), encounters=list(self.encounters.values()))
+                         gaps=list(self.gaps.values()), encounters=list(self.encounters.values()),
+                         risk_tiers=list(self.risk_tiers.values()))
 
 
 class TaskBatch:
@@ -188,6 +190,12 @@ class TaskBatch:
         member.facts.profile = profile
         member.facts.roster_stamp = stamp
         self.changes.profiles[row["member_id"]] = row
+
+    def record_risk_tiers(self, member: Member, history: tuple, stamp: tuple, row: dict) -> None:
+        """The member's computed tier history (only the priority reads it: rescored at the end)."""
+        member.facts.risk_history = history
+        member.facts.risk_stamp = stamp
+        self.changes.risk_tiers[row["member_id"]] = row
 
     def record_diagnoses(self, member: Member, codes: frozenset[str]) -> None:
         """Codes the referral rules look at, learnt after deciding on the event that carried them."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.errors import InvalidEvent
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimV1, GapClosedV1, GapExcludedV1, GapOpenedV1, MemberRosterV1,
-    PortalMessageSentV1, ReadmissionV1,
+    PortalMessageSentV1, ReadmissionV1, RiskTierChangedV1,
 )
 
 from ..domain import diagnosis_codes, profile_from_roster
@@ -126,3 +126,19 @@ def portal_message(event: PortalMessageSentV1, batch: TaskBatch) -> None:
     in the pod's queue its topic calls for (``domain/portal_messages.py``)."""
     member = batch.member(event)
     batch.apply(member, on_portal_message(event, member.state(), batch.ctx))
+
+
+# ---------------------------------------------------------------------- risk.tiers
+def risk_tier_changed(event: RiskTierChangedV1, batch: TaskBatch) -> None:
+    """The member's computed tier history from the risk service: the latest decision (by decision
+    day, then event time) is kept, an older one arriving late is ignored. The priority's risk line
+    reads the tier in force on the queue's day; the member's open tasks are re-scored at the end of
+    the batch."""
+    member = batch.member(event)
+    stamp = (event.decided_on.isoformat(), event.occurred_at)
+    if member.facts.risk_stamp is not None and stamp < member.facts.risk_stamp:
+        return
+    history = tuple((s.start, s.tier) for s in event.history)
+    batch.record_risk_tiers(member, history, stamp, {
+        "member_id": event.member_id, "decided_on": stamp[0], "occurred_at": event.occurred_at,
+        "history": [[s.start.isoformat(), s.tier] for s in event.history]})

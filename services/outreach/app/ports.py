@@ -80,7 +80,8 @@ class MemberRepository(Protocol):
     def names(self, member_ids: Iterable[str]) -> dict[str, str]: ...
 
     def save(self, *, profiles: Sequence[Record] = (), diagnoses: Sequence[tuple[str, str]] = (),
-             gaps: Sequence[Record] = (), encounters: Sequence[Record] = ()) -> None: ...
+             gaps: Sequence[Record] = (), encounters: Sequence[Record] = (), risk_tiers: Sequence[Record] = ()
+             ) -> None: ...
 
 
 class AuditLog(Protocol):

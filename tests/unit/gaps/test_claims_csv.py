@@ -36,7 +36,14 @@ def test_lines_group_into_claims():
 def test_header_is_checked():
     (r,) = parse(row(), header=HEADER.replace("member_id", "memberid"))
     assert isinstance(r, Rejection) and r.scope == "file"
-    assert "missing required columns: member_id" in r.reason and "unknown columns: memberid" in r.reason
+    assert "missing required columns: member_id" in r.reason and "(did you mean member_id?)" in r.reason
+    assert "memberid" not in r.reason  # a header cell is named by its position, never quoted
+
+
+def test_a_file_without_its_header_line_is_rejected_without_quoting_the_first_row():
+    (r,) = parse(row(member_id="M777123", diagnoses="E11.9"), header=row(member_id="M555999", claim_id="SECRET1"))
+    assert isinstance(r, Rejection) and r.scope == "file" and "not a header" in r.reason
+    assert "M555999" not in r.reason and "SECRET1" not in r.reason and "99213" not in r.reason
 
 
 def test_bad_line_rejects_with_line_number_and_column_and_drops_its_claim():

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from shared.events import ClaimV1
 from services.gaps.ingest import ParsedClaim, Rejection, iter_837, validate_837
+from services.gaps.ingest.x12_837 import Parser837
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
 
@@ -107,15 +108,23 @@ def test_not_an_x12_file():
     assert isinstance(r, Rejection) and r.scope == "file" and "ISA" in r.reason
 
 
-def test_unsupported_version_and_missing_trailer():
+def test_unsupported_version_is_named_and_a_missing_trailer_rejects_its_set():
     text = (FIX / "837p_office_and_adjustments.x12").read_text()
-    swapped = text.replace("005010X222A1~\nST", "004010X098A1~\nST", 1)
+    swapped = text.replace("005010X222A1", "004010X098A1")
     out = list(iter_837(io.StringIO(swapped)))
-    assert isinstance(out[0], Rejection) and "GS08" in out[0].reason
+    assert all(isinstance(r, Rejection) and r.scope == "transaction" for r in out) and len(out) == 2
+    assert "004010X098A1" in out[0].reason and "4010 837P" in out[0].reason and "005010X222A1/A2" in out[0].reason
+    # ST03 is the set's version in 5010: a 5010 set under a GS08 that says otherwise is read by it, with a note
+    parser = Parser837()
+    out = list(parser.records(io.StringIO(text.replace("005010X222A1~\nST", "004010X098A1~\nST", 1))))
+    assert sum(isinstance(r, ParsedClaim) for r in out) == 4
+    assert any("ST03" in w and "GS08" in w for w in parser.warnings)
     cut = text[: text.index("SE*49*0001~")]
-    out = list(iter_837(io.StringIO(cut)))
-    assert [r.scope for r in out] == ["transaction", "group", "group"]  # and GE / IEA are missing too
+    parser = Parser837()
+    out = list(parser.records(io.StringIO(cut)))
+    assert [r.scope for r in out] == ["transaction"]  # GE and IEA missing too: warnings, nothing else lost
     assert "SE trailer" in out[0].reason and "2 claims not loaded" in out[0].reason
+    assert any("GE functional group trailer is missing" in w for w in parser.warnings)
 
 
 def test_streams_with_progress_callbacks():

@@ -30,6 +30,7 @@ class Store:
     diagnoses: set[tuple[str, str]] = field(default_factory=set)
     gaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     encounters: dict[str, dict] = field(default_factory=dict)
+    risk_tiers: dict[str, dict] = field(default_factory=dict)
     audit: list[dict] = field(default_factory=list)
     jobs: dict[tuple[str, date], str] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
@@ -136,6 +137,10 @@ class Members:
                 f.gaps = {k: dict(v) for (mm, k), v in self.s.gaps.items() if mm == m}
             if encounters:
                 f.encounters = {k: dict(v) for k, v in self.s.encounters.items() if v["member_id"] == m}
+            r = self.s.risk_tiers.get(m)
+            if r is not None:
+                f.risk_history = tuple((date.fromisoformat(d), t) for d, t in r["history"])
+                f.risk_stamp = (r["decided_on"], r["occurred_at"])
             out[m] = f
         return out
 
@@ -152,7 +157,9 @@ class Members:
                 out[m] = name
         return out
 
-    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=()):
+    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=()):
+        for r in risk_tiers:
+            self.s.risk_tiers[r["member_id"]] = dict(r)
         for p in profiles:
             self.s.profiles[p["member_id"]] = dict(p)
         self.s.diagnoses.update(diagnoses)

@@ -181,3 +181,13 @@ def test_the_declared_list_reader_reads_what_the_unconverted_services_hand_to_co
             assert declared_in_agents(service) <= set(source_topics()), service
     if "admissions" in service_names() and converted("admissions") is None:
         assert declared_in_agents("admissions") == {topics.ROSTER, topics.ADT}
+
+
+def test_every_producer_and_consumer_entry_is_whole():
+    """A comma inside an unquoted YAML flow-list item (``[billing (satisfaction, activity)]``)
+    splits it in two, and the halves read as consumers named ``billing (satisfaction`` and
+    ``activity)`` — one even read as a consumer ``admissions`` of care.transitions. Such an entry
+    must be quoted."""
+    broken = {name: [e for e in spec.producers + spec.consumers if e.count("(") != e.count(")")]
+              for name, spec in source_topics().items()}
+    assert not {k: v for k, v in broken.items() if v}, broken

@@ -1,0 +1,1 @@
+"""The risk service's edges: SQLAlchemy storage, reference data files, Kafka publishing."""

@@ -1,0 +1,68 @@
+"""Re-score every member (a new day moved the windows, a contract's policy changed), in chunks:
+each chunk is one transaction whose tier changes are published before it commits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from shared.events import Event
+
+from .context import RiskContext
+from .ports import RiskRepository
+from .rescore import rescore
+
+
+@dataclass(frozen=True)
+class RescoreStats:
+    members: int
+    changes: int
+    seconds: float
+    cpu_seconds: float = 0.0   # of the scoring process(es), not the database's
+
+
+def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository]], ctx: RiskContext,
+                 publish: Callable[[list[Event]], None], *, chunk: int = 2000,
+                 guard: Callable[[], AbstractContextManager] | None = None,
+                 after: str | None = None, until: str | None = None) -> RescoreStats:
+    """Every member with an id in (``after``, ``until``] (all by default), ``chunk`` per transaction."""
+    started, cpu = time.perf_counter(), time.process_time()
+    members, changes = 0, 0
+    while True:
+        with (guard() if guard else _null()), transaction() as repo:
+            ids = repo.member_ids(after, chunk)
+            done = len(ids) < chunk
+            if until is not None and ids and ids[-1] > until:
+                ids = [i for i in ids if i <= until]
+                done = True
+            if not ids:
+                break
+            events = rescore(repo, ids, ctx)
+            if events:
+                publish(list(events))
+        members += len(ids)
+        changes += len(events)
+        after = ids[-1]
+        if done:
+            break
+    return RescoreStats(members, changes, time.perf_counter() - started, time.process_time() - cpu)
+
+
+def split_ids(ids: list[str], parts: int) -> list[tuple[str | None, str | None]]:
+    """``parts`` contiguous (after, until] ranges of sorted ``ids`` of about equal size."""
+    ids = sorted(ids)
+    if parts <= 1 or len(ids) < parts:
+        return [(None, None)]
+    size = -(-len(ids) // parts)
+    bounds = [ids[min(len(ids), k * size) - 1] for k in range(1, parts)]
+    return list(zip([None, *bounds], [*bounds, None]))
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
