@@ -8,7 +8,7 @@
     ./ccp topics               create the registry's topics (idempotent)
     ./ccp roster load FILE [--full] · claims load FILE · hl7 send FILE · month close CONTRACT YYYY-MM
     ./ccp dlq list [--topic T] · dlq replay --topic T [--offset N ...]
-    ./ccp synth --members N --out DIR · bench [NAME ...]
+    ./ccp synth --members N --out DIR · bench [NAME ...] · feeds report [--json]
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(month_app, name="month")
+from .feeds import feeds_app  # noqa: E402 - ccp feeds report (carectl/feeds.py)
+
+app.add_typer(feeds_app, name="feeds")
 console = Console(stderr=True)
 
 
