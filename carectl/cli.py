@@ -435,6 +435,7 @@ def _drop_service_tables() -> None:
     """With DATABASE_URL (or <SERVICE>_DATABASE_URL) set, drop each service's own tables there
     (only the tables its schema step creates; nothing else in that database is touched)."""
     import importlib
+    import importlib.util
 
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
@@ -443,7 +444,8 @@ def _drop_service_tables() -> None:
         url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
         if not url:
             continue
-        module = "services.notifications.adapters.tables" if service == "notifications" else f"services.{service}.store"
+        shaped = importlib.util.find_spec(f"services.{service}.adapters") is not None  # the new shape: adapters/tables.py
+        module = f"services.{service}.adapters.tables" if shaped else f"services.{service}.store"
         metadata = importlib.import_module(module).metadata
         engine = create_engine(url)
         try:

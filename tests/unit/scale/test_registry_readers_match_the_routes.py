@@ -23,7 +23,8 @@ WRITTEN_ELSEWHERE: set[str] = set()  # services listed in the registry before th
 
 
 def worker_topics(service: str) -> set[str]:
-    """Topics of every ``consume(app, settings, TOPICS, ...)`` call in the service's modules."""
+    """Topics of every ``consume(app, settings, TOPICS, ...)`` call in the service's modules (``None``:
+    the service's routes table, ``services/<name>/routes.py``)."""
     out: set[str] = set()
     for path in sorted((REPO / "services" / service).glob("*.py")):
         tree = ast.parse(path.read_text())
@@ -32,7 +33,10 @@ def worker_topics(service: str) -> set[str]:
             continue
         module = importlib.import_module(f"services.{service}.{path.stem}")
         for call in calls:
-            out |= set(eval(compile(ast.Expression(call.args[2]), str(path), "eval"), vars(module)))  # noqa: S307
+            topics = eval(compile(ast.Expression(call.args[2]), str(path), "eval"), vars(module))  # noqa: S307
+            if topics is None:  # the shaped services: the processor's routes table (shared.routing)
+                topics = importlib.import_module(f"services.{service}.routes").ROUTES.topics()
+            out |= set(topics)
     return out
 
 

@@ -1,11 +1,10 @@
 """Nurse and supervisor commands, shared by the JSON API and the page.
 
-Each command is one transaction: load the task, check the permission (another pod's task is
-"not found"), run the domain command with the version the caller read, write it with
-``UPDATE … WHERE version = :read`` (zero rows: someone else won → 409), record the transition
-and an audit row, write the lifecycle event to ``outreach.tasks`` and wait for Kafka's
-confirmation, then commit. A refused command still leaves an audit row (what was attempted,
-why it was refused).
+Each command is one unit of work: load the task, check the permission (another pod's task is
+"not found"), run the domain command with the version the caller read, write it with the
+version check (someone else won → 409), record the transition and an audit row, publish the
+lifecycle event to ``outreach.tasks`` (written and confirmed by Kafka before the commit), then
+commit. A refused command still leaves an audit row (what was attempted, why it was refused).
 """
 
 from __future__ import annotations
@@ -14,26 +13,19 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from sqlalchemy.orm import Session
-
-from shared.audit import record_access
-from shared.db import Database
 from shared.errors import TransientError
 from shared.events import utcnow
-from shared.kafka import EventProducer
 
-from . import metrics, persistence, store
-from .actors import Actor, TaskNotFound, Unavailable
-from .commit_hooks import after_commit
-from .directory import Staff
-from .domain import (
+from .. import metrics
+from ..domain import (
     Change, DecisionContext, InvalidCommand, OutreachError, PermissionDenied, Task, VersionConflict, cancel, claim,
     complete, lifecycle_event, reassign, record_attempt, release, require, schedule,
 )
-from .domain.model import TERMINAL
-from .domain.portal_messages import portal_reply, reply_text
+from ..domain.model import TERMINAL
+from ..domain.portal_messages import portal_reply, reply_text
+from .actors import Actor, TaskNotFound, Unavailable
+from .ports import WORKFLOW_FIELDS, StaleTask, UnitOfWork, UnitOfWorkFactory, UnusableValue
+from .staff import Staff
 
 UNUSABLE_VALUE = "a value in the request cannot be used (e.g. a NUL character or a number out of range)"
 
@@ -41,10 +33,9 @@ CLAIM_NEXT_TRIES = 8
 
 
 class Commands:
-    def __init__(self, db: Database, producer: EventProducer, staff: Staff, ctx: DecisionContext, *,
+    def __init__(self, uow: UnitOfWorkFactory, staff: Staff, ctx: DecisionContext, *,
                  now: Callable[[], datetime] = utcnow) -> None:
-        self.db = db
-        self.producer = producer
+        self.uow = uow
         self.staff = staff
         self.ctx = ctx
         self.policy = ctx.rules.workflow
@@ -88,7 +79,7 @@ class Commands:
         text = reply_text(body)
         replies: list = []
 
-        def run(task: Task, _session: Session) -> Change:
+        def run(task: Task, _uow: UnitOfWork) -> Change:
             if task.kind != "message":
                 raise InvalidCommand("only a portal message can be answered in the portal")
             at = self.now()
@@ -109,14 +100,14 @@ class Commands:
 
     def reassign(self, actor: Actor, task_id: uuid.UUID, expected_version: int, assignee: str | None,
                  allow_over_capacity: bool, note: str | None, endpoint: str) -> Task:
-        def run(task: Task, session: Session) -> Change:
+        def run(task: Task, uow: UnitOfWork) -> Change:
             target = None
             load = 0
             if assignee is not None:
                 target = self.staff.get(assignee)
                 if target is None:
                     raise InvalidCommand("unknown assignee", field="assignee")
-                load = persistence.open_loads(session, [target.user_id]).get(target.user_id, 0)
+                load = uow.tasks.open_loads([target.user_id]).get(target.user_id, 0)
             return reassign(task, actor=actor.user_id, at=self.now(), expected_version=expected_version, to=target,
                             to_load=load, allow_over_capacity=allow_over_capacity, note=note)
 
@@ -135,54 +126,45 @@ class Commands:
             queues = [queue]
         if not queues:
             return None
-        t = store.tasks
-        postgres = self.db.engine.dialect.name == "postgresql"
         try:
-            with self.db.transaction() as s:
+            with self.uow() as uow:
                 tried: list[str] = []
                 for _ in range(CLAIM_NEXT_TRIES):
-                    q = (select(t).where(t.c.status == "open", t.c.queue.in_(queues),
-                                         or_(t.c.assignee.is_(None), t.c.assignee == actor.user_id))
-                         .order_by(t.c.priority.desc(), t.c.due_date.asc().nulls_last(), t.c.created_at.asc(),
-                                   t.c.task_id.asc())
-                         .limit(1))
-                    if tried:
-                        q = q.where(t.c.task_id.not_in(tried))
-                    if postgres:
-                        q = q.with_for_update(skip_locked=True)
-                    row = s.execute(q).first()
-                    if row is None:
+                    task = uow.tasks.next_claimable(queues, actor.user_id, tried)
+                    if task is None:
                         return None
-                    task = store.task_from_row(row)
                     tried.append(str(task.task_id))
                     require(actor.staff, "claim", task=task)
                     change = claim(task, actor=actor.user_id, at=self.now(), expected_version=task.version)
                     try:
-                        self._write(s, actor, task, change, endpoint)
-                    except persistence.StaleTask:
+                        self._write(uow, actor, task, change, endpoint)
+                    except StaleTask:
                         continue  # another nurse claimed it between our read and write: next one
+                    uow.commit()
                     return change.task
-        except DataError:
+        except UnusableValue:
             raise InvalidCommand(UNUSABLE_VALUE) from None
-        except (TransientError, OperationalError, DBAPIError) as exc:
+        except TransientError as exc:
             raise Unavailable(f"claim next could not be recorded ({exc.__class__.__name__}); try again") from None
         raise Unavailable("claim next: every candidate was taken meanwhile; try again")
 
     # ------------------------------------------------------------------ internals
     def _change(self, actor: Actor, task_id: uuid.UUID, action: str, endpoint: str,
-                command: Callable[[Task, Session], Change], also: list | None = None) -> Task:
+                command: Callable[[Task, UnitOfWork], Change], also: list | None = None) -> Task:
         member_id = None
+        task = None
         try:
-            with self.db.transaction() as s:
-                task = persistence.get_task(s, task_id)
+            with self.uow() as uow:
+                task = uow.tasks.get(task_id)
                 if task is None:
                     raise TaskNotFound()
                 member_id = task.member_id
                 require(actor.staff, action, task=task)  # type: ignore[arg-type]
-                change = command(task, s)
-                self._write(s, actor, task, change, endpoint, also)
+                change = command(task, uow)
+                self._write(uow, actor, task, change, endpoint, also)
+                uow.commit()
             return change.task
-        except persistence.StaleTask:
+        except StaleTask:
             current = self._current_version(task_id)
             exc = VersionConflict(task.version, current)
             self._audit(actor, member_id, endpoint, f"task {task_id} refused: {exc.__class__.__name__}")
@@ -190,19 +172,20 @@ class Commands:
         except OutreachError as exc:
             self._audit(actor, member_id, endpoint, f"task {task_id} refused: {exc.__class__.__name__}")
             raise
-        except DataError:  # a value the database refuses (a NUL in a note): bad input, not "try again"
+        except UnusableValue:  # a value the database refuses (a NUL in a note): bad input, not "try again"
             raise InvalidCommand(UNUSABLE_VALUE) from None
-        except (TransientError, OperationalError, DBAPIError) as exc:
+        except TransientError as exc:
             raise Unavailable(f"the change could not be recorded ({exc.__class__.__name__}); try again") from None
 
-    def _write(self, session: Session, actor: Actor, before: Task, change: Change, endpoint: str,
+    def _write(self, uow: UnitOfWork, actor: Actor, before: Task, change: Change, endpoint: str,
                also: list | None = None) -> None:
-        persistence.update_tasks(session, [(change.task, before.version)], store.WORKFLOW_COLUMNS)
-        persistence.insert_transitions(session, [change.transition])
-        record_access(session, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[before.member_id],
-                      action="write", endpoint=endpoint,
-                      detail=f"task {before.task_id}: {before.status} -> {change.task.status}")
-        self.producer.send_sync([lifecycle_event(change.task, change.transition), *(also or ())])
+        """The change, its transition and audit row; its lifecycle event (and ``also``, e.g. a portal
+        reply) published, confirmed by Kafka when the unit of work commits."""
+        uow.tasks.update([(change.task, before.version)], WORKFLOW_FIELDS)
+        uow.tasks.insert_transitions([change.transition])
+        uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=[before.member_id], action="write",
+                         endpoint=endpoint, detail=f"task {before.task_id}: {before.status} -> {change.task.status}")
+        uow.publish([lifecycle_event(change.task, change.transition), *(also or ())])
         after = change.task
         transition = change.transition
 
@@ -211,17 +194,18 @@ class Commands:
             if transition.to_status in TERMINAL:
                 metrics.count_finished(after, transition)
 
-        after_commit(session, count)
+        uow.after_commit(count)
 
     def _current_version(self, task_id: uuid.UUID) -> int:
-        with self.db.transaction() as s:
-            task = persistence.get_task(s, task_id)
+        with self.uow() as uow:
+            task = uow.tasks.get(task_id)
             return task.version if task else -1
 
     def _audit(self, actor: Actor, member_id: str | None, endpoint: str, detail: str) -> None:
         try:
-            with self.db.transaction() as s:
-                record_access(s, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[member_id],
-                              action="write", endpoint=endpoint, detail=detail)
-        except (OperationalError, DBAPIError):
+            with self.uow() as uow:
+                uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=[member_id], action="write",
+                                 endpoint=endpoint, detail=detail)
+                uow.commit()
+        except (TransientError, UnusableValue):
             pass  # the refusal itself is what the caller gets; the audit of a refusal is best effort

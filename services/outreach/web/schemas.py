@@ -8,8 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain import SupervisorView
-from .queries import QueueItem, TaskDetail
+from shared.events import Evidence
+
+from ..app.queries import QueueItem, TaskDetail
+from ..domain import SupervisorView
 
 Channel = Literal["phone", "text", "letter", "portal"]
 AttemptOutcome = Literal["reached", "left_message", "no_answer", "wrong_number", "declined"]
@@ -109,15 +111,6 @@ class QueueList(BaseModel):
     tasks: list[TaskSummary]
 
 
-class EvidenceOut(BaseModel):
-    code: str
-    code_system: str
-    date: date
-    claim_id: str | None = None
-    value: str | None = None
-    description: str | None = None
-
-
 class PriorityLineOut(BaseModel):
     factor: str
     points: int
@@ -168,7 +161,7 @@ class GapOut(BaseModel):
     measure_id: str
     reason: str
     due_date: date | None
-    evidence: list[EvidenceOut]
+    evidence: list[Evidence]
 
 
 class EncounterOut(BaseModel):
@@ -186,7 +179,7 @@ class EncounterOut(BaseModel):
 
 class TaskOut(TaskSummary):
     reason: str = Field(description="why the task exists, in words a nurse can use")
-    evidence: list[EvidenceOut]
+    evidence: list[Evidence]
     priority_explanation: PriorityOut
     practice_id: str | None
     contract_id: str | None
@@ -207,7 +200,7 @@ class TaskOut(TaskSummary):
         base = TaskSummary.of(QueueItem(t, d.overdue, d.business_days_left)).model_dump()
         return cls(
             **base, reason=t.reason,
-            evidence=[EvidenceOut(**e.__dict__) for e in t.evidence],
+            evidence=list(t.evidence),
             priority_explanation=PriorityOut(score=d.score.score, as_of=d.as_of,
                                              lines=[PriorityLineOut(**ln.__dict__) for ln in d.score.lines]),
             practice_id=t.practice_id, contract_id=t.contract_id, discharge_date=t.anchor_date,
@@ -216,7 +209,7 @@ class TaskOut(TaskSummary):
             history=[TransitionOut(**{k: r[k] for k in TransitionOut.model_fields}) for r in d.transitions],
             member=MemberOut(**d.member),
             open_gaps=[GapOut(measure_id=g["measure_id"], reason=g["reason"], due_date=g["due_date"],
-                              evidence=[EvidenceOut(**e) for e in g["evidence"]]) for g in d.open_gaps],
+                              evidence=[Evidence.model_validate(e) for e in g["evidence"]]) for g in d.open_gaps],
             recent_encounters=[EncounterOut(
                 kind=e["kind"], facility=e["facility"], patient_class=e["patient_class"], admit_at=e["admit_at"],
                 discharge_at=e["discharge_at"], admit_date=e["admit_date"], disposition=e["disposition"],

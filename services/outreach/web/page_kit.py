@@ -9,14 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from . import store
-from .actors import Actor, TaskNotFound, http_status
-from .domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
-from .domain.model import ATTEMPT_OUTCOMES, CHANNELS
+from ..app.actors import Actor, TaskNotFound
+from ..domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
+from ..domain.model import ATTEMPT_OUTCOMES, CHANNELS
+from .deps import http_status, services_of
 from .sessions import SESSION_COOKIE, PageSession
-
 
 
 def local(moment: datetime, tz=None) -> str:
@@ -43,18 +41,13 @@ STATUS_LABELS = {"open": "Open", "claimed": "Claimed", "in_progress": "In progre
 Field = Annotated[str | None, Form()]
 
 
-def services_of(request: Request):
-    return request.app.state.outreach
-
-
 def page_session(request: Request) -> PageSession | None:
     svc = services_of(request)
     session = svc.signer.verify(request.cookies.get(SESSION_COOKIE), svc.directory)
     if session is None:
         return None
-    r = store.revoked_sessions
-    with svc.db.transaction() as s:
-        if s.execute(select(r.c.session_id).where(r.c.session_id == session.session_id)).first():
+    with svc.uow() as uow:
+        if uow.sessions.revoked(session.session_id):
             return None
     return session
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from shared.auth import User, UserDirectory
+from shared.users import User, UserDirectory
 
-from .domain import StaffMember
+from ..domain import StaffMember
 
 QUEUE_ROLE_OF = {
     "nurse": "quality_nurse",

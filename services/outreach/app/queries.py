@@ -1,6 +1,6 @@
 """Reads for the API and the page: queues, task detail, supervisor view, audit log.
 
-Every read that returns member data writes an audit row in the same transaction (who, which
+Every read that returns member data writes an audit row in the same unit of work (who, which
 members, which endpoint). Aggregates (the supervisor view) carry no member data.
 """
 
@@ -13,22 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
-
-from shared.audit import record_access
-from shared.db import Database
 from shared.events import utcnow
 
-from . import persistence, store
-from .actors import Actor, TaskNotFound
-from .directory import Staff
-from .domain import (
-    DecisionContext, InvalidCommand, NurseStats, PermissionDenied, PriorityScore, QueueStats, SupervisorView, Task, authorize,
-    business_days_left, is_overdue, parse_queue, require, score_task,
+from ..domain import (
+    DecisionContext, InvalidCommand, NurseStats, PermissionDenied, PriorityScore, QueueStats, SupervisorView, Task,
+    authorize, business_days_left, is_overdue, parse_queue, require, score_task,
 )
-from .domain.model import AWAITING_CONTACT, STATUSES
+from ..domain.model import STATUSES
+from .actors import Actor, TaskNotFound
+from .member_facts import priority_context
+from .ports import NON_TERMINAL, UnitOfWork, UnitOfWorkFactory
+from .staff import Staff
 
-HELD = ("claimed", "in_progress", "scheduled")
 MAX_LIST = 500
 
 
@@ -53,14 +49,10 @@ class TaskDetail:
     encounters: list[dict[str, Any]]
 
 
-def _order(t):
-    return (t.c.priority.desc(), t.c.due_date.asc().nulls_last(), t.c.created_at.asc(), t.c.task_id.asc())
-
-
 class Queries:
-    def __init__(self, db: Database, staff: Staff, ctx: DecisionContext, *, recent_days: int = 90,
+    def __init__(self, uow: UnitOfWorkFactory, staff: Staff, ctx: DecisionContext, *, recent_days: int = 90,
                  now: Callable[[], datetime] = utcnow) -> None:
-        self.db = db
+        self.uow = uow
         self.staff = staff
         self.ctx = ctx
         self.recent_days = recent_days
@@ -75,35 +67,16 @@ class Queries:
         return [QueueItem(t, is_overdue(t, today), business_days_left(t, today, self.ctx.calendar),
                           names.get(t.member_id)) for t in tasks]
 
-    @staticmethod
-    def _names(session, tasks: list[Task]) -> dict[str, str]:
-        """Member names for a list (the nurse calls people, not ids)."""
-        p = store.member_profiles
-        out: dict[str, str] = {}
-        ids = sorted({t.member_id for t in tasks})
-        for part in persistence.chunks(ids):
-            for member_id, given, family in session.execute(
-                    select(p.c.member_id, p.c.given_name, p.c.family_name).where(p.c.member_id.in_(part))):
-                name = f"{given or ''} {family or ''}".strip()
-                if name:
-                    out[member_id] = name
-        return out
-
     # ------------------------------------------------------------------ queues
     def my_queue(self, actor: Actor, endpoint: str, limit: int = 200) -> tuple[list[QueueItem], list[QueueItem]]:
         """(tasks she holds, open tasks she may claim), each sorted by priority, due date, age."""
-        t = store.tasks
         queues = sorted(actor.staff.queues())
-        with self.db.transaction() as s:
-            held = [store.task_from_row(r) for r in s.execute(
-                select(t).where(t.c.assignee == actor.user_id, t.c.status.in_(HELD)).order_by(*_order(t))
-                .limit(limit))]
-            waiting = [] if not queues else [store.task_from_row(r) for r in s.execute(
-                select(t).where(t.c.queue.in_(queues), t.c.status == "open",
-                                or_(t.c.assignee.is_(None), t.c.assignee == actor.user_id))
-                .order_by(*_order(t)).limit(limit))]
-            names = self._names(s, held + waiting)
-            self._audit_read(s, actor, held + waiting, endpoint, "my queue")
+        with self.uow() as uow:
+            held = uow.reads.held_by(actor.user_id, limit)
+            waiting = uow.reads.claimable(queues, actor.user_id, limit)
+            names = uow.members.names(t.member_id for t in held + waiting)
+            self._audit_read(uow, actor, held + waiting, endpoint, "my queue")
+            uow.commit()
         return self._items(held, names), self._items(waiting, names)
 
     def queue_tasks(self, actor: Actor, queue: str, endpoint: str, statuses: tuple[str, ...] | None = None,
@@ -114,40 +87,38 @@ class Queries:
         except ValueError:
             raise InvalidCommand("queue must be '<role>:<pod>' with a known role", field="queue") from None
         require(actor.staff, "view_queue", queue=queue)
-        wanted = statuses or persistence.NON_TERMINAL
-        t = store.tasks
-        with self.db.transaction() as s:
-            tasks = [store.task_from_row(r) for r in s.execute(
-                select(t).where(t.c.queue == queue, t.c.status.in_(wanted)).order_by(*_order(t))
-                .limit(min(limit, MAX_LIST)))]
-            names = self._names(s, tasks)
-            self._audit_read(s, actor, tasks, endpoint, f"queue {queue}")
+        wanted = statuses or NON_TERMINAL
+        with self.uow() as uow:
+            tasks = uow.reads.in_queue(queue, wanted, min(limit, MAX_LIST))
+            names = uow.members.names(t.member_id for t in tasks)
+            self._audit_read(uow, actor, tasks, endpoint, f"queue {queue}")
+            uow.commit()
         return self._items(tasks, names)
 
     # ------------------------------------------------------------------ one task
     def task_detail(self, actor: Actor, task_id: uuid.UUID, endpoint: str) -> TaskDetail:
-        with self.db.transaction() as s:
-            task = persistence.get_task(s, task_id)
+        with self.uow() as uow:
+            task = uow.tasks.get(task_id)
             if task is None:
                 raise TaskNotFound()
             decision = authorize(actor.staff, "view_task", task=task)
             if decision.allowed:
-                facts = persistence.load_facts(s, [task.member_id], diagnoses=False)[task.member_id]
-                member_tasks = persistence.tasks_of_members(s, [task.member_id])[task.member_id]
-                transitions = persistence.transitions_of(s, task_id)
-                profile_row = s.execute(select(store.member_profiles)
-                                        .where(store.member_profiles.c.member_id == task.member_id)).first()
-            record_access(s, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[task.member_id],
-                          action="read", endpoint=endpoint,
-                          detail=f"task {task_id}" if decision.allowed else f"task {task_id} refused")
+                facts = uow.members.facts([task.member_id], diagnoses=False)[task.member_id]
+                member_tasks = uow.tasks.of_members([task.member_id])[task.member_id]
+                transitions = uow.tasks.transitions_of(task_id)
+                profile = uow.members.profile_record(task.member_id)
+            uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=[task.member_id], action="read",
+                             endpoint=endpoint,
+                             detail=f"task {task_id}" if decision.allowed else f"task {task_id} refused")
+            uow.commit()
         if not decision.allowed:  # the refusal is audited (committed); the caller learns nothing more
             raise TaskNotFound() if decision.hide else PermissionDenied(decision.reason)
         today = self.today()
-        pctx = persistence.priority_context(facts, member_tasks, self.ctx.tz)
+        pctx = priority_context(facts, member_tasks, self.ctx.tz)
         score = score_task(task, pctx, self.ctx.rules.priority, self.ctx.calendar, today)
         member = {"member_id": task.member_id}
-        if profile_row is not None:
-            p = profile_row._mapping
+        if profile is not None:
+            p = profile
             member.update({k: p[k] for k in ("given_name", "family_name", "birth_date", "practice_id", "pod",
                                              "risk_tier", "status", "contract_id")})
         gaps = sorted((g for g in facts.gaps.values() if g["status"] == "open"), key=lambda g: g["measure_id"])
@@ -173,16 +144,8 @@ class Queries:
         else:
             pods = {pod} if pod is not None else None
         today = self.today()
-        t = store.tasks
-        awaiting = t.c.status.in_(tuple(AWAITING_CONTACT))
-        late = func.sum(case((and_(awaiting, t.c.due_date < today), 1), else_=0))
-        due_today = func.sum(case((and_(awaiting, t.c.due_date == today), 1), else_=0))
-        q = (select(t.c.queue, t.c.status, t.c.assignee, func.count(), late, due_today)
-             .where(t.c.status.in_(persistence.NON_TERMINAL)).group_by(t.c.queue, t.c.status, t.c.assignee))
-        if pods is not None:
-            q = q.where(t.c.pod.in_(sorted(pods)))
-        with self.db.transaction() as s:
-            rows = s.execute(q).all()
+        with self.uow() as uow:
+            rows = uow.reads.workload_rows(today, pods)
         return _fold(rows, today, self.staff, pods)
 
     # ------------------------------------------------------------------ audit log
@@ -190,28 +153,20 @@ class Queries:
                   since: datetime | None, until: datetime | None, limit: int) -> list[dict[str, Any]]:
         if actor.staff.access != "admin":
             raise PermissionDenied("only admins read the audit log")
-        a = store.audit
-        q = select(a).order_by(a.c.at.desc(), a.c.id.desc()).limit(limit)
-        if member_id:
-            q = q.where(a.c.member_id == member_id)
-        if user_id:
-            q = q.where(a.c.user_id == user_id)
-        if since:
-            q = q.where(a.c.at >= since)
-        if until:
-            q = q.where(a.c.at < until)
-        with self.db.transaction() as s:
-            rows = [_aware(dict(r._mapping)) for r in s.execute(q)]
-            record_access(s, store.audit, user_id=actor.user_id, role=actor.role, member_ids=[member_id],
-                          action="read", endpoint=endpoint, detail="audit log query")
+        with self.uow() as uow:
+            rows = [_aware(r) for r in uow.audit.query(member_id=member_id, user_id=user_id, since=since, until=until,
+                                                       limit=limit)]
+            uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=[member_id], action="read",
+                             endpoint=endpoint, detail="audit log query")
+            uow.commit()
         return rows
 
     # ------------------------------------------------------------------ internals
-    def _audit_read(self, session, actor: Actor, tasks: list[Task], endpoint: str, detail: str) -> None:
+    def _audit_read(self, uow: UnitOfWork, actor: Actor, tasks: list[Task], endpoint: str, detail: str) -> None:
         members = [t.member_id for t in tasks]
         if members:
-            record_access(session, store.audit, user_id=actor.user_id, role=actor.role, member_ids=members,
-                          action="read", endpoint=endpoint, detail=detail)
+            uow.audit.record(user_id=actor.user_id, role=actor.role, member_ids=members, action="read",
+                             endpoint=endpoint, detail=detail)
 
 
 def _aware(row: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@
 - ``member_diagnoses``: ICD-10 codes that the referral rules look at, per member.
 - ``member_gaps``: each gap's latest status from gaps.events (open gaps per member).
 - ``encounters``: discharges and readmissions from care.transitions ("recent encounters").
+- ``member_risk_tiers``: each member's latest computed tier history from risk.tiers.
 - ``maintenance_runs``: which daily job ran for which day (the worker's timer).
 - ``revoked_sessions``: page sessions ended by logging out.
 - ``processed_events`` and ``audit_log`` from ``shared``.
@@ -20,8 +21,6 @@ Free text goes to ``Text`` columns: an over-long value must never turn into a da
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -30,15 +29,13 @@ from sqlalchemy import (
     JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text,
 )
 
-from sqlalchemy.exc import DBAPIError
+from shared.audit import audit_table
+from shared.db import UtcDateTime, processed_events_table
+from shared.events import Evidence
 
-from shared.audit import audit_table, install_append_only_guard
-from shared.db import UtcDateTime, Database, processed_events_table
+from ..domain import Attempt, MemberProfile, Task, Transition
+from ..domain.model import TERMINAL
 
-from .domain import Attempt, EvidenceNote, Task, Transition
-from .domain.model import TERMINAL
-
-log = logging.getLogger(__name__)
 metadata = MetaData()
 
 
@@ -169,6 +166,14 @@ maintenance_runs = Table(
     Column("detail", Text),
 )
 
+member_risk_tiers = Table(
+    "member_risk_tiers", metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("decided_on", String(10), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("history", JSON, nullable=False),
+)
+
 revoked_sessions = Table(
     "revoked_sessions", metadata,
     Column("session_id", String(64), primary_key=True),
@@ -178,14 +183,17 @@ revoked_sessions = Table(
 
 # ---------------------------------------------------------------------- task rows
 
-def _evidence_json(ev: EvidenceNote) -> dict[str, Any]:
+def _evidence_json(ev: Evidence) -> dict[str, Any]:
     return {"code": ev.code, "code_system": ev.code_system, "date": ev.date.isoformat(), "claim_id": ev.claim_id,
             "value": ev.value, "description": ev.description}
 
 
-def _evidence_from(d: dict[str, Any]) -> EvidenceNote:
-    return EvidenceNote(d["code"], d["code_system"], date.fromisoformat(d["date"]), d.get("claim_id"),
-                        d.get("value"), d.get("description"))
+def _evidence_from(d: dict[str, Any]) -> Evidence:
+    # Rows this service wrote (validated then); constructed without validating again, so a row
+    # stored before a limit of the contract existed still loads.
+    return Evidence.model_construct(code=d["code"], code_system=d["code_system"], date=date.fromisoformat(d["date"]),
+                                    claim_id=d.get("claim_id"), value=d.get("value"),
+                                    description=d.get("description"))
 
 
 def _attempt_json(a: Attempt) -> dict[str, Any]:
@@ -234,14 +242,6 @@ def task_from_row(row: Any) -> Task:
     )
 
 
-# Columns a status change writes (nurse, supervisor and system commands). The readmission
-# mark, ``event_ids`` and the priority are left alone by nurse commands: the worker owns them.
-WORKFLOW_COLUMNS = ("status", "version", "updated_at", "closed_at", "assignee", "attempts", "appointment_date",
-                    "outcome", "open_key")
-SYSTEM_COLUMNS = WORKFLOW_COLUMNS + ("pod", "queue", "event_ids")
-REPRIORITIZE_COLUMNS = ("readmitted_on", "readmission_ref", "event_ids", "priority")
-
-
 def transition_row(t: Transition) -> dict[str, Any]:
     return {
         "task_id": str(t.task_id), "version": t.version, "at": t.at, "actor": t.actor, "from_status": t.from_status,
@@ -255,26 +255,10 @@ def all_tables() -> list[Table]:
     return list(metadata.sorted_tables)
 
 
-# ---------------------------------------------------------------------- schema
-
-def open_database(url: str, *, pool_size: int = 10) -> Database:
-    """The service's database. SQL parameters are kept out of error texts (they carry member ids)."""
-    db = Database(url, metadata, pool_size=pool_size)
-    db.engine.hide_parameters = True
-    return db
-
-
-def create_schema(db: Database, attempts: int = 5) -> None:
-    """The idempotent schema step (``migrate``; also run by the worker and the API at start):
-    create the tables and, on PostgreSQL, the audit log's append-only trigger. The worker and
-    the API may start together: a race on CREATE is retried."""
-    for attempt in range(1, attempts + 1):
-        try:
-            db.create_schema()
-            install_append_only_guard(db.engine)
-            return
-        except DBAPIError as exc:
-            if attempt == attempts:
-                raise
-            log.warning("schema step failed (%s), retrying", exc.__class__.__name__)
-            time.sleep(0.5 * attempt)
+def profile_from_row(m: Any) -> MemberProfile:
+    return MemberProfile(
+        member_id=m["member_id"], practice_id=m["practice_id"], contract_id=m["contract_id"], pod=m["pod"],
+        risk_tier=m["risk_tier"], status=m["status"],
+        eligibility=tuple((date.fromisoformat(s), date.fromisoformat(e) if e else None)
+                          for s, e in (m["eligibility"] or ())),
+    )

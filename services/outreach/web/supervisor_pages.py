@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from .domain import OutreachError
+from ..domain import OutreachError
 from .page_kit import MESSAGES, error_page, explain, page_actor, page_endpoint, render, services_of, status_of, \
     to_login
 

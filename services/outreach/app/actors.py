@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.auth import User
+from shared.users import User
 
-from .domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, StaffMember, VersionConflict
+from ..domain import OutreachError, StaffMember
 
 
 @dataclass(frozen=True)
@@ -32,19 +32,3 @@ class TaskNotFound(OutreachError):
 
 class Unavailable(OutreachError):
     """The change could not be recorded (database or Kafka unavailable): HTTP 503, try again."""
-
-
-def http_status(exc: OutreachError) -> int:
-    """409 changed meanwhile or not possible in this status; 422 bad input; 404 not found or
-    outside the user's pods; 403 not allowed; 503 try again."""
-    if isinstance(exc, (VersionConflict, IllegalTransition)):
-        return 409
-    if isinstance(exc, InvalidCommand):
-        return 422
-    if isinstance(exc, TaskNotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 404 if exc.hide else 403
-    if isinstance(exc, Unavailable):
-        return 503
-    return 400

@@ -11,20 +11,16 @@ token; every change goes through the same commands as the JSON API (audited, emi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import delete
 
-from shared.db import insert_ignore
-
-from . import store
-from .actors import TaskNotFound
-from .domain import OutreachError
-from .domain.model import ATTEMPT_OUTCOMES, CHANNELS
+from ..app.actors import TaskNotFound
+from ..domain import OutreachError
+from ..domain.model import ATTEMPT_OUTCOMES, CHANNELS
 from .page_kit import (
     MESSAGES, Field, choice, error_page, explain, int_field, local, page_actor, page_endpoint, page_session,
     parse_date, render, services_of, set_cookie, status_of, task_view, to_login, uuid_of,
@@ -93,12 +89,10 @@ def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in on
         svc = services_of(request)
         session = page_session(request)
         if session is not None and svc.signer.csrf_ok(session.session_id, csrf_token):
-            r = store.revoked_sessions
-            now = datetime.now(timezone.utc)
-            with svc.db.transaction() as s:
-                insert_ignore(s, r, [{"session_id": session.session_id,
-                                      "expires_at": datetime.fromtimestamp(session.expires_at, timezone.utc)}])
-                s.execute(delete(r).where(r.c.expires_at < now - timedelta(days=1)))
+            with svc.uow() as uow:
+                uow.sessions.revoke(session.session_id, datetime.fromtimestamp(session.expires_at, timezone.utc),
+                                    datetime.now(timezone.utc))
+                uow.commit()
         response = RedirectResponse("/login?m=bye", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
