@@ -7,6 +7,7 @@
     ./ccp pg start|stop|status|url
     ./ccp topics               create the registry's topics (idempotent)
     ./ccp roster load FILE [--full] · claims load FILE · hl7 send FILE · month close CONTRACT YYYY-MM
+    ./ccp billing explain CONTRACT YYYY-MM FIGURE · billing held
     ./ccp dlq list [--topic T] · dlq replay --topic T [--offset N ...]
     ./ccp synth --members N --out DIR · bench [NAME ...] · feeds report [--json]
 """
@@ -44,6 +45,8 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(month_app, name="month")
+billing_app = typer.Typer(help="Billing figures explained; held claim corrections.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 from .feeds import feeds_app  # noqa: E402 - ccp feeds report (carectl/feeds.py)
 
 app.add_typer(feeds_app, name="feeds")
@@ -191,6 +194,26 @@ def claims_load(file: Path, validate: Annotated[bool, typer.Option(help="full X1
 def month_close(contract: str, month: str) -> None:
     """Close a contract's month: later events for it post as adjustments in the next open month."""
     _service_cli("billing", "close-month", contract, month)
+
+
+@billing_app.command("explain")
+def billing_explain(
+    contract: str, month: str, figure: str,
+    member: Annotated[Optional[str], typer.Option(help="list only this member's items")] = None,
+    limit: Annotated[int, typer.Option(help="items listed per section")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="the whole explanation as JSON")] = False,
+) -> None:
+    """A statement figure traced to its inputs: member months, claims counted and excluded with the
+    reason, the arithmetic with the contract clause (FIGURE: fees[:tier], cost_of_care,
+    carve_outs[:category], bonus:<id>, shared_savings)."""
+    _service_cli("billing", "explain", contract, month, figure, "--limit", str(limit),
+                 *(["--member", member] if member else []), *(["--json"] if json_out else []))
+
+
+@billing_app.command("held")
+def billing_held(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Claim corrections (replacements, voids) waiting for their original claim."""
+    _service_cli("billing", "held", *(["--json"] if json_out else []))
 
 
 @hl7_app.command("send")
