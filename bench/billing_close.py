@@ -44,15 +44,18 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from services.billing.commands import close_month, ensure_default_contracts, feed_metric, statements  # noqa: E402
+from services.billing.adapters.database import contract_files, open_database  # noqa: E402
+from services.billing.adapters.sql import copy_rows  # noqa: E402
+from services.billing.adapters.tables import gap_events, ledger_entries, member_months  # noqa: E402
+from services.billing.adapters.unit_of_work import LedgerLock, unit_of_work_factory  # noqa: E402
+from services.billing.app.commands import close_month, ensure_default_contracts, feed_metric  # noqa: E402
+from services.billing.app.context import CONTRACTS_APPLIED, Accruals, AccrualSettings  # noqa: E402
+from services.billing.app.queries import statements  # noqa: E402
 from services.billing.contracts import CONTRACTS_DIR  # noqa: E402
 from services.billing.domain import (  # noqa: E402
     ContractBook, CoverageSpan, PaidLine, Posting, accrue_member, runs_text, statement_csv,
 )
 from services.billing.domain.periods import days_in, periods_between  # noqa: E402
-from services.billing.handlers import CONTRACTS_APPLIED, Billing  # noqa: E402
-from services.billing.state import bulk_insert, insert_postings, load_closed, mark_dirty, set_state  # noqa: E402
-from services.billing.store import BillingDatabase, gap_events, ledger_entries, member_months, paid_lines  # noqa: E402
 from shared.events import derive_id  # noqa: E402
 
 PERIODS = periods_between("2026-01", "2026-12")
@@ -90,7 +93,7 @@ def population(member_months: int, rng: random.Random):
         yield f"M{n:07d}", contract, (CoverageSpan(start, end, contract, tier),), lines
 
 
-def gap_rows(mid: str, contract: str, rng: random.Random) -> list[dict]:
+def gap_rows(mid: str, contract: str, rng: random.Random) -> list[tuple]:
     measures = ("CMS130", "CMS125", "CMS165", "CMS122") if contract == "MMO-2026" else ("CMS165", "CMS122", "CMS130")
     rows = []
     for measure in measures:
@@ -102,13 +105,23 @@ def gap_rows(mid: str, contract: str, rng: random.Random) -> list[dict]:
     return rows
 
 
-def _gap(mid, contract, measure, status, at) -> dict:
-    return {"event_id": str(uuid.uuid4()), "contract_id": contract, "gap_key": f"{mid}|{measure}|2026",
-            "measure_id": measure, "status": status, "period_start": date(2026, 1, 1), "period_end": date(2026, 12, 31),
-            "occurred_at": at, "recorded_at": at}
+GAP_COLS = ("event_id", "contract_id", "gap_key", "measure_id", "status", "period_start", "period_end", "occurred_at",
+            "recorded_at")
 
 
-def load(db: BillingDatabase, book: ContractBook, member_months_target: int, rng: random.Random) -> dict:
+def _gap(mid, contract, measure, status, at) -> tuple:
+    return (str(uuid.uuid4()), contract, f"{mid}|{measure}|2026", measure, status, date(2026, 1, 1),
+            date(2026, 12, 31), at, at)
+
+
+class NoBroker:
+    """Where the producer stands: the bench has no broker (the close's entries are not sent)."""
+
+    def send_sync(self, events) -> list:
+        return []
+
+
+def load(uow, book: ContractBook, member_months_target: int, rng: random.Random) -> dict:
     counts = {"members": 0, "ledger": 0, "months": 0, "lines": 0, "gaps": 0}
     chunk: list = []
 
@@ -119,18 +132,17 @@ def load(db: BillingDatabase, book: ContractBook, member_months_target: int, rng
             acc = accrue_member(mid, cov, paid, book, "2026-12")
             src = derive_id("bench", mid)
             postings.extend(Posting(derive_id(src, k.text()), k, v, k.period, src) for k, v in sorted(acc.postings.items()))
-            months.extend({"member_id": mid, "period": m.period, "contract_id": m.contract_id, "tier": m.tier,
-                           "runs": runs_text(m.runs)} for m in acc.months)
-            lines.extend({"member_family": f"{mid}|{c.family}", "member_id": mid, "contract_id": c.contract_id,
-                          "period": c.period, "procedure_code": c.procedure_code, "revenue_code": c.revenue_code,
-                          "paid_cents": c.paid_cents} for c in acc.costs)
+            months.extend((mid, m.period, m.contract_id, m.tier, runs_text(m.runs)) for m in acc.months)
+            lines.extend((f"{mid}|{c.family}", mid, c.contract_id, c.period, c.procedure_code, c.revenue_code,
+                          c.paid_cents) for c in acc.costs)
             if rng.random() < 0.25:
                 gaps.extend(gap_rows(mid, contract, rng))
-        with db.transaction() as s:
-            insert_postings(s, postings, NOW)
-            bulk_insert(s, member_months, months)
-            bulk_insert(s, paid_lines, lines)
-            bulk_insert(s, gap_events, gaps)
+        with uow() as w:  # the store's own bulk writers
+            w.ledger.append(postings, NOW)
+            w.rows.replace_months([], months)
+            w.rows.replace_costs([], lines)
+            copy_rows(w.session, gap_events, GAP_COLS, gaps)
+            w.commit()
         counts["members"] += len(chunk)
         counts["ledger"] += len(postings)
         counts["months"] += len(months)
@@ -158,27 +170,29 @@ def main() -> None:
     admin = create_engine(make_url(pg).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db = BillingDatabase(make_url(pg).set(database=dbname).render_as_string(hide_password=False), pool_size=2)
+    db = open_database(make_url(pg).set(database=dbname).render_as_string(hide_password=False), pool_size=2)
     try:
-        db.create_schema()
-        ensure_default_contracts(db, CONTRACTS_DIR)
-        billing = Billing(open_month_policy="fixed", open_month="2026-12", estimate_interval_s=0,
-                          clock=lambda: NOW)
-        with db.transaction() as s:
-            ctx = billing.context(s)
-            set_state(s, CONTRACTS_APPLIED, ctx.book_key)
+        uow = unit_of_work_factory(LedgerLock(db), NoBroker())
+        ensure_default_contracts(uow, contract_files(CONTRACTS_DIR))
+        accruals = Accruals(AccrualSettings(open_month_policy="fixed", open_month="2026-12", estimate_interval_s=0,
+                                            clock=lambda: NOW))
+        with uow() as w:
+            ctx = accruals.context(w)
+            w.books.set_state(CONTRACTS_APPLIED, ctx.book_key)
+            w.commit()
         rng = random.Random(args.seed)
         t0 = time.perf_counter()
-        counts = load(db, ctx.book, args.member_months, rng)
-        feed_metric(db, "MMO-2026", "2026-01", "median_days_to_appointment", "6", "bench")
-        with db.transaction() as s:
-            mark_dirty(s, {"MMO-2026": "2026-01", "GR-2026": "2026-01"})
+        counts = load(uow, ctx.book, args.member_months, rng)
+        feed_metric(uow, "MMO-2026", "2026-01", "median_days_to_appointment", "6", "bench")
+        with uow() as w:
+            w.books.mark_dirty({"MMO-2026": "2026-01", "GR-2026": "2026-01"})
+            w.commit()
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
         setup = time.perf_counter() - t0
-        with db.reader() as s:
-            mm = s.scalar(select(func.count()).select_from(member_months))
-            le = s.scalar(select(func.count()).select_from(ledger_entries))
+        with uow(writer=False) as r:
+            mm = r.session.scalar(select(func.count()).select_from(member_months))
+            le = r.session.scalar(select(func.count()).select_from(ledger_entries))
         print(f"machine: {os.cpu_count()} CPU, Python {platform.python_version()}, PostgreSQL on loopback")
         print(f"setup (not timed): {counts['members']:,} members, {mm:,} member-month rows, {counts['lines']:,} paid "
               f"lines, {le:,} ledger entries, {counts['gaps']:,} gap events in {setup:.0f} s")
@@ -189,18 +203,18 @@ def main() -> None:
         for cid in ("MMO-2026", "GR-2026"):
             for p in PERIODS:
                 c0 = time.perf_counter()
-                posted.extend(close_month(db, billing, lambda events: None, cid, p, "bench"))  # no broker here
+                posted.extend(close_month(uow, accruals, cid, p, "bench"))  # no broker here
                 per_close.append(time.perf_counter() - c0)
         t_close = time.perf_counter() - t1
         t2 = time.perf_counter()
         out = {}
-        with db.reader() as s:
+        with uow(writer=False) as r:
             for cid in ("MMO-2026", "GR-2026"):
-                for p, st in statements(s, ctx.book.get(cid), "2026-01", "2026-12").items():
+                for p, st in statements(r, ctx.book.get(cid), "2026-01", "2026-12").items():
                     out[(cid, p)] = (st, statement_csv(st))
         t_statements = time.perf_counter() - t2
-        with db.reader() as s:
-            closed = load_closed(s)
+        with uow(writer=False) as r:
+            closed = r.books.closed()
         per_close.sort()
         print(f"close: 24 contract months in {t_close:.2f} s (first of each contract recomputes the year's "
               f"estimates; p50 {per_close[11] * 1000:.0f} ms, max {per_close[-1] * 1000:.0f} ms); "

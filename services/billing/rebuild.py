@@ -8,9 +8,10 @@ reproduces the live balances to the cent.
    database, or an SQLite file beside the live one — and copies into it the inputs that do
    not travel on topics: the loaded contracts, the metrics fed through the API, the closed
    months and the open month;
-3. reads members.roster, claims.events, gaps.events, care.transitions and outreach.tasks from
-   the beginning up to the high watermarks taken at the start, and applies them through the
-   worker's own handler (same dedupe, same rules), then settles every contract's estimates;
+3. reads every topic of the worker's routes table (``routes.py``) from the beginning up to the
+   high watermarks taken at the start, and applies them in batches through the same routes
+   handler the worker runs (the same dedupe, the same use cases, the same batch code: the live
+   and the rebuilt ledgers share one code path), then settles every contract's estimates;
 4. compares the net of every ledger key (contract, period, account, member, rule) and prints
    the differences per contract month and account (no member ids).
 
@@ -28,18 +29,22 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
 from shared.codec import decode
-from shared.db import claim_new_events
+from shared.db import Database, claim_new_events
 from shared.errors import InvalidEvent
 
-from .aggregates import key_balances
+from .adapters.database import open_database
+from .adapters.tables import billing_state, closed_months, contracts, fed_metrics
+from .adapters.unit_of_work import LedgerLock, SqlUnitOfWork, unit_of_work_factory
+from .adapters.wiring import accruals as make_accruals
+from .app import ledger
+from .app.batch import LedgerBatch
+from .app.context import Accruals, AccrualSettings
+from .app.maintenance import Maintenance
 from .domain import format_cents
-from .handlers import INPUT_EVENTS, INPUT_TOPICS, Billing
 from .metrics import Pending
+from .routes import CONSUMER, ROUTES
 from .settings import BillingSettings
-from .state import mark_dirty
-from .store import BillingDatabase, billing_state, closed_months, contracts, fed_metrics, processed
 
-CONSUMER = "billing.ledger"
 COPIED = (contracts, fed_metrics, closed_months, billing_state)
 
 
@@ -58,36 +63,54 @@ class RebuildResult:
         return self.differing_keys == 0
 
 
-def scratch_database(settings: BillingSettings, live: BillingDatabase) -> BillingDatabase:
+def scratch_database(settings: BillingSettings, live: Database) -> Database:
     url = make_url(live.url)
     if url.get_backend_name() == "postgresql":
         schema = settings.rebuild_schema
         with live.engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = BillingDatabase(live.url, schema=schema, pool_size=2)
-    else:
-        path = Path(settings.var_dir) / "billing-rebuild.db"
-        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            p.unlink(missing_ok=True)
-        db = BillingDatabase(f"sqlite:///{path.resolve()}")
-    db.create_schema()
-    return db
+        return open_database(live.url, schema=schema, pool_size=2)
+    path = Path(settings.var_dir) / "billing-rebuild.db"
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+    return open_database(f"sqlite:///{path.resolve()}")
 
 
-def drop_scratch(settings: BillingSettings, live: BillingDatabase, scratch: BillingDatabase) -> None:
+def drop_scratch(settings: BillingSettings, live: Database, scratch: Database) -> None:
     scratch.dispose()
     if make_url(live.url).get_backend_name() == "postgresql":
         with live.engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.rebuild_schema}" CASCADE'))
 
 
-def copy_inputs(live: BillingDatabase, scratch: BillingDatabase) -> None:
-    with live.reader() as src, scratch.transaction() as dst:
+def copy_inputs(live: Database, scratch: LedgerLock) -> None:
+    with live.sessions() as src, scratch.transaction() as dst:
         for table in COPIED:
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             if rows:
                 dst.execute(insert(table), rows)
+
+
+def replayer(scratch: LedgerLock, accruals: Accruals) -> Callable[[list], None]:
+    """``apply(events)``: one batch as the worker applies it — the ``processed_events`` dedupe and
+    the routes table's handler, in one transaction under the ledger lock — without Kafka (the
+    entries it derives are not published)."""
+    handler = ROUTES.handler(SqlUnitOfWork.for_session, LedgerBatch.starter(accruals))
+
+    def apply(events: list) -> None:
+        with scratch.transaction() as s:
+            new = claim_new_events(s, scratch.processed, CONSUMER, (str(e.event_id) for e in events))
+            fresh, seen = [], set()
+            for e in events:
+                eid = str(e.event_id)
+                if eid in new and eid not in seen:
+                    seen.add(eid)
+                    fresh.append(e)
+            if fresh:
+                handler(s, fresh)
+
+    return apply
 
 
 def read_topics(settings: BillingSettings, apply: Callable[[list], None], batch: int = 2000) -> tuple[int, int]:
@@ -98,7 +121,7 @@ def read_topics(settings: BillingSettings, apply: Callable[[list], None], batch:
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     total = invalid = 0
     try:
-        for name in INPUT_TOPICS:
+        for name in ROUTES.topics():
             topic = settings.topic(name)
             meta = consumer.list_topics(topic, timeout=10).topics[topic]
             ends: dict[int, int] = {}
@@ -122,7 +145,7 @@ def read_topics(settings: BillingSettings, apply: Callable[[list], None], batch:
                         del ends[m.partition()]
                     total += 1
                     try:
-                        pending.append(decode(m.value(), m.headers(), INPUT_EVENTS))
+                        pending.append(decode(m.value(), m.headers(), ROUTES.events()))
                     except InvalidEvent:
                         invalid += 1
                     if len(pending) >= batch:
@@ -141,44 +164,34 @@ def rebuild(settings: BillingSettings, *, keep: bool = False, settle_live: bool 
 
     started = time.perf_counter()
     result = RebuildResult()
-    live = BillingDatabase(settings.resolved_database_url(), pool_size=2)
-    live.create_schema()
+    live = open_database(settings.resolved_database_url(), pool_size=2)
     if settle_live:
         producer = EventProducer(settings, client_id="billing-rebuild")
         try:
-            Billing(open_month_policy=settings.open_month_policy, open_month=settings.open_month,
-                    estimate_interval_s=settings.estimate_interval_s).maintain(live, producer.send_sync)
+            Maintenance(unit_of_work_factory(LedgerLock(live), producer), make_accruals(settings)).run()
         finally:
             producer.close()
-    scratch = scratch_database(settings, live)
+    scratch_db = scratch_database(settings, live)
+    scratch = LedgerLock(scratch_db)
     try:
         copy_inputs(live, scratch)
-        replay = Billing(open_month_policy="fixed", estimate_interval_s=float("inf"))
-
-        def apply(events: list) -> None:
-            with scratch.transaction() as s:
-                new = claim_new_events(s, processed, CONSUMER, (str(e.event_id) for e in events))
-                fresh, seen = [], set()
-                for e in events:
-                    eid = str(e.event_id)
-                    if eid in new and eid not in seen:
-                        seen.add(eid)
-                        fresh.append(e)
-                if fresh:
-                    replay.handle(s, fresh)
-
-        result.events, result.invalid = read_topics(settings, apply)
-        with scratch.transaction() as s:
-            ctx = replay.context(s)
-            mark_dirty(s, {c.contract_id: c.first_period() for c in ctx.book})
-            replay._post(s, replay.settle(s, ctx), Pending())
-        with live.reader() as s:
-            live_balances = key_balances(s)
-        with scratch.reader() as s:
-            replay_balances = key_balances(s)
+        replay = Accruals(AccrualSettings(open_month_policy="fixed", estimate_interval_s=float("inf")))
+        result.events, result.invalid = read_topics(settings, replayer(scratch, replay))
+        uow = unit_of_work_factory(scratch, None)
+        with uow() as w:
+            ctx = replay.context(w)
+            w.books.mark_dirty({c.contract_id: c.first_period() for c in ctx.book})
+            ledger.post(w, ledger.settle(w, ctx), Pending(), replay.clock())
+            w.commit()
+        with uow(writer=False) as r:
+            replay_balances = r.ledger.key_balances()
+        with unit_of_work_factory(LedgerLock(live), None)(writer=False) as r:
+            live_balances = r.ledger.key_balances()
     finally:
         if not keep:
-            drop_scratch(settings, live, scratch)
+            drop_scratch(settings, live, scratch_db)
+        else:
+            scratch_db.dispose()
         live.dispose()
     result.live_keys, result.replay_keys = len(live_balances), len(replay_balances)
     for key in set(live_balances) | set(replay_balances):

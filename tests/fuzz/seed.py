@@ -50,16 +50,14 @@ def _gaps(client) -> dict[str, list[str]]:
 
 
 def _billing(database_url: str) -> dict[str, list[str]]:
-    from services.billing.handlers import Billing
-    from services.billing.store import BillingDatabase
     from tests.integration.billing.billing_inputs import claim, roster
+    from tests.integration.billing.worker_parts import Storage, Worker
 
-    db = BillingDatabase(database_url, pool_size=1)
+    db = Storage(database_url, pool_size=1)
     try:
-        with db.transaction() as s:
-            Billing(estimate_interval_s=0).handle(s, [
-                roster("FZ-M1"), roster("FZ-M2", tier="low"),
-                claim("FZ-M1", "FZ-C1", (("99213", date(2026, 3, 3), "75.00"),))])
+        Worker(db, estimate_interval_s=0).apply([
+            roster("FZ-M1"), roster("FZ-M2", tier="low"),
+            claim("FZ-M1", "FZ-C1", (("99213", date(2026, 3, 3), "75.00"),))])
     finally:
         db.dispose()
     return {"contract_id": ["MMO-2026", "GR-2026"], "period": ["2026-03", "2026-04"]}

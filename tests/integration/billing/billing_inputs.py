@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from shared.events import (
-    AttributionSpan, ClaimLine, ClaimV1, EligibilitySpan, GapClosedV1, GapOpenedV1, MemberRosterV1,
+    AttributionSpan, ClaimLine, ClaimV2, EligibilitySpan, GapClosedV1, GapOpenedV1, MemberRosterV1,
 )
 
 
@@ -36,13 +36,14 @@ def roster(member_id: str, *, contract_id: str = "MMO-2026", tier: str = "high",
 
 
 def claim(member_id: str, claim_id: str, lines: tuple[tuple[str | None, date, str], ...], *, frequency: str = "1",
-          original: str | None = None, received: date = date(2026, 4, 1), revenue: str | None = None) -> ClaimV1:
-    """``lines`` = (procedure code, service date, paid dollars)."""
+          original: str | None = None, received: date = date(2026, 4, 1), revenue: str | None = None) -> ClaimV2:
+    """``lines`` = (procedure code, service date, paid dollars); a v2 claim without version stamps (what
+    the consumer decodes a v1 claim into)."""
     ls = tuple(ClaimLine(line_number=i + 1, procedure_code=code, revenue_code=revenue, service_date=d,
                          charge_amount=Decimal(paid), paid_amount=Decimal(paid)) for i, (code, d, paid) in enumerate(lines))
     first = min((d for _, d, _ in lines), default=received)
-    return ClaimV1(
-        **ClaimV1.envelope(occurred_at=at(first), recorded_at=at(received), source="it-claims", member_id=member_id,
+    return ClaimV2(
+        **ClaimV2.envelope(occurred_at=at(first), recorded_at=at(received), source="it-claims", member_id=member_id,
                            event_id=eid("claim", member_id, claim_id, frequency, received)),
         claim_id=claim_id, frequency_code=frequency, original_claim_id=original, claim_type="professional",
         lines=ls,

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from services.billing.adapters.tables import audit, fed_metrics, ledger_entries
 from services.billing.api import create_api
-from services.billing.handlers import Billing
 from services.billing.settings import BillingSettings
-from services.billing.store import BillingDatabase, audit, fed_metrics, ledger_entries
 
 from .billing_inputs import claim, roster
+from .worker_parts import Storage, Worker
 
 ADMIN = {"X-API-Key": "dev-admin"}
 OPS = {"X-API-Key": "dev-ops"}
@@ -27,19 +27,17 @@ NURSE = {"X-API-Key": "dev-nurse-east1"}
 def api(pg_url):
     settings = BillingSettings(database_url=pg_url, environment="test", open_month_policy="fixed", open_month="2026-04")
     client = TestClient(create_api(settings))
-    db = BillingDatabase(pg_url, pool_size=2)
-    billing = Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0)
-    with db.transaction() as s:
-        billing.handle(s, [roster("M1"), roster("M2", tier="low"),
-                           claim("M1", "C1", (("99213", date(2026, 3, 3), "75.00"),))])
+    db = Storage(pg_url, defaults=False)
+    Worker(db, open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).apply([
+        roster("M1"), roster("M2", tier="low"), claim("M1", "C1", (("99213", date(2026, 3, 3), "75.00"),))])
     yield client, db
     client.close()
     db.dispose()
 
 
 def audited(db) -> list:
-    with db.reader() as s:
-        return s.execute(select(audit.c.user_id, audit.c.member_id, audit.c.endpoint)).fetchall()
+    with db.reader() as r:
+        return r.session.execute(select(audit.c.user_id, audit.c.member_id, audit.c.endpoint)).fetchall()
 
 
 def test_no_key_is_401_and_a_nurse_is_403(api):
@@ -115,20 +113,23 @@ versions:
 
 def test_what_if_posts_nothing_and_metrics_are_fed(api):
     client, db = api
-    with db.reader() as s:
+    with db.reader() as r:
+        s = r.session  # what the tables hold
         before = s.scalar(select(func.count()).select_from(ledger_entries))
     r = client.post("/what-if/MMO-2026/2026-03", json={"overrides": {"pmpm_fees": {"high": "35.00"}}}, headers=OPS)
     assert r.status_code == 200
     assert r.json()["difference"]["fees"] == "5.00"
     bad = client.post("/what-if/MMO-2026/2026-03", json={"overrides": {"pmpm_fees": {"high": "-1"}}}, headers=OPS)
     assert bad.status_code == 422
-    with db.reader() as s:
+    with db.reader() as r:
+        s = r.session  # what the tables hold
         assert s.scalar(select(func.count()).select_from(ledger_entries)) == before
     body = {"contract_id": "MMO-2026", "period": "2026-03", "metric": "median_days_to_appointment", "value": "6.5"}
     assert client.post("/satisfaction-metrics", json=body, headers=OPS).status_code == 403
     assert client.post("/satisfaction-metrics", json=body, headers=SUPERVISOR).status_code == 201
     assert client.post("/satisfaction-metrics", json={**body, "value": "soon"}, headers=SUPERVISOR).status_code == 422
-    with db.reader() as s:
+    with db.reader() as r:
+        s = r.session  # what the tables hold
         assert s.execute(select(fed_metrics.c.value)).scalar() == "6.5"
     st = client.get("/statements/MMO-2026/2026-03", headers=OPS).json()
     wait = next(b for b in st["bonuses"]["rules"] if b["rule"] == "reasonable-wait-times")
@@ -147,13 +148,12 @@ def test_the_api_does_not_serve_the_workers_ledger_gauges(api):
 
 def test_a_figure_is_explained_to_admin_with_members_audited_and_to_ops_without_them(api):
     client, db = api
-    with db.transaction() as s:
-        Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).handle(s, [
-            claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),)),
-            claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),), frequency="8", original="C2",
-                  received=date(2026, 4, 3)),
-            claim("M2", "V9", (("99213", date(2026, 3, 4), "10.00"),), frequency="8", original="NEVER"),
-        ])
+    Worker(db, open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).apply([
+        claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),)),
+        claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),), frequency="8", original="C2",
+              received=date(2026, 4, 3)),
+        claim("M2", "V9", (("99213", date(2026, 3, 4), "10.00"),), frequency="8", original="NEVER"),
+    ])
     admin = client.get("/explain/MMO-2026/2026-03/cost_of_care", headers=ADMIN)
     assert admin.status_code == 200, admin.text
     body = admin.json()

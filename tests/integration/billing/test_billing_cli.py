@@ -39,17 +39,14 @@ def test_a_bad_period_is_one_line_naming_the_problem_and_exit_status_2(tmp_path,
 def test_explain_prints_the_arithmetic_with_the_clause_and_the_member_months(tmp_path):
     from datetime import date
 
-    from services.billing.handlers import Billing
-    from services.billing.store import BillingDatabase
-
     from .billing_inputs import claim, roster
+    from .worker_parts import Storage, Worker
 
     assert _run(tmp_path, "migrate").returncode == 0
-    db = BillingDatabase(f"sqlite:///{tmp_path / 'billing.db'}")
-    with db.transaction() as s:
-        Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).handle(s, [
-            roster("CLI-M1", contract_id="GR-2026", start=date(2026, 3, 17)),
-            claim("CLI-M1", "K1", (("93458", date(2026, 3, 20), "3000.00"), ("99213", date(2026, 3, 20), "90.00")))])
+    db = Storage(f"sqlite:///{tmp_path / 'billing.db'}", defaults=False)
+    Worker(db, open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).apply([
+        roster("CLI-M1", contract_id="GR-2026", start=date(2026, 3, 17)),
+        claim("CLI-M1", "K1", (("93458", date(2026, 3, 20), "3000.00"), ("99213", date(2026, 3, 20), "90.00")))])
     db.dispose()
     done = _run(tmp_path, "explain", "GR-2026", "2026-03", "cost_of_care")
     assert done.returncode == 0, done.stderr

@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from services.billing.risk_tiers import overlay
+from services.billing.adapters.tables import member_months
+from services.billing.domain.computed_tiers import overlay
 from services.billing.domain.coverage import CoverageSpan
-from services.billing.store import member_months
 from shared.events import RiskTierChangedV1, TierSpan, UtilizationFactors
 
 from .billing_inputs import claim, roster
@@ -35,7 +35,8 @@ def test_a_computed_tier_reprices_the_months_from_its_effective_date(env):
     # April moves from high (30.00) to complex (100.00): the high fee is reversed, the complex one posted
     assert amounts(out, "pmpm_fee") == [("2026-04", "pmpm_fee", "pmpm:complex", 10000),
                                         ("2026-04", "pmpm_fee", "pmpm:high", -3000)]
-    with db.reader() as s:
+    with db.reader() as r:
+        s = r.session  # what the tables hold
         tiers = dict(s.execute(select(member_months.c.period, member_months.c.tier)
                                .where(member_months.c.member_id == "RT1")).all())
     assert tiers == {"2026-01": "high", "2026-02": "high", "2026-03": "high", "2026-04": "complex"}

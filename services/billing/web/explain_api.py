@@ -11,20 +11,21 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from sqlalchemy.orm import Session
 
 from shared.auth import User
 
-from . import commands, explain as explaining
+from ..app import explain as explaining, queries
+from ..app.ports import UnitOfWork
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-def explain_router(session_dep: Callable, reader: Callable, audit_read: Callable) -> APIRouter:
-    """``reader``: the dependency admitting admin, supervisor and ops; ``audit_read(session,
-    user, members, endpoint)`` writes the audit rows."""
+def explain_router(unit_of_work: Callable, reader: Callable, audit_read: Callable) -> APIRouter:
+    """``unit_of_work``: the dependency yielding a reader unit of work; ``reader``: the one
+    admitting admin, supervisor and ops; ``audit_read(uow, user, members, endpoint)`` writes the
+    audit rows."""
     router = APIRouter(tags=["statements"])
-    SessionDep = Annotated[Session, Depends(session_dep)]
+    ReaderDep = Annotated[UnitOfWork, Depends(unit_of_work)]
     Reader = Annotated[User, Depends(reader)]
 
     @router.get("/explain/{contract_id}/{period}/{figure}", summary="Explain a statement figure",
@@ -36,25 +37,25 @@ def explain_router(session_dep: Callable, reader: Callable, audit_read: Callable
                             "applied (``versions[1].pmpm_fees.high``) and what the ledger holds. A 422 lists the "
                             "figures the month has. Ops: arithmetic and counts only.")
     def get_explain(contract_id: str, period: str, figure: str,
-                    user: Reader, session: SessionDep, member: str | None = Query(None, max_length=64),
+                    user: Reader, r: ReaderDep, member: str | None = Query(None, max_length=64),
                     limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=1_000_000_000)
                     ) -> dict[str, Any]:
         if not re.match(PERIOD, period):
             raise HTTPException(422, "period must be YYYY-MM")
-        contract = commands.get_contract(session, contract_id)
+        contract = queries.get_contract(r, contract_id)
         if contract is None:
             raise HTTPException(404, "no such contract is loaded")
         members_allowed = user.has("admin", "supervisor")
         if member is not None and not members_allowed:
             raise HTTPException(403, "a member filter requires role: admin or supervisor")
         try:
-            body = explaining.explain(session, contract, period, figure, member=member)
+            body = explaining.explain(r, contract, period, figure, member=member)
         except ValueError as err:
             raise HTTPException(422, str(err)) from None
         if not members_allowed:
             return explaining.without_members(body)
         body = explaining.page(body, limit, offset)
-        audit_read(session, user, explaining.member_ids(body), f"GET /explain/{contract_id}/{period}/{figure}")
+        audit_read(r, user, explaining.member_ids(body), f"GET /explain/{contract_id}/{period}/{figure}")
         return body
 
     @router.get("/claims/held", summary="Claim corrections held for their original", tags=["ledger"],
@@ -62,15 +63,15 @@ def explain_router(session_dep: Callable, reader: Callable, audit_read: Callable
                             "(no cost of care, nothing voided) until it does; a void that never finds its original "
                             "stays here. Counts by kind for everyone; rows (member, claim, what it waits for) for "
                             "admin and supervisor, audited.")
-    def get_held(user: Reader, session: SessionDep, member: str | None = Query(None, max_length=64),
+    def get_held(user: Reader, r: ReaderDep, member: str | None = Query(None, max_length=64),
                  limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=1_000_000_000)
                  ) -> dict[str, Any]:
         if not user.has("admin", "supervisor"):
             if member is not None:
                 raise HTTPException(403, "a member filter requires role: admin or supervisor")
-            return {"counts": explaining.held(session, limit=1)["counts"]}
-        body = explaining.held(session, member, limit, offset)
-        audit_read(session, user, sorted({r["member_id"] for r in body["rows"]}), "GET /claims/held")
+            return {"counts": explaining.held(r, limit=1)["counts"]}
+        body = explaining.held(r, member, limit, offset)
+        audit_read(r, user, sorted({r["member_id"] for r in body["rows"]}), "GET /claims/held")
         return body
 
     return router

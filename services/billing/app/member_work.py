@@ -1,4 +1,4 @@
-"""One batch's member-level work: load the members' state in a few queries, apply roster and
+"""One batch's members, loaded once: load their state in a few queries, apply roster and
 claim events (or a month opening, or a re-accrual) through the domain rules in memory, then
 write the ledger's new entries and the changed member-month and paid-line rows in bulk.
 
@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-
-from sqlalchemy.orm import Session
+from collections.abc import Mapping, Sequence
 
 from shared.events import ClaimV1, MemberRosterV1
 
-from .domain import (
+from .. import metrics
+from ..domain import (
     ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claims, accrue_member, coverage_from_roster,
     current_paid_lines, families_of, runs_text,
 )
-from . import risk_tiers
-from .domain.claim_versions import Family, families as claim_families, paid_lines
-from .metrics import Pending
-from .state import (
-    CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshot_ids,
-    load_snapshots, save_claims, save_snapshots, write_cost_rows, write_held, write_month_rows,
-)
+from ..domain.claim_versions import Family, families as claim_families, paid_lines
+from ..domain.computed_tiers import History, overlay
+from .ports import CostRow, MonthRow, UnitOfWork, cost_sort
 
 
 class CoverageCache:
@@ -55,14 +50,16 @@ class CoverageCache:
 
 
 class MemberWork:
-    def __init__(self, session: Session, members: Sequence[str], book: ContractBook, closed: ClosedMonths,
+    def __init__(self, uow: UnitOfWork, members: Sequence[str], book: ContractBook, closed: ClosedMonths,
                  open_month: str, claim_events: Sequence[ClaimV1] = (),
-                 coverage_cache: CoverageCache | None = None) -> None:
+                 coverage_cache: CoverageCache | None = None,
+                 risk: Mapping[str, tuple[str, History]] | None = None) -> None:
         """``members``: every key of theirs may change. Members who only have ``claim_events``
         (applied with ``claim`` in the same order) get only the keys and rows of the claim
         families those events touch loaded (and their coverage from ``coverage_cache`` when it
-        holds it for their current snapshots)."""
-        self.session = session
+        holds it for their current snapshots). ``risk``: computed tier histories the batch
+        brings (member → (event id, history)), over the stored ones."""
+        self.uow = uow
         self.book = book
         self.open_month = open_month
         full = sorted(set(members))
@@ -72,12 +69,13 @@ class MemberWork:
         self._cache = coverage_cache
         self._snapshot_ids: dict[str, frozenset[str]] = {}
         self._coverage: dict[str, tuple] = {}
-        self.risk = risk_tiers.load(session, members)   # computed tiers (risk.tiers) laid over the roster's
+        # computed tiers (risk.tiers) laid over the roster's
+        self.risk = {**uow.members.risk_histories(members), **{m: h for m, h in (risk or {}).items() if m in members}}
         if coverage_cache is not None:
             for mid in full:
                 coverage_cache.forget(mid)
             if claim_only:
-                self._snapshot_ids = load_snapshot_ids(session, claim_only)
+                self._snapshot_ids = uow.members.snapshot_ids(claim_only)
                 for mid, (eid, _) in self.risk.items():   # a new tier history is a new coverage too
                     if mid in self._snapshot_ids:
                         self._snapshot_ids[mid] = self._snapshot_ids[mid] | {f"risk:{eid}"}
@@ -85,8 +83,8 @@ class MemberWork:
                     cached = coverage_cache.get(mid, self._snapshot_ids.get(mid, frozenset()))
                     if cached is not None:
                         self._coverage[mid] = cached
-        self.snapshots = load_snapshots(session, [m for m in members if m not in self._coverage])
-        self.claims = load_claims(session, full, [e for e in claim_events if e.member_id not in self._full])
+        self.snapshots = uow.members.snapshots([m for m in members if m not in self._coverage])
+        self.claims = uow.members.claims(full, [e for e in claim_events if e.member_id not in self._full])
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
         # event id → (the member's families after it, the families it touches), worked out once
         self._plan: dict[str, tuple[list[Family], frozenset[str]]] = {}
@@ -99,9 +97,9 @@ class MemberWork:
         categories = {c.category for k in book for v in k.versions for c in v.carve_outs}
         rules = {mid: {r for f in fams for r in (f"claim:{f}", *(f"claim:{f}:{c}" for c in categories))}
                  for mid, fams in stored.items()}
-        self.ledger = load_member_ledger(session, full, closed, rules)
-        self.old_months = load_month_rows(session, full)
-        self.old_costs = load_cost_rows(session, full, [f"{mid}|{f}" for mid, fams in stored.items() for f in fams])
+        self.ledger = uow.ledger.of_members(full, closed, rules)
+        self.old_months = uow.rows.months(full)
+        self.old_costs = uow.rows.costs(full, [f"{mid}|{f}" for mid, fams in stored.items() for f in fams])
         self.months: dict[str, set[MonthRow]] = {m: set(self.old_months.get(m, ())) for m in full}
         self.costs: dict[str, dict[str, list[CostRow]]] = {
             m: {f: list(rows) for f, rows in self.old_costs.get(m, {}).items()} for m in members}
@@ -140,7 +138,7 @@ class MemberWork:
         if found is None:
             found = coverage_from_roster(self.snapshots[mid])
             if mid in self.risk:
-                found = risk_tiers.overlay(found, self.risk[mid][1])
+                found = overlay(found, self.risk[mid][1])
             self._coverage[mid] = found
             if self._cache is not None and mid not in self._full:
                 self._cache.put(mid, self._snapshot_ids.get(mid, frozenset()), found)
@@ -218,14 +216,15 @@ class MemberWork:
         self.months[mid] = {r for r in self.months[mid] if r[0] < since} | new_months
         for f in set(self.costs[mid]) | set(by_family):
             kept = [r for r in self.costs[mid].get(f, []) if r[1] < since]
-            self.costs[mid][f] = sorted(kept + by_family.get(f, []), key=_cost_sort)
+            self.costs[mid][f] = sorted(kept + by_family.get(f, []), key=cost_sort)
 
     # ------------------------------------------------------------------ write
-    def finish(self, pending: Pending) -> dict[str, str]:
+    def finish(self, pending: metrics.Pending) -> dict[str, str]:
         """Write everything; returns the dirty marks (contract → earliest changed period)."""
-        save_snapshots(self.session, self.new_snapshots)
-        save_claims(self.session, self.new_claims)
-        write_held(self.session, self.held)
+        members = self.uow.members
+        members.add_snapshots(self.new_snapshots)
+        members.add_claims(self.new_claims)
+        members.set_held(self.held)
         marks: dict[str, str] = {}
 
         def mark(contract_id: str, period: str) -> None:
@@ -233,7 +232,7 @@ class MemberWork:
                 marks[contract_id] = period
 
         removed: list[tuple[str, str]] = []
-        added: list[dict] = []
+        added: list[tuple[str, str, str, str, str]] = []
         for mid, now in self.months.items():
             before = self.old_months.get(mid, set())
             if now == before:
@@ -246,9 +245,8 @@ class MemberWork:
             for period, contract_id, _, _ in new:
                 pending.member_months[contract_id] += 1
             removed.extend((mid, r[0]) for r in gone)  # a changed row is deleted, then inserted anew
-            added.extend({"member_id": mid, "period": p, "contract_id": c, "tier": t, "runs": runs}
-                         for p, c, t, runs in new)
-        write_month_rows(self.session, removed, added)
+            added.extend((mid, p, c, t, runs) for p, c, t, runs in new)
+        self.uow.rows.replace_months(removed, added)
 
         # a paid line moves only the estimates that read cost of care (shared savings): a
         # contract without such terms is not marked dirty by claims, so the next settle does not
@@ -262,7 +260,7 @@ class MemberWork:
             return found
 
         replaced: list[str] = []
-        lines: list[tuple] = []  # in PAID_LINE_COLS order
+        lines: list[tuple] = []  # (member|family, member, contract, period, procedure, revenue, cents)
         for mid, fams in self.costs.items():
             before = self.old_costs.get(mid, {})
             for f in set(fams) | set(before):
@@ -276,7 +274,7 @@ class MemberWork:
                 if old:
                     replaced.append(key)
                 lines.extend((key, mid, c, p, code, rev, cents) for c, p, code, rev, cents in now)
-        write_cost_rows(self.session, replaced, lines)
+        self.uow.rows.replace_costs(replaced, lines)
         for counts in self.unpriced.values():
             pending.unpriced.update(counts)
         return marks
@@ -287,5 +285,5 @@ def _cost_rows(acc: MemberAccrual) -> dict[str, list[CostRow]]:
     for c in acc.costs:
         out[c.family].append((c.contract_id, c.period, c.procedure_code, c.revenue_code, c.paid_cents))
     for rows in out.values():
-        rows.sort(key=_cost_sort)
+        rows.sort(key=cost_sort)
     return dict(out)

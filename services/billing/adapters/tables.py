@@ -1,4 +1,4 @@
-"""Billing tables (one MetaData) and the database wrapper that serialises ledger writers.
+"""Billing tables (one MetaData).
 
 - ``ledger_entries``: the append-only ledger. ``entry_id`` is unique (the last line of defence
   against a double post); on PostgreSQL a trigger refuses UPDATE and DELETE. Indexed by member
@@ -14,7 +14,7 @@
 - ``contracts``: every contract file loaded (the latest load of an id is in force);
   ``fed_metrics``: metrics posted through the API; ``closed_months``; ``dirty_contracts``
   (contract-level estimates to recompute, from a period on); ``billing_state`` (open month,
-  applied contracts fingerprint).
+  applied contracts fingerprint); ``risk_tier_histories``: computed tiers from ``risk.tiers``.
 - ``processed_events`` and ``audit_log`` from ``shared``.
 
 Free text goes to ``Text`` columns so an over-long value never becomes a database error.
@@ -22,17 +22,10 @@ Free text goes to ``Text`` columns so an over-long value never becomes a databas
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
-from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, text,
-)
-from sqlalchemy.orm import Session
-
-from shared.audit import audit_table, install_append_only_guard
-from shared.db import UtcDateTime, Database, processed_events_table
+from shared.audit import audit_table
+from shared.db import UtcDateTime, processed_events_table
 
 metadata = MetaData()
 
@@ -191,52 +184,16 @@ billing_state = Table(
     Column("value", Text, nullable=False),
 )
 
+risk_tier_histories = Table(
+    # the risk service's latest computed tier history per member (risk.tiers), laid over the
+    # roster's tiers (domain/computed_tiers.py)
+    "risk_tier_histories", metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("decided_on", String(10), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("history", JSON, nullable=False),
+)
+
+# UPDATE and DELETE refused by a trigger on PostgreSQL (``shared.db.open_database``)
 APPEND_ONLY = ("audit_log", "ledger_entries")
-_LOCK_KEY = 0x0B111  # pg_advisory_xact_lock key of the ledger writers
-_SCHEMA_LOCK_KEY = 0x0B112  # pg_advisory_lock key of the schema step
-
-
-class BillingDatabase(Database):
-    """``Database`` whose transactions are the ledger's only writers, one at a time.
-
-    The ledger diff reads what is posted and appends the difference, so two writers of the
-    same keys must not overlap: ``transaction()`` holds a process-wide lock for its whole
-    length and, on PostgreSQL, a transaction-scoped advisory lock (other processes: the API's
-    month close, the CLI). On SQLite the database itself serialises writers.
-    """
-
-    def __init__(self, url: str, *, pool_size: int = 10, schema: str | None = None) -> None:
-        if schema is not None:
-            from sqlalchemy.engine import make_url
-
-            url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-                hide_password=False)
-        super().__init__(url, metadata, pool_size=pool_size)
-        self._lock = threading.RLock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with self._lock, self.sessions() as session, session.begin():
-            if self.engine.dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-            yield session
-
-    def reader(self) -> Session:
-        """A session for reads (no ledger lock)."""
-        return self.sessions()
-
-    def create_schema(self) -> None:
-        """Tables and append-only guards; on PostgreSQL under a lock, because the worker and the
-        API may both run this step at the same moment against a fresh database."""
-        if self.engine.dialect.name != "postgresql":
-            super().create_schema()
-            return
-        with self.engine.connect() as lock:
-            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
-            try:
-                super().create_schema()
-                for table in APPEND_ONLY:
-                    install_append_only_guard(self.engine, table)
-            finally:
-                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
-                lock.commit()

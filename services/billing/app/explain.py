@@ -13,59 +13,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from shared.chunks import chunks
 
-from .aggregates import facts_window, load_facts
-from .domain import Contract, MemberMonth, coverage_from_roster, format_cents, parse_runs
-from .domain.claim_lines import member_claim_lines
-from .domain.explain import CLAIM_FIGURES, explain_figure, parse_figure
-from .domain.periods import days_in
-from .state import chunks, held_counts, load_claims, load_snapshots
-from .store import held_claims, ledger_entries, member_months
+from ..domain import Contract, MemberMonth, coverage_from_roster, format_cents, parse_runs
+from ..domain.claim_lines import member_claim_lines
+from ..domain.explain import CLAIM_FIGURES, explain_figure, parse_figure
+from ..domain.periods import days_in
+from .facts import contract_facts, facts_window
+from .ports import UnitOfWork
 
 _ACCOUNT_RULES = {"fees": ("pmpm_fee", "pmpm:"), "cost_of_care": ("cost_of_care", None),
                   "carve_outs": ("carve_out", None), "bonus": ("bonus_estimate", "bonus:"),
                   "shared_savings": ("shared_savings_estimate", None)}
 
 
-def explain(session: Session, contract: Contract, period: str, figure: str, *, member: str | None = None
+def explain(uow: UnitOfWork, contract: Contract, period: str, figure: str, *, member: str | None = None
             ) -> dict[str, Any]:
     """The explanation of ``figure`` (``ValueError``: unknown figure, or no version in force)."""
     if contract.version_for(period) is None:
         raise ValueError(f"no version of {contract.contract_id} is in force in {period}")
     kind, qual = parse_figure(contract, period, figure)
     first, last = facts_window(contract, period, period)
-    facts = load_facts(session, contract, first, last)
-    months = _months(session, contract.contract_id, period, member) if kind in ("fees", "bonus") else []
-    lines = _claim_lines(session, contract, period, member) if kind in CLAIM_FIGURES else []
+    facts = contract_facts(uow, contract, first, last)
+    months = _months(uow, contract.contract_id, period, member) if kind in ("fees", "bonus") else []
+    lines = _claim_lines(uow, contract, period, member) if kind in CLAIM_FIGURES else []
     body = explain_figure(contract, period, figure, facts, months, lines, partial=member is not None)
-    body["books"] = _books(session, contract.contract_id, period, kind, qual)
+    body["books"] = _books(uow, contract.contract_id, period, kind, qual)
     if member is not None:
         body["member_filter"] = member
         body["arithmetic"].append(f"listing only member {member}'s items; the amount is the whole figure's")
     return body
 
 
-def _months(session: Session, contract_id: str, period: str, member: str | None) -> list[MemberMonth]:
-    mm = member_months.c
-    q = select(mm.member_id, mm.tier, mm.runs).where(mm.contract_id == contract_id, mm.period == period)
-    if member is not None:
-        q = q.where(mm.member_id == member)
+def _months(uow: UnitOfWork, contract_id: str, period: str, member: str | None) -> list[MemberMonth]:
     n = days_in(period)
-    return [MemberMonth(m, contract_id, period, t, parse_runs(r), n) for m, t, r in session.execute(q)]
+    return [MemberMonth(m, contract_id, period, t, parse_runs(r), n)
+            for m, t, r in uow.rows.contract_months(contract_id, period, member)]
 
 
-def _claim_lines(session: Session, contract: Contract, period: str, member: str | None) -> list:
-    mm = member_months.c
-    q = select(mm.member_id).where(mm.contract_id == contract.contract_id).distinct()
-    if member is not None:
-        q = q.where(mm.member_id == member)
-    members = sorted(r[0] for r in session.execute(q))
+def _claim_lines(uow: UnitOfWork, contract: Contract, period: str, member: str | None) -> list:
+    members = uow.rows.contract_members(contract.contract_id, member)
     out = []
     for part in chunks(members, 2000):
-        snapshots = load_snapshots(session, part)
-        claims = load_claims(session, part)
+        snapshots = uow.members.snapshots(part)
+        claims = uow.members.claims(part)
         for mid in part:
             if claims.get(mid):
                 out.extend(member_claim_lines(mid, coverage_from_roster(snapshots.get(mid, [])), claims[mid],
@@ -73,17 +64,16 @@ def _claim_lines(session: Session, contract: Contract, period: str, member: str 
     return out
 
 
-def _books(session: Session, contract_id: str, period: str, kind: str, qual: str | None) -> dict[str, Any]:
+def _books(uow: UnitOfWork, contract_id: str, period: str, kind: str, qual: str | None) -> dict[str, Any]:
     """What the ledger holds for the figure's account in the month (by the month it belongs to)."""
     account, prefix = _ACCOUNT_RULES[kind]
-    le = ledger_entries.c
-    q = select(func.coalesce(func.sum(le.amount_cents), 0)).where(
-        le.contract_id == contract_id, le.period == period, le.account == account)
     if qual is not None and prefix is not None:
-        q = q.where(le.rule == f"{prefix}{qual}")
+        net = uow.ledger.net(contract_id, period, account, rule=f"{prefix}{qual}")
     elif qual is not None and kind == "carve_outs":
-        q = q.where(le.rule.like(f"%:{qual}"))
-    return {"account": account, "net_posted": format_cents(int(session.execute(q).scalar() or 0))}
+        net = uow.ledger.net(contract_id, period, account, rule_suffix=f":{qual}")
+    else:
+        net = uow.ledger.net(contract_id, period, account)
+    return {"account": account, "net_posted": format_cents(net)}
 
 
 def member_ids(body: dict[str, Any]) -> list[str]:
@@ -108,17 +98,13 @@ def page(body: dict[str, Any], limit: int, offset: int = 0) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- held corrections
-def held(session: Session, member: str | None = None, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+def held(uow: UnitOfWork, member: str | None = None, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
     """Corrections whose original has not arrived: counts by kind, and the rows."""
-    hc = held_claims.c
-    counts = held_counts(session)
-    q = select(hc.member_id, hc.claim_id, hc.frequency_code, hc.names_claim_id, hc.held_since).order_by(
-        hc.held_since, hc.member_id, hc.claim_id)
-    if member is not None:
-        q = q.where(hc.member_id == member)
-    rows = [{"member_id": m, "claim_id": c, "kind": "void" if f == "8" else "replacement",
-             "waiting_for": n, "held_since": s.isoformat() if s else None}
-            for m, c, f, n, s in session.execute(q.limit(limit).offset(offset))]
+    counts = uow.members.held_counts()
+    rows = [{"member_id": r["member_id"], "claim_id": r["claim_id"],
+             "kind": "void" if r["frequency_code"] == "8" else "replacement", "waiting_for": r["names_claim_id"],
+             "held_since": r["held_since"].isoformat() if r["held_since"] else None}
+            for r in uow.members.held_rows(member, limit, offset)]
     return {"counts": counts, "rows": rows}
 
 
