@@ -32,14 +32,11 @@ def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository
     members, changes = 0, 0
     while True:
         with (guard() if guard else _null()), transaction() as repo:
-            ids = repo.member_ids(after, chunk)
+            ids = repo.member_ids(after, chunk, until)
             done = len(ids) < chunk
-            if until is not None and ids and ids[-1] > until:
-                ids = [i for i in ids if i <= until]
-                done = True
             if not ids:
                 break
-            events = rescore(repo, ids, ctx)
+            events = rescore(repo, ids, ctx, span=(ids[0], ids[-1]))
             if events:
                 publish(list(events))
         members += len(ids)
@@ -51,8 +48,9 @@ def full_rescore(transaction: Callable[[], AbstractContextManager[RiskRepository
 
 
 def split_ids(ids: list[str], parts: int) -> list[tuple[str | None, str | None]]:
-    """``parts`` contiguous (after, until] ranges of sorted ``ids`` of about equal size."""
-    ids = sorted(ids)
+    """``parts`` contiguous (after, until] ranges of ``ids`` of about equal size. ``ids`` are in the
+    store's order (``member_ids``): not re-sorted here, a database collation may order them
+    differently from Python, and the ranges are applied by the database."""
     if parts <= 1 or len(ids) < parts:
         return [(None, None)]
     size = -(-len(ids) // parts)
