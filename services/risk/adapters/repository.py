@@ -183,7 +183,7 @@ class SqlRiskRepository:
     # ------------------------------------------------------------------ results
     def tier_states(self, ids: Iterable[str], span: tuple[str, str] | None = None) -> dict[str, TierState]:
         out = {}
-        for r in self._for_members(select(t.assessments), t.assessments.c.member_id, ids, span):
+        for r in self._for_members(_ASSESSMENTS, t.assessments.c.member_id, ids, span):
             a = _assessment(r)
             out[a.member_id] = TierState(a.member_id, list(a.history), a.summary)
         return out
@@ -192,18 +192,15 @@ class SqlRiskRepository:
         if not assessments:
             return
         if self._pg:
-            # one statement for the whole chunk: a column per array parameter, unnest()ed into rows
-            # (an executemany of 2,000 rows cost ~15x the CPU on the client side)
-            self.s.execute(_UPSERT_ASSESSMENTS_PG, {
-                "member_id": [a.member_id for a in assessments], "contract_id": [a.contract_id for a in assessments],
-                "practice_id": [a.practice_id for a in assessments],
-                "assessed_on": [a.assessed_on for a in assessments], "model": [a.model for a in assessments],
-                "raw_score": [a.raw_score for a in assessments], "payment_score": [a.payment_score for a in assessments],
-                "computed_tier": [a.computed_tier for a in assessments],
-                "tier_in_force": [a.tier_in_force for a in assessments],
-                "history": [json.dumps(_history(a)) for a in assessments],
-                "reasons": [json.dumps(list(a.reasons)) for a in assessments],
-            })
+            # one statement for the whole chunk, its rows one JSON parameter (json_to_recordset): client
+            # and server CPU together ~31 ms per 2,000 rows, against ~52 ms for an array parameter per
+            # column and several times that for an executemany
+            self.s.execute(_UPSERT_ASSESSMENTS_PG, {"rows": json.dumps([{
+                "member_id": a.member_id, "contract_id": a.contract_id, "practice_id": a.practice_id,
+                "assessed_on": a.assessed_on.isoformat(), "model": a.model, "raw_score": a.raw_score,
+                "payment_score": a.payment_score, "computed_tier": a.computed_tier, "tier_in_force": a.tier_in_force,
+                "history": _history(a), "reasons": list(a.reasons),
+            } for a in assessments])})
             return
         upsert(self.s, t.assessments, [{
             "member_id": a.member_id, "contract_id": a.contract_id, "practice_id": a.practice_id,
@@ -213,7 +210,7 @@ class SqlRiskRepository:
         } for a in assessments], ["member_id"])
 
     def assessment(self, member_id: str) -> StoredAssessment | None:
-        r = self.s.execute(select(t.assessments).where(t.assessments.c.member_id == member_id)).first()
+        r = self.s.execute(_ASSESSMENTS.where(t.assessments.c.member_id == member_id)).first()
         return _assessment(r) if r is not None else None
 
     def ed_facts(self, after: str | None, limit: int) -> list[tuple[Member, list[AdtEncounter], list[ClaimFacts]]]:
@@ -246,9 +243,8 @@ _ASSESSMENT_COLUMNS = (("member_id", "varchar"), ("contract_id", "varchar"), ("p
                        ("history", "json"), ("reasons", "json"))
 _UPSERT_ASSESSMENTS_PG = text(
     f"INSERT INTO {t.assessments.name} ({', '.join(c for c, _ in _ASSESSMENT_COLUMNS)}) "
-    f"SELECT {', '.join(f'CAST(u.{c} AS {ty})' for c, ty in _ASSESSMENT_COLUMNS)} FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {'text' if ty == 'json' else ty}[])" for c, ty in _ASSESSMENT_COLUMNS)
-    + f") AS u({', '.join(c for c, _ in _ASSESSMENT_COLUMNS)}) ON CONFLICT (member_id) DO UPDATE SET "
+    f"SELECT {', '.join(c for c, _ in _ASSESSMENT_COLUMNS)} FROM json_to_recordset(CAST(:rows AS json)) "
+    f"AS u({', '.join(f'{c} {ty}' for c, ty in _ASSESSMENT_COLUMNS)}) ON CONFLICT (member_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c, _ in _ASSESSMENT_COLUMNS[1:]))
 
 
@@ -258,6 +254,8 @@ _loads = json.loads
 _CLAIMS = select(t.claims.c.member_id, t.claims.c.event_id, t.claims.c.occurred_at,
                  cast(t.claims.c.facts, Text).label("facts"))
 _MEMBERS = select(*(cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in t.members.columns))
+_ASSESSMENTS = select(*(cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+                        for c in t.assessments.columns))
 
 
 def _member(r) -> Member:
@@ -274,8 +272,8 @@ def _member(r) -> Member:
 def _assessment(r) -> StoredAssessment:
     return StoredAssessment(r.member_id, r.contract_id, r.practice_id, r.assessed_on, r.model,
                             r.raw_score, r.payment_score, r.computed_tier, r.tier_in_force,
-                            tuple((date.fromisoformat(d), tier) for d, tier in r.history),
-                            tuple(r.reasons or ()))
+                            tuple((date.fromisoformat(d), tier) for d, tier in _loads(r.history)),
+                            tuple(_loads(r.reasons) or ()))
 
 
 def _encounter(r) -> AdtEncounter:
