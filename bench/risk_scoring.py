@@ -26,6 +26,9 @@ estimate, next to the load average before and after the run.
 
 Target: a full re-score of 100,000 members <= 60 s. Prints figures; asserts nothing.
 
+Then the same re-score the next day (``--no-next-day`` skips it): the windows moved a day, a
+few tiers change, and only the assessments whose summary changed are written - the daily cost.
+
 ``--database NAME`` re-scores a data set kept by an earlier ``--keep`` run (its assessments are
 emptied first, so it is again a first full re-score that writes every member's assessment).
 """
@@ -134,14 +137,14 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def parts(url: str, cpu_dir: str, parent: int) -> tuple:
+def parts(url: str, cpu_dir: str, parent: int, today: date = TODAY) -> tuple:
     """One process's share of the re-score: its own connection; tier changes counted, not sent.
     On close it leaves its own CPU seconds (a spawned process: its whole life; the parent itself
     with ``--processes 1``: from here on) and its backend's in ``cpu_dir``."""
     cpu0 = time.process_time() if os.getpid() == parent else 0.0
     db = open_database(url, pool_size=1)
     backend = BackendCpu(db.engine)
-    ctx = RiskContext(load_policies(), load_normalization(), lambda: TODAY)
+    ctx = RiskContext(load_policies(), load_normalization(), lambda: today)
 
     def close() -> None:
         Path(cpu_dir, f"{os.getpid()}.txt").write_text(f"{time.process_time() - cpu0} {backend.seconds()}")
@@ -179,6 +182,43 @@ def load(db, n: int, rng: random.Random) -> dict:
     return counts
 
 
+def timed_rescore(url: str, args, today: date, label: str) -> dict:
+    """One timed parallel full re-score as of ``today``; prints wall, CPU by part and the estimate."""
+    rescore_db = open_database(url, pool_size=1)
+    parent_backend = BackendCpu(rescore_db.engine)
+    cpu_dir = tempfile.mkdtemp(prefix="risk-bench-")
+    load0, cpu0, children0 = os.getloadavg()[0], time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    stats = parallel_full_rescore(rescore_db, partial(parts, url, cpu_dir, os.getpid(), today), args.processes,
+                                  chunk=2000)
+    children1, parent_cpu, load1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time() - cpu0, \
+        os.getloadavg()[0]
+    children_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+    per_process = [tuple(map(float, f.read_text().split())) for f in Path(cpu_dir).glob("*.txt")]
+    shutil.rmtree(cpu_dir, ignore_errors=True)
+    parent_pg = parent_backend.seconds()
+    rescore_db.dispose()
+    pg_cpu = sum(b for _, b in per_process) + parent_pg
+    longest = max(p + b for p, b in per_process)
+    serial = parent_cpu + parent_pg
+    if len(per_process) == 1 and args.processes == 1:   # it ran in this process: its CPU is in parent_cpu
+        longest, serial = parent_cpu + per_process[0][1], parent_pg
+        children_cpu = parent_cpu
+    quiet = longest + serial
+    total = children_cpu + pg_cpu + (0.0 if children_cpu == parent_cpu else parent_cpu)
+    print(f"{label} (as of {today}):")
+    print(f"  {stats.members:,} members in {stats.seconds:.1f} s wall ({stats.members / stats.seconds:,.0f} members/s), "
+          f"{stats.changes:,} tier changes; load average {load0:.2f} before, {load1:.2f} after")
+    print(f"  CPU: scoring {stats.cpu_seconds:.1f} s (inside full_rescore), scoring processes' whole lives "
+          f"{children_cpu:.1f} s (start-up, imports), parent {parent_cpu:.1f} s; PostgreSQL backends "
+          f"{pg_cpu:.1f} s ({' + '.join(f'{b:.1f}' for _, b in per_process)} + parent {parent_pg:.1f})")
+    print(f"  ESTIMATE for a quiet {args.processes}-core machine (not a measurement): the longest process "
+          f"chain (its CPU + its backend's) {longest:.1f} s + the parent's serial part "
+          f"{serial:.1f} s = {quiet:.1f} s wall; all CPU {total:.1f} s over {args.processes} cores = "
+          f"{total / args.processes:.1f} s", flush=True)
+    return {"stats": stats, "members": stats.members, "changes": stats.changes, "wall": stats.seconds,
+            "load0": load0, "load1": load1, "children_cpu": children_cpu, "pg_cpu": pg_cpu, "quiet": quiet}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=100_000)
@@ -186,6 +226,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--processes", type=int, default=2, help="as `python -m services.risk rescore --processes`")
     ap.add_argument("--database", help="re-score the data set of an earlier --keep run (kept again)")
+    ap.add_argument("--no-next-day", action="store_true", help="skip the second (next day's) re-score")
     args = ap.parse_args()
     pg = postgres_url()
     dbname = args.database or f"bench_risk_{uuid.uuid4().hex[:8]}"
@@ -209,41 +250,21 @@ def main() -> None:
         url = make_url(pg).set(database=dbname).render_as_string(hide_password=False)
         with db.engine.begin() as conn:
             conn.exec_driver_sql("TRUNCATE risk_assessments")
-        rescore_db = open_database(url, pool_size=1)
-        parent_backend = BackendCpu(rescore_db.engine)
-        cpu_dir = tempfile.mkdtemp(prefix="risk-bench-")
-        load0, cpu0, children0 = os.getloadavg()[0], time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        stats = parallel_full_rescore(rescore_db, partial(parts, url, cpu_dir, os.getpid()), args.processes, chunk=2000)
-        children1, parent_cpu, load1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time() - cpu0, \
-            os.getloadavg()[0]
-        children_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
-        per_process = [tuple(map(float, f.read_text().split())) for f in Path(cpu_dir).glob("*.txt")]
-        shutil.rmtree(cpu_dir, ignore_errors=True)
-        parent_pg = parent_backend.seconds()
-        rescore_db.dispose()
-        pg_cpu = sum(b for _, b in per_process) + parent_pg
-        per_s = stats.members / stats.seconds
-        print(f"full re-score: {stats.members:,} members in {stats.seconds:.1f} s wall ({per_s:,.0f} members/s), "
-              f"{stats.changes:,} tier changes; load average {load0:.2f} before, {load1:.2f} after")
-        print(f"  CPU: scoring {stats.cpu_seconds:.1f} s (inside full_rescore), scoring processes' whole lives "
-              f"{children_cpu:.1f} s (start-up, imports), parent {parent_cpu:.1f} s; PostgreSQL backends "
-              f"{pg_cpu:.1f} s ({' + '.join(f'{b:.1f}' for _, b in per_process)} + parent {parent_pg:.1f})")
-        longest = max(p + b for p, b in per_process)
-        serial = parent_cpu + parent_pg
-        if len(per_process) == 1 and args.processes == 1:   # it ran in this process: its CPU is in parent_cpu
-            longest, serial = parent_cpu + per_process[0][1], parent_pg
-        quiet = longest + serial
-        print(f"  ESTIMATE for a quiet {args.processes}-core machine (not a measurement): the longest process "
-              f"chain (its CPU + its backend's) {longest:.1f} s + the parent's serial part "
-              f"{serial:.1f} s = {quiet:.1f} s wall; all CPU {children_cpu + parent_cpu + pg_cpu:.1f} s "
-              f"over {args.processes} cores = {(children_cpu + parent_cpu + pg_cpu) / args.processes:.1f} s")
+        first = timed_rescore(url, args, TODAY, "first full re-score: every member's assessment written")
         report(f"risk: full CMS-HCC re-score through the use case, PostgreSQL, {args.processes} process(es) "
-               f"({stats.members:,} members)",
-               stats.seconds, "s", target=60, better="lower",
-               note=f"{per_s:,.0f} members/s, {stats.changes:,} tier changes, load avg {load0:.1f}-{load1:.1f}")
+               f"({first['members']:,} members)", first["wall"], "s", target=60, better="lower",
+               note=f"{first['members'] / first['wall']:,.0f} members/s, {first['changes']:,} tier changes, "
+                    f"load avg {first['load0']:.1f}-{first['load1']:.1f}")
         report(f"risk: full re-score, estimated wall on a quiet {args.processes}-core machine from CPU seconds "
-               f"(scoring processes {children_cpu:.1f} + PostgreSQL {pg_cpu:.1f} CPU-s)", quiet, "s", target=60,
-               better="lower")
+               f"(scoring processes {first['children_cpu']:.1f} + PostgreSQL {first['pg_cpu']:.1f} CPU-s)",
+               first["quiet"], "s", target=60, better="lower")
+        if not args.no_next_day:
+            nxt = timed_rescore(url, args, TODAY + timedelta(days=1),
+                                "the next day's re-score: windows moved a day, only changed assessments written")
+            report(f"risk: the next day's full re-score, estimated wall on a quiet {args.processes}-core machine "
+                   f"from CPU seconds (measured {nxt['wall']:.0f} s at load avg {nxt['load1']:.1f})", nxt["quiet"],
+                   "s", target=60, better="lower")
+        stats = first["stats"]
         # the pure assessment alone, per member (in memory)
         with db.transaction() as s:
             repo = SqlRiskRepository(s)
