@@ -3,13 +3,18 @@ PostgreSQL on this machine, data from the synthetic population generator. Prints
 
     python bench/admissions_mllp.py [--members 20000] [--months 12] [--skip-throughput]
 
-(a) max sustained throughput: every generated ADT message, unpaced, across 16 connections,
-    to a listener whose topics have no worker (the listener's own capacity);
+(a) max sustained throughput: the generated ADT messages, unpaced, across 16 connections,
+    to a listener whose topics have no worker (the listener's own capacity); then (a1) the same
+    over one connection (a sender's interface engine usually has one), with its p99 ACK;
 (b) ACK latency p50/p95/p99 at 200 msg/s (16 connections), worker running;
 (c) admit-to-alert p50/p95/p99 at 100 msg/s: from the write of the admit on the socket to the
     alert read back from alerts.hospitalist by this script (and the worker's histogram).
 
-Targets (issue 3): (a) ≥ 1,000 msg/s; (b) p99 ≤ 25 ms; (c) p99 ≤ 250 ms. Not a test.
+Targets: (a) ≥ 2,000 msg/s and (a1) ≥ 400 msg/s (issue 12: leniency must not cost the ACK path;
+measured before it: 2,227 and 404); (b) p99 ≤ 25 ms; (c) p99 ≤ 250 ms (issue 3). Not a test.
+
+Every phase is sized from the messages available, so --quick measures every figure too; a
+figure that cannot be measured is printed as MISSING (and bench/run_all.py exits non-zero).
 """
 
 from __future__ import annotations
@@ -260,18 +265,35 @@ def _env(settings: CommonSettings, db_url: str, **ports: int) -> dict[str, str]:
             "DATABASE_URL": db_url, **{k: str(v) for k, v in ports.items()}}
 
 
+def missing(figure: str, why: str) -> None:
+    """Say loudly that a headline figure could not be measured (run_all counts these)."""
+    print(f"MISSING: {figure}: {why}", flush=True)
+
+
 def throughput(bootstrap, pg_server, procs: Procs, messages: list[bytes]) -> None:
     settings = _topics(bootstrap, f"bench{uuid.uuid4().hex[:6]}.")
     port, mport = free_port(), free_port()
     procs.start("mllp", _env(settings, fresh_database(pg_server), MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
-    send(port, messages[:500], 16, None)  # warm-up (connections, producer, caches)
-    summary = send(port, messages[500:], 16, None)
+    warm = min(500, len(messages) // 10)
+    one = min(4000, (len(messages) - warm) // 3)  # distinct messages: a resend would only test the dedupe cache
+    send(port, messages[:warm], 16, None)  # warm-up (connections, producer, caches)
+    summary = send(port, messages[warm:len(messages) - one], 16, None)
     d = summary.as_dict()
     print(f"(a) throughput, 16 connections, unpaced, listener only: {d['throughput_per_s']:.0f} msg/s "
           f"({d['sent']} messages in {d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) "
-          f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 1,000 msg/s] {load()}")
+          f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 2,000 msg/s] {load()}")
     report("MLLP ingest throughput, 16 connections (ACK after acks=all write)", d["throughput_per_s"], "msg/s",
-           target=1000, note=f"p99 ACK {d['latency_ms']['p99']} ms")
+           target=2000, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
+    if one < 200:
+        missing("MLLP ingest throughput, 1 connection", f"only {len(messages)} messages generated")
+        return
+    summary = send(port, messages[len(messages) - one:], 1, None)
+    d = summary.as_dict()
+    print(f"(a1) throughput, 1 connection, unpaced: {d['throughput_per_s']:.0f} msg/s ({d['sent']} messages in "
+          f"{d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) ACK latency p50 {d['latency_ms']['p50']} ms "
+          f"p99 {d['latency_ms']['p99']} ms   [target >= 400 msg/s] {load()}")
+    report("MLLP ingest throughput, 1 connection (ACK after acks=all write)", d["throughput_per_s"], "msg/s",
+           target=400, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
 
 
 def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) -> None:
@@ -285,8 +307,15 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     print(f"roster: {len(rosters)} snapshots produced in {time.perf_counter() - t:.1f}s")
     port, mport = free_port(), free_port()
     procs.start("mllp", _env(settings, db_url, MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
-    n = args.latency_messages
+    # Size the three slices from what was generated: (c) needs its admissions at the end of the
+    # timeline (its alerts), (b0) and (b) share the rest. A quick population has ~3,000 messages.
+    alerts_wanted = int(100 * args.alert_seconds)
+    n = min(args.latency_messages, max(0, (len(items) - min(alerts_wanted, len(items) // 2)) // 2))
     warm, items = [a.message for a in items[:n]], items[n:]
+    if n < 100:
+        for figure in ("MLLP ACK latency p99 at 200 msg/s (worker running)", "Admit-to-alert p99 at 100 msg/s"):
+            missing(figure, f"only {len(items)} messages generated")
+        return
     summary = send(port, warm, 16, 200.0)
     d = summary.as_dict()
     print(f"(b0) ACK latency at 200 msg/s, 16 connections, no worker running: p50 {d['latency_ms']['p50']} ms, "
@@ -309,8 +338,12 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
         time.sleep(1)
     print(f"worker caught up with the roster and (b0) in {time.perf_counter() - t:.1f}s")
 
-    n = args.latency_messages
     first, second = [a.message for a in items[:n]], items[n:]
+    if not first:
+        missing("MLLP ACK latency p99 at 200 msg/s (worker running)", "no messages left for it")
+        missing("Admit-to-alert p99 at 100 msg/s", "no messages left for it")
+        engine.dispose()
+        return
     summary = send(port, first, 16, 200.0)
     d = summary.as_dict()
     print(f"(b) ACK latency at 200 msg/s, 16 connections, worker running: p50 {d['latency_ms']['p50']} ms, "
@@ -318,7 +351,7 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
           f"({d['sent']} messages, achieved {d['throughput_per_s']:.0f} msg/s, ACKs {d['acked']})   "
           f"[target p99 <= 25 ms] {load()}")
     report("MLLP ACK latency p99 at 200 msg/s (worker running)", d["latency_ms"]["p99"], "ms", target=25,
-           better="lower", note=f"p50 {d['latency_ms']['p50']} ms, p95 {d['latency_ms']['p95']} ms")
+           better="lower", note=f"p50 {d['latency_ms']['p50']} ms, p95 {d['latency_ms']['p95']} ms, {load()}")
 
     before = scrape_buckets(wport)
     batch_name = 'ccp_consumer_batch_seconds_bucket{consumer="admissions.worker"'
@@ -329,6 +362,10 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     time.sleep(1.0)
     count = int(100 * args.alert_seconds)
     batch = second[:count]
+    if len(batch) < 100:
+        missing("Admit-to-alert p99 at 100 msg/s", f"only {len(batch)} messages left for phase (c)")
+        engine.dispose()
+        return
     sent_at: dict[str, float] = {}
     ids = {adt_event_id(a.facility, a.control_id) for a in batch if a.control_id}
     by_index = {i: a for i, a in enumerate(batch)}
@@ -350,7 +387,9 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
           f"p99 {ms(pct(lat, 99))}, max {ms(max(lat) if lat else None)}   [target p99 <= 250 ms] {load()}")
     if lat:
         report("Admit-to-alert p99 at 100 msg/s (MLLP send -> alert on alerts.hospitalist)", pct(lat, 99) * 1000, "ms",
-               target=250, better="lower", note=f"p50 {pct(lat, 50) * 1000:.0f} ms, {len(lat)} alerts")
+               target=250, better="lower", note=f"p50 {pct(lat, 50) * 1000:.0f} ms, {len(lat)} alerts, {load()}")
+    else:
+        missing("Admit-to-alert p99 at 100 msg/s", f"no alert observed ({d['sent']} messages sent in phase (c))")
     print(f"    worker histogram (gateway received -> alert written, bucket upper bounds): "
           f"p50 <= {hist['p50']}s, p95 <= {hist['p95']}s, p99 <= {hist['p99']}s over {hist['count']:.0f} alerts; "
           f"ACK p99 during (c) {d['latency_ms']['p99']} ms")

@@ -9,7 +9,7 @@ What it does (bounded in count and time, loopback only):
    deploy/postgres/pgctl.py), makes a fresh database and a fresh topic namespace;
 2. builds members with the synthetic population generator (carectl.synth: practice, pod,
    risk tier, conditions) and, per member, the care gaps a measure engine would open;
-3. handler only: applies the events with the worker's handler in this process, batches of 500,
+3. handler only: applies the events with the worker's routes table in this process, batches of 500,
    straight into PostgreSQL (no Kafka) — the database side of task creation;
 4. through the worker: starts ``python -m services.outreach worker``, produces the roster then
    the gap events, and measures drain throughput (tasks/s) and per-event latency (Kafka
@@ -48,9 +48,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from carectl.synth import SynthConfig  # noqa: E402
 from carectl.synth.writer import World  # noqa: E402
-from services.outreach import store  # noqa: E402
-from services.outreach.directory import Staff  # noqa: E402
-from services.outreach.handlers import TaskHandler  # noqa: E402
+from services.outreach.adapters.database import open_database  # noqa: E402
+from services.outreach.adapters.unit_of_work import SqlUnitOfWork  # noqa: E402
+from services.outreach.app.batch import TaskBatch  # noqa: E402
+from services.outreach.app.staff import Staff  # noqa: E402
+from services.outreach.routes import ROUTES  # noqa: E402
 from services.outreach.settings import OutreachSettings  # noqa: E402
 from shared.auth import UserDirectory, hash_key  # noqa: E402
 from shared.events import EligibilitySpan, GapOpenedV1, MemberRosterV1  # noqa: E402
@@ -144,9 +146,10 @@ def handler_only(server_url: str, rosters, gaps, users: Path) -> tuple[set[int],
     """Apply the events in-process; returns (indices of the gap events that made a task, seconds)."""
     url = fresh_database(server_url)
     try:
-        db = store.open_database(url)
-        store.create_schema(db)
-        handler = TaskHandler(OutreachSettings(environment="test").decision_context(), Staff(UserDirectory.load(users)))
+        db = open_database(url)
+        handler = ROUTES.handler(SqlUnitOfWork.for_session,
+                                 TaskBatch.starter(OutreachSettings(environment="test").decision_context(),
+                                                   Staff(UserDirectory.load(users))))
         events = rosters + gaps
         started = time.perf_counter()
         for i in range(0, len(events), 500):

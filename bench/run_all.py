@@ -8,6 +8,11 @@
 Each script prints RESULT lines (bench/common.py); the table (figure, target, result, machine)
 is printed and written to bench/results/latest.md and latest.json — the README's performance
 table is copied from there.
+
+Every benchmark promises its headline figures (``HEADLINES``). A promised figure that no RESULT
+line reported, a figure without a value, a script that failed: each is a MISSING row in the
+table and a MISSING line at the end, and the exit status is 1 — a run that could not measure
+something never looks complete.
 """
 
 from __future__ import annotations
@@ -33,8 +38,39 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "outreach": ("outreach_claim_next.py", [], ["--members", "1000", "--claims", "150"]),
     "billing-close": ("billing_close.py", [], ["--member-months", "200000"]),
     "billing-claims": ("billing_claims.py", [], ["--members", "2000", "--claims", "10000"]),
+    "notifications": ("notifications_delivery.py", [], ["--quick"]),
     "risk": ("risk_scoring.py", [], ["--members", "20000"]),
 }
+
+
+# name -> the figures it must report (prefixes of the RESULT lines' "figure")
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "kafka": ("Kafka producer ceiling",),
+    "hl7": ("HL7 ",),
+    "admissions": ("MLLP ingest throughput, 16 connections", "MLLP ingest throughput, 1 connection",
+                   "MLLP ACK latency p99 at 200 msg/s", "Admit-to-alert p99"),
+    "gaps": ("gaps: claims backfill", "gaps: full re-evaluation"),
+    "measures": ("Measure engine alone",),
+    "x12": ("X12 837P parse",),
+    "outreach": ("Outreach worker draining", "Outreach gap event -> task", "Outreach claim-next"),
+    "billing-close": ("Billing month close",),
+    "billing-claims": ("Billing claims cost accrual",),
+}
+
+
+def missing_rows(name: str, results: list[dict], rc: int) -> list[dict]:
+    """The MISSING rows of one benchmark: promised figures not reported, figures without a value."""
+    out = []
+    for prefix in HEADLINES.get(name, ()):
+        if not any(r.get("figure", "").startswith(prefix) for r in results):
+            out.append({"bench": name, "figure": f"MISSING: {prefix}… (not measured{'; exit ' + str(rc) if rc else ''})",
+                        "value": None, "unit": "", "target": None, "ok": False, "rc": rc, "missing": True})
+    for r in results:
+        v = r.get("value")
+        if v is None or (isinstance(v, float) and v != v):
+            out.append({**r, "bench": name, "figure": f"MISSING: {r.get('figure')} (no value)", "ok": False,
+                        "missing": True})
+    return out
 
 
 def run(name: str, quick: bool) -> tuple[list[dict], float, int]:
@@ -105,6 +141,7 @@ def main() -> None:
         if rc != 0 and not results:
             rows.append({"bench": name, "figure": f"{name} failed (exit {rc})", "value": None, "unit": "",
                          "target": None, "ok": False, "rc": rc})
+        rows.extend(missing_rows(name, results, rc))
     try:
         print(f"deleted {delete_bench_topics(bootstrap, topics_before)} leftover benchmark topics")
     except Exception as exc:  # noqa: BLE001 - cleanup only
@@ -125,6 +162,12 @@ def main() -> None:
     (out / "latest.md").write_text(table + "\n")
     (out / "latest.json").write_text(json.dumps({"machine": host, "quick": args.quick, "rows": rows}, indent=2))
     print(f"\nwritten to {out / 'latest.md'}")
+    gaps = [r for r in rows if r.get("missing") or (r.get("rc") and r.get("value") is None)]
+    if gaps:
+        print(f"\n{len(gaps)} figure(s) could not be measured:", file=sys.stderr)
+        for r in gaps:
+            print(f"  MISSING [{r['bench']}] {r['figure']}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

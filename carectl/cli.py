@@ -8,7 +8,7 @@
     ./ccp topics               create the registry's topics (idempotent)
     ./ccp roster load FILE [--full] · claims load FILE · hl7 send FILE · month close CONTRACT YYYY-MM
     ./ccp dlq list [--topic T] · dlq replay --topic T [--offset N ...]
-    ./ccp synth --members N --out DIR · bench [NAME ...]
+    ./ccp synth --members N --out DIR · bench [NAME ...] · feeds report [--json]
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(month_app, name="month")
+from .feeds import feeds_app  # noqa: E402 - ccp feeds report (carectl/feeds.py)
+
+app.add_typer(feeds_app, name="feeds")
 console = Console(stderr=True)
 
 
@@ -357,12 +360,18 @@ def demo(
     opts = DemoOptions(var_dir=var_dir, members=members, seed=seed, minutes=minutes, env=env,
                        mllp_port=2575 + int(env.get("PORT_OFFSET", "0") or 0))
     manifest = ensure_population(opts, console)
+    from . import demo_notifications
+
+    demo_notifications.prepare_env(os.environ)  # the demo's receiver listens on 127.0.0.1
     sup = bring_up(var_dir)
+    receiver, receiver_port = demo_notifications.start_receiver(env, var_dir)
+    demo_notifications.subscribe(env, var_dir, receiver_port)
     console.print("[bold]platform is up[/bold]; streaming the demo feed ...")
     try:
         tally = asyncio.run(stream(opts, manifest, console))
     except KeyboardInterrupt:
         sup.stop()
+        receiver.terminate()
         console.print("stopped (run ./ccp demo again to resume the feed)")
         raise typer.Exit(130)
     acks = ", ".join(f"{k}={v}" for k, v in sorted(tally["ack"].items()))
@@ -371,24 +380,31 @@ def demo(
     where_to_look(console, sup.specs, port_offset=sup.port_offset, var_dir=var_dir)
     if once:
         sup.stop()
+        receiver.terminate()
         return
     console.print("platform running; Ctrl-C stops every process")
-    _serve_until_interrupted(sup)
+    try:
+        _serve_until_interrupted(sup)
+    finally:
+        receiver.terminate()
 
 
 def _drop_service_tables() -> None:
     """With DATABASE_URL (or <SERVICE>_DATABASE_URL) set, drop each service's own tables there
     (only the tables its schema step creates; nothing else in that database is touched)."""
     import importlib
+    import importlib.util
 
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    for service in ("admissions", "gaps", "outreach", "billing"):
+    for service in ("admissions", "gaps", "outreach", "billing", "notifications"):
         url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
         if not url:
             continue
-        metadata = importlib.import_module(f"services.{service}.store").metadata
+        shaped = importlib.util.find_spec(f"services.{service}.adapters") is not None  # the new shape: adapters/tables.py
+        module = f"services.{service}.adapters.tables" if shaped else f"services.{service}.store"
+        metadata = importlib.import_module(module).metadata
         engine = create_engine(url)
         try:
             metadata.drop_all(engine)

@@ -244,6 +244,9 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
                   f"risk API {url(8070, '/docs')})")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")
     console.print(f"  MLLP listener      127.0.0.1:{2575 + port_offset}  (./ccp hl7 send FILE)")
+    console.print(f"  hospitalist alerts {url(8010, '/hospitalist')}  (log in with key dev-hospitalist-hg-north)")
+    console.print(f"  notifications      {url(8060, '/docs')}  (subscriptions, delivery log, FHIR at /fhir); the demo "
+                  f"receiver prints what it gets in {(var_dir / 'logs') if var_dir else 'var/logs'}/demo-receiver.log")
     console.print("  metrics            " + "  ".join(f"{p.name}:{p.http_port + port_offset}/metrics" for p in processes))
     console.print("  dashboard          deploy/grafana/dashboards/care-coordination.json "
                   "(docker compose up: Grafana on :3000, Prometheus on :9090; locally: prometheus "

@@ -58,6 +58,8 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("outreach", "api", 8030),
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
+    ProcSpec("notifications", "worker", 8061),
+    ProcSpec("notifications", "api", 8060),
     ProcSpec("portal", "worker", 8081),
     ProcSpec("portal", "api", 8080),
     ProcSpec("risk", "worker", 8071),

@@ -42,17 +42,22 @@ def record_access(session: Session, table: Table, *, user_id: str, role: str, me
         session.execute(insert(table), rows)
 
 
+def append_only_guard_statements(table_name: str = "audit_log") -> list[str]:
+    """PostgreSQL statements making ``table_name`` refuse UPDATE and DELETE (idempotent)."""
+    return [
+        "CREATE OR REPLACE FUNCTION ccp_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+        f"DROP TRIGGER IF EXISTS {table_name}_append_only ON {table_name}",
+        f"CREATE TRIGGER {table_name}_append_only BEFORE UPDATE OR DELETE ON {table_name} "
+        "FOR EACH ROW EXECUTE FUNCTION ccp_append_only()",
+    ]
+
+
 def install_append_only_guard(engine: Engine, table_name: str = "audit_log") -> None:
-    """On PostgreSQL, refuse UPDATE/DELETE on the audit table (idempotent)."""
+    """On PostgreSQL, refuse UPDATE/DELETE on the audit table (idempotent). The schema step of
+    ``shared.db.open_database(append_only=...)`` does the same under its lock."""
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as conn:
-        conn.execute(text(
-            "CREATE OR REPLACE FUNCTION ccp_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-        ))
-        conn.execute(text(f"DROP TRIGGER IF EXISTS {table_name}_append_only ON {table_name}"))
-        conn.execute(text(
-            f"CREATE TRIGGER {table_name}_append_only BEFORE UPDATE OR DELETE ON {table_name} "
-            "FOR EACH ROW EXECUTE FUNCTION ccp_append_only()"
-        ))
+        for statement in append_only_guard_statements(table_name):
+            conn.execute(text(statement))

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 
 from .errors import InvalidEvent
 from .events import LATEST, Event, model_for
+from .events import UPCASTERS as EVENT_UPCASTERS
 
 Headers = list[tuple[str, bytes]]
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 # (event_type, from_version) -> function returning the payload at from_version + 1
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = dict(EVENT_UPCASTERS)  # the contract's own (shared/events)
 
 
 def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:

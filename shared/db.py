@@ -1,11 +1,19 @@
 """Database helpers: engines for PostgreSQL and the embedded SQLite default, the
-``processed_events`` dedupe table, dialect-neutral insert-or-ignore, explicit schema creation.
+``processed_events`` dedupe table, dialect-neutral insert-or-ignore, and the one of each that
+every service uses:
+
+- ``open_database(url, metadata, append_only=...)``: the database bootstrap (engine, session
+  factory, the idempotent schema step with the append-only guards, retried when processes race);
+- ``after_commit(session, fn)``: run ``fn`` once the session's outermost transaction committed
+  (metrics count committed work only: a rolled-back, retried batch is counted once);
+- ``chunks(items)`` (from ``shared.chunks``): IN-lists in pieces the database accepts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .chunks import chunks  # noqa: F401 - the one chunks(), re-exported for the adapters
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +114,22 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.processed = metadata.tables.get("processed_events")
 
-    def create_schema(self) -> None:
+    def create_schema(self, append_only: Sequence[str] = ()) -> None:
         """The explicit schema step, run by ``python -m services.<name> migrate`` and at process start.
 
         Idempotent, and safe when several processes of a service run it at once on an empty
         PostgreSQL database (concurrent CREATE TABLEs of one name fail on the catalogue's unique
-        index): there it holds a transaction-scoped advisory lock for the whole step."""
+        index): there it holds a transaction-scoped advisory lock for the whole step, which also
+        installs the triggers refusing UPDATE and DELETE on the ``append_only`` tables."""
         if self.engine.dialect.name == "postgresql":
+            from .audit import append_only_guard_statements
+
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % SCHEMA_LOCK_KEY)
                 self.metadata.create_all(conn)
+                for table in append_only:
+                    for statement in append_only_guard_statements(table):
+                        conn.execute(text(statement))
         else:
             self.metadata.create_all(self.engine)
 
@@ -132,6 +148,55 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_database(url: str, metadata: MetaData, *, pool_size: int = 10, append_only: Sequence[str] = (),
+                  attempts: int = 5) -> Database:
+    """The database bootstrap every process of a service runs: the engine (SQL parameters kept
+    out of error texts: they carry member ids), then the idempotent schema step with the
+    append-only guards. Processes starting together may still race on SQLite's CREATE: such a
+    failure is retried (``attempts``) before it is raised."""
+    db = Database(url, metadata, pool_size=pool_size)
+    for attempt in range(1, attempts + 1):
+        try:
+            db.create_schema(append_only)
+            return db
+        except DBAPIError as exc:
+            if attempt == attempts:
+                db.dispose()
+                raise
+            log.warning("schema step failed (%s), retrying", exc.__class__.__name__)
+            time.sleep(0.5 * attempt)
+    return db  # pragma: no cover - the loop returns or raises
+
+
+_AFTER_COMMIT = "ccp_after_commit"
+_HOOKED = "ccp_after_commit_hooked"
+
+
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for cb in session.info.pop(_AFTER_COMMIT, []):
+        cb()
+
+
+def _drop_after_commit(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost one ended: committed (callbacks ran) or rolled back
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def after_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Run ``fn`` after the session's outermost transaction commits; never when it rolls back.
+
+    Savepoints do not count (SQLAlchemy fires ``after_commit`` for a released savepoint too): the
+    callbacks wait for the real commit, and a rollback of the outer transaction drops them, so a
+    batch that is rolled back and retried runs them once, for the attempt that committed."""
+    if not session.info.get(_HOOKED):
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_transaction_end", _drop_after_commit)
+        session.info[_HOOKED] = True
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
 
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

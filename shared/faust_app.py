@@ -1,9 +1,24 @@
-"""The faust-streaming app every service's worker is built on.
+"""The faust-streaming app every service's worker is built on, and the consuming loop.
 
-At-least-once: faust acknowledges a batch's events only after ``BatchConsumer.process``
-returned (``stream.take_events`` acks in its ``finally``), and ``process`` returns only when
-the batch is committed to the database or dead-lettered — otherwise the process exits without
-acknowledging (see ``shared.consumer``). Offsets are committed every second and on shutdown.
+Offsets are committed by our code, explicitly, never by faust. How faust would do it: a stream
+*acks* each event after the agent's loop body (``stream.take_events`` acks a batch in a
+``finally`` — even when the body raised, once the generator is closed), acked offsets join a
+per-partition list, and a timer (``broker_commit_interval``), every ``broker_commit_every``
+acks, a rebalance and the shutdown (after ``stream_wait_empty`` waited for unacked events)
+commit the highest contiguous acked offset + 1. aiokafka's own ``enable_auto_commit`` is off.
+That is at-least-once only while nothing acks a batch that was not applied; the guarantee used
+to rest on the process dying (``os._exit``) before that ``finally`` could run.
+
+``consume`` therefore subscribes with ``acks=False``: faust tracks, acks and commits nothing on
+these topics. After ``BatchConsumer.process`` returned — the batch's transaction committed, or
+its bad records dead-lettered — ``consume`` commits, per partition, the batch's last offset + 1
+and waits for the broker's answer (arroyo's rule: commit what was processed, the next offset to
+read). A failed batch is never committed and its consumer commits nothing after it; records
+fetched before a rebalance (an older generation) are not committed by us — their partition's new
+owner reads them again and drops them as duplicates. A commit for a partition this worker no
+longer owns is refused by Kafka, counted (``ccp_consumer_offset_commits_total{outcome="not_owned"}``)
+and harmless for the same reason. On shutdown the batch in flight finishes its transaction and
+its offsets are committed when the consumer still can (arroyo's forced commit on close).
 
 The worker's web server serves ``/metrics`` (Prometheus) and ``/healthz``. Consumer lag is
 exported from the broker's side by ``carectl.lag_exporter`` (visible even when a worker is down).
@@ -11,6 +26,7 @@ exported from the broker's side by ``carectl.lag_exporter`` (visible even when a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -21,6 +37,11 @@ from faust.web import Request, Response, View
 from . import metrics
 from .consumer import EXIT_UNPROCESSED, BatchConsumer, Record
 from .settings import CommonSettings
+
+# Where a test may stop the loop: a batch received (nothing applied), applied (its transaction
+# committed, its offsets not yet), committed (offsets committed).
+STEPS = ("received", "applied", "committed")
+Observer = Callable[[str, Sequence[Record]], None]
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +183,24 @@ def _install_worker_watchdog(app: faust.App, service: str) -> None:
 def consume(
     app: faust.App,
     settings: CommonSettings,
-    topics: Sequence[str],
+    topics: Sequence[str] | None,
     processor: BatchConsumer,
     *,
     batch_size: int = 500,
     within: float = 0.2,
+    observe: Observer | None = None,
 ) -> None:
-    """Route ``topics`` (registry names, un-prefixed) to ``processor`` in batches."""
+    """Route ``topics`` (registry names, un-prefixed; ``None``: the processor's routes table) to
+    ``processor`` in batches, committing each batch's offsets after it was applied.
+
+    ``observe(step, records)`` is called at each of ``STEPS`` (tests kill the worker there)."""
+    if topics is None:
+        if processor.routes is None:
+            raise ValueError("consume: name the topics, or give a processor built from a routes table")
+        topics = processor.routes.topics()
     channel = app.topic(*[settings.topic(t) for t in topics], key_serializer="raw", value_serializer="raw",
-                        allow_empty=True)
+                        allow_empty=True, acks=False)
+    offsets = OffsetCommitter(app, processor.name)
 
     async def agent(stream):
         async for events in stream.take_events(batch_size, within):
@@ -185,10 +215,68 @@ def consume(
                 )
                 for e in events
             ]
-            await processor.process(records)
+            if observe:
+                observe("received", records)
+            try:
+                await processor.process(records)
+            except asyncio.CancelledError:
+                if processor.last_applied is records and processor.failed is None:
+                    await offsets.commit_on_stop(events)
+                raise
+            if observe:
+                observe("applied", records)
+            await offsets.commit(events)
+            if observe:
+                observe("committed", records)
 
     agent.__name__ = agent.__qualname__ = f"consume_{processor.name.replace('.', '_').replace('-', '_')}"
     app.agent(channel, name=processor.name)(agent)
+
+
+class OffsetCommitter:
+    """Commits a batch's offsets (last offset + 1 per partition) once the batch was applied."""
+
+    def __init__(self, app: faust.App, consumer: str) -> None:
+        self.app = app
+        self.consumer = consumer
+        self._committed = metrics.OFFSET_COMMITS.labels(consumer, "committed")
+        self._not_owned = metrics.OFFSET_COMMITS.labels(consumer, "not_owned")
+
+    def offsets(self, events) -> dict:
+        """{TP: next offset} of the events fetched in the current generation of the group."""
+        generation = self.app.consumer_generation_id
+        out: dict = {}
+        for event in events:
+            message = event.message
+            if message.generation_id != generation:
+                continue  # fetched before a rebalance: the partition's owner now reads it again
+            nxt = message.offset + 1
+            if nxt > out.get(message.tp, -1):
+                out[message.tp] = nxt
+        return out
+
+    async def commit(self, events) -> bool:
+        offsets = self.offsets(events)
+        if not offsets:
+            return True
+        owned = set(self.app.consumer.assignment())
+        # ThreadDelegateConsumer._commit: aiokafka's commit of exactly these offsets, on the
+        # consumer's thread, awaited (faust's public ``commit()`` commits acked offsets only).
+        ok = await self.app.consumer._commit({tp: o for tp, o in offsets.items() if tp in owned})
+        if ok and len(owned.intersection(offsets)) == len(offsets):
+            self._committed.inc()
+            return True
+        self._not_owned.inc()
+        log.warning("%s: offsets of %d partition(s) not committed (reassigned meanwhile); their records are "
+                    "redelivered to the new owner and skipped as duplicates", self.consumer, len(offsets))
+        return False
+
+    async def commit_on_stop(self, events) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(self.commit(events)), 5.0)
+        except BaseException as exc:  # noqa: BLE001 - stopping anyway; the batch is redelivered and skipped
+            log.info("%s: offsets not committed while stopping (%s); the batch will be skipped as duplicates",
+                     self.consumer, exc.__class__.__name__)
 
 
 def _headers(headers) -> list[tuple[str, bytes]]:

@@ -24,6 +24,10 @@ CONSUMER_LAG = Gauge("ccp_consumer_lag", "Messages not yet consumed (high waterm
                      ["group", "topic", "partition"])
 CONSUMER_LAST_BATCH = Gauge("ccp_consumer_last_batch_timestamp_seconds", "When the consumer last applied a batch",
                             ["consumer"])
+OFFSET_COMMITS = Counter(
+    "ccp_consumer_offset_commits_total", "Offset commits made by a consumer after its batch was applied, by outcome",
+    ["consumer", "outcome"],  # committed | not_owned (a rebalance moved the partitions: redelivered, deduplicated)
+)
 DEAD_LETTERS = Counter("ccp_dead_letters_total", "Messages sent to a dead-letter topic", ["consumer", "topic"])
 PRODUCED = Counter("ccp_produced_total", "Messages confirmed written to Kafka", ["topic"])
 PRODUCE_FAILURES = Counter("ccp_produce_failures_total", "Writes Kafka did not confirm", ["topic"])

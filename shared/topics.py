@@ -21,6 +21,9 @@ TRANSITIONS = "care.transitions"
 GAPS = "gaps.events"
 TASKS = "outreach.tasks"
 ACCRUALS = "billing.accruals"
+PORTAL_MESSAGES = "portal.messages"
+PORTAL_REPLIES = "portal.replies"
+RISK_TIERS = "risk.tiers"
 
 
 @dataclass(frozen=True)

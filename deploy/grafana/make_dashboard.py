@@ -73,6 +73,26 @@ line(
     p("Tasks by queue and status", [("sum by (queue, status) (outreach_tasks_open)", "{{queue}} {{status}}")], "short"),
     p("Overdue tasks", [("sum by (queue) (outreach_tasks_overdue)", "{{queue}}")], "short"),
 )
+row("Notifications out")
+line(
+    p("Backlog per subscription", [("max by (subscription) (notifications_backlog)", "{{subscription}}")], "short"),
+    p("Oldest undelivered", [("max by (subscription) (notifications_oldest_undelivered_seconds)", "{{subscription}}")], "s"),
+    p("Delivery success rate (15m)", [
+        ("sum by (subscription) (rate(notifications_attempts_total{outcome=\"delivered\"}[15m])) / "
+         "clamp_min(sum by (subscription) (rate(notifications_attempts_total[15m])), 1e-9)", "{{subscription}}")],
+      "percentunit"),
+)
+line(
+    p("Attempt latency p99 per subscription", [
+        ("histogram_quantile(0.99, sum by (le, subscription) (rate(notifications_attempt_seconds_bucket[5m])))",
+         "{{subscription}}")], "s"),
+    p("Event to delivery p50 / p99", [
+        ("histogram_quantile(0.5, sum by (le) (rate(notifications_delivery_latency_seconds_bucket[5m])))", "p50"),
+        ("histogram_quantile(0.99, sum by (le) (rate(notifications_delivery_latency_seconds_bucket[5m])))", "p99")], "s"),
+    p("Attempts by outcome / subscriptions in error", [
+        ("sum by (outcome) (rate(notifications_attempts_total[1m]))", "{{outcome}}"),
+        ("sum(max by (subscription) (notifications_subscription_status{status=\"error\"}))", "in error")], "ops"),
+)
 row("Money")
 line(
     p("PMPM fees accrued", [("sum by (contract) (billing_accrued_cents{account=\"pmpm_fee\"}) / 100", "{{contract}}")], "currencyUSD"),

@@ -15,7 +15,7 @@ import faust
 from shared.audit import install_append_only_guard
 from shared.consumer import BatchConsumer
 from shared.db import Database
-from shared.events import AdtEventV1, MemberRosterV1
+from shared.events import AdtEventV2, MemberRosterV1
 from shared.faust_app import consume, create_app
 from shared.kafka import EventProducer
 from shared.topics import ADT, ROSTER
@@ -31,6 +31,7 @@ def migrate(settings: AdmissionsSettings) -> Database:
     """The idempotent schema step (also run by the worker and the api at start)."""
     db = Database(settings.resolved_database_url(), store.metadata)
     db.create_schema()
+    store.upgrade_columns(db.engine)
     install_append_only_guard(db.engine)
     return db
 
@@ -42,7 +43,7 @@ def build_worker(settings: AdmissionsSettings) -> faust.App:
     db = migrate(settings)
     producer = EventProducer(settings, "admissions-worker", **{"linger.ms": 1, "socket.nagle.disable": True})
     handler = AdmissionsHandler(settings.env(), full_parse_tz=settings.feed_tz() if settings.full_parse_audit else None)
-    consumer = BatchConsumer(CONSUMER, db, producer, handler, expect=(AdtEventV1, MemberRosterV1))
+    consumer = BatchConsumer(CONSUMER, db, producer, handler, expect=(AdtEventV2, MemberRosterV1))
     app = create_app("admissions", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"db": db.ping()})
     consume(app, settings, [ROSTER, ADT], consumer, batch_size=settings.batch_size, within=settings.batch_within_s)

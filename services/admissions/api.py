@@ -16,6 +16,8 @@
   Kafka did not confirm; send again). A JSON ADT body (``application/json``) is answered with a
   JSON status: 202 accepted, 200 duplicate, 422 with the reason, 503 when Kafka is down.
   Allowed to admins and the feed users named by ``INGEST_USERS`` (default ``feed.adt``).
+- ``GET /feeds/quirks[?facility=]``: the feed-quirks report (admins and ops): per sending
+  facility, messages accepted / refused / resent, warnings by field and kind, refusal reasons.
 - ``/metrics``, ``/healthz`` (database, alert stream tailing Kafka).
 
 The schema step runs (idempotently) when the app is created.
@@ -37,7 +39,7 @@ from shared.audit import record_access
 from shared.auth import User, authenticator, load_directory
 from shared.http import install_error_handlers, ops_router
 
-from . import queries, schemas
+from . import queries, quirks, schemas
 from .agents import migrate
 from .alert_stream import OVERFLOW, AlertTail
 from .dedupe import WriteBehindDedupe
@@ -63,13 +65,16 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
         dedupe = WriteBehindDedupe(db, capacity=min(settings.dedupe_memory_entries, 100_000),
                                    retention_days=settings.dedupe_retention_days)
         await dedupe.start()
-        parts["gateway"] = build_gateway(settings, producer, dedupe, "http")
+        tally = quirks.QuirkTally(db, settings.quirks_flush_s)
+        await tally.start()
+        parts["gateway"] = build_gateway(settings, producer, dedupe, "http", quirks=tally)
         tail.start(asyncio.get_running_loop())
         try:
             yield
         finally:
             tail.stop()
             await dedupe.close()
+            await tally.close()
             await asyncio.to_thread(producer.close, 5.0)
             db.dispose()
 
@@ -77,6 +82,8 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
                   description="Census, hospitalist alert inbox and stream, encounters, HTTP ingest of ADT.")
     install_error_handlers(app)
     app.include_router(ops_router("admissions", "api", lambda: {"db": db.ping(), "alert_stream": tail.ready}))
+    from .web.hospitalist_pages import hospitalist_router  # the hospitalist's alerts page (issue 14)
+    app.include_router(hospitalist_router(settings, db, directory, tail))
 
     def session() -> Iterator[Session]:
         with db.transaction() as s:
@@ -204,6 +211,21 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
         audit(s, user, [member_id], "/members/{member_id}/encounters")
         return rows
 
+    # ------------------------------------------------------------------ feeds
+    def ops(user: CurrentUser) -> User:
+        if not user.has("admin", "ops"):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "requires role: admin or ops")
+        return user
+
+    OpsUser = Annotated[User, Depends(ops)]
+
+    @app.get("/feeds/quirks", response_model=list[schemas.FeedQuirks], tags=["feeds"],
+             summary="Per sending facility: messages accepted, refused and resent, warnings by field and kind, "
+                     "refusal reasons (no patient data)")
+    def feed_quirks(_user: OpsUser, s: SessionDep,
+                    facility: Annotated[str | None, Query(max_length=64)] = None):
+        return quirks.report(s, facility)
+
     # ------------------------------------------------------------------ ingest
     @app.post("/ingest/adt", tags=["ingest"], summary="HTTP ingest of one ADT message (HL7 v2 text or JSON)",
               responses={200: {"description": "HL7: the ACK (AA/CA); JSON: duplicate",
@@ -228,10 +250,11 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
             return Response(result.body(), status_code=result.http_status, media_type="application/json")
         if size > limit:
             nak = await gateway.refuse(body, refused_too_large(limit))
-            return Response(nak.ack.data, status_code=413, media_type="application/hl7-v2")
-        answer = await gateway.handle(body)
-        code = 200 if answer.ack.accepted else (422 if answer.issues else 503)
-        return Response(answer.ack.data, status_code=code, media_type="application/hl7-v2")
+            return Response(nak.answer.data, status_code=413, media_type="application/hl7-v2")
+        result = await gateway.handle(body)
+        answer = result.answer  # the application ACK when MSH-16 asked for one: it carries the verdict
+        code = 200 if answer.accepted else (422 if result.issues else 503)
+        return Response(answer.data, status_code=code, media_type="application/hl7-v2")
 
     return app
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shared.errors import InvalidEvent
-from shared.events import AdtEventV1, AlertRaisedV1, Event, MemberRosterV1
+from shared.events import AdtEventV2, AlertRaisedV1, Event, MemberRosterV1
 
 from . import metrics, store
 from .domain.matching import match_member
@@ -39,7 +39,7 @@ from .projections import BatchWriter
 Pair = tuple[str, str]
 
 
-def _pairs(event: AdtEventV1) -> list[Pair]:
+def _pairs(event: AdtEventV2) -> list[Pair]:
     return [(p.assigning_authority, p.id) for p in (*event.patient_ids, *event.prior_patient_ids)
             if p.assigning_authority]
 
@@ -64,17 +64,17 @@ class _Batch:
 
     # ------------------------------------------------------------------ loading
     def prefetch(self, events: Sequence[Event]) -> None:
-        pairs = [p for e in events if isinstance(e, AdtEventV1) for p in _pairs(e)]
+        pairs = [p for e in events if isinstance(e, AdtEventV2) for p in _pairs(e)]
         self._load_pairs(pairs)  # with the matched members' rosters
         self._load_merged(e.patient_key or e.patient_ids[0].key() for e in events
-                          if isinstance(e, AdtEventV1) and (e.patient_key or e.patient_ids))
+                          if isinstance(e, AdtEventV2) and (e.patient_key or e.patient_ids))
         self._load_rosters({e.member_id for e in events if isinstance(e, MemberRosterV1)})
         owners: set[str] = set()
         for e in events:
             if isinstance(e, MemberRosterV1):
                 owners.add(e.member_id)
                 owners.update(unmatched_owner(f"{x.assigning_authority}|{x.mrn}") for x in e.mrns)
-            elif isinstance(e, AdtEventV1):
+            elif isinstance(e, AdtEventV2):
                 owners.add(self._owner_for(e)[0])
         self._load_states(owners)
 
@@ -126,7 +126,7 @@ class _Batch:
         self._load_states([owner])
         return self.states[owner]
 
-    def _owner_for(self, event: AdtEventV1) -> tuple[str, str | None]:
+    def _owner_for(self, event: AdtEventV2) -> tuple[str, str | None]:
         self._load_pairs(_pairs(event))
         known = {p: m for p in _pairs(event) if (m := self.xwalk.get(p))}
         member = match_member(event.patient_ids, known).member_id
@@ -179,7 +179,7 @@ class _Batch:
             self.put(src)
             self.put(dst)
 
-    def adt(self, e: AdtEventV1) -> None:
+    def adt(self, e: AdtEventV2) -> None:
         owner, member = self._owner_for(e)
         state = self.state_of(owner) or (PatientState.for_member(member) if member
                                          else PatientState(owner=owner))
@@ -242,7 +242,7 @@ class AdmissionsHandler:
         for e in events:
             if isinstance(e, MemberRosterV1):
                 batch.roster(e)
-            elif isinstance(e, AdtEventV1):
+            elif isinstance(e, AdtEventV2):
                 if self.full_parse_tz is not None:
                     _audit_full_parse(e, self.full_parse_tz)
                 batch.adt(e)
@@ -267,7 +267,7 @@ def _count(batch: _Batch) -> None:
         metrics.ADMIT_TO_ALERT.observe(seconds)
 
 
-def _audit_full_parse(event: AdtEventV1, tz: Any) -> None:
+def _audit_full_parse(event: AdtEventV2, tz: Any) -> None:
     """Off the ACK path: python-hl7's full parse must agree with the light reader's event."""
     if not event.raw or event.hl7_version is None:
         return

@@ -1,12 +1,14 @@
 """The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest).
 
-- publish: the ``AdtEventV1`` to ``adt.events`` (key: patient key) through
+- publish: the ``AdtEventV2`` to ``adt.events`` (key: patient key) through
   ``EventProducer.send_messages``, which returns only when the broker confirmed the write
   (acks=all, idempotent producer). The gateway answers AA only after that; a failure or a
   timeout (``publish_timeout_s``) answers AE 207 — never AA for what Kafka has not confirmed.
 - dead_letter: the raw bytes to ``adt.events.dlq`` with the reason, the table 0357 code
   (header ``hl7.error_code``) and the transport, through ``shared.deadletter``.
 - dedupe: ``WriteBehindDedupe`` (see ``dedupe.py``).
+- senders: the per-sender policies (``FEED_POLICIES_FILE``) and the listener's facility;
+- quirks: ``QuirkTally`` (see ``quirks.py``), the per-sender counts behind the feed-quirks report.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import time
 
 from shared.deadletter import DeadLetters
-from shared.events import AdtEventV1
+from shared.events import AdtEventV2
 from shared.kafka import EventProducer
 from shared.topics import ADT
 
 from .dedupe import WriteBehindDedupe
 from .metrics import PrometheusHooks
 from .mllp.gateway import AdtGateway, GatewayConfig
+from .mllp.hooks import QuirkSink
 from .settings import AdmissionsSettings
 
 
@@ -48,13 +51,13 @@ class KafkaStatus:
 
 
 def build_gateway(settings: AdmissionsSettings, producer: EventProducer, dedupe: WriteBehindDedupe,
-                  transport: str, status: KafkaStatus | None = None) -> AdtGateway:
+                  transport: str, status: KafkaStatus | None = None, quirks: QuirkSink | None = None) -> AdtGateway:
     topic = settings.topic(ADT)
     dlq = DeadLetters(producer, f"admissions.{transport}")
     timeout = settings.publish_timeout_s
     status = status or KafkaStatus()
 
-    async def publish(event: AdtEventV1, raw: bytes) -> None:
+    async def publish(event: AdtEventV2, raw: bytes) -> None:
         try:
             await producer.send_messages([producer.message_for(event, topic)], timeout=timeout)
         except BaseException:
@@ -66,6 +69,6 @@ def build_gateway(settings: AdmissionsSettings, producer: EventProducer, dedupe:
         await dlq.send(topic, raw, None, [("hl7.error_code", str(code).encode()), ("transport", transport.encode())],
                        reason=reason, exception=f"HL7 error {code}")
 
-    config = GatewayConfig(default_tz=settings.feed_tz(), source_prefix=transport, publish_timeout=timeout,
-                           dead_letter_timeout=timeout, dedupe_timeout=1.0)
-    return AdtGateway(publish, dead_letter, dedupe, config, PrometheusHooks(transport))
+    config = GatewayConfig(default_tz=settings.feed_tz(), senders=settings.senders(), source_prefix=transport,
+                           publish_timeout=timeout, dead_letter_timeout=timeout, dedupe_timeout=1.0)
+    return AdtGateway(publish, dead_letter, dedupe, config, PrometheusHooks(transport), quirks=quirks)

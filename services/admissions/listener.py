@@ -30,6 +30,7 @@ from .dedupe import WriteBehindDedupe
 from .ingest import KafkaStatus, build_gateway, ingest_producer
 from .mllp.server import MllpServer
 from .mllp.tls import server_ssl_context
+from .quirks import QuirkTally
 from .settings import AdmissionsSettings
 from .store import metadata
 
@@ -87,9 +88,11 @@ async def serve(settings: AdmissionsSettings) -> None:
     dedupe = WriteBehindDedupe(db, capacity=settings.dedupe_memory_entries,
                                retention_days=settings.dedupe_retention_days)
     await dedupe.start()
+    quirks = QuirkTally(db, settings.quirks_flush_s)
+    await quirks.start()
     producer = ingest_producer(settings, "admissions-mllp")
     health = _Health()
-    gateway = build_gateway(settings, producer, dedupe, "mllp", health.kafka)
+    gateway = build_gateway(settings, producer, dedupe, "mllp", health.kafka, quirks)
     server = MllpServer(gateway, host=settings.listener_host(), port=settings.mllp_port, ssl=ssl_ctx,
                         idle_timeout=settings.mllp_idle_timeout_s, max_frame_bytes=settings.mllp_max_frame_bytes,
                         max_connections=settings.mllp_max_connections)
@@ -109,6 +112,7 @@ async def serve(settings: AdmissionsSettings) -> None:
             schema.cancel()
         await server.close(grace=5)
         await dedupe.close()
+        await quirks.close()
         await asyncio.to_thread(producer.close, 5.0)
         await runner.cleanup()
         db.dispose()

@@ -36,6 +36,11 @@ FAILURES = Counter("admissions_gateway_failures_total",
 JUNK_BYTES = Counter("admissions_mllp_junk_bytes_total", "Bytes received outside MLLP frames")
 FULL_PARSE_MISMATCHES = Counter("admissions_full_parse_mismatches_total",
                                 "Messages where python-hl7's full parse disagreed with the ACK-path reader")
+FIELD_WARNINGS = Counter("admissions_field_warnings_total",
+                         "Odd optional fields accepted messages carried, by field (e.g. PV1-36) and kind "
+                         "(too_long, bad_value, unknown_code, fallback, bad_encoding)", ["field", "kind"])
+QUIRK_FLUSH_FAILURES = Counter("admissions_quirk_flush_failures_total",
+                               "Write-behind flushes of the feed-quirks tally to the database that failed")
 DEDUPE_FLUSH_FAILURES = Counter("admissions_dedupe_flush_failures_total",
                                 "Write-behind flushes of accepted ACKs to the dedupe table that failed")
 
@@ -71,3 +76,9 @@ class PrometheusHooks:
 
     def connections(self, delta: int) -> None:
         CONNECTIONS.inc(delta)
+
+    def field_warnings(self, warnings) -> None:
+        from .domain.leniency import FIELDS
+
+        for field, kind in warnings:
+            FIELD_WARNINGS.labels(field if field in FIELDS else "other", kind).inc()

@@ -81,3 +81,30 @@ class IngestStatus(BaseModel):
     status: str = Field(description="accepted | duplicate | rejected | error")
     event_id: str | None = None
     detail: str | None = None
+
+
+class QuirkWarning(BaseModel):
+    field: str
+    kind: str
+    count: int
+    text: str | None = None
+
+
+class QuirkRefusal(BaseModel):
+    where: str
+    code: str
+    count: int
+    text: str | None = None
+
+
+class FeedQuirks(BaseModel):
+    """What one sending facility's feed does oddly (counts since the platform started counting)."""
+
+    facility: str
+    accepted: int
+    refused: int
+    duplicates: int
+    warnings: list[QuirkWarning]
+    refusals: list[QuirkRefusal]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None

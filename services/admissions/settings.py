@@ -14,6 +14,7 @@ from shared.settings import CommonSettings
 
 from .domain.reconcile import Env
 from .domain.rules import AdmissionRules
+from .domain.senders import SenderBook, sender_book
 
 
 class AdmissionsSettings(CommonSettings):
@@ -41,6 +42,14 @@ class AdmissionsSettings(CommonSettings):
     dedupe_memory_entries: int = Field(default=500_000, ge=1000,
                                        description="(facility, MSH-10) -> ACK entries kept in memory per process")
     dedupe_retention_days: int = Field(default=7, ge=1, description="how long accepted ACKs are kept in the table")
+    feed_policies_file: str | None = Field(
+        default=None, description="YAML of per-sender overrides: strict/lenient, identifier priority, time zone, "
+                                  "facility name (services/admissions/README.md); none: lenient defaults")
+    mllp_default_facility: str | None = Field(
+        default=None, max_length=64, description="sender identity when MSH-4 and MSH-3 are empty and no client "
+                                                 "certificate names one (a listener dedicated to one hospital)")
+    quirks_flush_s: float = Field(default=1.0, gt=0, description="how often the feed-quirks tally is written "
+                                                                 "behind to the database (off the ACK path)")
 
     # worker
     batch_size: int = Field(default=200, ge=1, description="events per worker transaction")
@@ -83,6 +92,16 @@ class AdmissionsSettings(CommonSettings):
     # ------------------------------------------------------------------ derived
     def feed_tz(self) -> tzinfo:
         return ZoneInfo(self.default_feed_timezone)
+
+    def senders(self) -> SenderBook:
+        """The per-sender policies (``FEED_POLICIES_FILE``), lenient defaults without a file."""
+        data = None
+        if self.feed_policies_file:
+            import yaml
+
+            with open(self.feed_policies_file, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh)
+        return sender_book(data, self.mllp_default_facility)
 
     def rules(self) -> AdmissionRules:
         return AdmissionRules(

@@ -69,10 +69,10 @@ encounters = Table(
     Column("facility", String(64), nullable=False),
     Column("visit_number", String(64), nullable=True),
     Column("status", String(16), nullable=False),
-    Column("patient_class", String(4), nullable=True),
+    Column("patient_class", String(64), nullable=True),  # PV1-2 as received (was 4: see upgrade_columns)
     Column("admit_time", DateTime(timezone=True), nullable=True),
     Column("discharge_time", DateTime(timezone=True), nullable=True),
-    Column("disposition", String(8), nullable=True),
+    Column("disposition", String(64), nullable=True),  # PV1-36 as received (was 8)
     Column("location", Text, nullable=True),  # JSON
     Column("diagnoses", Text, nullable=True),  # JSON
     Column("length_of_stay_days", Integer, nullable=True),
@@ -88,7 +88,7 @@ census = Table(
     Column("practice_id", String(64), nullable=True, index=True),
     Column("hospitalist_group", String(64), nullable=True),
     Column("pod", String(64), nullable=True),
-    Column("patient_class", String(4), nullable=True),
+    Column("patient_class", String(64), nullable=True),
     Column("location", Text, nullable=True),  # JSON
     Column("since", DateTime(timezone=True), nullable=True),
 )
@@ -130,6 +130,29 @@ mllp_acks = Table(
     Column("ack", LargeBinary, nullable=False),
     Column("accepted_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+
+# Columns widened since they were first created (issue 12: PV1-2/PV1-36 are kept as received).
+WIDENED: tuple[tuple[str, str, int], ...] = (
+    ("encounters", "patient_class", 64), ("encounters", "disposition", 64), ("census", "patient_class", 64))
+
+
+def upgrade_columns(engine: Any) -> list[str]:
+    """Widen the columns of an older schema in place (PostgreSQL; SQLite does not enforce
+    VARCHAR lengths). Idempotent; returns what it changed."""
+    if engine.dialect.name != "postgresql":
+        return []
+    changed = []
+    with engine.begin() as conn:
+        for table, column, length in WIDENED:
+            current = conn.exec_driver_sql(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s",
+                (table, column)).scalar()
+            if current is not None and current < length:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar({length})')
+                changed.append(f"{table}.{column}")
+    return changed
 
 
 def utc(dt: datetime | None) -> datetime | None:
@@ -309,3 +332,6 @@ def find_ack(session: Session, sending_facility: str, control_id: str) -> bytes 
     row = session.execute(select(mllp_acks.c.ack).where(and_(mllp_acks.c.sending_facility == sending_facility,
                                                              mllp_acks.c.control_id == control_id))).first()
     return bytes(row[0]) if row else None
+
+
+from . import quirks as _quirks  # noqa: E402,F401 - registers the feed_quirks table on ``metadata``

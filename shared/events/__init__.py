@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .adt import AdtEventV1, Clinician, Diagnosis, Location, PatientIdentifier, SUPPORTED_TRIGGERS
+from .adt import (
+    SUPPORTED_TRIGGERS, SUPPORTED_TRIGGERS_V2, AdtEventV1, AdtEventV2, Clinician, Diagnosis, FieldWarning, Location,
+    PatientIdentifier, PatientIdentifierV2,
+)
+from .adt import UPCASTERS as _ADT_UPCASTERS
 from .alerts import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1
 from .claims import ClaimLine, ClaimV1
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
@@ -17,6 +21,7 @@ from .transitions import CareTransitionCancelledV1, CareTransitionV1, Readmissio
 EVENT_CLASSES: tuple[type[Event], ...] = (
     MemberRosterV1,
     AdtEventV1,
+    AdtEventV2,
     ClaimV1,
     AlertRaisedV1,
     AlertUpdatedV1,
@@ -46,16 +51,21 @@ for _t, _v in MODELS:
     LATEST[_t] = max(_v, LATEST.get(_t, 0))
 
 
+# (event_type, from_version) -> the function lifting a payload to from_version + 1 (shared.codec uses them)
+UPCASTERS = {**_ADT_UPCASTERS}
+
+
 def model_for(event_type: str, schema_version: int) -> type[Event] | None:
     return MODELS.get((event_type, schema_version))
 
 
 __all__ = [
-    "AdtEventV1", "AttributionSpan", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
+    "AdtEventV1", "AdtEventV2", "AttributionSpan", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
     "CareTransitionV1", "ClaimLine", "ClaimV1", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
-    "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "GapClosedV1", "GapExcludedV1",
+    "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "FieldWarning", "GapClosedV1", "GapExcludedV1",
     "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",
-    "MrnXref", "PatientIdentifier", "ReadmissionV1", "SUPPORTED_TRIGGERS", "TaskLifecycleV1",
+    "MrnXref", "PatientIdentifier", "PatientIdentifierV2", "ReadmissionV1", "SUPPORTED_TRIGGERS",
+    "SUPPORTED_TRIGGERS_V2", "UPCASTERS", "TaskLifecycleV1",
     "derive_id", "model_for", "utcnow",
     "CareTeamReplyV1", "PortalMessageSentV1",
     "HccDriver", "RiskTierChangedV1", "TierSpan", "UtilizationFactors",

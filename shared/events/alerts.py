@@ -8,13 +8,14 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from .adt import Clinician, Diagnosis, Location
+from .. import topics
 from .envelope import Event
 
 
 class AlertRaisedV1(Event):
     """Inpatient admission or ED registration of an attributed member."""
 
-    TOPIC: ClassVar[str] = "alerts.hospitalist"
+    TOPIC: ClassVar[str] = topics.ALERTS
 
     event_type: Literal["alert.raised"] = "alert.raised"
     schema_version: Literal[1] = 1
@@ -46,7 +47,7 @@ class AlertRaisedV1(Event):
 class AlertUpdatedV1(Event):
     """A02 transfer (location) or A08 update (details) of an open alert: no second alert."""
 
-    TOPIC: ClassVar[str] = "alerts.hospitalist"
+    TOPIC: ClassVar[str] = topics.ALERTS
 
     event_type: Literal["alert.updated"] = "alert.updated"
     schema_version: Literal[1] = 1
@@ -63,7 +64,7 @@ class AlertUpdatedV1(Event):
 class AlertRetractedV1(Event):
     """A11 cancel admit (or an A40 merge that folds the encounter away) withdraws the alert."""
 
-    TOPIC: ClassVar[str] = "alerts.hospitalist"
+    TOPIC: ClassVar[str] = topics.ALERTS
 
     event_type: Literal["alert.retracted"] = "alert.retracted"
     schema_version: Literal[1] = 1

@@ -7,13 +7,16 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from .. import topics
 from .envelope import Event, Model
 
 MeasureId = Literal["CMS130", "CMS125", "CMS122", "CMS165", "FUP"]
 
 
 class Evidence(Model):
-    """What closed (or keeps open) a gap: a code on a date, from a claim or a transition."""
+    """What closed (or keeps open) a gap, or why a task exists: a code on a date, from a claim or
+    a transition. The platform's one evidence type: gaps.events carry it, outreach tasks keep it,
+    the APIs answer with it; ``describe()`` is its one wording for people."""
 
     code: str = Field(max_length=32)
     code_system: str = Field(
@@ -25,9 +28,18 @@ class Evidence(Model):
     value: str | None = Field(default=None, max_length=64, description="e.g. 9.4% or 142/88")
     description: str | None = Field(default=None, max_length=200)
 
+    def describe(self, *, claim: bool = True) -> str:
+        """"CPT 45378 on 2026-04-10 (9.4%), claim CLM-0001": what a nurse can check."""
+        text = f"{self.code_system} {self.code} on {self.date.isoformat()}"
+        if self.value:
+            text += f" ({self.value})"
+        if claim and self.claim_id:
+            text += f", claim {self.claim_id}"
+        return text
+
 
 class _GapEvent(Event):
-    TOPIC: ClassVar[str] = "gaps.events"
+    TOPIC: ClassVar[str] = topics.GAPS
 
     member_id: str
     gap_key: str = Field(description="member | measure | period [| instance]: one gap's identity")

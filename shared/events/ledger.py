@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from .. import topics
 from .envelope import Event
 
 Account = Literal[
@@ -17,7 +18,7 @@ Account = Literal[
 class LedgerEntryV1(Event):
     """One posting. ``entry_id`` = uuid5(source event, rule): idempotent on the source."""
 
-    TOPIC: ClassVar[str] = "billing.accruals"
+    TOPIC: ClassVar[str] = topics.ACCRUALS
 
     event_type: Literal["ledger.entry"] = "ledger.entry"
     schema_version: Literal[1] = 1

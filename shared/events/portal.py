@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from .. import topics
 from .envelope import Event
 
 # What the member says the message is about. Outreach decides the queue from it (a care
@@ -29,7 +30,7 @@ MAX_BODY = 4000
 
 
 class PortalMessageSentV1(Event):
-    TOPIC: ClassVar[str] = "portal.messages"
+    TOPIC: ClassVar[str] = topics.PORTAL_MESSAGES
 
     event_type: Literal["portal.message_sent"] = "portal.message_sent"
     schema_version: Literal[1] = 1
@@ -43,7 +44,7 @@ class PortalMessageSentV1(Event):
 
 
 class CareTeamReplyV1(Event):
-    TOPIC: ClassVar[str] = "portal.replies"
+    TOPIC: ClassVar[str] = topics.PORTAL_REPLIES
 
     event_type: Literal["portal.reply_sent"] = "portal.reply_sent"
     schema_version: Literal[1] = 1

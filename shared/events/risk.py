@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from .. import topics
 from .envelope import Event, Model
 from .roster import RiskTier
 
@@ -38,7 +39,7 @@ class TierSpan(Model):
 
 
 class RiskTierChangedV1(Event):
-    TOPIC: ClassVar[str] = "risk.tiers"
+    TOPIC: ClassVar[str] = topics.RISK_TIERS
 
     event_type: Literal["risk.tier_changed"] = "risk.tier_changed"
     schema_version: Literal[1] = 1

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from .. import topics
 from .envelope import Event, Model
 
 Sex = Literal["F", "M", "U"]
@@ -52,7 +53,7 @@ class MemberRosterV1(Event):
     ``status`` is ``termed`` when the member left the roster (eligibility closed), never deleted.
     """
 
-    TOPIC: ClassVar[str] = "members.roster"
+    TOPIC: ClassVar[str] = topics.ROSTER
 
     event_type: Literal["roster.member"] = "roster.member"
     schema_version: Literal[1] = 1

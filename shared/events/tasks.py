@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from .. import topics
 from .envelope import Event
 
 TaskKind = Literal["gap", "tcm", "social", "dietician", "message"]  # message: a member wrote through the portal
@@ -15,7 +16,7 @@ TaskStatus = Literal["open", "claimed", "in_progress", "scheduled", "done", "una
 
 
 class TaskLifecycleV1(Event):
-    TOPIC: ClassVar[str] = "outreach.tasks"
+    TOPIC: ClassVar[str] = topics.TASKS
 
     event_type: Literal["task.lifecycle"] = "task.lifecycle"
     schema_version: Literal[1] = 1

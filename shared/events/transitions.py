@@ -9,13 +9,14 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from .adt import Diagnosis
+from .. import topics
 from .envelope import Event
 
 
 class CareTransitionV1(Event):
     """A discharge (A03). ``tcm_applicable`` is false when no follow-up is owed (expired, 20)."""
 
-    TOPIC: ClassVar[str] = "care.transitions"
+    TOPIC: ClassVar[str] = topics.TRANSITIONS
 
     event_type: Literal["care.transition"] = "care.transition"
     schema_version: Literal[1] = 1
@@ -43,7 +44,7 @@ class CareTransitionV1(Event):
 class CareTransitionCancelledV1(Event):
     """A13 cancel discharge: the transition (and its TCM clock) is withdrawn."""
 
-    TOPIC: ClassVar[str] = "care.transitions"
+    TOPIC: ClassVar[str] = topics.TRANSITIONS
 
     event_type: Literal["care.transition_cancelled"] = "care.transition_cancelled"
     schema_version: Literal[1] = 1
@@ -55,7 +56,7 @@ class CareTransitionCancelledV1(Event):
 class ReadmissionV1(Event):
     """An inpatient admission within 30 days of a prior index discharge of the same member."""
 
-    TOPIC: ClassVar[str] = "care.transitions"
+    TOPIC: ClassVar[str] = topics.TRANSITIONS
 
     event_type: Literal["care.readmission"] = "care.readmission"
     schema_version: Literal[1] = 1

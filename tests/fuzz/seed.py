@@ -25,18 +25,16 @@ def seed(service: str, app, client, database_url: str) -> dict[str, list[str]]:
 
 
 def _outreach(app) -> dict[str, list[str]]:
-    from services.outreach import store
-    from services.outreach.handlers import TaskHandler
-    from tests.integration.outreach.events import discharge, gap_opened, roster
+    from services.outreach.adapters import tables
+    from tests.integration.outreach.events import apply_events, discharge, gap_opened, roster
 
     svc = app.state.outreach
     members = [f"FZ-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     events = [roster(m) for m in members]
     events += [gap_opened(m, "CMS130") for m in members] + [discharge(members[0])]
+    apply_events(svc.db, svc.settings.decision_context(), svc.staff, events)
     with svc.db.transaction() as s:
-        TaskHandler(svc.settings.decision_context(), svc.staff)(s, events)
-    with svc.db.transaction() as s:
-        ids = [str(t) for t in s.scalars(select(store.tasks.c.task_id))]
+        ids = [str(t) for t in s.scalars(select(tables.tasks.c.task_id))]
     assert ids, "seeding created no outreach task"
     return {"task_id": ids, "queue": ["nurse:pod-east"]}
 

@@ -4,6 +4,7 @@ facility and MSH-10), every refused one is on ``adt.events.dlq`` with its raw by
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from hypothesis import given
@@ -11,6 +12,9 @@ from hypothesis import strategies as st
 
 from services.admissions.domain.adt_event import adt_event_id
 from services.admissions.domain.hl7_reader import Hl7Message
+from services.admissions.mllp.gateway import AdtGateway, GatewayConfig, MemoryDedupeStore
+from services.admissions.mllp.hooks import Counters
+from tests.unit.admissions.builders import TZ
 from tests.integration.admissions.conftest import END, START, MllpConn, admissions  # noqa: F401 - fixture
 from tests.support.procs import read_topic
 
@@ -21,16 +25,29 @@ from .test_hl7_mllp import answer_of
 payloads = hl7_bytes.map(lambda b: b.replace(b"\x0b", b" ").replace(b"\x1c", b" "))
 
 
-def roundtrip(conn: MllpConn, data: bytes) -> bytes:
-    """Send one frame, return the ACK's bytes (in the encoding of the message it answers)."""
+def roundtrip(conn: MllpConn, data: bytes, answers: int = 1) -> bytes:
+    """Send one frame, return the last of its ``answers`` ACK frames (the one with the verdict: the
+    application ACK when MSH-16 asked for one), in the encoding of the message it answers."""
     conn.send(START + data + END)
-    while END not in conn.buf:
-        chunk = conn.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed by the listener")
-        conn.buf += chunk
-    frame, _, conn.buf = conn.buf.partition(END)
+    frame = b""
+    for _ in range(answers):
+        while END not in conn.buf:
+            chunk = conn.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed by the listener")
+            conn.buf += chunk
+        frame, _, conn.buf = conn.buf.partition(END)
     return frame[frame.index(START) + 1:]
+
+
+def expected_answers(data: bytes) -> int:
+    """How many frames the listener sends back for ``data`` (0, 1, or 2 with an application ACK)."""
+    async def go():
+        async def ok(*_):
+            return None
+        gw = AdtGateway(ok, ok, MemoryDedupeStore(), GatewayConfig(default_tz=TZ), Counters())
+        return len((await gw.handle(data)).replies())
+    return asyncio.run(go())
 
 
 def test_every_frame_is_answered_and_kept_by_the_mllp_process(admissions):  # noqa: F811 - the fixture
@@ -46,9 +63,10 @@ def test_every_frame_is_answered_and_kept_by_the_mllp_process(admissions):  # no
         nonlocal answered
         for data in messages:
             ins, _event, local = answer_of(data)
-            if not local.send:
-                continue  # MSH-15 asks for no answer: nothing to wait for
-            raw_ack = roundtrip(conn, data)
+            answers = expected_answers(data)
+            if not answers:
+                continue  # MSH-15/16 ask for no answer: nothing to wait for
+            raw_ack = roundtrip(conn, data, answers)
             answered += 1
             ack = Hl7Message.parse(raw_ack.decode(ins.message.encoding) if ins.message is not None else raw_ack)
             code = ack.value("MSA", 1)

@@ -4,6 +4,7 @@ service tables, and nothing else in that database is touched."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from sqlalchemy import create_engine, inspect, text
 
@@ -15,7 +16,8 @@ SERVICES = ("admissions", "gaps", "outreach", "billing")
 
 def test_reset_drops_every_service_table_and_keeps_foreign_ones(pg_url, monkeypatch):
     for service in SERVICES:
-        db = Database(pg_url, importlib.import_module(f"services.{service}.store").metadata, pool_size=1)
+        module = "adapters.tables" if importlib.util.find_spec(f"services.{service}.adapters") else "store"
+        db = Database(pg_url, importlib.import_module(f"services.{service}.{module}").metadata, pool_size=1)
         db.create_schema()
         db.dispose()
     engine = create_engine(pg_url)

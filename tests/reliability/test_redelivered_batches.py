@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.outreach import persistence, store
-from services.outreach.directory import Staff
-from services.outreach.handlers import TaskHandler
+from services.outreach.adapters.database import open_database
+from services.outreach.adapters.unit_of_work import SqlUnitOfWork
+from services.outreach.app.staff import Staff
 from services.outreach.settings import OutreachSettings
 from shared.auth import load_directory
 from tests.integration.outreach import events as ev
@@ -24,21 +24,18 @@ CTX = OutreachSettings(environment="test").decision_context()
 
 @pytest.fixture
 def outreach_db(pg_url):
-    db = store.open_database(pg_url)
-    store.create_schema(db)
+    db = open_database(pg_url)
     yield db
     db.dispose()
 
 
 def apply(db, events):
-    handler = TaskHandler(CTX, Staff(load_directory(None, "development")))
-    with db.transaction() as s:
-        return handler(s, events)
+    return ev.apply_events(db, CTX, Staff(load_directory(None, "development")), events)
 
 
 def tasks(db, member_id):
     with db.transaction() as s:
-        return persistence.tasks_of_members(s, [member_id])[member_id]
+        return SqlUnitOfWork.for_session(s).tasks.of_members([member_id])[member_id]
 
 
 @pytest.mark.parametrize("one_batch", [False, True], ids=["one event per batch", "all in one batch"])

@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 from tests.fuzz.apps import SERVICES, build_app, fill_path, settings_for
 from tests.fuzz.seed import seed
 
-OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout"}
+OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout",
+        "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}"}
 PAGE_SERVICES = {"outreach", "risk"}  # services whose non-API HTML routes use the page's session cookie
 
 
@@ -88,14 +89,16 @@ def test_every_route_refuses_a_caller_without_valid_credentials(service, apps):
         for name, values in known.items():
             url = url.replace("{%s}" % name, values[0])
         url = fill_path(url)
-        page = service in PAGE_SERVICES and not in_schema and not path.startswith("/api/")
+        page = (service in PAGE_SERVICES or path.startswith("/hospitalist")) and not in_schema \
+            and not path.startswith("/api/")
         for what, kw in ATTEMPTS.items():
             client.cookies.clear()
             r = client.request(method, url, json={} if method in ("POST", "PUT", "PATCH") else None, **kw)
             checked += 1
             if page:
                 ok = r.status_code == 401 or (r.status_code in (302, 303, 307)
-                                              and r.headers.get("location", "").startswith("/login"))
+                                              and r.headers.get("location", "").startswith(
+                                                  ("/login", "/hospitalist/login")))
             else:
                 ok = r.status_code == 401 and r.headers.get("www-authenticate", "").startswith("Bearer")
             if not ok:

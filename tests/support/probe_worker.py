@@ -9,6 +9,10 @@ Fault injection for the fetcher watchdog's test: with ``PROBE_BREAK_FETCHER_ON=<
 faust's fetch loop raises when it reads a record keyed by that member, as an internal client
 error would ("Drain messages raised"); with ``PROBE_STALL_ON=<member id>`` the handler blocks
 for ten minutes on that member's event (a batch that never finishes, for the stop deadline).
+With ``PROBE_KILL_AT=<step>`` and ``PROBE_KILL_ON=<member id>`` the worker SIGKILLs itself at
+that step of the consuming loop (``shared.faust_app.STEPS``: received, applied, committed) of the
+batch that holds the member's event (the offset-commit test). Every application of an event also
+adds a row to ``applications`` (no unique key): an event applied twice would show twice there.
 Everything else (broker, database, faust) is real.
 
     KAFKA_BOOTSTRAP=... TOPIC_PREFIX=... DATABASE_URL=... WEB_PORT=... python -m tests.support.probe_worker
@@ -33,6 +37,7 @@ from shared.settings import CommonSettings
 metadata = MetaData()
 processed_events_table(metadata)
 seen = Table("seen", metadata, Column("event_id", String(36), primary_key=True), Column("member_id", String(64)))
+applications = Table("applications", metadata, Column("event_id", String(36), nullable=False))
 
 
 class ProbeSettings(CommonSettings):
@@ -54,6 +59,7 @@ def handler(session, events):
             time.sleep(600)
         if ev.member_id == "REJECT-ME":
             raise InvalidEvent("member REJECT-ME is refused by the probe's business rule")
+        session.execute(insert(applications), {"event_id": str(ev.event_id)})
         session.execute(insert(seen), {"event_id": str(ev.event_id), "member_id": ev.member_id})
         out.append(AlertRetractedV1(
             **AlertRetractedV1.envelope(occurred_at=ev.occurred_at, source="probe", member_id=ev.member_id,
@@ -76,6 +82,24 @@ def break_fetcher_on(key: bytes) -> None:
     Consumer.getmany = getmany
 
 
+def kill_at(step: str, member_id: str):
+    """An observer for ``consume`` that SIGKILLs this process at ``step`` of the batch holding
+    ``member_id``'s event (a worker dying there, as a power cut or the OOM killer would do it)."""
+    import signal
+
+    key = member_id.encode()
+
+    def observe(at: str, records) -> None:
+        if at == step and any(r.key == key for r in records):
+            import logging
+
+            logging.getLogger("probe").warning("probe killing itself at step %s", step)
+            logging.shutdown()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return observe
+
+
 def main() -> None:
     if os.environ.get("PROBE_BREAK_FETCHER_ON"):
         break_fetcher_on(os.environ["PROBE_BREAK_FETCHER_ON"].encode())
@@ -86,7 +110,9 @@ def main() -> None:
     producer = EventProducer(settings, client_id="probe")
     app = create_app("probe", settings, web_port=settings.web_port, health=lambda: {"db": db.ping()})
     consume(app, settings, ["members.roster"], BatchConsumer("probe.roster", db, producer, handler,
-                                                            expect=(MemberRosterV1,)), batch_size=100, within=0.1)
+                                                            expect=(MemberRosterV1,)), batch_size=100, within=0.1,
+            observe=kill_at(os.environ["PROBE_KILL_AT"], os.environ["PROBE_KILL_ON"])
+            if os.environ.get("PROBE_KILL_AT") else None)
 
     from shared.runtime import run_worker
 

@@ -1,10 +1,13 @@
-"""Accepted ADT input → the canonical ``shared.events.AdtEventV1``.
+"""Accepted ADT input → the canonical ``shared.events.AdtEventV2``.
 
-- ``event_time``: EVN-2, else PV1-45 (A03) / PV1-44, else MSH-7.
-- ``patient_key``: ``<authority>|<id>`` of the first identifier of type MR, else the first.
+- ``occurred_at``: EVN-6, else EVN-2, else PV1-45 (A03) / PV1-44, else MSH-7 (``leniency``),
+  with its precision and source.
+- ``patient_key``: ``<authority>|<id>`` of the first identifier the sender's identifier
+  priority picks (default: the first of type MR), else the first.
 - ``event_id``: deterministic from (sending facility, MSH-10), so a message that slips past
   the gateway's duplicate check twice still carries one id, which the worker dedupes.
-- Values the event contract refuses (too long, ...) become 102 issues located in the message.
+- ``warnings`` and ``cleared`` travel with the event; values the contract could still refuse
+  (none should be left after ``leniency``) become 102 issues located in the message.
 
 The same model is produced from a JSON ADT payload (HTTP ingest), see ``AdtJsonIn``.
 """
@@ -21,11 +24,16 @@ from pydantic import Field, ValidationError
 
 from shared.codec import describe_validation_error
 from shared.errors import InvalidEvent
-from shared.events import AdtEventV1, Clinician, Diagnosis, Location, Model, PatientIdentifier, derive_id
-from shared.events.adt import Trigger
+from shared.events import AdtEventV2, Clinician, Diagnosis, Location, Model, PatientIdentifier, derive_id
+from shared.events.adt import PATIENT_LEVEL_TRIGGERS, TriggerV2
 
 from .adt_fields import AdtFields
 from .hl7_errors import DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING, Hl7Issue
+from .leniency import Assessment, choose_event_time
+from .senders import IdPreference, SenderPolicy
+
+AdtEvent = AdtEventV2  # the latest version of adt.message
+_DEFAULT_PRIORITY = SenderPolicy().identifier_priority
 
 # event field → (segment, field number) for locating contract violations in the message
 _FIELD_LOCATIONS: dict[str, tuple[str, int]] = {
@@ -56,14 +64,18 @@ def adt_event_id(sending_facility: str, control_id: str) -> uuid.UUID:
     return derive_id(f"adt|{sending_facility}|{control_id}", "adt.message")
 
 
-def patient_key_of(ids: tuple[Mapping[str, Any], ...] | tuple[PatientIdentifier, ...]) -> str | None:
-    """``<authority>|<id>`` of the first MR identifier, else of the first identifier."""
+def patient_key_of(ids: tuple[Mapping[str, Any], ...] | tuple[PatientIdentifier, ...],
+                   priority: tuple[IdPreference, ...] = _DEFAULT_PRIORITY) -> str | None:
+    """``<authority>|<id>`` of the first identifier the priority picks (each step in turn: the
+    first identifier it matches), else of the first identifier."""
     if not ids:
         return None
     chosen = ids[0]
-    for ident in ids:
-        if _get(ident, "id_type") == "MR":
-            chosen = ident
+    rows = [i if isinstance(i, Mapping) else i.model_dump() for i in ids]
+    for pref in priority:
+        hit = next((n for n, row in enumerate(rows) if pref.matches(row)), None)
+        if hit is not None:
+            chosen = ids[hit]
             break
     return f"{_get(chosen, 'assigning_authority') or ''}|{_get(chosen, 'id')}"
 
@@ -95,10 +107,10 @@ def _issue_for(loc: tuple[Any, ...], msg: str) -> Hl7Issue:
                     reject=segment == "MSH")
 
 
-def build_event(payload: dict[str, Any]) -> tuple[AdtEventV1 | None, list[Hl7Issue]]:
+def build_event(payload: dict[str, Any]) -> tuple[AdtEventV2 | None, list[Hl7Issue]]:
     """Validate an assembled payload against the contract; failures become located issues."""
     try:
-        return AdtEventV1.model_validate(payload), []
+        return AdtEventV2.model_validate(payload), []
     except ValidationError as exc:
         issues = [_issue_for(tuple(e.get("loc", ())), e.get("msg", "invalid"))
                   for e in exc.errors(include_input=False, include_url=False)]
@@ -106,24 +118,32 @@ def build_event(payload: dict[str, Any]) -> tuple[AdtEventV1 | None, list[Hl7Iss
 
 
 def to_adt_event(
-    fields: AdtFields, *, raw: str, received_at: datetime, source: str,
-) -> tuple[AdtEventV1 | None, list[Hl7Issue]]:
-    """Map validated fields to the event (``raw`` is the message, segments joined by CR)."""
-    occurred = event_time_of(fields.trigger, fields.event_time, fields.admit_time, fields.discharge_time,
-                             fields.message_time)
+    fields: AdtFields, *, raw: str, received_at: datetime, source: str, assessment: Assessment | None = None,
+    policy: SenderPolicy | None = None,
+) -> tuple[AdtEventV2 | None, list[Hl7Issue]]:
+    """Map judged fields (``leniency.assess``) to the event (``raw``: the message as received)."""
+    if assessment is None:  # callers that did not judge the fields (tests, tools): judge times only
+        assessment = Assessment(None)
+        choose_event_time(fields, assessment)
+        assessment.scope = "patient" if fields.trigger in PATIENT_LEVEL_TRIGGERS or not fields.has_pv1 else "visit"
+        if assessment.issues:
+            return None, assessment.issues
+    occurred = assessment.occurred_at
     if occurred is None:
-        return None, [Hl7Issue(REQUIRED_FIELD_MISSING, "no event time: EVN-2, PV1-44/45 and MSH-7 are all empty",
+        return None, [Hl7Issue(REQUIRED_FIELD_MISSING, "no event time: EVN-6, EVN-2, PV1-44/45 and MSH-7 are all empty",
                                "EVN", 2)]
-    payload = AdtEventV1.envelope(
-        occurred_at=occurred, source=source, patient_key=patient_key_of(fields.patient_ids),
+    priority = (policy or (assessment.sender.policy if assessment.sender else None) or SenderPolicy()).identifier_priority
+    payload = AdtEventV2.envelope(
+        occurred_at=occurred, source=source, patient_key=patient_key_of(fields.patient_ids, priority),
         event_id=adt_event_id(fields.sending_facility, fields.control_id), recorded_at=received_at,
     )
+    precisions = fields.precisions
     payload.update(
         trigger=fields.trigger,
         message_control_id=fields.control_id,
         sending_application=fields.sending_application or None,
         sending_facility=fields.sending_facility,
-        hl7_version=fields.version,
+        hl7_version=fields.version or None,
         message_time=fields.message_time,
         patient_ids=fields.patient_ids,
         prior_patient_ids=fields.prior_patient_ids,
@@ -136,6 +156,13 @@ def to_adt_event(
         discharge_time=fields.discharge_time,
         discharge_disposition=fields.discharge_disposition,
         diagnoses=fields.diagnoses,
+        scope=assessment.scope,
+        occurred_at_precision=assessment.occurred_precision,
+        occurred_at_source=assessment.occurred_source,
+        admit_time_precision=precisions.get("admit_time") if fields.admit_time else None,
+        discharge_time_precision=precisions.get("discharge_time") if fields.discharge_time else None,
+        cleared=fields.nulls,
+        warnings=tuple(w.model() for w in assessment.warnings),
         raw=raw,
     )
     return build_event(payload)
@@ -150,7 +177,7 @@ class AdtJsonIn(Model):
     Naive date-times are read in the feed's time zone. ``event_time`` falls back like HL7's.
     """
 
-    trigger: Trigger
+    trigger: TriggerV2
     message_control_id: str = Field(min_length=1, max_length=199)
     sending_facility: str = Field(min_length=1, max_length=64)
     sending_application: str | None = Field(default=None, max_length=64)
@@ -159,14 +186,14 @@ class AdtJsonIn(Model):
     message_time: datetime | None = None
     patient_ids: tuple[PatientIdentifier, ...] = Field(min_length=1)
     prior_patient_ids: tuple[PatientIdentifier, ...] = ()
-    patient_class: str | None = Field(default=None, max_length=4)
+    patient_class: str | None = Field(default=None, max_length=64)
     location: Location | None = None
     prior_location: Location | None = None
     attending: Clinician | None = None
     visit_number: str | None = Field(default=None, max_length=64)
     admit_time: datetime | None = None
     discharge_time: datetime | None = None
-    discharge_disposition: str | None = Field(default=None, max_length=8)
+    discharge_disposition: str | None = Field(default=None, max_length=64)
     diagnoses: tuple[Diagnosis, ...] = ()
 
 
@@ -178,8 +205,8 @@ def _aware(dt: datetime | None, tz: tzinfo) -> datetime | None:
 
 def adt_event_from_json(
     payload: Mapping[str, Any] | bytes | str, *, received_at: datetime, default_tz: tzinfo, source: str,
-) -> AdtEventV1:
-    """JSON ADT → ``AdtEventV1``; raises ``InvalidEvent`` with field paths (never values)."""
+) -> AdtEventV2:
+    """JSON ADT → ``AdtEventV2``; raises ``InvalidEvent`` with field paths (never values)."""
     try:
         if isinstance(payload, (bytes, str)):
             raw = payload.decode("utf-8") if isinstance(payload, bytes) else payload
@@ -205,12 +232,13 @@ def adt_event_from_json(
     body = src.model_dump(exclude={"event_time"})
     body.update(times)
     del body["event_time"]
-    out = AdtEventV1.envelope(
+    out = AdtEventV2.envelope(
         occurred_at=occurred, source=source, patient_key=patient_key_of(src.patient_ids),
         event_id=adt_event_id(src.sending_facility, src.message_control_id), recorded_at=received_at,
     )
-    out.update(body, raw=raw)
+    out.update(body, raw=raw, occurred_at_source="json",
+               scope="patient" if src.trigger in PATIENT_LEVEL_TRIGGERS else "visit")
     try:
-        return AdtEventV1.model_validate(out)
+        return AdtEventV2.model_validate(out)
     except ValidationError as exc:  # pragma: no cover - AdtJsonIn mirrors the contract's limits
         raise InvalidEvent(describe_validation_error(exc)) from None

@@ -1,10 +1,20 @@
 """Encounters, rebuilt from the ADT events applied to one member (or unmatched patient).
 
 An encounter is keyed by sending facility + visit number (PV1-19). Its state is a fold over
-its events in event-time order (EVN-2/PV1-44/45/MSH-7), never arrival order, so a late A01
-that arrives after the A03 of the same visit yields the same encounter as the on-time
+its events in event-time order (EVN-6/EVN-2/PV1-44/45/MSH-7), never arrival order, so a late
+A01 that arrives after the A03 of the same visit yields the same encounter as the on-time
 sequence. Ties in time are broken by the trigger's place in a visit (pre-admit, admit,
 changes, transfer, update, discharge, cancels), then by message time and event id.
+
+A time known only to the day (or month, or year) is a period, not its first instant: it sorts
+at the start of its period for registrations and admissions, at its end for discharges and
+cancels, and in its middle for transfers and updates — so an admission dated to the day and
+a discharge timed the same day keep their order.
+
+HL7's explicit null ``""`` (``AdtEventV2.cleared``) clears the value an earlier event set:
+patient class, location, attending, disposition; a cleared admit or discharge time falls back
+to the time of the event that admitted or discharged. Events about the person (``scope``
+patient: A28, A31, A40, an A08 without PV1) belong to no encounter.
 """
 
 from __future__ import annotations
@@ -12,9 +22,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from shared.events import AdtEventV1, Clinician, Diagnosis, Location
+from shared.events import AdtEventV2, Clinician, Diagnosis, Location
 
 from .rules import DEFAULT_RULES, AdmissionRules
 
@@ -24,19 +34,47 @@ _RANK = {"A05": 0, "A01": 1, "A04": 1, "A06": 2, "A07": 2, "A02": 3, "A12": 4, "
          "A11": 8, "A40": 9}
 
 
-def encounter_key(event: AdtEventV1) -> str | None:
+_ANCHOR = {"year": "%Y", "month": "%Y%m"}
+
+
+def encounter_key(event: AdtEventV2) -> str | None:
     """``<sending facility>|<visit number>``; without PV1-19, ``<facility>|@<admit date>``
-    (PV1-44, else the event date). A40 concerns the patient, not an encounter: None."""
-    if event.trigger == "A40":
+    (PV1-44, else the event date, at its precision: ``@2026`` for a year). Events about the
+    person (A28, A31, A40, an A08 without PV1) concern no encounter: None."""
+    if event.scope == "patient" or event.trigger == "A40":
         return None
     if event.visit_number:
         return f"{event.sending_facility}|{event.visit_number}"
-    anchor = event.admit_time or event.occurred_at
-    return f"{event.sending_facility}|@{anchor:%Y%m%d}"
+    if event.admit_time is not None:
+        anchor, precision = event.admit_time, event.admit_time_precision
+    else:
+        anchor, precision = event.occurred_at, event.occurred_at_precision
+    return f"{event.sending_facility}|@{anchor.strftime(_ANCHOR.get(precision or '', '%Y%m%d'))}"
 
 
-def event_order(event: AdtEventV1) -> tuple:
-    return (event.occurred_at, _RANK.get(event.trigger, 5), event.message_time or event.occurred_at,
+def _period_end(start: datetime, precision: str) -> datetime:
+    if precision == "day":
+        return start + timedelta(days=1)
+    if precision == "month":
+        return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start.replace(year=start.year + 1)
+
+
+def ordering_time(event: AdtEventV2) -> datetime:
+    """The instant an event sorts at (see the module's docstring for times that are periods)."""
+    precision = event.occurred_at_precision
+    start = event.occurred_at
+    if precision in ("hour", "minute", "second"):
+        return start
+    rank = _RANK.get(event.trigger, 5)
+    if rank <= 2:
+        return start
+    end = _period_end(start, precision) - timedelta(microseconds=1)
+    return end if rank >= 6 else start + (end - start) / 2
+
+
+def event_order(event: AdtEventV2) -> tuple:
+    return (ordering_time(event), _RANK.get(event.trigger, 5), event.message_time or event.occurred_at,
             str(event.event_id))
 
 
@@ -96,14 +134,34 @@ class _Fold:
         self.ed_since: datetime | None = None
         self.ed_cause: uuid.UUID | None = None
         self.discharge_cause: uuid.UUID | None = None
+        self.admitted_at: datetime | None = None    # event time of the admitting event
+        self.discharged_at: datetime | None = None  # event time of the discharging event
+
+    def clear(self, e: AdtEventV2) -> None:
+        """HL7's explicit null: the sender deleted these values."""
+        cleared = e.cleared
+        if "patient_class" in cleared:
+            self.cls = None
+        if "location" in cleared:
+            self.location = None
+        if "attending" in cleared:
+            self.attending = None
+        if "discharge_disposition" in cleared:
+            self.disposition = None
+        if "admit_time" in cleared:
+            self.admit = self.admitted_at
+        if "discharge_time" in cleared and self.status == DISCHARGED:
+            self.discharge = self.discharged_at
 
     def cancel_admit(self) -> None:
         self.status = CANCELLED
         self.inp_since = self.inp_cause = self.ed_since = self.ed_cause = None
         self.discharge = self.disposition = self.discharge_cause = None
 
-    def apply(self, e: AdtEventV1, rules: AdmissionRules) -> None:
+    def apply(self, e: AdtEventV2, rules: AdmissionRules) -> None:
         t = e.trigger
+        if e.cleared and t not in CANCELS:
+            self.clear(e)
         if t not in CANCELS:
             self.cls = e.patient_class or self.cls
             self.attending = e.attending or self.attending
@@ -118,6 +176,7 @@ class _Fold:
             self.status = ACTIVE
             self.discharge = self.disposition = self.discharge_cause = None
             self.admit = e.admit_time or self.admit or e.occurred_at
+            self.admitted_at = self.admitted_at or e.occurred_at
             self.location = e.location or self.location
             if self.cls in rules.inpatient_classes and self.inp_cause is None:
                 self.inp_since, self.inp_cause = self.admit, e.event_id
@@ -150,6 +209,7 @@ class _Fold:
                 if self.status != DISCHARGED:
                     self.discharge_cause = e.event_id
                 self.status = DISCHARGED
+                self.discharged_at = e.occurred_at
                 self.discharge = e.discharge_time or e.occurred_at
                 self.disposition = e.discharge_disposition or self.disposition
                 self.location = e.location or self.location
@@ -167,7 +227,7 @@ class _Fold:
             self.inp_since = self.admit or e.occurred_at
 
 
-def _fold(key: str, events: list[AdtEventV1], rules: AdmissionRules) -> Encounter:
+def _fold(key: str, events: list[AdtEventV2], rules: AdmissionRules) -> Encounter:
     events.sort(key=event_order)
     f = _Fold()
     for e in events:
@@ -183,9 +243,9 @@ def _fold(key: str, events: list[AdtEventV1], rules: AdmissionRules) -> Encounte
     )
 
 
-def build_encounters(facts: Iterable[AdtEventV1], rules: AdmissionRules = DEFAULT_RULES) -> dict[str, Encounter]:
+def build_encounters(facts: Iterable[AdtEventV2], rules: AdmissionRules = DEFAULT_RULES) -> dict[str, Encounter]:
     """Every encounter of the given events, by key (arrival order does not matter)."""
-    groups: dict[str, list[AdtEventV1]] = {}
+    groups: dict[str, list[AdtEventV2]] = {}
     for e in facts:
         key = encounter_key(e)
         if key is not None:

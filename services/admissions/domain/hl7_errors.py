@@ -2,7 +2,9 @@
 
 Codes are HL7 table 0357 (message error condition codes). ``reject`` marks problems with
 the message envelope (MSH, framing, structure before MSH can be read): the ACK is AR
-(original mode) / CR (enhanced mode). Everything else is AE / CE.
+(original mode) / CR (enhanced mode). Everything else is AE in original mode; in enhanced mode
+a content problem is CR too (or CA and an application AE when MSH-16 asks for application
+acknowledgments), and CE only means "not stored, send it again" (code 207).
 
 Texts name the field and the problem, never a value taken from the patient's data.
 """
@@ -16,6 +18,7 @@ from shared.errors import InvalidEvent
 SEGMENT_SEQUENCE = 100
 REQUIRED_FIELD_MISSING = 101
 DATA_TYPE_ERROR = 102
+TABLE_VALUE_NOT_FOUND = 103
 UNSUPPORTED_MESSAGE_TYPE = 200
 UNSUPPORTED_EVENT_CODE = 201
 UNSUPPORTED_PROCESSING_ID = 202
@@ -26,6 +29,7 @@ CODE_TEXT: dict[int, str] = {
     SEGMENT_SEQUENCE: "Segment sequence error",
     REQUIRED_FIELD_MISSING: "Required field missing",
     DATA_TYPE_ERROR: "Data type error",
+    TABLE_VALUE_NOT_FOUND: "Table value not found",
     UNSUPPORTED_MESSAGE_TYPE: "Unsupported message type",
     UNSUPPORTED_EVENT_CODE: "Unsupported event code",
     UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",

@@ -23,10 +23,10 @@ from typing import Any
 
 import hl7
 
-from .adt_fields import TIMESTAMP_FIELDS, AdtFields, Entry
-from .hl7_errors import DATA_TYPE_ERROR, Hl7Issue
-from .hl7_reader import DEFAULT_ENCODING_CHARS, Hl7Message
-from .hl7_time import TimestampError, parse_ts
+from .adt_fields import NULLABLE_PV1, TIMESTAMP_FIELDS, AdtFields, Entry
+from .hl7_errors import Hl7Issue
+from .hl7_reader import DEFAULT_ENCODING_CHARS, NULL, Hl7Message
+from .hl7_time import TimestampError, parse_ts, precision_of
 
 _SENTINELS = "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f"
 
@@ -95,7 +95,8 @@ class _Tree:
             node = self.part(node, subcomponent)
         elif subcomponent != 1:
             node = ""
-        return self.unescape(str(node))
+        text = str(node)
+        return "" if text == NULL else self.unescape(text)
 
     def unescape(self, text: str) -> str:
         if not self.esc or self.esc not in text:
@@ -116,10 +117,10 @@ class _Tree:
 def _cx(t: _Tree, seg: Any | None, number: int) -> tuple[Entry, ...]:
     out = []
     for rep in t.reps(seg, number):
-        ident = t.leaf(rep, 1)
+        ident = t.leaf(rep, 1).strip()
         if ident:
-            out.append({"id": ident, "assigning_authority": t.leaf(rep, 4, 1) or t.leaf(rep, 4, 2) or None,
-                        "id_type": t.leaf(rep, 5) or None})
+            out.append({"id": ident, "assigning_authority": t.leaf(rep, 4, 1).strip() or t.leaf(rep, 4, 2).strip() or None,
+                        "id_type": t.leaf(rep, 5).strip() or None})
     return tuple(out)
 
 
@@ -141,32 +142,36 @@ def extract_full(data: bytes | str, default_tz: tzinfo) -> tuple[AdtFields, list
 
     def hd(number: int) -> str:
         reps = t.reps(msh, number)
-        return (t.leaf(reps[0], 1) or t.leaf(reps[0], 2)) if reps else ""
+        value = (t.leaf(reps[0], 1).strip() or t.leaf(reps[0], 2).strip()) if reps else ""
+        return "" if value == NULL else value
+
+    def code(name: str, number: int, component: int = 1) -> str:
+        return t.value(name, number, component).strip()
 
     f = AdtFields(
         sending_application=hd(3), sending_facility=hd(4),
-        message_type=t.value("MSH", 9, 1), trigger=t.value("MSH", 9, 2) or t.value("EVN", 1),
-        structure=t.value("MSH", 9, 3), control_id=t.value("MSH", 10), processing_id=t.value("MSH", 11),
-        version=t.value("MSH", 12), accept_ack_type=t.value("MSH", 15), application_ack_type=t.value("MSH", 16),
-        patient_ids=_cx(t, t.segment("PID"), 3),
+        message_type=code("MSH", 9, 1), trigger=code("MSH", 9, 2) or code("EVN", 1),
+        structure=code("MSH", 9, 3), control_id=code("MSH", 10), processing_id=code("MSH", 11),
+        version=code("MSH", 12), accept_ack_type=code("MSH", 15), application_ack_type=code("MSH", 16),
+        character_set=code("MSH", 18), patient_ids=_cx(t, t.segment("PID"), 3),
+        has_pv1=t.segment("PV1") is not None,
     )
-    issues: list[Hl7Issue] = []
+    bad = []
     for name, number, attr in TIMESTAMP_FIELDS:
-        value = t.value(name, number)
-        stamp: datetime | None = None
+        value = t.value(name, number).strip()
         if value:
             try:
-                stamp = parse_ts(value, default_tz)
-            except TimestampError as exc:
-                issues.append(Hl7Issue(DATA_TYPE_ERROR, f"{name}-{number} is not a valid date/time ({exc})",
-                                       name, number, reject=name == "MSH"))
-        setattr(f, attr, stamp)
+                setattr(f, attr, parse_ts(value, default_tz))
+                f.precisions[attr] = precision_of(value)
+            except TimestampError:
+                bad.append(attr)
+    f.bad_times = tuple(bad)
     mrg = t.segment("MRG")
     if mrg is not None:
         f.prior_patient_ids = _cx(t, mrg, 1)
     pv1 = t.segment("PV1")
     if pv1 is not None:
-        f.patient_class = t.value("PV1", 2) or None
+        f.patient_class = t.value("PV1", 2).strip() or None
         f.location = _pl(t, pv1, 3)
         f.prior_location = _pl(t, pv1, 6)
         docs = t.reps(pv1, 7)
@@ -174,8 +179,9 @@ def extract_full(data: bytes | str, default_tz: tzinfo) -> tuple[AdtFields, list
             doc = {"id": t.leaf(docs[0], 1) or None, "family_name": t.leaf(docs[0], 2, 1) or None,
                    "given_name": t.leaf(docs[0], 3) or None}
             f.attending = doc if any(doc.values()) else None
-        f.visit_number = t.value("PV1", 19) or None
-        f.discharge_disposition = t.value("PV1", 36) or None
+        f.visit_number = t.value("PV1", 19).strip() or None
+        f.discharge_disposition = t.value("PV1", 36).strip() or None
+        f.nulls = tuple(attr for number, attr in NULLABLE_PV1 if number < len(pv1) and str(pv1[number]) == NULL)
     diagnoses = []
     for occ, seg in enumerate(t.segments("DG1"), start=1):
         reps = t.reps(seg, 3)
@@ -187,4 +193,4 @@ def extract_full(data: bytes | str, default_tz: tzinfo) -> tuple[AdtFields, list
                 "diagnosis_type": t.value("DG1", 6, occurrence=occ) or None,
             })
     f.diagnoses = tuple(diagnoses)
-    return f, issues
+    return f, []

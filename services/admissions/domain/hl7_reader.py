@@ -17,24 +17,23 @@ Only ``Hl7Error`` leaves ``Hl7Message.parse``; field access never raises (absent
 
 from __future__ import annotations
 
+from .charsets import decode_bytes
 from .hl7_errors import DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Hl7Error, reject
 
 DEFAULT_ENCODING_CHARS = "^~\\&"
+NULL = '""'  # HL7's explicit null: "delete the value the receiver holds"
 _FORBIDDEN_DELIMITERS = frozenset("\r\n\t \x0b\x1c")
 _LEADING_JUNK = "\r\n\t \ufeff"
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def decode_message(data: bytes | bytearray | memoryview | str) -> tuple[str, str]:
-    """Bytes → (text, encoding): UTF-8 (the HL7 v2.8 recommendation), else ISO-8859-1, which
-    never fails. MSH-18 is not consulted: senders rarely fill it and the ACK path needs ASCII."""
+def decode_message(data: bytes | bytearray | memoryview | str) -> tuple[str, str, str | None]:
+    """Bytes → (text, encoding, problem) in the character set MSH-18 declares (``charsets``):
+    ASCII as is; else the declared set, bytes invalid in it replaced (problem ``invalid``);
+    no or an unknown MSH-18 (problem ``unknown``): UTF-8, else ISO-8859-1, which never fails."""
     if isinstance(data, str):
-        return data, "utf-8"
-    raw = bytes(data)
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+        return data, "utf-8", None
+    return decode_bytes(bytes(data))
 
 
 def _bad_delimiter(ch: str) -> bool:
@@ -46,13 +45,15 @@ class Hl7Message:
 
     __slots__ = (
         "text", "field_sep", "encoding_chars", "component_sep", "repetition_sep", "escape_char",
-        "subcomponent_sep", "segments", "encoding", "_index", "_fields", "_escapes",
+        "subcomponent_sep", "segments", "encoding", "decode_problem", "repaired", "_index", "_fields", "_escapes",
     )
 
     def __init__(self, text: str, segments: list[str], field_sep: str, encoding_chars: str,
-                 encoding: str = "utf-8") -> None:
+                 encoding: str = "utf-8", decode_problem: str | None = None, repaired: tuple[str, ...] = ()) -> None:
         self.text = text
         self.encoding = encoding
+        self.decode_problem = decode_problem  # None | "invalid" | "unknown" (see charsets.decode_bytes)
+        self.repaired = repaired  # what the reader had to repair to read the message ("MSH-2")
         self.segments = segments
         self.field_sep = field_sep
         self.encoding_chars = encoding_chars
@@ -71,7 +72,7 @@ class Hl7Message:
     @classmethod
     def parse(cls, data: bytes | bytearray | memoryview | str) -> "Hl7Message":
         """Read the envelope (MSH-1, MSH-2) and the segment boundaries; nothing else yet."""
-        text, encoding = decode_message(data)
+        text, encoding, problem = decode_message(data)
         text = text.lstrip(_LEADING_JUNK)
         if "\n" in text:
             text = text.replace("\r\n", "\r").replace("\n", "\r")
@@ -91,6 +92,10 @@ class Hl7Message:
             if stop != -1 and stop < end:
                 end = stop
         enc = text[4:end]
+        repaired: tuple[str, ...] = ()
+        if len(enc) == 5 and enc[2] == enc[3] == "\\":
+            # "^~\\\\&": a doubled escape character (the message went through a string escaper)
+            enc, repaired = enc[:3] + enc[4], ("MSH-2",)
         if len(enc) > 5:
             raise Hl7Error(reject(DATA_TYPE_ERROR, "MSH-2 (encoding characters) has more than five characters", "MSH", 2))
         effective = enc[:4] or DEFAULT_ENCODING_CHARS
@@ -99,8 +104,14 @@ class Hl7Message:
                 DATA_TYPE_ERROR,
                 "MSH-2 (encoding characters) must be distinct non-alphanumeric characters different from MSH-1",
                 "MSH", 2))
-        segments = [s for s in text.split("\r") if s]
-        return cls(text, segments, fs, enc, encoding)
+        # blank lines and whitespace around segments (trailing spaces, indented files) are not data
+        if " \r" in text or "\r " in text or "\t" in text or text[-1:].isspace():
+            segments = [seg for s in text.split("\r") if (seg := s.strip())]
+        else:  # the usual message: nothing to strip
+            segments = [s for s in text.split("\r") if s]
+        if repaired:
+            segments[0] = "MSH" + fs + enc + segments[0][4 + len(text[4:end]):]
+        return cls(text, segments, fs, enc, encoding, problem, repaired)
 
     # ------------------------------------------------------------------ segments
 
@@ -179,6 +190,8 @@ class Hl7Message:
         if ss and ss in component:  # the hot path: most components have no subcomponents
             component = self._pick(component, ss, index)
         elif index != 1:
+            return ""
+        if component == NULL:  # HL7's explicit null is never a value
             return ""
         esc = self.escape_char
         return self.unescape(component) if esc and esc in component else component

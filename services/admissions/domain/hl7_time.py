@@ -29,6 +29,23 @@ def _offset(text: str) -> timezone:
     return tz
 
 
+PRECISION_BY_LENGTH = {4: "year", 6: "month", 8: "day", 10: "hour", 12: "minute", 14: "second"}
+
+
+def precision_of(value: str) -> str:
+    """How precise a TS/DTM value is: ``year`` … ``second`` (the digits before any fraction or offset)."""
+    quick = PRECISION_BY_LENGTH.get(len(value))
+    if quick is not None and value.isdigit():
+        return quick
+    body = value[:-5] if len(value) > 5 and value[-5] in "+-" else value
+    return PRECISION_BY_LENGTH.get(len(body.split(".", 1)[0]), "second")
+
+
+def parse_ts_precise(value: str, default_tz: tzinfo) -> tuple[datetime, str]:
+    """(instant, precision): ``2026`` is the start of 2026 *with precision year*, never an exact instant."""
+    return parse_ts(value, default_tz), precision_of(value)
+
+
 def parse_ts(value: str, default_tz: tzinfo) -> datetime:
     """Parse an HL7 TS/DTM value (first component only) into an aware datetime."""
     body, tz = value, default_tz

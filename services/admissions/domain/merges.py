@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from shared.events import AdtEventV1, MemberRosterV1
+from shared.events import AdtEventV2, MemberRosterV1
 
 from .patient_state import PatientState
 from .reconcile import Cause, Env, Outcome, run_pass
@@ -40,7 +40,7 @@ def move_records(
 
 
 def merge_patient(
-    prior: PatientState, survivor: PatientState, a40: AdtEventV1, *, prior_roster: MemberRosterV1 | None,
+    prior: PatientState, survivor: PatientState, a40: AdtEventV2, *, prior_roster: MemberRosterV1 | None,
     survivor_roster: MemberRosterV1 | None, now: datetime, env: Env = Env(),
 ) -> tuple[Outcome, Outcome]:
     """A40: move the facts of the MRG-1 identifiers from ``prior`` into ``survivor``."""

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shared.events import AdtEventV1
+from shared.events import AdtEventV2
+from shared.events.adt import adt_event_from_stored
 
 ALERT, TRANSITION, READMISSION = "alert", "transition", "readmission"
 UNMATCHED_PREFIX = "patient:"
@@ -37,7 +38,7 @@ class Emitted:
 class PatientState:
     owner: str  # member id, or "patient:<authority>|<mrn>" while unmatched
     member_id: str | None = None
-    facts: dict[str, AdtEventV1] = field(default_factory=dict)
+    facts: dict[str, AdtEventV2] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
     emitted: dict[str, Emitted] = field(default_factory=dict)
 
@@ -47,7 +48,7 @@ class PatientState:
 
     @classmethod
     def for_patient(cls, patient_key: str) -> "PatientState":
-        """The record of a patient no roster member matches yet (keyed by ``AdtEventV1.patient_key``)."""
+        """The record of a patient no roster member matches yet (keyed by ``AdtEventV2.patient_key``)."""
         return cls(owner=UNMATCHED_PREFIX + patient_key)
 
     @property
@@ -73,7 +74,7 @@ def state_to_dict(state: PatientState) -> dict[str, Any]:
 
 
 def state_from_dict(data: dict[str, Any]) -> PatientState:
-    facts = [AdtEventV1.model_validate(f) for f in data.get("facts", ())]
+    facts = [adt_event_from_stored(f) for f in data.get("facts", ())]  # version 1 facts are upcast
     emitted = [Emitted(r["kind"], uuid.UUID(r["entity_id"]), r["encounter_key"], r["digest"], r["active"],
                        r.get("payload", {})) for r in data.get("emitted", ())]
     return PatientState(

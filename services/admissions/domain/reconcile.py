@@ -24,7 +24,7 @@ from typing import Any
 
 from shared.calendar import BusinessCalendar
 from shared.events import (
-    AdtEventV1, AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1, CareTransitionCancelledV1, CareTransitionV1,
+    AdtEventV2, AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1, CareTransitionCancelledV1, CareTransitionV1,
     Event, MemberRosterV1, ReadmissionV1, derive_id,
 )
 
@@ -226,7 +226,7 @@ def run_pass(state: PatientState, roster: MemberRosterV1 | None, env: Env, cause
     return Outcome(state, p.run(), p.encounters)
 
 
-def apply_adt(state: PatientState, event: AdtEventV1, *, roster: MemberRosterV1 | None, now: datetime,
+def apply_adt(state: PatientState, event: AdtEventV2, *, roster: MemberRosterV1 | None, now: datetime,
               env: Env = Env()) -> Outcome:
     """Apply one ADT event. ``roster`` is the member's latest snapshot (None while unmatched)."""
     key = str(event.event_id)

@@ -1,6 +1,9 @@
 """Validation of an inbound ADT message, producing HL7 error information for the ACK.
 
-What is refused and how (table 0357 code, ACK code in original / enhanced mode, ERR-2):
+What is refused and how (table 0357 code; ACK in original mode / enhanced mode; ERR-2). In
+enhanced mode a refusal is CR, or CA followed by an application AE/AR when MSH-16 asks for
+application acknowledgments; CE only ever means "not stored, send it again" (207). Everything
+else a real feed gets wrong in an optional field is a warning, not a refusal (``leniency``).
 
 | problem                                                   | code | ACK     | location   |
 |-----------------------------------------------------------|------|---------|------------|
@@ -8,18 +11,19 @@ What is refused and how (table 0357 code, ACK code in original / enhanced mode, 
 | a second MSH in the frame (two messages in one frame)     | 100  | AR / CR | MSH(2)     |
 | MSH-1 missing, or a letter/digit/space/control character  | 101/102 | AR / CR | MSH-1   |
 | MSH-2 longer than 5, repeated or alphanumeric characters  | 102  | AR / CR | MSH-2      |
-| MSH-4 sending facility, MSH-9, MSH-10 or MSH-12 empty     | 101  | AR / CR | MSH-n      |
-| MSH-7 not a valid date/time                               | 102  | AR / CR | MSH-7      |
+| no sender identity (MSH-4, MSH-3, certificate, listener)  | 101  | AR / CR | MSH-4      |
+| MSH-9 or MSH-10 empty                                     | 101  | AR / CR | MSH-n      |
 | message type other than ADT (e.g. ORU)                    | 200  | AR / CR | MSH-9      |
+| no trigger event (MSH-9.2 and EVN-1 empty)                | 101  | AR / CR | MSH-9.2    |
 | trigger not in the supported list (e.g. A99)              | 201  | AR / CR | MSH-9.2    |
 | MSH-11 processing id not accepted                         | 202  | AR / CR | MSH-11     |
-| version not 2.3 … 2.8                                     | 203  | AR / CR | MSH-12     |
-| a segment after MSH without a valid segment id (binary)   | 100  | AE / CE | (none)     |
-| PID / PV1 (not A40) / MRG (A40) segment missing           | 100  | AE / CE | PID …      |
-| PID-3 without any identifier; MRG-1 empty on A40          | 101  | AE / CE | PID-3      |
-| EVN-2, PV1-44, PV1-45 impossible or malformed date/time   | 102  | AE / CE | EVN-2 …    |
-| no event time at all (EVN-2, PV1-44/45, MSH-7 all empty)  | 101  | AE / CE | EVN-2      |
-| a value longer than the event contract allows             | 102  | AE / CE | PID-3 …    |
+| MSH-12 not an HL7 v2 version (3.0, text)                  | 203  | AR / CR | MSH-12     |
+| a segment after MSH without a valid segment id (binary)   | 100  | AE / CR | (none)     |
+| PID, PV1 (triggers with a visit), MRG (A40) missing       | 100  | AE / CR | PID …      |
+| PID-3 without any usable identifier; MRG-1 empty on A40   | 101  | AE / CR | PID-3      |
+| EVN-2 unreadable and no readable EVN-6                    | 102  | AE / CR | EVN-2      |
+| no event time at all (EVN-6, EVN-2, PV1-44/45, MSH-7)     | 101  | AE / CR | EVN-2      |
+| a warning, from a sender in strict mode                   | 101/102/103 | AE / CR | the field |
 | truncated MLLP frame (start block before the end block)   | 100  | AR / CR | (none)     |
 | frame larger than the configured maximum                  | 207  | AR / CR | (none)     |
 | the event could not be written (Kafka down, timeout)      | 207  | AE / CE | (none)     |
@@ -35,16 +39,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
-from shared.events import SUPPORTED_TRIGGERS
+from shared.events import SUPPORTED_TRIGGERS_V2
 
-from .adt_fields import AdtFields, extract
+from .adt_fields import AdtFields, hierarchic_designator, extract
 from .hl7_errors import (
     REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE,
     UNSUPPORTED_PROCESSING_ID, UNSUPPORTED_VERSION_ID, Hl7Error, Hl7Issue, error, reject,
 )
 from .hl7_reader import Hl7Message
+from .leniency import KNOWN_VERSIONS, PV1_OPTIONAL, Assessment, Quirk, assess
+from .senders import LENIENT_DEFAULTS, Sender, SenderBook
 
-SUPPORTED_VERSIONS: tuple[str, ...] = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8")
+SUPPORTED_VERSIONS: tuple[str, ...] = KNOWN_VERSIONS
+_V2 = re.compile(r"2\.[0-9]{1,2}(\.[0-9]{1,2})?")
 _ID_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _ID_REST = _ID_FIRST | frozenset("0123456789")
 
@@ -53,9 +60,9 @@ _ID_REST = _ID_FIRST | frozenset("0123456789")
 class ValidationPolicy:
     """What this interface accepts. The wiring step fills it from settings."""
 
-    versions: frozenset[str] = frozenset(SUPPORTED_VERSIONS)
+    versions: frozenset[str] | None = None  # None: any HL7 v2 version (unlisted ones with a warning)
     message_types: frozenset[str] = frozenset({"ADT"})
-    triggers: frozenset[str] = frozenset(SUPPORTED_TRIGGERS)
+    triggers: frozenset[str] = frozenset(SUPPORTED_TRIGGERS_V2)
     processing_ids: frozenset[str] = frozenset({"P", "T", "D"})
     max_issues: int = 10
 
@@ -71,10 +78,19 @@ class Inspection:
     message: Hl7Message | None
     fields: AdtFields | None
     issues: list[Hl7Issue] = field(default_factory=list)
+    assessment: Assessment | None = None  # warnings, event time, sender (when the envelope was read)
 
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    @property
+    def sender(self) -> Sender | None:
+        return self.assessment.sender if self.assessment else None
+
+    @property
+    def warnings(self) -> list[Quirk]:
+        return self.assessment.warnings if self.assessment else []
 
 
 _SHAPES = {
@@ -110,10 +126,11 @@ def check_segments(msg: Hl7Message) -> list[Hl7Issue]:
     return issues
 
 
-def check_envelope(fields: AdtFields, policy: ValidationPolicy) -> list[Hl7Issue]:
+def check_envelope(fields: AdtFields, policy: ValidationPolicy, sender: Sender | None = None) -> list[Hl7Issue]:
     issues: list[Hl7Issue] = []
-    if not fields.sending_facility:
-        issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-4 (sending facility) is empty", "MSH", 4))
+    if sender is None:
+        issues.append(reject(REQUIRED_FIELD_MISSING, "no sender identity: MSH-4 (sending facility) and MSH-3 are "
+                             "empty and the connection names no facility", "MSH", 4))
     if not fields.message_type:
         issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-9 (message type) is empty", "MSH", 9, component=1))
     elif fields.message_type not in policy.message_types:
@@ -124,7 +141,8 @@ def check_envelope(fields: AdtFields, policy: ValidationPolicy) -> list[Hl7Issue
             "MSH", 9, component=1))
     if fields.message_type in policy.message_types:
         if not fields.trigger:
-            issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-9.2 (trigger event) is empty", "MSH", 9, component=2))
+            issues.append(reject(REQUIRED_FIELD_MISSING, "no trigger event: MSH-9.2 and EVN-1 are empty", "MSH", 9,
+                                 component=2))
         elif fields.trigger not in policy.triggers:
             issues.append(reject(
                 UNSUPPORTED_EVENT_CODE, f"trigger event {shown(fields.trigger, 'trigger')} is not supported",
@@ -134,12 +152,13 @@ def check_envelope(fields: AdtFields, policy: ValidationPolicy) -> list[Hl7Issue
     if fields.processing_id and fields.processing_id not in policy.processing_ids:
         issues.append(reject(
             UNSUPPORTED_PROCESSING_ID, f"processing id {shown(fields.processing_id, 'processing_id')} is not accepted", "MSH", 11))
-    if not fields.version:
-        issues.append(reject(REQUIRED_FIELD_MISSING, "MSH-12 (version id) is empty", "MSH", 12))
-    elif fields.version not in policy.versions:
+    version = fields.version
+    if version and ((version not in SUPPORTED_VERSIONS and not _V2.fullmatch(version))
+                    or (policy.versions is not None and version not in policy.versions)):
         issues.append(reject(
             UNSUPPORTED_VERSION_ID,
-            f"version {shown(fields.version, 'version')} is not supported (accepted: {', '.join(SUPPORTED_VERSIONS)})",
+            f"version {shown(fields.version, 'version')} is not supported (accepted: HL7 v2, "
+            f"{SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]})",
             "MSH", 12))
     return issues
 
@@ -155,27 +174,53 @@ def check_content(msg: Hl7Message, fields: AdtFields) -> list[Hl7Issue]:
             issues.append(error(SEGMENT_SEQUENCE, "MRG segment is missing (required for A40)", "MRG"))
         elif not fields.prior_patient_ids:
             issues.append(error(REQUIRED_FIELD_MISSING, "MRG-1 (prior patient identifier list) is empty", "MRG", 1))
-    elif not msg.has("PV1"):
-        issues.append(error(SEGMENT_SEQUENCE, "PV1 segment is missing", "PV1"))
+    elif not msg.has("PV1") and fields.trigger not in PV1_OPTIONAL:
+        issues.append(error(SEGMENT_SEQUENCE, f"PV1 segment is missing (required for {shown(fields.trigger)})", "PV1"))
     return issues
 
 
 def validate(msg: Hl7Message, fields: AdtFields, extract_issues: list[Hl7Issue],
-             policy: ValidationPolicy = DEFAULT_POLICY) -> list[Hl7Issue]:
+             policy: ValidationPolicy = DEFAULT_POLICY, sender: Sender | None = None,
+             assessment: Assessment | None = None) -> list[Hl7Issue]:
     """All issues, envelope first; when the envelope is refused the content is not examined."""
     structure = check_segments(msg)
-    envelope = [i for i in structure if i.reject] + check_envelope(fields, policy) + [i for i in extract_issues if i.reject]
+    envelope = [i for i in structure if i.reject] + check_envelope(fields, policy, sender) + \
+        [i for i in extract_issues if i.reject]
     if envelope:
         return envelope[: policy.max_issues]
     issues = [i for i in structure if not i.reject] + check_content(msg, fields) + extract_issues
+    if assessment is not None:
+        issues += assessment.issues
     return issues[: policy.max_issues]
 
 
-def inspect(data: bytes | str, default_tz: tzinfo, policy: ValidationPolicy = DEFAULT_POLICY) -> Inspection:
-    """Read, extract and validate. Never raises for bad input: problems come back as issues."""
+def identify(msg: Hl7Message, senders: SenderBook, tls_cn: str | None = None,
+             fields: AdtFields | None = None) -> Sender | None:
+    """The sender of a parsed message (MSH-4, MSH-3, certificate, listener; see ``senders``);
+    ``fields``: MSH-3/MSH-4 already read."""
+    if fields is not None:
+        return senders.resolve(fields.sending_facility, fields.sending_application, tls_cn)
+    msh = msg.fields_of("MSH") or []
+    return senders.resolve(hierarchic_designator(msg, msh[4] if len(msh) > 4 else ""),
+                           hierarchic_designator(msg, msh[3] if len(msh) > 3 else ""), tls_cn)
+
+
+def inspect(data: bytes | str, default_tz: tzinfo, policy: ValidationPolicy = DEFAULT_POLICY,
+            senders: SenderBook = LENIENT_DEFAULTS, tls_cn: str | None = None) -> Inspection:
+    """Read, extract, judge and validate. Never raises for bad input: problems come back as
+    issues, odd optional fields as warnings (``Inspection.warnings``)."""
     try:
         msg = Hl7Message.parse(data)
     except Hl7Error as exc:
         return Inspection(None, None, [exc.issue])
-    fields, extract_issues = extract(msg, default_tz)
-    return Inspection(msg, fields, validate(msg, fields, extract_issues, policy))
+    if senders.zoned:  # a sender has its own time zone: identify it before reading the times
+        sender = identify(msg, senders, tls_cn)
+        tz = sender.policy.tz if sender is not None and sender.policy.tz is not None else default_tz
+        fields, extract_issues = extract(msg, tz)
+    else:
+        fields, extract_issues = extract(msg, default_tz)
+        sender = identify(msg, senders, tls_cn, fields)
+    if sender is not None:
+        fields.sending_facility = sender.facility
+    assessment = assess(msg, fields, sender)
+    return Inspection(msg, fields, validate(msg, fields, extract_issues, policy, sender, assessment), assessment)

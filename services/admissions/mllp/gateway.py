@@ -3,18 +3,23 @@
 The MLLP listener calls ``AdtGateway.handle`` for each frame; the HTTP ingest calls the same
 ``handle`` for an HL7 body and ``handle_json`` for a JSON ADT body. Semantics:
 
-1. read, validate and map to ``AdtEventV1`` (light reader); a problem → NAK (AE/AR, CE/CR)
-   with ERR segments, and the raw bytes go to ``dead_letter(raw, reason, code)``. If the
-   dead letter cannot be written the answer is AE 207 (send again) rather than a NAK that
-   would lose the message;
-2. a (sending facility, MSH-10) already accepted → the stored ACK again, nothing published
+1. read, identify the sender (``senders``: MSH-4, MSH-3, TLS certificate, listener), judge
+   (``leniency``: odd optional fields are warnings) and map to ``AdtEventV2``; a refusal →
+   NAK (AE/AR; CR in enhanced mode, or CA + an application AE/AR when MSH-16 asks) with ERR
+   segments, and the raw bytes go to ``dead_letter(raw, reason, code)``. If the dead letter
+   cannot be written the answer is AE/CE 207 (send again) rather than a NAK that would lose it;
+2. a (sender, MSH-10) already accepted → the stored answer again, nothing published
    (concurrent duplicates on one process wait for the first to finish);
 3. ``await publish(event, raw)``; it must return only once the event is durably written
    (acks=all, delivery confirmed) and raise otherwise. A failure or a timeout → AE/CE 207 and
    nothing stored, so the sender's retry is processed afresh;
-4. AA/CA, stored in the dedupe store. A store failure is counted, the ACK still sent: the
-   event is written, and its id is deterministic (facility, MSH-10), so a later duplicate that
-   slips through is dropped by the worker's processed-events check.
+4. AA/CA (with ERR severity W per warning when the sender's policy asks, and the application
+   AA when MSH-16 asks), stored in the dedupe store. A store failure is counted, the ACK still
+   sent: the event is written, and its id is deterministic (sender, MSH-10), so a later
+   duplicate that slips through is dropped by the worker's processed-events check.
+
+Every answer is also counted per sender for the feed-quirks report (``QuirkSink``, off the
+ACK path: an in-memory tally written behind).
 """
 
 from __future__ import annotations
@@ -29,16 +34,19 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any, AsyncIterator, Protocol
 
 from shared.errors import InvalidEvent
-from shared.events import SUPPORTED_TRIGGERS, AdtEventV1, utcnow
+from shared.events import SUPPORTED_TRIGGERS_V2, AdtEventV2, utcnow
 
-from ..domain.ack import Ack, ack_wanted, build_ack
+from ..domain.ack import Ack, ack_wanted, application_ack_wanted, build_ack
 from ..domain.adt_event import adt_event_from_json, to_adt_event
 from ..domain.hl7_errors import APPLICATION_INTERNAL_ERROR, DATA_TYPE_ERROR, SEGMENT_SEQUENCE, Hl7Issue, error, reject
 from ..domain.hl7_reader import Hl7Message
+from ..domain.senders import LENIENT_DEFAULTS, SenderBook
 from ..domain.validation import DEFAULT_POLICY, Inspection, ValidationPolicy, inspect
-from .hooks import Counters, GatewayHooks
+from .hooks import Counters, GatewayHooks, NullQuirks, QuirkSink
 
-Publish = Callable[[AdtEventV1, bytes], Awaitable[None]]
+Publish = Callable[[AdtEventV2, bytes], Awaitable[None]]
+UNIDENTIFIED = "(unidentified)"  # the quirks report's row for messages with no readable sender
+_SEP = b"\x1c"  # between the accept ACK and the application ACK in a stored answer (never in HL7 text)
 DeadLetter = Callable[[bytes, str, int], Awaitable[None]]
 
 RETRY_TEXT = "the message could not be stored; send it again"
@@ -69,7 +77,8 @@ class MemoryDedupeStore:
 class GatewayConfig:
     default_tz: tzinfo = timezone.utc  # for HL7 times without an offset
     policy: ValidationPolicy = DEFAULT_POLICY
-    source_prefix: str = "mllp"  # AdtEventV1.source = "<prefix>:<sending facility>"
+    senders: SenderBook = LENIENT_DEFAULTS  # per-sender overrides (identity, strictness, ids, zone)
+    source_prefix: str = "mllp"  # AdtEventV2.source = "<prefix>:<sending facility>"
     local_application: str = "CCP"  # ACK MSH-3/4 when the message's MSH-5/6 are empty
     local_facility: str = "CCP"
     publish_timeout: float = 10.0
@@ -81,9 +90,19 @@ class GatewayConfig:
 class IntakeResult:
     ack: Ack
     trigger: str  # a supported trigger or "unknown" (bounded, for metrics)
-    event: AdtEventV1 | None = None
+    event: AdtEventV2 | None = None
     duplicate: bool = False
     issues: tuple[Hl7Issue, ...] = ()
+    followups: tuple[Ack, ...] = ()  # the application acknowledgment (enhanced mode, MSH-16)
+
+    def replies(self) -> list[bytes]:
+        """What goes back on the connection, in order."""
+        return ([self.ack.data] if self.ack.send else []) + [f.data for f in self.followups]
+
+    @property
+    def answer(self) -> Ack:
+        """The acknowledgment that carries the verdict (the application ACK when there is one)."""
+        return self.followups[-1] if self.followups else self.ack
 
 
 @dataclass(frozen=True)
@@ -118,14 +137,16 @@ class _KeyedLocks:
 
 
 def _bounded(trigger: str) -> str:
-    return trigger if trigger in SUPPORTED_TRIGGERS else "unknown"
+    return trigger if trigger in SUPPORTED_TRIGGERS_V2 else "unknown"
 
 
 class AdtGateway:
     def __init__(
         self, publish: Publish, dead_letter: DeadLetter, dedupe: DedupeStore, config: GatewayConfig = GatewayConfig(),
         hooks: GatewayHooks | None = None, clock: Callable[[], datetime] = utcnow,
+        quirks: QuirkSink | None = None,
     ) -> None:
+        self.quirks: QuirkSink = quirks if quirks is not None else NullQuirks()
         self.publish = publish
         self.dead_letter = dead_letter
         self.dedupe = dedupe
@@ -136,25 +157,26 @@ class AdtGateway:
 
     # ------------------------------------------------------------------ HL7
 
-    async def handle(self, data: bytes, received_at: datetime | None = None) -> IntakeResult:
-        """One HL7 message in, its ACK out. Never raises (except cancellation)."""
+    async def handle(self, data: bytes, received_at: datetime | None = None, tls_cn: str | None = None) -> IntakeResult:
+        """One HL7 message in, its ACK out. Never raises (except cancellation). ``tls_cn``: the
+        common name of the connection's client certificate (a sender identity of last resort)."""
         started = time.perf_counter()
         try:
-            result = await self._handle(data, received_at or self.clock())
+            result = await self._handle(data, received_at or self.clock(), tls_cn)
         except Exception:  # a bug must not leave the sender without an answer or take the listener down
             self.hooks.failure("internal")
             ack = build_ack(None, None, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)], now=utcnow())
             result = IntakeResult(ack, "unknown")
-        self.hooks.message(result.trigger, result.ack.code, time.perf_counter() - started)
+        self.hooks.message(result.trigger, result.answer.code, time.perf_counter() - started)
         return result
 
-    async def refuse(self, data: bytes, issue: Hl7Issue) -> IntakeResult:
+    async def refuse(self, data: bytes, issue: Hl7Issue, tls_cn: str | None = None) -> IntakeResult:
         """A frame refused before reading (cut short, too large): NAK + dead letter. The NAK
         echoes MSH-10 when the part received still shows it."""
         started = time.perf_counter()
-        ins = inspect(data, self.config.default_tz, self.config.policy)
-        result = await self._nak(data, Inspection(ins.message, ins.fields, [issue]))
-        self.hooks.message(result.trigger, result.ack.code, time.perf_counter() - started)
+        ins = self._inspect(data, tls_cn)
+        result = await self._nak(data, Inspection(ins.message, ins.fields, [issue], ins.assessment))
+        self.hooks.message(result.trigger, result.answer.code, time.perf_counter() - started)
         return result
 
     async def junk(self, data: bytes) -> None:
@@ -163,29 +185,51 @@ class AdtGateway:
         if data.strip():
             await self._dead_letter(data, "bytes received outside an MLLP frame", SEGMENT_SEQUENCE)
 
-    async def _handle(self, data: bytes, received_at: datetime) -> IntakeResult:
-        ins = inspect(data, self.config.default_tz, self.config.policy)
+    def _inspect(self, data: bytes, tls_cn: str | None) -> Inspection:
+        c = self.config
+        return inspect(data, c.default_tz, c.policy, c.senders, tls_cn)
+
+    async def _handle(self, data: bytes, received_at: datetime, tls_cn: str | None) -> IntakeResult:
+        ins = self._inspect(data, tls_cn)
         if not ins.ok:
             return await self._nak(data, ins)
-        msg, fields = ins.message, ins.fields
-        assert msg is not None and fields is not None
+        msg, fields, sender = ins.message, ins.fields, ins.sender
+        assert msg is not None and fields is not None and sender is not None
         trigger = _bounded(fields.trigger)
         event, issues = to_adt_event(fields, raw=msg.text, received_at=received_at,
-                                     source=f"{self.config.source_prefix}:{fields.sending_facility}")
+                                     source=f"{self.config.source_prefix}:{fields.sending_facility}",
+                                     assessment=ins.assessment)
         if event is None:
-            return await self._nak(data, Inspection(msg, fields, issues))
-        ack = self._ack(msg, fields, [])
-        status, answer = await self._write_once((fields.sending_facility, fields.control_id), event, data, ack.data)
+            return await self._nak(data, Inspection(msg, fields, issues, ins.assessment))
+        policy = sender.policy
+        shown = [w.as_warning_issue() for w in ins.warnings] if policy.warnings_in_ack else []
+        app = self._application_acks(fields, policy.application_acks, "AA")
+        ack = self._ack(msg, fields, [], warnings=() if app else shown)
+        followups = (self._ack(msg, fields, [], warnings=shown, application=True),) if app else ()
+        answer = _SEP.join([ack.data, *(f.data for f in followups)])
+        status, stored = await self._write_once((fields.sending_facility, fields.control_id), event, data, answer)
         if status == "failed":
             return IntakeResult(self._ack(msg, fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]), trigger)
         if status == "duplicate":
-            code = Hl7Message.parse(answer).value("MSA", 1) if answer.startswith(b"MSH") else "AA"
+            self.quirks.record(sender.facility, "duplicate")
+            first, *rest = stored.split(_SEP)
+            code = Hl7Message.parse(first).value("MSA", 1) if first.startswith(b"MSH") else "AA"
             send = ack_wanted(fields.accept_ack_type, code, fields.enhanced_mode)
-            return IntakeResult(Ack(code, answer.decode(msg.encoding, "replace"), answer, send), trigger,
-                                duplicate=True)
-        return IntakeResult(ack, trigger, event)
+            again = tuple(Ack(Hl7Message.parse(r).value("MSA", 1), r.decode(msg.encoding, "replace"), r) for r in rest
+                          if r.startswith(b"MSH"))
+            return IntakeResult(Ack(code, first.decode(msg.encoding, "replace"), first, send), trigger,
+                                duplicate=True, followups=again)
+        self.quirks.record(sender.facility, "accepted", warnings=ins.warnings)
+        if ins.warnings:
+            self.hooks.field_warnings([(w.field, w.kind) for w in ins.warnings])
+        return IntakeResult(ack, trigger, event, followups=followups)
 
-    async def _write_once(self, key: tuple[str, str], event: AdtEventV1, raw: bytes,
+    def _application_acks(self, fields: Any, allowed: bool, code: str) -> bool:
+        """Whether this exchange gets an application acknowledgment (enhanced mode, MSH-16)."""
+        return bool(allowed and fields is not None and fields.enhanced_mode
+                    and application_ack_wanted(fields.application_ack_type, code))
+
+    async def _write_once(self, key: tuple[str, str], event: AdtEventV2, raw: bytes,
                           answer: bytes) -> tuple[str, bytes]:
         """Publish unless the key was accepted before. ("duplicate", the stored answer),
         ("failed", b"") or ("accepted", ``answer``, now stored for later duplicates)."""
@@ -213,6 +257,15 @@ class AdtGateway:
         if not await self._dead_letter(data, reason, ins.issues[0].code):
             return IntakeResult(self._ack(ins.message, ins.fields, [error(APPLICATION_INTERNAL_ERROR, RETRY_TEXT)]),
                                 trigger)
+        sender = ins.sender
+        self.quirks.record(sender.facility if sender else UNIDENTIFIED, "refused", issues=ins.issues)
+        refused = "AR" if any(i.reject for i in ins.issues) else "AE"
+        if ins.message is not None and self._application_acks(
+                ins.fields, sender.policy.application_acks if sender else True, refused):
+            # enhanced mode with application acknowledgments: CA (kept, dead-lettered), then the verdict
+            accept = self._ack(ins.message, ins.fields, [])
+            verdict = self._ack(ins.message, ins.fields, ins.issues, application=True)
+            return IntakeResult(accept, trigger, issues=tuple(ins.issues), followups=(verdict,))
         return IntakeResult(self._ack(ins.message, ins.fields, ins.issues), trigger, issues=tuple(ins.issues))
 
     async def _dead_letter(self, data: bytes, reason: str, code: int) -> bool:
@@ -233,9 +286,10 @@ class AdtGateway:
             self.hooks.failure("dedupe_get")
             return None
 
-    def _ack(self, msg: Hl7Message | None, fields: Any, issues: list[Hl7Issue]) -> Ack:
+    def _ack(self, msg: Hl7Message | None, fields: Any, issues: list[Hl7Issue], *,
+             warnings: Any = (), application: bool = False) -> Ack:
         return build_ack(msg, fields, issues, now=self.clock(), local_application=self.config.local_application,
-                         local_facility=self.config.local_facility)
+                         local_facility=self.config.local_facility, warnings=warnings, application=application)
 
     # ------------------------------------------------------------------ JSON (HTTP ingest)
 
@@ -249,6 +303,8 @@ class AdtGateway:
                                         default_tz=self.config.default_tz, source=f"{source}:json")
         except InvalidEvent as exc:
             ok = await self._dead_letter(body, exc.reason, DATA_TYPE_ERROR)
+            if ok:
+                self.quirks.record(UNIDENTIFIED, "refused", issues=[error(DATA_TYPE_ERROR, "JSON body refused")])
             result = (JsonResult("rejected", 422, detail=exc.reason) if ok
                       else JsonResult("error", 503, detail=RETRY_TEXT))
         if result is None:
@@ -257,6 +313,8 @@ class AdtGateway:
             accepted = JsonResult("accepted", 202, event_id)
             status, _ = await self._write_once(
                 (event.sending_facility, "json:" + event.message_control_id), event, body, accepted.body())
+            if status != "failed":
+                self.quirks.record(event.sending_facility, "accepted" if status == "accepted" else "duplicate")
             result = {"accepted": accepted, "duplicate": JsonResult("duplicate", 200, event_id),
                       "failed": JsonResult("error", 503, event_id, RETRY_TEXT)}[status]
         self.hooks.message(trigger, {"accepted": "AA", "duplicate": "AA", "rejected": "AE"}.get(result.status, "AE"),

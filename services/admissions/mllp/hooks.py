@@ -8,7 +8,8 @@ the supported triggers or "unknown"), ACK code, table 0357 code, stage. Never a 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 
 class GatewayHooks(Protocol):
@@ -30,6 +31,22 @@ class GatewayHooks(Protocol):
     def connections(self, delta: int) -> None:
         """+1 when a connection opens, -1 when it closes."""
 
+    def field_warnings(self, warnings: Sequence[tuple[str, str]]) -> None:
+        """(field, kind) of each warning an accepted message carried (bounded: ``leniency.FIELDS``)."""
+
+
+class QuirkSink(Protocol):
+    """Per-sender tally for the feed-quirks report: ``outcome`` is accepted | refused | duplicate;
+    ``warnings`` (``leniency.Quirk``) of an accepted message, ``issues`` (``Hl7Issue``) of a refused one."""
+
+    def record(self, facility: str, outcome: str, *, warnings: Iterable[Any] = (), issues: Iterable[Any] = ()) -> None:
+        ...
+
+
+class NullQuirks:
+    def record(self, facility: str, outcome: str, *, warnings: Iterable[Any] = (), issues: Iterable[Any] = ()) -> None:
+        return None
+
 
 class Counters:
     """In-memory ``GatewayHooks``: counts and the latencies observed."""
@@ -42,6 +59,7 @@ class Counters:
         self.junk_bytes = 0
         self.open_connections = 0
         self.latencies: list[float] = []
+        self.warnings: Counter[tuple[str, str]] = Counter()
 
     def message(self, trigger: str, ack_code: str, seconds: float) -> None:
         self.messages[(trigger, ack_code)] += 1
@@ -62,3 +80,6 @@ class Counters:
 
     def connections(self, delta: int) -> None:
         self.open_connections += delta
+
+    def field_warnings(self, warnings: Sequence[tuple[str, str]]) -> None:
+        self.warnings.update(warnings)

@@ -98,6 +98,7 @@ class MllpServer:
         self._tasks.add(task)
         self.hooks.connections(1)
         decoder = MllpDecoder(self.max_frame_bytes)
+        tls_cn = _client_common_name(writer)
         try:
             while True:
                 try:
@@ -109,12 +110,12 @@ class MllpServer:
                     data = b""
                 if not data:
                     for event in decoder.eof():
-                        await self._answer(event)  # nobody to answer: dead-lettered only
+                        await self._answer(event, tls_cn)  # nobody to answer: dead-lettered only
                     break
                 for event in decoder.feed(data):
-                    reply = await self._answer(event)
-                    if reply is not None:
-                        writer.write(frame(reply))
+                    replies = await self._answer(event, tls_cn)
+                    if replies:
+                        writer.write(b"".join(frame(r) for r in replies))
                         await writer.drain()
         except (ConnectionError, ssl_module.SSLError, OSError):
             self.hooks.failure("write")
@@ -125,15 +126,27 @@ class MllpServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _answer(self, event: FrameEvent) -> bytes | None:
+    async def _answer(self, event: FrameEvent, tls_cn: str | None = None) -> list[bytes]:
         if isinstance(event, Frame):
-            result = await self.gateway.handle(event.payload)
+            result = await self.gateway.handle(event.payload, tls_cn=tls_cn)
         elif isinstance(event, Oversized):
-            result = await self.gateway.refuse(event.head, refused_too_large(self.max_frame_bytes))
+            result = await self.gateway.refuse(event.head, refused_too_large(self.max_frame_bytes), tls_cn)
         elif isinstance(event, Truncated):
-            result = await self.gateway.refuse(event.payload, refused_truncated(event.reason))
+            result = await self.gateway.refuse(event.payload, refused_truncated(event.reason), tls_cn)
         else:
             assert isinstance(event, Junk)
             await self.gateway.junk(event.data)
-            return None
-        return result.ack.data if result.ack.send else None
+            return []
+        return result.replies()
+
+
+def _client_common_name(writer: asyncio.StreamWriter) -> str | None:
+    """The CN of the client certificate on a mutual-TLS connection (None otherwise)."""
+    cert = writer.get_extra_info("peercert")
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None

@@ -20,7 +20,7 @@ from .intents import CancelTask, CloseTask, CreateTask, Intent, Reprioritize, Re
 from .lifecycle import lifecycle_event
 from .members import MemberProfile, MemberState, diagnosis_codes, profile_from_roster, resolve_pod
 from .model import (
-    Attempt, EvidenceNote, Task, Transition, parse_queue, queue_id, task_id_for, task_key,
+    Attempt, Task, Transition, parse_queue, queue_id, task_id_for, task_key,
 )
 from .permissions import Permission, authorize, require
 from .placement import place_new_task, rescore
@@ -37,7 +37,7 @@ from .workflow import (
 
 __all__ = [
     "Assignment", "Attempt", "CancelTask", "Change", "CloseTask", "CreateTask", "DecisionContext",
-    "EvidenceNote", "IllegalTransition", "Intent", "InvalidCommand", "MemberProfile", "MemberState",
+    "IllegalTransition", "Intent", "InvalidCommand", "MemberProfile", "MemberState",
     "NurseStats", "OutreachError", "Permission", "PermissionDenied", "PriorityContext", "PriorityLine",
     "PriorityScore", "QueueStats", "Reprioritize", "RequeueTask", "RulesConfig", "StaffMember",
     "SupervisorView", "Task", "Transition", "VersionConflict", "apply_intents", "assign", "authorize",

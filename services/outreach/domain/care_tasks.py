@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from shared.events import CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, ReadmissionV1
+from shared.events import CareTransitionCancelledV1, CareTransitionV1, ClaimV1, Event, Evidence, ReadmissionV1
 
 from .creation import DecisionContext, can_create, create, on_roster, system_time
 from .intents import CancelTask, Intent, Reprioritize
 from .members import MemberState, diagnosis_codes, known_at, known_on, local_day, resolve_pod
-from .model import EvidenceNote, Task, task_key
+from .model import Task, task_key
 from .referrals import (
     match_referrals, recently_referred, referral_evidence, referral_key, referral_reason, source_label,
 )
@@ -74,7 +74,7 @@ def _tcm_task(event: CareTransitionV1, state: MemberState, ctx: DecisionContext)
         practice_id=event.pcp_practice_id, contract_id=event.contract_id, title=rule.title,
         reason=_tcm_reason(event, discharged, due), created_at=known_at(event), updated_at=known_at(event),
         cause_event_id=event.event_id, due_date=due,
-        evidence=tuple(EvidenceNote(d.code, "ICD10CM", discharged, None, None, d.description)
+        evidence=tuple(Evidence(code=d.code, code_system="ICD10CM", date=discharged, description=d.description)
                        for d in event.diagnoses),
         source_ref=event.encounter_key, anchor_date=discharged, visit_due_high=event.visit_due_high,
         visit_due_moderate=event.visit_due_moderate, readmitted_on=readmitted_on,

@@ -8,7 +8,7 @@ from shared.events import GapClosedV1, GapExcludedV1, GapOpenedV1
 from .creation import DecisionContext, can_create, create, on_roster, system_time
 from .intents import CancelTask, CloseTask, Intent
 from .members import MemberState, known_at, known_on, resolve_pod
-from .model import EvidenceNote, Task, task_key
+from .model import Task, task_key
 from .workflow import system_cancel, system_close
 
 
@@ -32,7 +32,7 @@ def on_gap_opened(event: GapOpenedV1, state: MemberState, ctx: DecisionContext) 
         role=rule.role, pod=resolve_pod(profile_pod, event.practice_id, ctx.rules),
         practice_id=event.practice_id, contract_id=event.contract_id, title=rule.title, reason=event.reason,
         created_at=known_at(event), updated_at=known_at(event), cause_event_id=event.event_id, due_date=due,
-        evidence=tuple(EvidenceNote.from_event(e) for e in event.evidence), source_ref=event.gap_key,
+        evidence=tuple(event.evidence), source_ref=event.gap_key,
     )
     return [create(task, event)]
 
@@ -41,9 +41,7 @@ def closed_outcome(event: GapClosedV1) -> str:
     """"gap closed by claim CLM-0001: CPT 45378 on 2026-04-10" — the evidence a nurse can check."""
     if event.evidence:
         ev = max(event.evidence, key=lambda e: e.date)
-        what = f"{ev.code_system} {ev.code} on {ev.date.isoformat()}"
-        if ev.value:
-            what += f" ({ev.value})"
+        what = ev.describe(claim=False)
         text = f"gap closed by claim {ev.claim_id}: {what}" if ev.claim_id else f"gap closed: {what}"
     else:
         text = f"gap closed: {event.reason}"

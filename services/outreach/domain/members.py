@@ -74,19 +74,25 @@ class MemberState:
         return any(task.touched_by(event_id) for task in self.tasks)
 
 
+MAX_DIAGNOSIS_CODE = 16  # ICD-10-CM codes have at most 7 characters; anything past 16 is not a code
+
+
 def diagnosis_codes(event: Event) -> frozenset[str]:
     """Normalized ICD-10 codes an event tells about the member (claims and care transitions).
 
-    A void claim (frequency 8) tells nothing new. The wiring adds these to the member's
-    known diagnoses after deciding on the event.
+    A void claim (frequency 8) tells nothing new; a "code" longer than ``MAX_DIAGNOSIS_CODE``
+    is not one (it is neither remembered nor made a referral's evidence). The wiring adds these
+    to the member's known diagnoses after deciding on the event.
     """
     if isinstance(event, ClaimV1):
         if event.frequency_code == "8":
             return frozenset()
-        return frozenset(normalize_code(c) for c in event.diagnoses if c.strip())
-    if isinstance(event, CareTransitionV1):
-        return frozenset(normalize_code(d.code) for d in event.diagnoses if d.code.strip())
-    return frozenset()
+        codes = (normalize_code(c) for c in event.diagnoses if c.strip())
+    elif isinstance(event, CareTransitionV1):
+        codes = (normalize_code(d.code) for d in event.diagnoses if d.code.strip())
+    else:
+        return frozenset()
+    return frozenset(c for c in codes if len(c) <= MAX_DIAGNOSIS_CODE)
 
 
 def local_day(moment: datetime, tz: tzinfo) -> date:

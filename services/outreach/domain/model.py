@@ -56,30 +56,6 @@ def task_id_for(cause_event_id: uuid.UUID, key: str) -> uuid.UUID:
 
 
 @dataclass(frozen=True)
-class EvidenceNote:
-    """Why the task exists or how it ended: a code on a date, from a claim or a transition."""
-
-    code: str
-    code_system: str
-    date: date
-    claim_id: str | None = None
-    value: str | None = None
-    description: str | None = None
-
-    @classmethod
-    def from_event(cls, ev: Evidence) -> "EvidenceNote":
-        return cls(ev.code, ev.code_system, ev.date, ev.claim_id, ev.value, ev.description)
-
-    def describe(self) -> str:
-        text = f"{self.code_system} {self.code} on {self.date.isoformat()}"
-        if self.value:
-            text += f" ({self.value})"
-        if self.claim_id:
-            text += f", claim {self.claim_id}"
-        return text
-
-
-@dataclass(frozen=True)
 class Attempt:
     """One outreach attempt by a nurse."""
 
@@ -129,7 +105,7 @@ class Task:
     created_at: datetime
     cause_event_id: uuid.UUID
     due_date: date | None = None
-    evidence: tuple[EvidenceNote, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     source_ref: str | None = None  # gap_key, encounter key or claim id the task came from
     anchor_date: date | None = None  # TCM: the discharge day
     visit_due_high: date | None = None

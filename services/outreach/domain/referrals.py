@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from .model import EvidenceNote, Task, task_key
+from shared.events import Evidence
+
+from .model import Task, task_key
 from .rules import ReferralRule, RulesConfig
 
 
@@ -58,8 +60,8 @@ def referral_reason(match: ReferralMatch, source: str) -> str:
     return f"{text} (rule: {groups})"[:500]
 
 
-def referral_evidence(match: ReferralMatch, on: date, claim_id: str | None) -> tuple[EvidenceNote, ...]:
-    return tuple(EvidenceNote(code, "ICD10CM", on, claim_id) for code in match.trigger_codes)
+def referral_evidence(match: ReferralMatch, on: date, claim_id: str | None) -> tuple[Evidence, ...]:
+    return tuple(Evidence(code=code, code_system="ICD10CM", date=on, claim_id=claim_id) for code in match.trigger_codes)
 
 
 def source_label(kind: str, ref: str | None, on: date | datetime) -> str:

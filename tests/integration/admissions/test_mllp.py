@@ -51,8 +51,9 @@ BAD_INPUTS = [
     ("ORU", START + hl7_message("R01", message_type="ORU", control_id="B6").encode() + END, "AR", "200",
      "message type ORU"),
     ("unknown trigger", START + hl7_message("A99", control_id="B7").encode() + END, "AR", "201", "A99"),
-    ("wrong version", START + hl7_message("A01", version="2.9", control_id="B8").encode() + END, "AR", "203",
-     "version 2.9"),
+    # issue 12: 2.9 is accepted with a warning now; a version that is not HL7 v2 is still refused
+    ("wrong version", START + hl7_message("A01", version="3.0", control_id="B8").encode() + END, "AR", "203",
+     "version 3.0"),
     ("missing PID-3", START + hl7_message("A01", mrn="", control_id="B9").encode() + END, "AE", "101", "PID-3"),
     ("impossible date", START + hl7_message("A01", event_time="20260230120000", message_time="20260302140500",
                                             control_id="B10").encode() + END, "AE", "102", "EVN-2"),
@@ -144,7 +145,14 @@ def test_tls_and_mutual_tls(admissions, certs):
         anonymous.roundtrip(hl7_message("A01", control_id="MTLS-0"))
     conn = MllpConn(mtls["MLLP_PORT"], _client(certs, with_cert=True))
     assert msa(conn.roundtrip(hl7_message("A01", control_id="MTLS-1")))[1] == "AA"
+    # issue 12: no MSH-4 and no MSH-3 — the client certificate's common name identifies the sender
+    anonymous_header = hl7_message("A01", control_id="MTLS-2", facility="").replace("|EPICADT|", "||", 1)
+    assert msa(conn.roundtrip(anonymous_header))[1] == "AA"
     conn.close()
+    events = read_topic(admissions.settings, admissions.settings.topic("adt.events"), expect=3, settle=0.5)
+    by_control = {json.loads(m.value())["message_control_id"]: json.loads(m.value()) for m in events}
+    assert by_control["MTLS-2"]["sending_facility"] == "client"
+    assert [w["field"] for w in by_control["MTLS-2"]["warnings"]] == ["MSH-4"]
 
 
 def test_a_resend_after_a_listener_restart_gets_the_same_ack_and_no_second_event(admissions):

@@ -18,9 +18,8 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from services.outreach import store
-from services.outreach.directory import Staff
-from services.outreach.handlers import TaskHandler
+from services.outreach.adapters.database import open_database
+from services.outreach.app.staff import Staff
 from services.outreach.settings import OutreachSettings
 from shared.auth import DEV_USERS_FILE, UserDirectory, hash_key
 from shared.events import Event
@@ -73,12 +72,13 @@ class OutreachEnv:
                                      m=roster.member_id) == str(roster.event_id), timeout, what="roster stored")
 
     def seed(self, events: list[Event], *, users_file: Path | None = None) -> list[Event]:
-        """Apply events with the worker's handler in this process (no Kafka): fast setup."""
-        db = store.open_database(self.db_url, pool_size=2)
+        """Apply events with the worker's routes table in this process (no Kafka): fast setup."""
+        from .events import apply_events
+
+        db = open_database(self.db_url, pool_size=2)
         try:
             staff = Staff(UserDirectory.load(users_file or self.users_file))
-            with db.transaction() as s:
-                return TaskHandler(self.settings.decision_context(), staff)(s, events)
+            return apply_events(db, self.settings.decision_context(), staff, events)
         finally:
             db.dispose()
 
@@ -118,9 +118,7 @@ def outreach_env(kafka_bootstrap, postgres_server_url, tmp_path_factory) -> Outr
     settings = OutreachSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, environment="test",
                                 database_url=db_url)
     users = write_users_file(tmp / "users.yaml")
-    db = store.open_database(db_url, pool_size=2)
-    store.create_schema(db)
-    db.dispose()
+    open_database(db_url, pool_size=2).dispose()
     engine = create_engine(db_url)
     yield OutreachEnv(settings, db_url, engine, users, tmp)
     engine.dispose()

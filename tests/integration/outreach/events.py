@@ -82,3 +82,15 @@ def claim(member_id: str, diagnoses: tuple[str, ...], *, at: datetime | None = N
     return ClaimV1(**_env(ClaimV1, member_id, at), claim_id=f"CLM-{uuid.uuid4().hex[:8]}", claim_type="professional",
                    diagnoses=diagnoses, statement_from=served,
                    lines=(ClaimLine(line_number=1, procedure_code="99214", service_date=served),))
+
+
+def apply_events(db, ctx, staff, events, *, today=None) -> list:
+    """Apply ``events`` as one batch with the worker's routes table, in this process (no Kafka,
+    no dedupe): fast setup for tests and the benchmark. Returns the lifecycle events."""
+    from services.outreach.adapters.unit_of_work import SqlUnitOfWork
+    from services.outreach.app.batch import TaskBatch
+    from services.outreach.routes import ROUTES
+
+    handler = ROUTES.handler(SqlUnitOfWork.for_session, TaskBatch.starter(ctx, staff, today=today))
+    with db.transaction() as session:
+        return handler(session, list(events))

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
-from services.outreach.directory import Staff
+from services.outreach.app.staff import Staff
 from shared.auth import DEV_USERS_FILE, UserDirectory
 
 from . import events as ev

@@ -1,7 +1,8 @@
-"""The worker's handler and the daily jobs in-process, on PostgreSQL and on SQLite (the demo's
-default): batches, assignment, redelivery, concurrent changes, eligibility sweep, rescore,
-gauges, claim next. Kafka is replaced by a recording producer (the subprocess tests use the
-real one)."""
+"""The SQL adapters under the use cases, in-process, on PostgreSQL and on SQLite (the demo's
+default): the worker's batches through the routes table and the consumer pipeline (assignment,
+redelivery, concurrent changes), the daily jobs (eligibility sweep, rescore, gauges), claim next
+and the commands' counters. Kafka is replaced by a recording producer (the subprocess tests use
+the real one); ``tests/unit/outreach`` runs the same use cases on in-memory repositories."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from services.outreach import persistence, store
-from services.outreach.actors import Actor
-from services.outreach.commands import Commands
-from services.outreach.directory import Staff
+from services.outreach.adapters.database import open_database
+from services.outreach.adapters.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from services.outreach.app.actors import Actor
+from services.outreach.app.batch import TaskBatch
+from services.outreach.app.commands import Commands
+from services.outreach.app.maintenance import Maintenance
+from services.outreach.app.staff import Staff
 from services.outreach.domain import VersionConflict
-from services.outreach.handlers import CONSUMED, TaskHandler
-from services.outreach.maintenance import Maintenance
+from services.outreach.routes import ROUTES
 from services.outreach.settings import OutreachSettings
 from shared import codec
 from shared.auth import UserDirectory
@@ -28,6 +31,7 @@ from shared.events import utcnow
 
 from . import events as ev
 from .conftest import LOAD_NURSES, LOAD_POD, write_users_file
+from .events import apply_events
 from .fakes import RecordingProducer
 
 SETTINGS = OutreachSettings(environment="test")
@@ -37,8 +41,7 @@ CTX = SETTINGS.decision_context()
 @pytest.fixture(params=["postgresql", "sqlite"])
 def db(request, tmp_path):
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/o.db"
-    database = store.open_database(url, pool_size=8)
-    store.create_schema(database)
+    database = open_database(url, pool_size=8)
     yield database
     database.dispose()
 
@@ -48,15 +51,19 @@ def staff(tmp_path) -> Staff:
     return Staff(UserDirectory.load(write_users_file(tmp_path / "users.yaml")))
 
 
-def apply(db, staff, events, handler=None):
-    with db.transaction() as s:
-        return (handler or TaskHandler(CTX, staff))(s, events)
+def apply(db, staff, events):
+    return apply_events(db, CTX, staff, events)
+
+
+def pipeline(db, staff, producer, unit_of_work=SqlUnitOfWork.for_session, **kwargs) -> BatchConsumer:
+    """The worker's consumer pipeline over the routes table (what ``worker.py`` builds)."""
+    return BatchConsumer.for_routes(ROUTES, db, producer, unit_of_work, begin=TaskBatch.starter(CTX, staff), **kwargs)
 
 
 def tasks_of(db, member_id):
     with db.transaction() as s:
-        return sorted(persistence.tasks_of_members(s, [member_id])[member_id], key=lambda t: (t.created_at, t.kind,
-                                                                                             t.reason_key))
+        return sorted(SqlUnitOfWork.for_session(s).tasks.of_members([member_id])[member_id],
+                      key=lambda t: (t.created_at, t.kind, t.reason_key))
 
 
 def records(events):
@@ -91,7 +98,7 @@ def test_an_older_roster_snapshot_is_ignored(db, staff):
 def test_redelivered_batches_change_nothing_even_events_that_changed_nothing(db, staff):
     m = ev.member("RE")
     producer = RecordingProducer()
-    consumer = BatchConsumer("outreach.tasks", db, producer, TaskHandler(CTX, staff), expect=CONSUMED)
+    consumer = pipeline(db, staff, producer)
     first = [ev.roster(m), ev.gap_opened(m), ev.discharge(m), ev.gap_closed(m, "CMS125")]  # the last: no task
     consumer.process_sync(records(first))
     assert [e.to_status for e in producer.sent] == ["open", "open"]
@@ -105,16 +112,18 @@ def test_redelivered_batches_change_nothing_even_events_that_changed_nothing(db,
 
 
 def test_a_nurse_change_between_load_and_write_makes_the_batch_decide_again(pg_url, staff):
-    db = store.open_database(pg_url)
-    store.create_schema(db)
+    db = open_database(pg_url)
     m = ev.member("RACE")
     apply(db, staff, [ev.roster(m), ev.gap_opened(m)])
     (task,) = tasks_of(db, m)
     bumped = threading.Event()
 
-    class Interleaved(TaskHandler):
-        def _load(self, session, member_ids):
-            loaded = super()._load(session, member_ids)
+    def interleaved(session):
+        uow = SqlUnitOfWork.for_session(session)
+        load = uow.tasks.of_members
+
+        def of_members(member_ids):
+            loaded = load(member_ids)
             if not bumped.is_set():
                 bumped.set()  # a nurse claims the task while the batch is deciding
                 with db.engine.begin() as conn:
@@ -122,9 +131,11 @@ def test_a_nurse_change_between_load_and_write_makes_the_batch_decide_again(pg_u
                                  {"t": str(task.task_id)})
             return loaded
 
+        uow.tasks.of_members = of_members
+        return uow
+
     producer = RecordingProducer()
-    consumer = BatchConsumer("outreach.tasks", db, producer, Interleaved(CTX, staff), expect=CONSUMED,
-                             backoff_s=0.01)
+    consumer = pipeline(db, staff, producer, interleaved, backoff_s=0.01)
     consumer.process_sync(records([ev.gap_closed(m)]))
     (after,) = tasks_of(db, m)
     assert (after.status, after.version) == ("done", 3)
@@ -139,7 +150,7 @@ def test_the_daily_sweep_cancels_tasks_of_members_whose_eligibility_ran_out(db, 
                       ev.roster(staying), ev.gap_opened(staying)])
     tomorrow = today + timedelta(days=1)
     producer = RecordingProducer()
-    jobs = Maintenance(db, producer, CTX, now=lambda: datetime.combine(tomorrow, time(12), CTX.tz))
+    jobs = Maintenance(unit_of_work_factory(db, producer), CTX, now=lambda: datetime.combine(tomorrow, time(12), CTX.tz))
     assert jobs.eligibility_sweep(tomorrow) == 2
     assert {t.status for t in tasks_of(db, leaving)} == {"cancelled"}
     assert {t.outcome for t in tasks_of(db, leaving)} == {f"member not eligible on {tomorrow.isoformat()}"}
@@ -152,7 +163,7 @@ def test_the_daily_rescore_moves_priorities_with_the_calendar(db, staff):
     m = ev.member("RS")
     apply(db, staff, [ev.roster(m), ev.gap_opened(m, "CMS130")])
     (task,) = tasks_of(db, m)
-    jobs = Maintenance(db, None, CTX)
+    jobs = Maintenance(unit_of_work_factory(db, None), CTX)
     assert jobs.rescore_all(task.due_date) == 1  # due today: more points than "due in 10 business days"
     (after,) = tasks_of(db, m)
     assert after.priority > task.priority and after.version == task.version
@@ -164,7 +175,7 @@ def test_gauges_count_open_and_overdue_tasks_per_queue(db, staff):
     long_ago = utcnow() - timedelta(days=60)
     apply(db, staff, [ev.roster(m, pod="pod-south", practice="P004", at=long_ago),
                       ev.gap_opened(m, "CMS122", at=long_ago), ev.gap_opened(m, "CMS130")])
-    Maintenance(db, None, CTX).refresh_gauges(utcnow().astimezone(CTX.tz).date())
+    Maintenance(unit_of_work_factory(db, None), CTX).refresh_gauges(utcnow().astimezone(CTX.tz).date())
     value = REGISTRY.get_sample_value
     assert value("outreach_tasks_open", {"queue": "quality_nurse:pod-south", "status": "open"}) == 2
     assert value("outreach_tasks_overdue", {"queue": "quality_nurse:pod-south"}) == 1
@@ -176,7 +187,7 @@ def test_claim_next_in_parallel_hands_out_distinct_tasks_highest_priority_first(
     apply(db, dev_only, [e for i, m in enumerate(members)
                          for e in (ev.roster(m, pod=LOAD_POD, risk="complex" if i == 0 else "low"),
                                    ev.gap_opened(m))])
-    commands = Commands(db, RecordingProducer(), staff, CTX)
+    commands = Commands(unit_of_work_factory(db, RecordingProducer()), staff, CTX)
     actors = [Actor(u, staff.of(u)) for u in (staff.directory.get(f"nurse.load{i}") for i in range(LOAD_NURSES))]
     first = commands.claim_next(actors[0], None, "test")
     assert first.member_id == members[0]  # the complex-risk member's task scores highest
@@ -198,8 +209,7 @@ def test_a_gap_key_too_long_to_store_is_dead_lettered_and_the_batch_goes_on(db, 
     m = ev.member("LONG")
     bad = ev.gap_opened(m).model_copy(update={"gap_key": "x" * 1000})
     producer = RecordingProducer()
-    consumer = BatchConsumer("outreach.tasks", db, producer, TaskHandler(CTX, staff), expect=CONSUMED,
-                             backoff_s=0.01)
+    consumer = pipeline(db, staff, producer, backoff_s=0.01)
     consumer.process_sync(records([ev.roster(m), bad, ev.gap_opened(m, "CMS122")]))
     assert [t.reason_key for t in tasks_of(db, m)] == ["CMS122"]
     assert len(producer.raw) == 1 and producer.raw[0].topic.endswith("gaps.events.dlq")
@@ -224,7 +234,7 @@ def test_counters_count_committed_work_only(db, staff):
     apply(db, staff, [ev.roster(m), ev.gap_opened(m)])
     (task,) = tasks_of(db, m)
     producer = RecordingProducer()
-    commands = Commands(db, producer, staff, CTX)
+    commands = Commands(unit_of_work_factory(db, producer), staff, CTX)
     nurse = staff.directory.get(task.assignee)
     who = Actor(nurse, staff.of(nurse))
     value = REGISTRY.get_sample_value

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from services.outreach.handlers import CONSUMED
-from services.outreach.maintenance import Maintenance
+from services.outreach.adapters.unit_of_work import unit_of_work_factory
+from services.outreach.app.maintenance import Maintenance
+from services.outreach.routes import ROUTES
 from shared.events import RiskTierChangedV1, TierSpan, UtilizationFactors, utcnow
 
 from . import events as ev
@@ -27,7 +28,7 @@ def tier_event(member_id: str, history, *, decided: date | None = None, at=None)
 
 def test_a_computed_tier_in_force_raises_the_priority_of_open_tasks_at_once_and_stays_after_the_daily_rescore(
         db, staff):
-    assert RiskTierChangedV1 in CONSUMED
+    assert RiskTierChangedV1 in ROUTES.events()
     m = ev.member("RISK")
     apply(db, staff, [ev.roster(m, risk="low"), ev.gap_opened(m, "CMS130")])
     (before,) = tasks_of(db, m)
@@ -35,7 +36,7 @@ def test_a_computed_tier_in_force_raises_the_priority_of_open_tasks_at_once_and_
     apply(db, staff, [tier_event(m, [(today - timedelta(days=today.day - 1), "complex")])])
     (after,) = tasks_of(db, m)
     assert after.priority > before.priority and after.version == before.version
-    Maintenance(db, RecordingProducer(), CTX).rescore_all(today)
+    Maintenance(unit_of_work_factory(db, RecordingProducer()), CTX).rescore_all(today)
     (kept,) = tasks_of(db, m)
     assert kept.priority == after.priority
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.outreach.directory import Staff, staff_member
+from services.outreach.app.staff import Staff, staff_member
 from services.outreach.settings import OutreachSettings
 from shared.auth import UserDirectory
 

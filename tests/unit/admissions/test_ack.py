@@ -38,9 +38,16 @@ def test_enhanced_mode_answers_with_commit_codes(msh15, msh16, expect):
 
 
 @pytest.mark.parametrize("enhanced,issue_reject,expect", [
-    (False, False, "AE"), (False, True, "AR"), (True, False, "CE"), (True, True, "CR")])
+    (False, False, "AE"), (False, True, "AR"), (True, False, "CR"), (True, True, "CR")])
 def test_error_and_reject_codes_by_mode(enhanced, issue_reject, expect):
+    # issue 12: in enhanced mode a content problem is a commit reject (CR), never CE (was CE)
     assert ack_code([Hl7Issue(101, "x", reject=issue_reject)], enhanced) == expect
+
+
+def test_ce_only_means_not_stored_send_again():
+    assert ack_code([Hl7Issue(207, "not stored")], enhanced=True) == "CE"
+    assert ack_code([Hl7Issue(207, "not stored"), Hl7Issue(101, "x")], enhanced=True) == "CR"
+    assert ack_code([Hl7Issue(101, "x")], enhanced=True, application=True) == "AE"
 
 
 @pytest.mark.parametrize("msh15,ok_sent,error_sent", [

@@ -54,8 +54,8 @@ def test_event_time_prefers_evn2_then_pv1_then_msh7():
 
 
 def test_no_time_at_all_is_a_required_field_error():
-    e, issues = event_of(hl7_message(event_time="", message_time=""))
-    assert e is None and issues[0].code == 101 and issues[0].segment == "EVN"
+    ins = inspect(hl7_message(event_time="", message_time=""), TZ)
+    assert not ins.ok and ins.issues[0].code == 101 and ins.issues[0].segment == "EVN"
 
 
 def test_patient_key_prefers_the_mr_identifier():
@@ -73,11 +73,15 @@ def test_event_id_is_deterministic_by_facility_and_control_id():
     assert adt(control_id="X1", facility="OTHER").event_id != a.event_id
 
 
-def test_value_longer_than_the_contract_is_located_in_the_message():
-    e, issues = event_of(hl7_message(mrn="9" * 80))
-    assert e is None
-    assert (issues[0].code, issues[0].segment, issues[0].field, issues[0].reject) == (102, "PID", 3, False)
-    assert "9" * 80 not in issues[0].text
+def test_an_identifier_longer_than_the_contract_is_left_out_and_without_another_one_the_message_is_refused():
+    # issue 12: an overlong repetition is left out with a warning (it was a 102 refusal of the message)
+    ins = inspect(hl7_message(mrn="9" * 80), TZ)
+    assert not ins.ok
+    assert (ins.issues[0].code, ins.issues[0].segment, ins.issues[0].field) == (101, "PID", 3)
+    assert "9" * 80 not in ins.issues[0].text
+    ins = inspect(hl7_message().replace("100234^^^MERCY^MR", "9" * 80 + "^^^MERCY^MR~100234^^^MERCY^MR"), TZ)
+    assert ins.ok and [w.field for w in ins.warnings] == ["PID-3"]
+    assert "9" * 80 not in ins.warnings[0].text
 
 
 def test_a40_carries_the_prior_identifiers():

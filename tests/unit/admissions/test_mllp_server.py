@@ -201,7 +201,7 @@ def test_bad_messages_are_nakked_dead_lettered_and_the_connection_goes_on():
     bad = {
         "ORU": (hl7_message().replace("ADT^A01^ADT_A01", "ORU^R01^ORU_R01"), "AR", 200),
         "A99": (hl7_message("A99"), "AR", 201),
-        "2.9": (hl7_message(version="2.9"), "AR", 203),
+        "3.0": (hl7_message(version="3.0"), "AR", 203),  # not HL7 v2 (2.9 is now accepted with a warning)
         "no PID-3": (hl7_message(mrn=""), "AE", 101),
         "garbage": ("\x00\x01garbage", "AR", 100),
     }

@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Notifications out: end-to-end latency, delivery throughput, backlog drain after an outage.
+
+    python bench/notifications_delivery.py           # full: 60 s at 100 admissions/s, 20,000 notifications, 10-minute outage
+    python bench/notifications_delivery.py --quick   # 20 s, 5,000 notifications, a 30 s outage
+
+Starts the local broker and PostgreSQL if needed, fresh ``bench<hex>.`` topics and databases,
+and the real processes (admissions mllp + worker, notifications worker); a local webhook
+receiver (aiohttp) that verifies every signature with the ``standardwebhooks`` library.
+
+(a) ADT A01 over MLLP at ``--rate`` admissions/s -> alert -> webhook received: p50/p95/p99 from
+    the MLLP write to the receiver's read (target p99 <= 500 ms at 100/s);
+(b) delivery throughput to one fast receiver: ``--count`` gap events written to gaps.events at
+    once, notifications/s from the first write to the last notification received (>= 1,000/s);
+(c) backlog drain: the receiver is down for ``--outage-s`` while gap events arrive at
+    ``--outage-rate``/s; then it comes back: the time to the first delivery (the probe's
+    backoff) and the drain rate of the backlog.
+A figure that could not be measured is said so loudly (and reported as missing, never as 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, report  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from carectl.mllp_client import MllpClient  # noqa: E402
+from shared.events import EligibilitySpan, GapOpenedV1, MemberRosterV1, MrnXref  # noqa: E402
+from shared.kafka import EventProducer, ensure_topics  # noqa: E402
+from shared.settings import CommonSettings  # noqa: E402
+from shared.topics import all_topics  # noqa: E402
+
+WORK = REPO / "var" / "bench" / "notifications"
+AUTHORITY = "BENCHHOSP"
+
+
+def load() -> str:
+    return f"load avg {os.getloadavg()[0]:.1f}"
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+# ---------------------------------------------------------------------- infrastructure
+def infra() -> tuple[str, str]:
+    import importlib.util
+
+    def mod(path: Path, name: str):
+        spec = importlib.util.spec_from_file_location(name, path)
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)  # type: ignore[union-attr]
+        return m
+
+    kafkactl = mod(REPO / "deploy" / "kafka" / "kafkactl.py", "bench_kafkactl")
+    kafkactl.start()
+    pg = mod(REPO / "deploy" / "postgres" / "pgctl.py", "bench_pgctl").start()
+    return f"127.0.0.1:{kafkactl.settings()['port']}", pg
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc): a figure the machine's load does not inflate."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def histogram_quantile(port: int, name: str, q: float) -> float | None:
+    """A quantile from a process's Prometheus histogram, summed over its label sets: the upper bound
+    of the first bucket holding ``q`` of the observations (as a dashboard would read it)."""
+    buckets: dict[float, float] = {}
+    for line in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + "_bucket{"):
+            le_text = line.split('le="', 1)[1].split('"', 1)[0]
+            le = float("inf") if le_text == "+Inf" else float(le_text)
+            buckets[le] = buckets.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return None
+    return next(le for le in sorted(buckets) if buckets[le] >= q * total)
+
+
+class Procs:
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, service: str, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
+        WORK.mkdir(parents=True, exist_ok=True)
+        log = open(WORK / f"{service}-{process}.log", "wb")
+        p = subprocess.Popen([sys.executable, "-m", f"services.{service}", process], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
+                                  **env}, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append(p)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise SystemExit(f"{service} {process} exited: see {log.name}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
+                    return p
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"{service} {process} not healthy")
+
+    def stop_all(self) -> None:
+        for p in self.running:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.running:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+# ---------------------------------------------------------------------- the receiver
+class Receiver:
+    """aiohttp on its own thread and loop; records (arrival time, topic, patient) per webhook-id."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.secrets: list[str] = []
+        self.seen: dict[str, tuple[float, str, str]] = {}
+        self.duplicates = 0
+        self.bad = 0
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self._runner = None
+        self._site = None
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _handle(self, request):
+        from aiohttp import web
+        from standardwebhooks import Webhook, WebhookVerificationError
+
+        body = await request.read()
+        arrived = time.time()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        doc = None
+        for secret in self.secrets:
+            try:
+                doc = Webhook(secret).verify(body, headers)
+                break
+            except (WebhookVerificationError, ValueError):
+                continue
+        if doc is None:
+            with self.lock:
+                self.bad += 1
+            return web.Response(status=400)
+        msg_id = headers["webhook-id"]
+        with self.lock:
+            if msg_id in self.seen:
+                self.duplicates += 1
+            else:
+                self.seen[msg_id] = (arrived, doc["type"], doc["data"].get("patient", ""))
+        return web.Response(status=204)
+
+    async def _start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await self._site.start()
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def up(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+
+    def down(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(30)
+
+    def count(self, topic: str) -> int:
+        with self.lock:
+            return sum(1 for _, t, _ in self.seen.values() if t == topic)
+
+    def arrivals(self, topic: str) -> list[tuple[float, str]]:
+        with self.lock:
+            return [(at, patient) for at, t, patient in self.seen.values() if t == topic]
+
+
+# ---------------------------------------------------------------------- events
+def roster(i: int, now: datetime) -> MemberRosterV1:
+    m = f"BM{i:07d}"
+    return MemberRosterV1(**MemberRosterV1.envelope(occurred_at=now, source="bench", member_id=m),
+                          given_name="Bench", family_name="Member", birth_date=date(1950, 1, 1), sex="F",
+                          mrns=(MrnXref(mrn=f"MR{i:07d}", assigning_authority=AUTHORITY),), pcp_practice_id="P001",
+                          hospitalist_group="HG-NORTH", pod="pod-east", contract_id="MMO-2026",
+                          eligibility=(EligibilitySpan(start=date(2025, 1, 1)),))
+
+
+def a01(i: int) -> bytes:
+    ts = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+    return (f"MSH|^~\\&|BENCHADT|{AUTHORITY}|CCP|CCP|{ts}||ADT^A01^ADT_A01|B{uuid.uuid4().hex[:16]}|P|2.5.1\r"
+            f"EVN|A01|{ts}\rPID|1||MR{i:07d}^^^{AUTHORITY}^MR||Member^Bench||19500101|F\r"
+            f"PV1|1|I|4W^412^A^{AUTHORITY}||||1922334455^Osler^William||||||||||||V{i:07d}|||||||||||||||||||||||||{ts}\r"
+            ).encode()
+
+
+def gap(i: int, measure: str) -> GapOpenedV1:
+    m = f"BM{i:07d}"
+    return GapOpenedV1(**GapOpenedV1.envelope(occurred_at=datetime.now(timezone.utc), source="bench", member_id=m),
+                       gap_key=f"{m}|{measure}|{uuid.uuid4().hex[:6]}", measure_id=measure, measure_version="v13",
+                       period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), reason="bench gap",
+                       practice_id="P001", contract_id="MMO-2026")
+
+
+def wait_until(pred, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
+def missing(figure: str, why: str) -> None:
+    print(f"!!! {figure}: NOT MEASURED — {why}", flush=True)
+    report(figure, float("nan"), "", note=f"not measured: {why}")
+
+
+# ---------------------------------------------------------------------- main
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rate", type=float, default=100.0, help="admissions/s over MLLP in (a)")
+    ap.add_argument("--seconds", type=float, default=None, help="length of (a)")
+    ap.add_argument("--count", type=int, default=None, help="notifications in (b)")
+    ap.add_argument("--outage-s", type=float, default=None, help="receiver outage in (c)")
+    ap.add_argument("--outage-rate", type=float, default=None, help="gap events/s during the outage")
+    ap.add_argument("--workers", type=int, default=1, help="notifications worker processes (they share the "
+                                                           "partitions and, through database leases, the deliveries)")
+    args = ap.parse_args()
+    seconds = args.seconds or (20.0 if args.quick else 60.0)
+    count = args.count or (5000 if args.quick else 20000)
+    outage = args.outage_s or (30.0 if args.quick else 600.0)
+    outage_rate = args.outage_rate or (100.0 if args.quick else 50.0)
+    admissions = int(seconds * args.rate)
+    members = admissions + 10
+
+    bootstrap, pg = infra()
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    settings = CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix)
+    ensure_topics(settings, all_topics())
+    sys.path.insert(0, str(REPO))
+    from tests.support.infra import Databases, delete_topics_named, topic_names
+
+    dbs = Databases(pg, name_prefix="bench_ntf_")
+    adm_db, ntf_db = dbs.new(), dbs.new()
+    procs = Procs()
+    rx = Receiver(free_port())
+    rx.up()
+    try:
+        common = {"KAFKA_BOOTSTRAP": bootstrap, "TOPIC_PREFIX": prefix}
+        mllp_port, mllp_metrics, adm_worker = free_port(), free_port(), free_port()
+        procs.start("admissions", "mllp", {**common, "DATABASE_URL": adm_db, "MLLP_PORT": str(mllp_port),
+                                           "MLLP_METRICS_PORT": str(mllp_metrics)}, mllp_metrics)
+        procs.start("admissions", "worker", {**common, "DATABASE_URL": adm_db, "WORKER_PORT": str(adm_worker)},
+                    adm_worker)
+        ntf_procs = []
+        ntf_ports = []
+        for _ in range(args.workers):
+            port = free_port()
+            ntf_ports.append(port)
+            ntf_procs.append(procs.start("notifications", "worker", {
+                **common, "DATABASE_URL": ntf_db, "WORKER_PORT": str(port), "OUTBOUND_ALLOW_NETWORKS": "127.0.0.1/32",
+                "OUTBOUND_PORTS": "*"}, port))
+        ntf_worker = ntf_ports[0]
+        print(f"processes up ({load()})", flush=True)
+        subscribe(ntf_db, rx)
+        producer = EventProducer(settings, "bench-notifications")
+        now = datetime.now(timezone.utc)
+        producer.send_sync([roster(i, now) for i in range(members)])
+        adm = create_engine(adm_db)
+        ntf = create_engine(ntf_db)
+
+        def count_rows(engine, sql: str) -> int:
+            with engine.connect() as c:
+                return c.execute(text(sql)).scalar() or 0
+
+        if not wait_until(lambda: count_rows(adm, "SELECT count(*) FROM members") >= members
+                          and count_rows(ntf, "SELECT count(*) FROM members") >= members, 180, 0.5):
+            raise SystemExit("the roster did not reach both services")
+        print(f"{members} members on the roster of both services ({load()})", flush=True)
+
+        # (a) latency ---------------------------------------------------------------------
+        sent_at: dict[str, float] = {}
+
+        def on_result(r) -> None:
+            if r.code == "AA":
+                sent_at[f"Patient/BM{r.index:07d}"] = r.sent_at
+
+        client = MllpClient("127.0.0.1", mllp_port, connections=4, rate=args.rate, ack_timeout=30, on_result=on_result)
+        summary = asyncio.run(client.send([a01(i) for i in range(admissions)]))
+        print(f"(a) sent {summary.sent} A01 at {args.rate:g}/s: ACKs {dict(summary.acked)} ({load()})", flush=True)
+        wait_until(lambda: rx.count("encounter-start") >= len(sent_at), 60, 0.2)
+        lat = [at - sent_at[p] for at, p in rx.arrivals("encounter-start") if p in sent_at]
+        lat = lat[min(50, len(lat) // 10):] if len(lat) > 100 else lat  # warm-up excluded
+        short = len(sent_at) - rx.count("encounter-start")
+        if len(lat) < 20:
+            missing(f"ADT over MLLP -> webhook received p99 at {args.rate:g} admissions/s",
+                    f"only {len(lat)} notifications arrived of {len(sent_at)} admissions")
+        else:
+            note = (f"p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, {len(lat)} notifications"
+                    + (f", {short} MISSING" if short else "") + f", {load()}")
+            hop = histogram_quantile(ntf_worker, "notifications_delivery_latency_seconds", 0.99)
+            note += f"; notifications hop (alert recorded -> acknowledged) p99 <= {hop * 1000:.0f} ms" if hop else ""
+            report(f"ADT over MLLP -> webhook received p99 at {args.rate:g} admissions/s (admissions mllp+worker, "
+                   f"notifications worker, signature verified)", pct(lat, 99) * 1000, "ms", target=500,
+                   better="lower", note=note)
+
+        # (b) throughput ------------------------------------------------------------------
+        events = [gap(i % members, ("CMS130", "CMS125", "CMS122", "CMS165")[i // members % 4]) for i in range(count)]
+        t0 = time.time()
+        cpu0 = sum(cpu_seconds(p.pid) for p in ntf_procs)
+        producer.send_sync(events)
+        ok = wait_until(lambda: rx.count("care-gap-opened") >= count, 600, 0.2)
+        got = rx.arrivals("care-gap-opened")
+        if not got:
+            missing("Delivery throughput to one receiver", "no notification arrived")
+        else:
+            t_last = max(a for a, _ in got)
+            rate = len(got) / (t_last - t0)
+            cpu_ms = (sum(cpu_seconds(p.pid) for p in ntf_procs) - cpu0) * 1000 / len(got)
+            report("Notifications worker CPU per delivered notification (consume, fan out, lease, sign, send, record)",
+                   cpu_ms, "ms", note=f"{1000 / cpu_ms:,.0f} notifications per CPU-second; {load()}")
+            report(f"Delivery throughput to one webhook receiver ({count:,} gap events on Kafka -> signed webhooks, "
+                   f"{args.workers} worker process{'es' if args.workers > 1 else ''})",
+                   rate, "notifications/s", target=1000,
+                   note=(f"{len(got):,} in {t_last - t0:.1f} s" + ("" if ok else f", {count - len(got)} MISSING")
+                         + f", {load()}"))
+
+        # (c) outage and drain ------------------------------------------------------------
+        before = rx.count("care-gap-opened")
+        rx.down()
+        t_down = time.monotonic()
+        n_out = int(outage * outage_rate)
+        batch = max(1, int(outage_rate))
+        sent = 0
+        while sent < n_out:
+            start = time.monotonic()
+            chunk = [gap((sent + k) % members, "CMS165") for k in range(min(batch, n_out - sent))]
+            producer.send_sync(chunk)
+            sent += len(chunk)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
+        time.sleep(max(0.0, outage - (time.monotonic() - t_down)))
+        print(f"(c) receiver down {time.monotonic() - t_down:.0f} s while {n_out} events arrived ({load()})", flush=True)
+        t_up = time.time()
+        rx.up()
+        ok = wait_until(lambda: rx.count("care-gap-opened") - before >= n_out, max(600, outage), 0.2)
+        drained = [a for a, _ in rx.arrivals("care-gap-opened")][before:]
+        arrivals = sorted(a for a, _ in rx.arrivals("care-gap-opened"))[before:]
+        if not arrivals:
+            missing("Backlog drain after a receiver outage", "nothing was delivered after the receiver came back")
+        else:
+            first, last = arrivals[0] - t_up, arrivals[-1] - t_up
+            report(f"Backlog drain after a {outage / 60:.1f}-minute receiver outage ({n_out:,} owed)",
+                   len(arrivals) / max(1e-3, arrivals[-1] - arrivals[0]), "notifications/s",
+                   note=(f"first delivery {first:.1f} s after the receiver returned (probe backoff), all in {last:.1f} s"
+                         + ("" if ok else f", {n_out - len(drained)} MISSING") + f", {load()}"))
+        print(f"receiver: {len(rx.seen):,} distinct ids, {rx.duplicates} redeliveries of a known id, "
+              f"{rx.bad} bad signatures", flush=True)
+        producer.close()
+        adm.dispose()
+        ntf.dispose()
+    finally:
+        procs.stop_all()
+        rx.down()
+        dbs.drop_all()
+        if not os.environ.get("CCP_KEEP_TOPICS"):
+            delete_topics_named(bootstrap, sorted(t for t in topic_names(bootstrap) if t.startswith(prefix)))
+
+
+def subscribe(db_url: str, rx: Receiver) -> None:
+    """Two webhook subscriptions through the service's own use case (as the API makes them)."""
+    from services.notifications.adapters.database import migrate
+    from services.notifications.adapters.secretbox import SecretBox
+    from services.notifications.adapters.subscriptions_sql import SqlSubscriptionStore, SystemResolver
+    from services.notifications.app.subscriptions import Limits, Subscriptions
+    from services.notifications.domain.access import Actor
+    from services.notifications.domain.endpoints import OutboundPolicy
+
+    db = migrate(db_url)
+    subs = Subscriptions(SqlSubscriptionStore(db, SecretBox.from_setting(None, False)),
+                         OutboundPolicy.parse(require_tls=False, ports="*", networks="127.0.0.1/32"),
+                         SystemResolver(), Limits(default_max_in_flight=64))
+    ops = Actor("bench", frozenset({"ops"}))
+    now = datetime.now(timezone.utc)
+    for topic in ("encounter-start", "care-gap-opened"):
+        _, secret = subs.create(ops, {"channel": "webhook", "endpoint": f"http://127.0.0.1:{rx.port}/{topic}",
+                                      "topics": [topic], "max_in_flight": 64}, now)
+        rx.secrets.append(secret)
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""SQLAlchemy tables, repositories and the unit of work; outbound clients (HTTP, MLLP)."""

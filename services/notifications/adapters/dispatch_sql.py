@@ -1,0 +1,239 @@
+"""The dispatcher's store on SQLAlchemy: leases, attempts, subscription states.
+
+Leasing (PostgreSQL): per subscription, the ``dispatch_state`` row is locked ``FOR UPDATE SKIP
+LOCKED`` (one dispatcher leases for a subscription at a time; the others move on), the window
+is the subscription's ``max_in_flight`` (1 while it is failing: the probe) minus the deliveries
+already leased, and the deliveries leased are the oldest owed that are each the head of their
+member's order (no earlier owed delivery of the same member in the subscription), found among
+the oldest ``HEAD_SCAN_MAX`` owed (a member whose head lies beyond waits its turn). A lease
+expires (``LEASE_S``): a dispatcher that died mid-send leaves its deliveries to the others, who
+send them again with the same ids. Recording checks the lease owner, so a late result of an
+expired lease never overwrites a newer one (its attempt row is still kept).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+
+from shared.db import Database
+
+from ..app.ports import AttemptResult, Control, Leased
+from ..domain import topics as t
+from ..domain.subscription import Subscription
+from . import rows, tables as tb
+from .secretbox import SecretBox
+
+LEASE_MARGIN_S = 15.0
+d_, s_, ds_ = tb.deliveries, tb.subscriptions, tb.dispatch_state
+
+HEAD_SCAN_MIN, HEAD_SCAN_MAX = 500, 5000
+PREFETCH = 4  # deliveries leased per subscription: this many times its max_in_flight (requests open at once)
+
+
+class SqlDispatchStore:
+    def __init__(self, db: Database, box: SecretBox, key_cache_s: float = 30.0) -> None:
+        self.db = db
+        self.box = box
+        self.pg = db.engine.dialect.name == "postgresql"
+        self._keys: dict[tuple[str, int], tuple[float, list[bytes]]] = {}
+        self._headers: dict[tuple[str, int], tuple[float, dict[str, str]]] = {}
+        self.key_cache_s = key_cache_s
+        self._healthy: dict[str, float] = {}  # subscription -> when this process last recorded it healthy
+
+    # ------------------------------------------------------------------ lease
+    def lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
+        with self.db.transaction() as s:
+            ready = d_.alias("ready")
+            owed = (select(ready.c.id).where(ready.c.subscription_id == s_.c.id, ready.c.state == "pending",
+                                             ready.c.due_at <= now,
+                                             or_(ready.c.leased_until.is_(None), ready.c.leased_until < now))
+                    .exists())
+            subs = s.execute(
+                select(s_, ds_.c.failures).join(ds_, ds_.c.subscription_id == s_.c.id)
+                .where(s_.c.status == "active", or_(s_.c.end_at.is_(None), s_.c.end_at > now),
+                       or_(ds_.c.retry_at.is_(None), ds_.c.retry_at <= now), owed)).all()
+        out: list[Leased] = []
+        for r in subs:
+            if len(out) >= batch:
+                break
+            out.extend(self._lease_one(rows.subscription_of(r), r.failures, now, owner, lease_until, batch - len(out)))
+        return out
+
+    def _lease_one(self, sub: Subscription, failures: int, now: datetime, owner: str, until: datetime,
+                   room: int) -> list[Leased]:
+        with self.db.transaction() as s:
+            lock = select(ds_.c.failures, ds_.c.retry_at).where(ds_.c.subscription_id == sub.id)
+            if self.pg:
+                lock = lock.with_for_update(skip_locked=True)
+            state = s.execute(lock).first()
+            if state is None:
+                return []
+            failures = state.failures
+            if failures and state.retry_at is not None and state.retry_at > now:
+                return []
+            limit = 1 if failures else sub.max_in_flight * PREFETCH
+            # The oldest owed deliveries in event order (an index range scan, bounded): each member's first
+            # one is its head; a head that is due and not leased can go. Done here rather than with an
+            # anti-join, whose plan (on a table that grew since its statistics) can turn quadratic.
+            scan = min(HEAD_SCAN_MAX, max(HEAD_SCAN_MIN, 10 * limit))
+            owed = s.execute(select(d_.c.id, d_.c.member_id, d_.c.due_at, d_.c.leased_until)
+                             .where(d_.c.subscription_id == sub.id, d_.c.state == "pending")
+                             .order_by(d_.c.event_number).limit(scan)).all()
+            in_flight = sum(1 for r in owed if r.leased_until is not None and r.leased_until >= now)
+            n = min(limit - in_flight, room)
+            if n <= 0:
+                return []
+            seen: set[str] = set()
+            ids: list[int] = []
+            for r in owed:
+                if r.member_id in seen:
+                    continue
+                seen.add(r.member_id)
+                if r.due_at <= now and (r.leased_until is None or r.leased_until < now):
+                    ids.append(r.id)
+                    if len(ids) >= n:
+                        break
+            if not ids:
+                return []
+            q = select(d_.c.id).where(d_.c.id.in_(ids), d_.c.state == "pending",
+                                      or_(d_.c.leased_until.is_(None), d_.c.leased_until < now))
+            if self.pg:
+                q = q.with_for_update(skip_locked=True)
+            ids = [r[0] for r in s.execute(q)]
+            if not ids:
+                return []
+            # the lease outlives the attempt (its timeout) by a margin, and no more: a dispatcher
+            # that died leaves its deliveries to the others soon after
+            until = min(until, now + timedelta(seconds=sub.timeout_s * (1 if failures else PREFETCH) + LEASE_MARGIN_S))
+            picked = s.execute(update(d_).where(d_.c.id.in_(ids)).values(leased_until=until, lease_owner=owner)
+                               .returning(d_.c.id, d_.c.event_id, d_.c.event_number, d_.c.attempts,
+                                          d_.c.created_at)).all()
+            notes = {r.event_id: rows.notification_of(r) for r in s.execute(
+                select(tb.notification_events).where(tb.notification_events.c.event_id.in_([p.event_id for p in picked])))}
+        return [Leased(delivery_id=p.id, subscription=sub, notification=notes[p.event_id], event_number=p.event_number,
+                       attempts=p.attempts, created_at=p.created_at, failures=failures)
+                for p in sorted(picked, key=lambda p: p.event_number)]
+
+    # ------------------------------------------------------------------ handshakes and heartbeats
+    def controls(self, now: datetime, owner: str, lease_until: datetime) -> list[Control]:
+        out: list[Control] = []
+        with self.db.transaction() as s:
+            cands = s.execute(select(s_, ds_.c.last_sent_at, ds_.c.control_until)
+                              .join(ds_, ds_.c.subscription_id == s_.c.id)
+                              .where(s_.c.channel == t.FHIR, s_.c.status.in_(("requested", "active")),
+                                     or_(ds_.c.control_until.is_(None), ds_.c.control_until < now))).all()
+        for r in cands:
+            sub = rows.subscription_of(r)
+            if sub.status == "requested":
+                kind = "handshake"
+            elif sub.heartbeat_period_s and (r.last_sent_at or sub.created_at) + timedelta(
+                    seconds=sub.heartbeat_period_s) <= now and (sub.end is None or now < sub.end):
+                kind = "heartbeat"
+            else:
+                continue
+            with self.db.transaction() as s:
+                claimed = s.execute(update(ds_).where(
+                    ds_.c.subscription_id == sub.id,
+                    or_(ds_.c.control_until.is_(None), ds_.c.control_until < now))
+                    .values(control_until=lease_until, control_owner=owner,
+                            last_sent_at=now if kind == "heartbeat" else ds_.c.last_sent_at)).rowcount
+            if claimed:
+                out.append(Control(kind, sub))
+        return out
+
+    # ------------------------------------------------------------------ record
+    def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
+        events = [r for r in results if r.delivery_id is not None]
+        controls = [r for r in results if r.delivery_id is None]
+        with self.db.transaction() as s:
+            if events:
+                s.execute(update(d_).where(d_.c.id == bindparam("b_id"), d_.c.lease_owner == owner).values(
+                    state=bindparam("b_state"), attempts=d_.c.attempts + 1, leased_until=None, lease_owner=None,
+                    delivered_at=bindparam("b_delivered"), due_at=bindparam("b_due"),
+                    last_status=bindparam("b_status"), last_error=bindparam("b_error")),
+                    [{"b_id": r.delivery_id, "b_state": r.state,
+                      "b_delivered": r.started_at if r.state == "delivered" else None,
+                      "b_due": r.due_at or now, "b_status": r.outcome.status[:32],
+                      "b_error": (r.outcome.error or None) and r.outcome.error[:1000]} for r in events],
+                    execution_options={"synchronize_session": False})
+                last: dict[str, AttemptResult] = {}
+                for r in events:
+                    last[r.subscription_id] = r
+                for sub_id, r in sorted(last.items()):
+                    # a success changes the subscription's state only after failures, or once a second
+                    # (the heartbeat clock): steady deliveries do not touch (and lock) the row the
+                    # leasing dispatchers lock
+                    mono = time.monotonic()
+                    if r.outcome.ok and self._healthy.get(sub_id, 0.0) > mono - 1.0:
+                        continue
+                    values: dict = {"failures": r.failures, "last_sent_at": now}
+                    if r.outcome.ok:
+                        values.update(retry_at=None, last_success_at=now)
+                        self._healthy[sub_id] = mono
+                    else:
+                        values.update(retry_at=r.due_at, last_failure_at=now,
+                                      last_error=f"{r.outcome.status} {r.outcome.error or ''}"[:1000])
+                        self._healthy.pop(sub_id, None)
+                    s.execute(update(ds_).where(ds_.c.subscription_id == sub_id).values(**values))
+            for r in [*events, *controls]:
+                if r.subscription_error:
+                    s.execute(update(s_).where(s_.c.id == r.subscription_id, s_.c.status.in_(("active", "requested")))
+                              .values(status="error", status_reason=r.subscription_error[:1000],
+                                      version=s_.c.version + 1, updated_at=now))
+            for r in controls:
+                if r.kind == "handshake" and r.outcome.ok:
+                    s.execute(update(s_).where(s_.c.id == r.subscription_id, s_.c.status == "requested")
+                              .values(status="active", status_reason=None, version=s_.c.version + 1, updated_at=now))
+                s.execute(update(ds_).where(ds_.c.subscription_id == r.subscription_id, ds_.c.control_owner == owner)
+                          .values(control_until=None, control_owner=None))
+            s.execute(insert(tb.attempts), [{
+                "subscription_id": r.subscription_id, "delivery_id": r.delivery_id,
+                "event_id": str(r.event_id) if r.event_id else None, "kind": r.kind, "at": r.started_at,
+                "endpoint": r.endpoint[:2000], "status": r.outcome.status[:32], "ok": r.outcome.ok,
+                "latency_ms": round(r.outcome.latency_s * 1000, 3),
+                "error": (r.outcome.error or None) and r.outcome.error[:1000], "dispatcher": owner[:100]}
+                for r in results])
+
+    # ------------------------------------------------------------------ secrets
+    def signing_keys(self, sub: Subscription, now: datetime) -> list[bytes]:
+        key = (sub.id, sub.version)
+        hit = self._keys.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        sec = tb.subscription_secrets
+        with self.db.transaction() as s:
+            found = s.execute(select(sec.c.sealed).where(
+                sec.c.subscription_id == sub.id, sec.c.kind == "webhook",
+                or_(sec.c.expires_at.is_(None), sec.c.expires_at > now)).order_by(sec.c.id.desc())).all()
+        keys = [self.box.open(r.sealed, f"{sub.id}|webhook") for r in found]
+        self._keys[key] = (time.monotonic() + self.key_cache_s, keys)
+        return keys
+
+    def channel_headers(self, sub: Subscription) -> dict[str, str]:
+        key = (sub.id, sub.version)
+        hit = self._headers.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        sec = tb.subscription_secrets
+        with self.db.transaction() as s:
+            found = s.execute(select(sec.c.sealed).where(sec.c.subscription_id == sub.id, sec.c.kind == "headers")
+                              .order_by(sec.c.id.desc()).limit(1)).first()
+        headers: dict[str, str] = {}
+        if found:
+            for line in json.loads(self.box.open(found.sealed, f"{sub.id}|headers")):
+                name, _, value = line.partition(":")
+                headers[name.strip()] = value.strip()
+        self._headers[key] = (time.monotonic() + self.key_cache_s, headers)
+        return headers
+
+    def events_count(self, subscription_id: str) -> int:
+        with self.db.transaction() as s:
+            return s.execute(select(s_.c.events_count).where(s_.c.id == subscription_id)).scalar() or 0
+
+
+__all__ = ["SqlDispatchStore", "and_"]

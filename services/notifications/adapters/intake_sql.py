@@ -1,0 +1,270 @@
+"""The worker's unit of work on SQLAlchemy: the projections and the outbox of one batch.
+
+Reads are prefetched for the whole batch in a few ``IN`` queries; writes are kept in memory
+and flushed with bulk upserts when the batch ends (``flush``), inside the batch's transaction
+(``shared.consumer.BatchConsumer``), together with its ``processed_events`` rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timezone
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from shared.db import upsert
+
+from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, Notification, TaskFacts
+from ..domain.subscription import Subscription
+from . import rows, tables as tb
+
+
+def _chunks(items: list, n: int = 1000):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+class SqlMembers:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.cache: dict[str, Member | None] = {}
+        self.by_key: dict[str, str] = {}
+        self.dirty: dict[str, Member] = {}
+
+    def load(self, member_ids: Iterable[str], patient_keys: Iterable[str]) -> None:
+        keys = [k for k in set(patient_keys) if k not in self.by_key]
+        ids = {m for m in member_ids if m not in self.cache}
+        for part in _chunks(keys):
+            for r in self.s.execute(select(tb.member_patients).where(tb.member_patients.c.patient_key.in_(part))):
+                self.by_key[r.patient_key] = r.member_id
+                if r.member_id not in self.cache:
+                    ids.add(r.member_id)
+        for part in _chunks(sorted(ids)):
+            for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(part))):
+                self.cache[r.member_id] = rows.member_of(r)
+        for m in ids:
+            self.cache.setdefault(m, None)
+
+    def get(self, member_id: str) -> Member | None:
+        if member_id not in self.cache:
+            self.load([member_id], [])
+        return self.cache.get(member_id)
+
+    def by_patient(self, patient_key: str) -> Member | None:
+        if patient_key not in self.by_key:
+            self.load([], [patient_key])
+        member_id = self.by_key.get(patient_key)
+        return self.get(member_id) if member_id else None
+
+    def put(self, member: Member) -> None:
+        before = self.cache.get(member.member_id)
+        for key in before.mrns if before else ():
+            if self.by_key.get(key) == member.member_id:
+                del self.by_key[key]
+        self.cache[member.member_id] = self.dirty[member.member_id] = member
+        for key in member.mrns:
+            self.by_key[key] = member.member_id
+
+    def flush(self) -> None:
+        if not self.dirty:
+            return
+        changed = list(self.dirty.values())
+        upsert(self.s, tb.members, [rows.member_row(m) for m in changed], ["member_id"])
+        ids = [m.member_id for m in changed]
+        for part in _chunks(ids):
+            self.s.execute(delete(tb.member_patients).where(tb.member_patients.c.member_id.in_(part)))
+        xref = {k: m.member_id for m in changed for k in m.mrns}
+        upsert(self.s, tb.member_patients, [{"patient_key": k, "member_id": v} for k, v in xref.items()],
+               ["patient_key"])
+        self.dirty.clear()
+
+
+class SqlEncounters:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.cache: dict[str, EncounterFacts | None] = {}
+        self.refs: dict[str, str] = {}
+        self.dirty: dict[str, EncounterFacts] = {}
+        self.new_refs: dict[str, str] = {}
+
+    def load(self, keys: Iterable[str], refs: Iterable[str]) -> None:
+        keys = set(keys)
+        want_refs = [r for r in set(refs) if r not in self.refs]
+        for part in _chunks(want_refs):
+            for r in self.s.execute(select(tb.encounter_refs).where(tb.encounter_refs.c.ref.in_(part))):
+                self.refs[r.ref] = r.encounter_key
+                keys.add(r.encounter_key)
+        keys = [k for k in keys if k not in self.cache]
+        for part in _chunks(keys):
+            for r in self.s.execute(select(tb.encounters.c.encounter_key, tb.encounters.c.body)
+                                    .where(tb.encounters.c.encounter_key.in_(part))):
+                self.cache[r.encounter_key] = EncounterFacts.from_dict(r.body)
+        for k in keys:
+            self.cache.setdefault(k, None)
+
+    def get(self, key: str) -> EncounterFacts | None:
+        if key not in self.cache:
+            self.load([key], [])
+        return self.cache.get(key)
+
+    def by_ref(self, ref: str) -> EncounterFacts | None:
+        if ref not in self.refs:
+            self.load([], [ref])
+        key = self.refs.get(ref)
+        return self.get(key) if key else None
+
+    def put(self, encounter: EncounterFacts, refs: Iterable[str] = ()) -> None:
+        self.cache[encounter.key] = self.dirty[encounter.key] = encounter
+        for r in refs:
+            self.refs[r] = self.new_refs[r] = encounter.key
+
+    def flush(self) -> None:
+        if self.dirty:
+            upsert(self.s, tb.encounters, [
+                {"encounter_key": e.key, "fhir_id": e.fhir_id, "member_id": e.member_id, "status": e.status,
+                 "start": e.start, "body": e.as_dict()} for e in self.dirty.values()], ["encounter_key"])
+        if self.new_refs:
+            upsert(self.s, tb.encounter_refs, [{"ref": r, "encounter_key": k} for r, k in self.new_refs.items()],
+                   ["ref"])
+        self.dirty.clear()
+        self.new_refs.clear()
+
+
+class SqlGaps:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.dirty: dict[str, GapFacts] = {}
+
+    def put(self, gap: GapFacts) -> None:
+        self.dirty[gap.gap_key] = gap
+
+    def flush(self) -> None:
+        if self.dirty:
+            upsert(self.s, tb.gaps, [{"gap_key": g.gap_key, "fhir_id": g.fhir_id, "member_id": g.member_id,
+                                      "status": g.status, "body": g.as_dict()} for g in self.dirty.values()],
+                   ["gap_key"])
+        self.dirty.clear()
+
+
+class SqlTasks:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.cache: dict[str, TaskFacts | None] = {}
+        self.dirty: dict[str, TaskFacts] = {}
+
+    def load(self, task_ids: Iterable[str]) -> None:
+        ids = [i for i in set(task_ids) if i not in self.cache]
+        for part in _chunks(ids):
+            for r in self.s.execute(select(tb.tasks).where(tb.tasks.c.task_id.in_(part))):
+                self.cache[r.task_id] = rows.task_of(r)
+        for i in ids:
+            self.cache.setdefault(i, None)
+
+    def get(self, task_id: str) -> TaskFacts | None:
+        if task_id not in self.cache:
+            self.load([task_id])
+        return self.cache.get(task_id)
+
+    def put(self, task: TaskFacts) -> None:
+        self.cache[task.task_id] = self.dirty[task.task_id] = task
+
+    def overdue_candidates(self, today: date, limit: int) -> list[TaskFacts]:
+        t = tb.tasks
+        q = (select(t).where(t.c.status.in_(sorted(AWAITING_CONTACT)), t.c.due_date < today,
+                             or_(t.c.overdue_notified_for.is_(None), t.c.overdue_notified_for != t.c.due_date))
+             .order_by(t.c.due_date).limit(limit))
+        if self.s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        found = [rows.task_of(r) for r in self.s.execute(q)]
+        for task in found:
+            self.cache[task.task_id] = task
+        return found
+
+    def mark_notified(self, task_id: str, due: date) -> None:
+        from dataclasses import replace
+
+        task = self.get(task_id)
+        if task is not None:
+            self.put(replace(task, overdue_notified_for=due))
+
+    def flush(self) -> None:
+        if self.dirty:
+            upsert(self.s, tb.tasks, [rows.task_row(t) for t in self.dirty.values()], ["task_id"])
+        self.dirty.clear()
+
+
+class SqlOutbox:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._subs: list[Subscription] | None = None
+        self.created_by_topic: Counter[str] = Counter()
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        if self._subs is None:
+            self._subs = [rows.subscription_of(r) for r in
+                          self.s.execute(select(tb.subscriptions).where(tb.subscriptions.c.status != "off"))]
+        return self._subs
+
+    def append(self, owed: Sequence[tuple[Notification, Sequence[Subscription]]]) -> int:
+        now = datetime.now(timezone.utc)
+        new_ids = self._insert_notifications([n for n, _ in owed], now)
+        per_sub: Counter[str] = Counter()
+        fresh = [(n, subs) for n, subs in owed if str(n.event_id) in new_ids]
+        for _n, subs in fresh:
+            for sub in subs:
+                per_sub[sub.id] += 1
+        if not per_sub:
+            return 0
+        next_number: dict[str, int] = {}
+        s = tb.subscriptions
+        for sub_id in sorted(per_sub):  # one lock order for every writer: no deadlocks
+            end = self.s.execute(update(s).where(s.c.id == sub_id)
+                                 .values(events_count=s.c.events_count + per_sub[sub_id])
+                                 .returning(s.c.events_count)).scalar_one()
+            next_number[sub_id] = end - per_sub[sub_id] + 1
+        out = []
+        for n, subs in fresh:
+            for sub in subs:
+                number = next_number[sub.id]
+                next_number[sub.id] += 1
+                self.created_by_topic[n.topic] += 1
+                out.append({"subscription_id": sub.id, "event_id": str(n.event_id), "event_number": number,
+                            "member_id": n.member_id, "state": "pending", "attempts": 0, "created_at": now,
+                            "due_at": now})
+        for part in _chunks(out, 2000):
+            self.s.execute(tb.deliveries.insert(), part)
+        return len(out)
+
+    def _insert_notifications(self, notes: list[Notification], now: datetime) -> set[str]:
+        dialect = self.s.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as ins
+        else:
+            from sqlalchemy.dialects.sqlite import insert as ins  # type: ignore[no-redef]
+        unique = list({str(n.event_id): n for n in notes}.values())
+        found: set[str] = set()
+        for part in _chunks(unique, 500):
+            stmt = ins(tb.notification_events).on_conflict_do_nothing().returning(tb.notification_events.c.event_id)
+            found.update(r[0] for r in self.s.execute(stmt, [rows.notification_row(n, now) for n in part]))
+        return found
+
+
+class SqlIntakeUnit:
+    def __init__(self, s: Session) -> None:
+        self.session = s
+        self.members = SqlMembers(s)
+        self.encounters = SqlEncounters(s)
+        self.gaps = SqlGaps(s)
+        self.tasks = SqlTasks(s)
+        self.outbox = SqlOutbox(s)
+
+    def flush(self) -> None:
+        self.members.flush()
+        self.encounters.flush()
+        self.gaps.flush()
+        self.tasks.flush()
+
+
+__all__ = ["SqlIntakeUnit", "and_", "func"]

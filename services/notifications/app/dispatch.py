@@ -1,0 +1,256 @@
+"""The dispatcher: lease owed deliveries, build each payload, send, decide, record.
+
+One loop per worker process (several processes share the work: leases are taken in the
+database with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, see ``adapters/leases.py``). Each
+iteration records the finished attempts, then leases as many deliveries as the subscriptions'
+windows allow and starts sending them; it sleeps only when there is nothing to do, until
+woken (the worker's batch committed new deliveries), a send finished, or ``poll_s`` passed
+(another process's work).
+
+Decisions (``decide``) are pure: delivered on an acknowledgement; else another attempt after the
+subscription's backoff, or given up (dead-lettered, the subscription in ``error`` with the
+reason) when the policy says so; 410 Gone puts the subscription in ``error`` at once and keeps
+the delivery owed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from ..domain import fhir_subscriptions, payloads, webhooks
+from ..domain import topics as t
+from ..domain.retry import Outcome, next_probe
+from .ports import AttemptResult, Control, DispatchStore, Leased, Sender
+
+log = logging.getLogger(__name__)
+
+
+def decide(leased: Leased, outcome: Outcome, now: datetime, started_at: datetime,
+           rng: random.Random | None = None) -> AttemptResult:
+    sub = leased.subscription
+    n = leased.notification
+    base = dict(delivery_id=leased.delivery_id, subscription_id=sub.id, event_id=n.event_id, kind="event",
+                endpoint=sub.endpoint, started_at=started_at, outcome=outcome)
+    if outcome.ok:
+        return AttemptResult(**base, state="delivered", failures=0)
+    failures = leased.failures + 1
+    attempts = leased.attempts + 1
+    if outcome.gone:
+        return AttemptResult(**base, state="pending", due_at=now, failures=failures,
+                             subscription_error="the endpoint answered 410 Gone: fix or replace it, then reactivate")
+    why = sub.retry.gives_up(attempts, leased.created_at, now)
+    if why:
+        reason = f"event {leased.event_number} ({n.topic}) {why}; last: {outcome.status} {outcome.error or ''}".strip()
+        return AttemptResult(**base, state="dead", failures=failures, subscription_error=reason)
+    return AttemptResult(**base, state="pending", due_at=next_probe(now, failures, sub.retry, outcome, rng),
+                         failures=failures)
+
+
+@dataclass
+class DispatchConfig:
+    owner: str
+    base: str  # our FHIR base, e.g. https://ccp.example.org/fhir
+    canonical_base: str
+    batch: int = 500
+    lease_s: float = 60.0
+    poll_s: float = 0.5
+    record_every_s: float = 0.01
+
+
+@dataclass
+class _State:
+    results: list[AttemptResult] = field(default_factory=list)
+    in_flight: int = 0
+
+
+class Dispatcher:
+    def __init__(self, store: DispatchStore, sender: Sender, config: DispatchConfig,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 on_recorded: Callable[[list[AttemptResult], list[Leased]], None] | None = None) -> None:
+        self.store = store
+        self.sender = sender
+        self.config = config
+        self.clock = clock
+        self.on_recorded = on_recorded
+        self._state = _State()
+        self._leased: dict[int, Leased] = {}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._gates: dict[str, tuple[int, asyncio.Semaphore]] = {}
+        self.max_in_flight = max(1, config.batch * 2)
+
+    # ------------------------------------------------------------------ wake-up from other threads
+    def wake(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        next_controls = 0.0
+        oldest_result = 0.0
+        next_lease = 0.0  # lease when something may have changed: a record, a wake-up, a lease that found work, a poll
+        recorder: asyncio.Task | None = None
+        try:
+            while not stop.is_set():
+                busy = False
+                if recorder is not None and recorder.done():
+                    recorder = None
+                    next_lease = 0.0  # recorded attempts free window room
+                    busy = True
+                if self._state.results and recorder is None:
+                    # record in batches, in the background (one transaction for many attempts, at most
+                    # record_every_s late) while the loop goes on leasing and sending
+                    oldest_result = oldest_result or time.monotonic()
+                    if (len(self._state.results) >= self.config.batch // 4 or self._state.in_flight == 0
+                            or time.monotonic() - oldest_result >= self.config.record_every_s):
+                        recorder = asyncio.ensure_future(self._record())
+                        recorder.add_done_callback(lambda _t: self._wake.set() if self._wake else None)
+                        oldest_result = 0.0
+                if self._wake.is_set():
+                    next_lease = 0.0
+                if self._state.in_flight < self.max_in_flight and time.monotonic() >= next_lease:
+                    found = await self._lease()
+                    busy |= found
+                    next_lease = 0.0 if found else time.monotonic() + self.config.poll_s
+                if time.monotonic() >= next_controls:
+                    next_controls = time.monotonic() + 1.0
+                    busy |= await self._controls()
+                if not busy:
+                    self._wake.clear()
+                    timeout = self.config.record_every_s if (self._state.in_flight or self._state.results) \
+                        else self.config.poll_s
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=10)
+            if recorder is not None:
+                await recorder
+            await self._record()
+            await self.sender.close()
+
+    async def _record(self) -> bool:
+        results, self._state.results = self._state.results, []
+        if not results:
+            return False
+        try:
+            await asyncio.to_thread(self.store.record, results, self.clock(), self.config.owner)
+        except Exception:  # noqa: BLE001 - the leases expire and the deliveries are sent again (same ids)
+            log.exception("recording %d attempts failed; their deliveries will be retried after the lease", len(results))
+            return True
+        if self.on_recorded:
+            leased = [self._leased.pop(r.delivery_id) for r in results if r.delivery_id in self._leased]
+            self.on_recorded(results, leased)
+        else:
+            for r in results:
+                self._leased.pop(r.delivery_id or -1, None)
+        return True
+
+    def _gate(self, sub) -> asyncio.Semaphore:
+        """At most ``max_in_flight`` requests open to a subscription's receiver at a time (more may be
+        leased and waiting: the lease window is a few times the concurrency, so the next requests are
+        ready the moment one finishes)."""
+        gate = self._gates.get(sub.id)
+        if gate is None or gate[0] != sub.max_in_flight:
+            gate = self._gates[sub.id] = (sub.max_in_flight, asyncio.Semaphore(sub.max_in_flight))
+        return gate[1]
+
+    async def _lease(self) -> bool:
+        now = self.clock()
+        until = now + timedelta(seconds=self.config.lease_s)
+        room = min(self.config.batch, self.max_in_flight - self._state.in_flight)
+        try:
+            leased = await asyncio.to_thread(self.store.lease, now, self.config.owner, until, room)
+        except Exception:  # noqa: BLE001 - the database is down: try again at the next poll
+            log.exception("leasing deliveries failed")
+            return False
+        for d in leased:
+            self._leased[d.delivery_id] = d
+            self._spawn(self._deliver(d))
+        return bool(leased)
+
+    async def _controls(self) -> bool:
+        now = self.clock()
+        try:
+            controls = await asyncio.to_thread(self.store.controls, now, self.config.owner,
+                                               now + timedelta(seconds=self.config.lease_s))
+        except Exception:  # noqa: BLE001
+            log.exception("claiming handshakes/heartbeats failed")
+            return False
+        for c in controls:
+            self._spawn(self._control(c))
+        return bool(controls)
+
+    def _spawn(self, coro) -> None:
+        self._state.in_flight += 1
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(tk: asyncio.Task) -> None:
+            self._tasks.discard(tk)
+            self._state.in_flight -= 1
+            if self._state.in_flight == 0 and self._wake is not None:
+                self._wake.set()
+
+        task.add_done_callback(done)
+
+    # ------------------------------------------------------------------ one delivery
+    async def _deliver(self, d: Leased) -> None:
+        started = self.clock()
+        sub = d.subscription
+        try:
+            events_since = sub.events_count
+            payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
+                                     canonical_base=self.config.canonical_base, now=started)
+            async with self._gate(sub):
+                started = self.clock()
+                headers = await self._headers(sub, payload, started)
+                outcome = await self.sender.send(sub, payload, headers)
+        except Exception as exc:  # noqa: BLE001 - a failure to build or sign is this attempt's failure
+            log.warning("delivery %s to subscription %s could not be attempted: %s", d.delivery_id, sub.id,
+                        exc.__class__.__name__)
+            outcome = Outcome.failed("internal", 0.0, f"not attempted: {exc.__class__.__name__}")
+        self._state.results.append(decide(d, outcome, self.clock(), started))
+
+    async def _headers(self, sub, payload: payloads.Payload, now: datetime) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        # cached by the store (per subscription version, a few seconds): a database read only on a miss
+        if sub.channel in (t.FHIR, t.DAVINCI):
+            headers.update(self.store.channel_headers(sub))
+        if payload.signed:
+            keys = self.store.signing_keys(sub, now)
+            headers.update(webhooks.headers(keys, payload.msg_id, int(now.timestamp()), payload.body))
+        return headers
+
+    async def _control(self, c: Control) -> None:
+        sub = c.subscription
+        started = self.clock()
+        count = await asyncio.to_thread(self.store.events_count, sub.id)
+        status = "requested" if c.kind == "handshake" else sub.status
+        bundle = fhir_subscriptions.notification_bundle(
+            sub, kind=c.kind, base=self.config.base, canonical_base=self.config.canonical_base,
+            events_since=count, now=started, status=status)
+        body = payloads._json(bundle)
+        payload = payloads.Payload(body, fhir_subscriptions.FHIR_JSON, sub.endpoint, bundle["id"])
+        try:
+            headers = await asyncio.to_thread(self.store.channel_headers, sub)
+            outcome = await self.sender.send(sub, payload, headers)
+        except Exception as exc:  # noqa: BLE001
+            outcome = Outcome.failed("internal", 0.0, f"not attempted: {exc.__class__.__name__}")
+        error = None
+        if c.kind == "handshake" and not outcome.ok:
+            error = f"handshake failed: {outcome.status} {outcome.error or ''}".strip()
+        self._state.results.append(AttemptResult(
+            delivery_id=None, subscription_id=sub.id, event_id=None, kind=c.kind, endpoint=sub.endpoint,
+            started_at=started, outcome=outcome, state="delivered" if outcome.ok else "failed",
+            subscription_error=error))

@@ -1,0 +1,42 @@
+"""The architecture rules in ``.importlinter`` hold: services never import each other, shared/
+imports no service, outreach's layers (entry points > web | routes | adapters > app > domain),
+pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
+what tightens as each remaining service moves to the shape.
+
+A rule broken on purpose shows the contracts bite (a temporary package importing across layers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lint(config: Path) -> subprocess.CompletedProcess:
+    code = ("import sys\nfrom importlinter.cli import lint_imports\n"
+            f"sys.exit(lint_imports(config_filename={str(config)!r}, no_cache=True, no_logo=True))")
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_import_contracts_are_kept():
+    out = lint(REPO / ".importlinter")
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
+    for name in ("Services never import each other", "outreach use cases import no I/O library",
+                 "outreach API process imports no faust"):
+        assert f"{name}" in out.stdout and "KEPT" in out.stdout
+
+
+def test_a_use_case_importing_sqlalchemy_or_an_adapter_breaks_the_contracts(tmp_path):
+    probe = REPO / "services" / "outreach" / "app" / "_contract_probe.py"
+    probe.write_text("import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
+    try:
+        out = lint(REPO / ".importlinter")
+    finally:
+        probe.unlink()
+    assert out.returncode != 0
+    assert "services.outreach.app._contract_probe -> sqlalchemy" in out.stdout
+    assert "services.outreach.app._contract_probe -> services.outreach.adapters" in out.stdout
