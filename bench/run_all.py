@@ -40,6 +40,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "billing-claims": ("billing_claims.py", [], ["--members", "2000", "--claims", "10000"]),
     "notifications": ("notifications_delivery.py", [], ["--quick"]),
     "risk": ("risk_scoring.py", [], ["--members", "20000"]),
+    "scale": ("scale_workers.py", [], ["--quick"]),
 }
 
 
