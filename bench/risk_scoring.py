@@ -14,7 +14,8 @@ ids): every member's claims, encounters, readmissions, gaps, segment and stored 
 back in chunks of 2,000 (key ranges), scored (hccinfhir V28, PY2026 normalization), tiered by the
 contract's policy, the assessment upserted when its summary changed, tier changes built as events
 and encoded as the producer encodes them, not sent (no broker here; sending 41k events is under
-1 s at the broker's measured ceiling, and the re-score waits for each chunk's confirmations). Also: the pure per-member assessment (in memory).
+1 s at the broker's measured ceiling, and the re-score waits for each chunk's confirmations).
+Also: the pure per-member assessment (in memory).
 
 The machine is shared, so beside the wall time the benchmark reports where the CPU went: the
 scoring processes (their whole lives: start-up, imports, scoring; ``getrusage`` of the children)

@@ -1,8 +1,9 @@
 """Re-score members and publish their tier changes.
 
 ``rescore(repo, ids, ctx)`` assesses each attributed member of ``ids`` as of ``ctx.today()``,
-stores the assessment's summary (score, tiers, history, reasons; only when it changed) and returns a ``RiskTierChangedV1`` for every member whose
-tier changes under a contract where the computed tier rules. Event ids derive from the member,
+stores the assessment's summary (score, tiers, history, reasons; only when it changed) and
+returns a ``RiskTierChangedV1`` for every member whose tier changes under a contract where the
+computed tier rules. Event ids derive from the member,
 the decision day and the new history, so a replay on the same day yields the same ids.
 """
 
