@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from shared.auth import load_directory
 from shared.events import utcnow
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
+from shared.web.kit import static_files
+from shared.web.sessions import SessionSigner
 
 from .adapters.database import open_database
 from .adapters.unit_of_work import unit_of_work_factory
@@ -30,9 +30,6 @@ from .settings import OutreachSettings
 from .web.deps import Services
 from .web.json_api import install_domain_errors, install_json_api
 from .web.pages import install_pages
-from .web.sessions import SessionSigner
-
-STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 
 def build_services(settings: OutreachSettings, producer: EventProducer | None,
@@ -42,7 +39,7 @@ def build_services(settings: OutreachSettings, producer: EventProducer | None,
     directory = load_directory(settings.users_file, settings.environment)
     staff = Staff(directory)
     ctx = settings.decision_context()
-    signer = SessionSigner(settings.session_key, int(settings.session_hours * 3600))
+    signer = SessionSigner(settings.session_key, int(settings.session_hours * 3600), purpose="outreach")
     return Services(settings, db, uow, directory, staff, Commands(uow, staff, ctx, now=now),
                     Queries(uow, staff, ctx, recent_days=settings.recent_encounter_days, now=now), signer, producer)
 
@@ -78,5 +75,5 @@ def create_api(settings: OutreachSettings, *, producer: EventProducer | None = N
     app.include_router(ops_router("outreach", "api", health=lambda: {"database": svc.db.ping()}))
     install_json_api(app)
     install_pages(app)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", static_files(), name="static")
     return app

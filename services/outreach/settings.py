@@ -6,7 +6,6 @@ Staff (who works which queue, pods, capacity) come from the users file of ``shar
 
 from __future__ import annotations
 
-import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -16,11 +15,10 @@ from pydantic import Field, SecretStr, field_validator
 
 from shared.calendar import BusinessCalendar
 from shared.settings import CommonSettings
+from shared.web.sessions import session_key
 
 from . import DEFAULT_RULES_PATH
 from .domain import DecisionContext, RulesConfig, parse_rules
-
-MIN_SECRET_LENGTH = 32
 
 
 class OutreachSettings(CommonSettings):
@@ -71,14 +69,7 @@ class OutreachSettings(CommonSettings):
     def session_key(self) -> bytes:
         """The session HMAC key. Production refuses to run without a real one; development and
         tests get a random key per process (logins do not survive a restart)."""
-        if self.session_secret is not None:
-            value = self.session_secret.get_secret_value()
-            if len(value) < MIN_SECRET_LENGTH:
-                raise SystemExit(f"SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-            return value.encode()
-        if self.is_production():
-            raise SystemExit("SESSION_SECRET must be set in production (refusing a default session key)")
-        return secrets.token_bytes(32)
+        return session_key(self.session_secret, production=self.is_production())
 
     def cookie_secure(self) -> bool:
         return self.is_production() if self.session_cookie_secure is None else self.session_cookie_secure

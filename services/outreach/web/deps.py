@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 
 from shared.auth import UserDirectory
+from shared.web.sessions import SessionSigner
 
 from ..app.actors import Actor, TaskNotFound, Unavailable
 from ..app.commands import Commands
@@ -17,7 +18,6 @@ from ..app.queries import Queries
 from ..app.staff import Staff
 from ..domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
 from ..settings import OutreachSettings
-from .sessions import SessionSigner
 
 
 @dataclass
