@@ -32,6 +32,7 @@ from sqlalchemy import (
 from shared.audit import audit_table
 from shared.db import UtcDateTime, processed_events_table
 from shared.events import Evidence
+from shared.web.revocations import revoked_sessions_table
 
 from ..domain import Attempt, MemberProfile, Task, Transition
 from ..domain.model import TERMINAL
@@ -174,11 +175,7 @@ member_risk_tiers = Table(
     Column("history", JSON, nullable=False),
 )
 
-revoked_sessions = Table(
-    "revoked_sessions", metadata,
-    Column("session_id", String(64), primary_key=True),
-    Column("expires_at", UtcDateTime, nullable=False),
-)
+revoked_sessions = revoked_sessions_table(metadata)  # the nurse page's logouts (shared.web)
 
 
 # ---------------------------------------------------------------------- task rows
