@@ -30,6 +30,7 @@ class ProcSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
     module: str = ""  # default: services.<service> <process>
     health_path: str = "/healthz"
+    links: tuple[tuple[str, int], ...] = ()  # (setting, port): another process's URL, http://127.0.0.1:<port>
 
     def port_env(self, offset: int) -> dict[str, str]:
         """The port settings of this process, shifted by ``offset`` (PORT_OFFSET)."""
@@ -37,7 +38,8 @@ class ProcSpec:
             return {"LAG_EXPORTER_PORT": str(self.http_port + offset)}
         if self.process == "mllp":
             return {"MLLP_PORT": str(2575 + offset), "MLLP_METRICS_PORT": str(self.http_port + offset)}
-        return {f"{self.process.upper()}_PORT": str(self.http_port + offset)}
+        links = {name: f"http://127.0.0.1:{port + offset}" for name, port in self.links}
+        return {f"{self.process.upper()}_PORT": str(self.http_port + offset), **links}
 
     def argv(self) -> list[str]:
         return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
@@ -55,7 +57,7 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("gaps", "worker", 8021),
     ProcSpec("gaps", "api", 8020),
     ProcSpec("outreach", "worker", 8031),
-    ProcSpec("outreach", "api", 8030),
+    ProcSpec("outreach", "api", 8030, links=(("RISK_API_URL", 8070),)),  # the task page's risk view
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
     ProcSpec("notifications", "worker", 8061),

@@ -102,15 +102,17 @@ def page_endpoint(request: Request) -> str:
 
 def task_view(request: Request, actor: Actor, session: PageSession, task_id: str, *, message: str | None = None,
               error: str | None = None, status_code: int = 200) -> Response:
+    svc = services_of(request)
     try:
-        detail = services_of(request).queries.task_detail(actor, uuid_of(task_id), page_endpoint(request))
+        detail = svc.queries.task_detail(actor, uuid_of(task_id), page_endpoint(request))
     except OutreachError as exc:
         return error_page(request, session, status_of(exc), explain(exc))
+    risk = svc.risk.for_task(actor, detail, page_endpoint(request))  # only after her right to the task held
     task = detail.task
     colleagues = []
     if actor.staff.access in ("supervisor", "admin"):
         colleagues = sorted(services_of(request).staff.for_queue(task.role, task.pod), key=lambda s: s.user_id)
-    return render(request, "task.html", {"d": detail, "t": task, "message": message, "error": error,
+    return render(request, "task.html", {"d": detail, "t": task, "risk": risk, "message": message, "error": error,
                                          "channels": CHANNELS, "outcomes": ATTEMPT_OUTCOMES,
                                          "supervising": actor.staff.access in ("supervisor", "admin"),
                                          "colleagues": colleagues},
