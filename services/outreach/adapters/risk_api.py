@@ -14,6 +14,7 @@ the use case (``app/risk_view.py``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +31,8 @@ from shared.events import utcnow
 
 from .. import metrics
 from ..app.ports import RiskLookup
+
+log = logging.getLogger(__name__)
 
 NO_ANSWER = "the risk service did not answer"
 BAD_ANSWER = "the risk service's answer could not be read"
@@ -193,6 +196,8 @@ class CachedRiskViews:
                 self._entries.pop(member_id, None)
                 return RiskLookup("not_found")
             self._quiet_until, self._problem = t + self.retry_s, fetched.problem
+            log.warning("member risk views: %s; task pages show the last answers or the last tier change, and "
+                        "ask again in %gs", fetched.problem, self.retry_s)
             return self._without_answer(self._entries.get(member_id), t, fetched.problem)
 
     def _without_answer(self, entry: _Entry | None, t: float, problem: str | None) -> RiskLookup:
