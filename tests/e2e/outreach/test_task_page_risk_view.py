@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from tests.e2e.outreach.test_outreach_nurse_page import ARGS, chromium_path
 from tests.integration.outreach import risk_platform as rp
 from tests.support import infra
+from tests.support.browser import ARGS, chromium_path, log_in_with_key
 from tests.support.procs import REPO, wait_for
 
 BLOCKING = ("serious", "critical")
@@ -43,9 +43,7 @@ def test_the_nurse_reads_the_members_risk_view_on_her_task_page_and_it_survives_
         browser = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         try:
-            page.goto(f"{base}/queue")
-            page.get_by_label("API key").fill("dev-nurse-east1")
-            page.get_by_role("button", name="Log in").click()
+            log_in_with_key(page, base, "/queue", "dev-nurse-east1")
             expect(page.locator("#waiting tbody tr")).to_have_count(1)
             page.locator("#waiting tbody tr a").first.click()
 
