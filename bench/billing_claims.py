@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from shared.events import ClaimLine, ClaimV1, EligibilitySpan, MemberRosterV1  # noqa: E402
+from shared.events import ClaimLine, ClaimV2, EligibilitySpan, MemberRosterV1  # noqa: E402
 from shared.kafka import EventProducer, delete_topics, ensure_topics  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 from shared.topics import all_topics  # noqa: E402
@@ -66,8 +66,8 @@ def rosters(n: int, rng: random.Random) -> list[MemberRosterV1]:
     return out
 
 
-def claims(members: int, count: int, lines: int, rng: random.Random) -> list[ClaimV1]:
-    out: list[ClaimV1] = []
+def claims(members: int, count: int, lines: int, rng: random.Random) -> list[ClaimV2]:
+    out: list[ClaimV2] = []
     now = datetime.now(timezone.utc)
     for i in range(count):
         mid = f"B{rng.randrange(members):06d}"
@@ -80,8 +80,8 @@ def claims(members: int, count: int, lines: int, rng: random.Random) -> list[Cla
             service_date=date(2026, rng.randint(1, 10), rng.randint(1, 28)), charge_amount=Decimal("200.00"),
             paid_amount=Decimal(rng.randint(4000, 16000)) / 100) for k in range(lines)) if freq != "8" else ()
         first = min((ln.service_date for ln in ls), default=date(2026, 1, 1))
-        out.append(ClaimV1(
-            **ClaimV1.envelope(occurred_at=datetime(first.year, first.month, first.day, tzinfo=timezone.utc),
+        out.append(ClaimV2(
+            **ClaimV2.envelope(occurred_at=datetime(first.year, first.month, first.day, tzinfo=timezone.utc),
                                recorded_at=now, source="bench", member_id=mid),
             claim_id=f"{claim_id}{'R' if freq == '7' else 'V' if freq == '8' else ''}", frequency_code=freq,
             original_claim_id=original, claim_type="professional", lines=ls))

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.events import ClaimLine, ClaimV1, EligibilitySpan, MemberRosterV1, derive_id  # noqa: E402
+from shared.events import ClaimLine, ClaimV2, EligibilitySpan, MemberRosterV1, derive_id  # noqa: E402
 from services.billing.contracts import example_contracts  # noqa: E402
 from services.billing.domain import (  # noqa: E402
     ContractBook, CoverageSpan, FactsBuilder, Ledger, MeasureRate, MetricValue, PaidLine, accrue_claim_event, accrue_member,
@@ -90,12 +90,12 @@ def claims_workload(members):
         lines = (ClaimLine(line_number=1, procedure_code="99214", service_date=day, paid_amount=Decimal("112.40")),
                  ClaimLine(line_number=2, procedure_code="93458" if i % 20 == 3 else "80053", service_date=day,
                            paid_amount=Decimal("38.15")))
-        original = ClaimV1(**ClaimV1.envelope(occurred_at=ts, source="bench", member_id=mid, event_id=derive_id("c", mid)),
+        original = ClaimV2(**ClaimV2.envelope(occurred_at=ts, source="bench", member_id=mid, event_id=derive_id("c", mid)),
                            claim_id=f"K{i}", claim_type="professional", lines=lines)
         out.append((mid, original, []))
         if i % 10 == 0 or i % 20 == 1:
             freq = "8" if i % 20 == 1 else "7"
-            later = ClaimV1(**ClaimV1.envelope(occurred_at=ts, source="bench", member_id=mid, event_id=derive_id("c2", mid)),
+            later = ClaimV2(**ClaimV2.envelope(occurred_at=ts, source="bench", member_id=mid, event_id=derive_id("c2", mid)),
                             claim_id=f"K{i}R", frequency_code=freq, original_claim_id=f"K{i}",
                             claim_type="professional", lines=lines if freq == "7" else ())
             out.append((mid, later, [original]))

@@ -40,6 +40,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "billing-claims": ("billing_claims.py", [], ["--members", "2000", "--claims", "10000"]),
     "notifications": ("notifications_delivery.py", [], ["--quick"]),
     "risk": ("risk_scoring.py", [], ["--members", "20000"]),
+    "scale": ("scale_workers.py", [], ["--quick"]),
 }
 
 
@@ -55,6 +56,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     "outreach": ("Outreach worker draining", "Outreach gap event -> task", "Outreach claim-next"),
     "billing-close": ("Billing month close",),
     "billing-claims": ("Billing claims cost accrual",),
+    "risk": ("risk: full CMS-HCC re-score", "risk: full re-score, estimated wall on a quiet"),
 }
 
 

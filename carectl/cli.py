@@ -7,6 +7,7 @@
     ./ccp pg start|stop|status|url
     ./ccp topics               create the registry's topics (idempotent)
     ./ccp roster load FILE [--full] · claims load FILE · hl7 send FILE · month close CONTRACT YYYY-MM
+    ./ccp billing explain CONTRACT YYYY-MM FIGURE · billing held
     ./ccp dlq list [--topic T] · dlq replay --topic T [--offset N ...]
     ./ccp synth --members N --out DIR · bench [NAME ...] · feeds report [--json]
 """
@@ -26,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import infra
-from .processes import Supervisor
+from .processes import PROCESSES, Supervisor, parse_workers, with_workers
 
 REPO = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Care-coordination platform operator CLI.", no_args_is_help=True, add_completion=False)
@@ -44,6 +45,8 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(month_app, name="month")
+billing_app = typer.Typer(help="Billing figures explained; held claim corrections.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 from .feeds import feeds_app  # noqa: E402 - ccp feeds report (carectl/feeds.py)
 
 app.add_typer(feeds_app, name="feeds")
@@ -51,19 +54,26 @@ console = Console(stderr=True)
 
 
 # ---------------------------------------------------------------------------- infrastructure
+BrokersOpt = Annotated[int, typer.Option("--brokers", min=1, max=5, envvar="KAFKA_NODES",
+                                         help="KRaft nodes on 127.0.0.1 (3: RF 3, min.insync.replicas 2)")]
+
+
 @kafka_app.command("start")
-def kafka_start() -> None:
+def kafka_start(brokers: BrokersOpt = 1) -> None:
     """Resolve the jars (once), format KRaft storage (once), start; returns when the broker answers."""
+    os.environ["KAFKA_NODES"] = str(brokers)
     infra.kafkactl().start()
 
 
 @kafka_app.command("stop")
-def kafka_stop() -> None:
+def kafka_stop(brokers: BrokersOpt = 1) -> None:
+    os.environ["KAFKA_NODES"] = str(brokers)
     infra.kafkactl().stop()
 
 
 @kafka_app.command("status")
-def kafka_status() -> None:
+def kafka_status(brokers: BrokersOpt = 1) -> None:
+    os.environ["KAFKA_NODES"] = str(brokers)
     raise typer.Exit(infra.kafkactl().status())
 
 
@@ -186,6 +196,26 @@ def month_close(contract: str, month: str) -> None:
     _service_cli("billing", "close-month", contract, month)
 
 
+@billing_app.command("explain")
+def billing_explain(
+    contract: str, month: str, figure: str,
+    member: Annotated[Optional[str], typer.Option(help="list only this member's items")] = None,
+    limit: Annotated[int, typer.Option(help="items listed per section")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="the whole explanation as JSON")] = False,
+) -> None:
+    """A statement figure traced to its inputs: member months, claims counted and excluded with the
+    reason, the arithmetic with the contract clause (FIGURE: fees[:tier], cost_of_care,
+    carve_outs[:category], bonus:<id>, shared_savings)."""
+    _service_cli("billing", "explain", contract, month, figure, "--limit", str(limit),
+                 *(["--member", member] if member else []), *(["--json"] if json_out else []))
+
+
+@billing_app.command("held")
+def billing_held(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Claim corrections (replacements, voids) waiting for their original claim."""
+    _service_cli("billing", "held", *(["--json"] if json_out else []))
+
+
 @hl7_app.command("send")
 def hl7_send(
     file: Path,
@@ -227,7 +257,8 @@ def bench(ctx: typer.Context) -> None:
 # ---------------------------------------------------------------------------- tests
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
-    """Run the test suite against a real Kafka broker and a real PostgreSQL.
+    """Run the whole test suite (slow tests included; --fast skips them) against a real Kafka broker
+    and a real PostgreSQL.
 
     Starts the local broker unless KAFKA_BOOTSTRAP is set, and the local PostgreSQL (installing
     it from Debian's packages when absent) unless DATABASE_URL/TEST_DATABASE_URL is set. Extra
@@ -248,7 +279,15 @@ def test(ctx: typer.Context) -> None:
                   f"(Kafka {env['KAFKA_BOOTSTRAP']}, PostgreSQL {_redact(env.get('TEST_DATABASE_URL') or env.get('DATABASE_URL', ''))})[/dim]")
     env.setdefault("ENVIRONMENT", "test")
     args = list(ctx.args) or []
-    cmd = [sys.executable, "-m", "pytest", *args]
+    fast = "--fast" in args or env.get("CCP_FAST", "").lower() in ("1", "true", "yes")
+    args = [a for a in args if a != "--fast"]
+    # The whole proof by default (CI runs exactly this): the slow tests too — crash cycles, fuzz,
+    # schemathesis, broker failover, worker scaling. ``--fast`` (or CCP_FAST=1) leaves them out;
+    # a -m of your own still wins (pytest takes the last one).
+    marker = [] if fast else ["-m", "slow or not slow"]
+    console.print("[dim]" + ("skipping the slow tests (--fast)" if fast else
+                             "running every test, the slow ones too (./ccp test --fast skips them)") + "[/dim]")
+    cmd = [sys.executable, "-m", "pytest", *marker, *args]
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=REPO))
 
 
@@ -270,17 +309,31 @@ def _platform_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def bring_up(var_dir: Path) -> Supervisor:
-    """Broker, topics, schema, every service process; returns when all report healthy."""
+def bring_up(var_dir: Path, *, brokers: int = 1, workers: Optional[list[str]] = None,
+             secure: bool = False) -> Supervisor:
+    """Broker(s), topics, schema, every service process; returns when all report healthy."""
     env = _platform_env(var_dir)
-    if env["KAFKA_BOOTSTRAP"] == "127.0.0.1:9092" and not os.environ.get("KAFKA_BOOTSTRAP"):
-        with console.status("starting the Kafka broker (KRaft, 127.0.0.1:9092) ..."):
-            infra.kafkactl().start()
+    services = sorted({p.service for p in PROCESSES if not p.module})
+    try:
+        counts = parse_workers(workers, services)
+    except ValueError as exc:
+        raise typer.Exit(_fail(str(exc))) from None
+    topic_settings = None
+    if secure or brokers > 1 or not os.environ.get("KAFKA_BOOTSTRAP"):
+        if os.environ.get("KAFKA_BOOTSTRAP") and (secure or brokers > 1):
+            raise typer.Exit(_fail("--brokers/--secure start local brokers: unset KAFKA_BOOTSTRAP (it points the "
+                                   "platform at brokers of your own)"))
+        what = f"{brokers} KRaft nodes" if brokers > 1 else "the Kafka broker (KRaft)"
+        with console.status(f"starting {what}{' with SASL and ACLs' if secure else ''} ..."):
+            kafka_env, topic_settings = infra.start_kafka(brokers, secure, env.get("TOPIC_PREFIX", ""))
+        env.update(kafka_env)
+        console.print(f"kafka: {env['KAFKA_BOOTSTRAP']}" + (" (SASL SCRAM-SHA-512; each service its own user, "
+                                                            "ACLs from the registry)" if secure else ""))
     with console.status("creating topics from the registry ..."):
-        created = infra.create_topics(env["KAFKA_BOOTSTRAP"], env.get("TOPIC_PREFIX", ""))
+        created = infra.create_topics(env["KAFKA_BOOTSTRAP"], env.get("TOPIC_PREFIX", ""), topic_settings)
     console.print(f"topics: {sum(v == 'created' for v in created.values())} created, "
                   f"{sum(v == 'exists' for v in created.values())} already there")
-    sup = Supervisor(env, var_dir)
+    sup = Supervisor(env, var_dir, with_workers(PROCESSES, counts))
     if not sup.specs:
         console.print("[yellow]no services are installed yet[/yellow]")
         return sup
@@ -325,10 +378,18 @@ def _serve_until_interrupted(sup: Supervisor) -> None:
         console.print("stopped.")
 
 
+WorkersOpt = Annotated[Optional[list[str]], typer.Option(
+    "--workers", help="worker processes per service: N for every service or SERVICE=N (repeatable), "
+                      "1-7; one consumer group per service shares the partitions")]
+SecureOpt = Annotated[bool, typer.Option("--secure", help="SASL (SCRAM) on the local broker(s); each service "
+                                                          "its own user, ACLs from the registry")]
+
+
 @app.command()
-def up(var_dir: Annotated[Path, typer.Option(envvar="VAR_DIR")] = REPO / "var") -> None:
-    """Start the broker, create topics and run every service until Ctrl-C."""
-    sup = bring_up(var_dir.resolve())
+def up(var_dir: Annotated[Path, typer.Option(envvar="VAR_DIR")] = REPO / "var", brokers: BrokersOpt = 1,
+       workers: WorkersOpt = None, secure: SecureOpt = False) -> None:
+    """Start the broker(s), create topics and run every service until Ctrl-C."""
+    sup = bring_up(var_dir.resolve(), brokers=brokers, workers=workers, secure=secure)
     console.print("platform running; Ctrl-C stops every process")
     _serve_until_interrupted(sup)
 
@@ -341,6 +402,9 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
     reset: Annotated[bool, typer.Option(help="start from an empty platform: drop the demo's databases and topics")] = False,
     once: Annotated[bool, typer.Option(help="stop every process after the feed instead of serving until Ctrl-C")] = False,
+    brokers: BrokersOpt = 1,
+    workers: WorkersOpt = None,
+    secure: SecureOpt = False,
 ) -> None:
     """The platform with a live demo feed.
 
@@ -355,7 +419,7 @@ def demo(
 
     var_dir = var_dir.resolve()
     if reset:
-        _reset(var_dir)
+        _reset(var_dir, brokers, secure)
     env = _platform_env(var_dir)
     opts = DemoOptions(var_dir=var_dir, members=members, seed=seed, minutes=minutes, env=env,
                        mllp_port=2575 + int(env.get("PORT_OFFSET", "0") or 0))
@@ -363,7 +427,8 @@ def demo(
     from . import demo_notifications
 
     demo_notifications.prepare_env(os.environ)  # the demo's receiver listens on 127.0.0.1
-    sup = bring_up(var_dir)
+    sup = bring_up(var_dir, brokers=brokers, workers=workers, secure=secure)
+    opts.env = sup.env  # the feed's ingest commands talk to the same broker(s), as their service's user
     receiver, receiver_port = demo_notifications.start_receiver(env, var_dir)
     demo_notifications.subscribe(env, var_dir, receiver_port)
     console.print("[bold]platform is up[/bold]; streaming the demo feed ...")
@@ -413,7 +478,7 @@ def _drop_service_tables() -> None:
         console.print(f"reset: {service} tables dropped in {make_url(url).render_as_string(hide_password=True)}")
 
 
-def _reset(var_dir: Path) -> None:
+def _reset(var_dir: Path, brokers: int = 1, secure: bool = False) -> None:
     """Drop what the demo wrote: the services' SQLite files (or, with DATABASE_URL, the services'
     tables in PostgreSQL), the feed position, the topics."""
     import shutil
@@ -423,14 +488,15 @@ def _reset(var_dir: Path) -> None:
     _drop_service_tables()
     shutil.rmtree(var_dir / "demo" / "progress.json", ignore_errors=True)
     (var_dir / "demo" / "progress.json").unlink(missing_ok=True)
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    if not os.environ.get("KAFKA_BOOTSTRAP"):
-        infra.kafkactl().start()
     from shared.kafka import delete_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 
-    settings = CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=os.environ.get("TOPIC_PREFIX", ""))
+    prefix = os.environ.get("TOPIC_PREFIX", "")
+    if os.environ.get("KAFKA_BOOTSTRAP") and not (secure or brokers > 1):
+        settings = CommonSettings(kafka_bootstrap=os.environ["KAFKA_BOOTSTRAP"], topic_prefix=prefix)
+    else:
+        _, settings = infra.start_kafka(brokers, secure, prefix)
     delete_topics(settings, [settings.topic(t.name) for t in all_topics()])
     time.sleep(2)  # let the broker finish deleting before the topics are created again
     console.print("reset: databases, feed position and topics dropped")

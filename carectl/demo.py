@@ -22,6 +22,8 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+
+from .processes import service_kafka_credentials
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,6 +136,7 @@ def _service_cli(opts: DemoOptions, service: str, *args: str) -> tuple[int, str]
     url = env.get(f"{service.upper()}_DATABASE_URL") or env.get("DATABASE_URL")
     if url:
         env["DATABASE_URL"] = url
+    env.update(service_kafka_credentials(env, service))  # --secure: as the service's own Kafka user
     proc = subprocess.run([sys.executable, "-m", f"services.{service}", *args], env=env, cwd=REPO,
                           capture_output=True, text=True)
     return proc.returncode, (proc.stdout + proc.stderr)[-2000:]

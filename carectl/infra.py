@@ -29,12 +29,34 @@ def pgctl():
     return _load(REPO / "deploy" / "postgres" / "pgctl.py", "ccp_pgctl")
 
 
-def create_topics(bootstrap: str, prefix: str = "") -> dict[str, str]:
+def create_topics(bootstrap: str, prefix: str = "", settings=None) -> dict[str, str]:
+    """The registry's topics (replicated per its production values on a cluster); ``settings``
+    (e.g. the secure broker's admin) instead of a plain bootstrap when given."""
     from shared.kafka import ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 
-    return ensure_topics(CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix), all_topics())
+    return ensure_topics(settings or CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix), all_topics())
+
+
+def start_kafka(brokers: int = 1, secure: bool = False, prefix: str = ""):
+    """The local broker, or a cluster of ``brokers`` KRaft nodes (deploy/kafka/kafkactl.py), plain or
+    ``secure`` (SASL + ACLs per service, carectl/secure_kafka.py). Returns (the environment the
+    platform's processes get, settings to create topics with)."""
+    import os
+
+    from shared.settings import CommonSettings
+
+    if secure:
+        from . import secure_kafka
+
+        return secure_kafka.start(brokers, prefix)
+    os.environ["KAFKA_NODES"] = str(brokers)
+    os.environ.pop("KAFKA_SECURE", None)
+    ctl = kafkactl()
+    ctl.start()
+    bootstrap = ctl.bootstrap()
+    return {"KAFKA_BOOTSTRAP": bootstrap}, CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix)
 
 
 def ensure_chromium() -> str | None:

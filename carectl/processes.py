@@ -5,6 +5,11 @@ Every service runs as separate processes from one code base (``python -m service
 ``var/logs/<service>-<process>.log``, restarts a process that dies (a worker that cannot make
 progress exits on purpose, without committing, and is restarted), and stops all of them on
 Ctrl-C.
+
+Workers scale out (``ccp up --workers N`` or ``--workers gaps=3``): instance 1 of a service's
+worker keeps its port (80x1), instances 2..7 take 80x4..80x9 (``worker_port``); all of them
+join the service's one consumer group and share its partitions. ``Supervisor.scale`` changes
+the count of a running platform (the scale test moves a worker 1 -> 3 -> 1 under load).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -30,6 +35,7 @@ class ProcSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
     module: str = ""  # default: services.<service> <process>
     health_path: str = "/healthz"
+    instance: int = 1  # workers: 1..MAX_WORKERS, each its own member of the service's consumer group
     links: tuple[tuple[str, int], ...] = ()  # (setting, port): another process's URL, http://127.0.0.1:<port>
 
     def port_env(self, offset: int) -> dict[str, str]:
@@ -38,15 +44,64 @@ class ProcSpec:
             return {"LAG_EXPORTER_PORT": str(self.http_port + offset)}
         if self.process == "mllp":
             return {"MLLP_PORT": str(2575 + offset), "MLLP_METRICS_PORT": str(self.http_port + offset)}
-        links = {name: f"http://127.0.0.1:{port + offset}" for name, port in self.links}
-        return {f"{self.process.upper()}_PORT": str(self.http_port + offset), **links}
+        return {f"{self.process.upper()}_PORT": str(self.http_port + offset)}
+
+    def link_env(self, offset: int) -> dict[str, str]:
+        """The URLs of the local processes this one calls (``links``), shifted by ``offset``."""
+        return {name: f"http://127.0.0.1:{port + offset}" for name, port in self.links}
 
     def argv(self) -> list[str]:
         return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
 
     @property
     def name(self) -> str:
-        return f"{self.service}-{self.process}"
+        base = f"{self.service}-{self.process}"
+        return base if self.instance == 1 else f"{base}-{self.instance}"
+
+    def as_instance(self, i: int) -> "ProcSpec":
+        """Worker instance ``i`` of this spec (its own port, same service and consumer group)."""
+        if self.process != "worker":
+            raise ValueError(f"only workers scale out; {self.name} is one process")
+        return replace(self, instance=i, http_port=worker_port(self.http_port, i))
+
+
+MAX_WORKERS = 7  # per service on one machine: ports 80x1, 80x4..80x9 (more: Kubernetes, deploy/k8s)
+
+
+def worker_port(base: int, instance: int) -> int:
+    """Port of worker ``instance``: the first keeps ``base`` (80x1), the others 80x4..80x9, inside the
+    service's block of ten, so PORT_OFFSET (a multiple of 100) keeps side-by-side platforms apart."""
+    if not 1 <= instance <= MAX_WORKERS:
+        raise ValueError(f"1..{MAX_WORKERS} workers per service locally (asked {instance})")
+    return base if instance == 1 else base + instance + 1
+
+
+def parse_workers(values: list[str] | None, services: list[str]) -> dict[str, int]:
+    """``--workers`` values: ``N`` (every service) and/or ``service=N`` (one), later ones win."""
+    out: dict[str, int] = {}
+    for value in values or []:
+        name, _, count = value.rpartition("=")
+        try:
+            n = int(count)
+        except ValueError:
+            raise ValueError(f"--workers {value!r}: expected N or SERVICE=N") from None
+        if not 1 <= n <= MAX_WORKERS:
+            raise ValueError(f"--workers {value!r}: 1..{MAX_WORKERS} worker processes per service on one machine")
+        if name and name not in services:
+            raise ValueError(f"--workers {value!r}: no service {name!r} (one of {', '.join(services)})")
+        for svc in ([name] if name else services):
+            out[svc] = n
+    return out
+
+
+def with_workers(specs: tuple[ProcSpec, ...], workers: dict[str, int]) -> tuple[ProcSpec, ...]:
+    """``specs`` with each listed service's worker repeated ``workers[service]`` times."""
+    out: list[ProcSpec] = []
+    for spec in specs:
+        out.append(spec)
+        if spec.process == "worker" and not spec.module:
+            out.extend(spec.as_instance(i) for i in range(2, workers.get(spec.service, 1) + 1))
+    return tuple(out)
 
 
 # The port plan (also in README "Configuration" and deploy/prometheus/prometheus.yml).
@@ -99,9 +154,11 @@ class Supervisor:
         env = dict(self.env)
         env.update(spec.extra_env)
         env.update(spec.port_env(self.port_offset))
+        env.update(spec.link_env(self.port_offset))
         env["DATABASE_URL"] = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL", ""))
         if not env["DATABASE_URL"]:
             env.pop("DATABASE_URL")
+        env.update(service_kafka_credentials(self.env, spec.service))
         log = open(self.var_dir / "logs" / f"{spec.name}.log", "ab")
         return subprocess.Popen([self.python, *spec.argv()], env=env, cwd=REPO,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -122,7 +179,35 @@ class Supervisor:
 
     def start(self) -> None:
         for spec in self.specs:
-            self.running[spec.name] = Running(spec, self._spawn(spec), self.var_dir / "logs" / f"{spec.name}.log")
+            self._start(spec)
+
+    def _start(self, spec: ProcSpec) -> None:
+        self.running[spec.name] = Running(spec, self._spawn(spec), self.var_dir / "logs" / f"{spec.name}.log")
+
+    def workers(self, service: str) -> list[str]:
+        """Names of the service's running worker instances, first to last."""
+        return [n for n, r in sorted(self.running.items(), key=lambda kv: kv[1].spec.instance)
+                if r.spec.service == service and r.spec.process == "worker"]
+
+    def scale(self, service: str, n: int, timeout: float = 60.0) -> list[str]:
+        """Run ``n`` worker processes of ``service``: start the missing instances, or stop the
+        highest ones gracefully (SIGTERM: faust leaves the group and commits what it applied).
+        Returns the names started or stopped; the caller waits for health as it needs."""
+        base = next((s for s in self.specs if s.service == service and s.process == "worker" and s.instance == 1),
+                    None)
+        if base is None:
+            raise ValueError(f"{service} has no worker")
+        current = self.workers(service)
+        changed = []
+        for i in range(len(current) + 1, n + 1):
+            spec = base.as_instance(i)
+            self._start(spec)
+            changed.append(spec.name)
+        for name in current[n:][::-1]:
+            r = self.running.pop(name)
+            _stop_one(r, timeout)
+            changed.append(name)
+        return changed
 
     def health(self, names=None) -> dict[str, bool]:
         """/healthz of every running process (or of ``names``): answered 200 or not."""
@@ -161,7 +246,7 @@ class Supervisor:
         return restarted
 
     def stop(self, timeout: float = 20.0) -> None:
-        for r in self.running.values():
+        for r in list(self.running.values()):
             if r.popen.poll() is None:
                 try:
                     os.killpg(r.popen.pid, signal.SIGTERM)
@@ -177,3 +262,29 @@ class Supervisor:
                     os.killpg(r.popen.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def _stop_one(r: Running, timeout: float) -> None:
+    if r.popen.poll() is None:
+        try:
+            os.killpg(r.popen.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+    try:
+        r.popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(r.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        r.popen.wait(10)
+
+
+KAFKA_CREDENTIALS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+
+
+def service_kafka_credentials(env: dict[str, str], service: str) -> dict[str, str]:
+    """``<SERVICE>_KAFKA_SASL_USERNAME/PASSWORD`` as the process's KAFKA_SASL_* (``ccp up --secure``:
+    each service authenticates as its own user; the lag exporter as ``ops``)."""
+    key = service.upper().replace("-", "_")
+    return {name: env[f"{key}_{name}"] for name in KAFKA_CREDENTIALS if f"{key}_{name}" in env}

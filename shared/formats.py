@@ -29,6 +29,11 @@ CLAIM_CSV_COLUMNS: tuple[str, ...] = (
     "modifiers", "revenue_code", "service_date", "service_date_end", "units", "charge_amount",
     "allowed_amount", "paid_amount",
 )
+# Optional claim columns (repeated on every line of a claim, like the other claim columns): what
+# the claim says about its own version, which orders the versions of one claim
+# (``shared.claim_versions``): the sender's version number, the payer's adjudication and
+# received dates (ISO). A file may carry any of them, in any position.
+CLAIM_CSV_VERSION_COLUMNS: tuple[str, ...] = ("version_sequence", "adjudication_date", "received_date")
 CLAIM_CSV_REQUIRED: frozenset[str] = frozenset(
     {"claim_id", "claim_type", "member_id", "line_number", "service_date"}
 )

@@ -266,9 +266,15 @@ def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], timeout:
     """Create the topics that do not exist (partitions, cleanup, retention). Idempotent.
 
     Returns {topic: "created" | "exists"}. Existing topics are left as they are (a partition
-    count cannot shrink; change retention with the broker's tools)."""
+    count cannot shrink; change retention with the broker's tools). Replication follows the
+    registry's production values on a cluster (``shared.topics.Replication.for_brokers``): RF 3
+    and min.insync.replicas 2 from three brokers up, RF 1 on a single broker."""
+    from .topics import replication
+
     admin = admin_client(settings)
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    metadata = admin.list_topics(timeout=timeout)
+    existing = set(metadata.topics)
+    repl = replication().for_brokers(len(metadata.brokers))
     result: dict[str, str] = {}
     new = []
     for spec in specs:
@@ -276,7 +282,8 @@ def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], timeout:
         if name in existing:
             result[name] = "exists"
         else:
-            new.append(NewTopic(name, num_partitions=spec.partitions, replication_factor=1, config=spec.config()))
+            new.append(NewTopic(name, num_partitions=spec.partitions, replication_factor=repl.factor,
+                                config=spec.config(repl.min_insync_replicas if repl.factor > 1 else None)))
     if new:
         for name, fut in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
             try:

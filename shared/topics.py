@@ -44,17 +44,40 @@ class TopicSpec:
     consumers: tuple[str, ...]
     events: tuple[EventSpec, ...] = field(default_factory=tuple)
     is_dlq: bool = False
+    writers: tuple[str, ...] = ()  # service names (ACLs); a DLQ's writers are its source's readers
+    readers: tuple[str, ...] = ()
 
     @property
     def dlq(self) -> str:
         return self.name + DLQ_SUFFIX
 
-    def config(self) -> dict[str, str]:
+    def config(self, min_insync_replicas: int | None = None) -> dict[str, str]:
         cfg = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
         if self.cleanup_policy == "compact":
             cfg.pop("retention.ms")
             cfg["min.compaction.lag.ms"] = "0"
+        if min_insync_replicas is not None:
+            cfg["min.insync.replicas"] = str(min_insync_replicas)
         return cfg
+
+
+@dataclass(frozen=True)
+class Replication:
+    """The registry's production replication (``defaults``), and what a smaller cluster gets."""
+
+    factor: int
+    min_insync_replicas: int
+
+    def for_brokers(self, brokers: int) -> "Replication":
+        """min(factor, brokers) replicas; min ISR one less than the replicas at most, so a cluster
+        still takes ``acks=all`` writes with one broker down (one broker: 1 and 1)."""
+        rf = max(1, min(self.factor, brokers))
+        return Replication(rf, max(1, min(self.min_insync_replicas, rf - 1)))
+
+
+def replication() -> Replication:
+    defaults = yaml.safe_load(REGISTRY_FILE.read_text()).get("defaults", {})
+    return Replication(int(defaults.get("replication_factor", 1)), int(defaults.get("min_insync_replicas", 1)))
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +98,8 @@ def registry() -> dict[str, TopicSpec]:
                 EventSpec(e["event_type"], tuple(e["versions"]), tuple(e.get("examples", ())))
                 for e in t.get("events", ())
             ),
+            writers=tuple(t.get("writers", ())),
+            readers=tuple(t.get("readers", ())),
         )
         out[spec.name] = spec
         out[spec.dlq] = TopicSpec(
@@ -86,6 +111,8 @@ def registry() -> dict[str, TopicSpec]:
             producers=("any consumer of " + spec.name,),
             consumers=("operators (ccp dlq list / replay)",),
             is_dlq=True,
+            writers=spec.readers,
+            readers=(),
         )
     return out
 

@@ -12,6 +12,12 @@
     statement CONTRACT YYYY-MM [--csv]
                                     (a period not YYYY-MM, or one without a version of the
                                     contract in force: a one-line error, exit status 2)
+    explain CONTRACT YYYY-MM FIGURE [--member ID] [--limit N] [--json]
+                                    a statement figure traced to its inputs: member months,
+                                    claims counted and excluded with the reason, the arithmetic
+                                    with the contract clause (FIGURE: fees[:tier], cost_of_care,
+                                    carve_outs[:category], bonus:<id>, shared_savings)
+    held [--member ID] [--json]     claim corrections waiting for their original
     rebuild [--keep]                replay every input topic from offset 0 into an empty scratch
                                     ledger and compare the balances with the live ledger to the
                                     cent; prints the differences, exit status 1 when any
@@ -133,6 +139,86 @@ def statement(settings: BillingSettings) -> None:
     sys.stdout.write(statement_csv(body) if "--csv" in sys.argv[2:] else json.dumps(body, indent=2) + "\n")
 
 
+def _option(name: str) -> str | None:
+    argv = sys.argv[2:]
+    for i, a in enumerate(argv):
+        if a == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def _positional() -> list[str]:
+    out, skip = [], False
+    for a in sys.argv[2:]:
+        if skip:
+            skip = False
+        elif a in ("--member", "--limit"):
+            skip = True
+        elif not a.startswith("--"):
+            out.append(a)
+    return out
+
+
+def explain(settings: BillingSettings) -> None:
+    from shared.audit import record_access
+
+    from .agents import open_database
+    from .commands import get_contract
+    from .explain import explain as run, member_ids, text_lines
+    from .store import audit
+
+    args = _positional()
+    if len(args) != 3:
+        print("usage: python -m services.billing explain CONTRACT YYYY-MM FIGURE [--member ID] [--limit N] [--json]",
+              file=sys.stderr)
+        raise SystemExit(2)
+    contract_id, period, figure = args
+    _period(period)
+    limit = _option("--limit")
+    if limit is not None and not limit.isdigit():
+        print("--limit must be a whole number", file=sys.stderr)
+        raise SystemExit(2)
+    db = open_database(settings)
+    try:
+        with db.reader() as s:
+            contract = get_contract(s, contract_id)
+            if contract is None:
+                print("no such contract is loaded", file=sys.stderr)
+                raise SystemExit(1)
+            try:
+                body = run(s, contract, period, figure, member=_option("--member"))
+            except ValueError as err:
+                print(str(err), file=sys.stderr)
+                raise SystemExit(2) from None
+            record_access(s, audit, user_id="cli", role="admin", member_ids=member_ids(body), action="read",
+                          endpoint="cli explain", detail=f"{contract_id} {period} {figure}")
+            s.commit()
+    finally:
+        db.dispose()
+    if "--json" in sys.argv[2:]:
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(text_lines(body, int(limit) if limit else 50)) + "\n")
+
+
+def held(settings: BillingSettings) -> None:
+    from .agents import open_database
+    from .explain import held as rows, held_text
+
+    db = open_database(settings)
+    try:
+        with db.reader() as s:
+            body = rows(s, _option("--member"), limit=100_000)
+    finally:
+        db.dispose()
+    if "--json" in sys.argv[2:]:
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(held_text(body)) + "\n")
+
+
 def rebuild(settings: BillingSettings) -> None:
     from .rebuild import rebuild as run, report_lines
 
@@ -145,7 +231,7 @@ def rebuild(settings: BillingSettings) -> None:
 def main() -> None:
     service_main(BillingSettings, {
         "migrate": migrate, "worker": worker, "api": api, "load-contract": load_contract,
-        "close-month": close_month, "statement": statement, "rebuild": rebuild,
+        "close-month": close_month, "statement": statement, "explain": explain, "held": held, "rebuild": rebuild,
     })
 
 

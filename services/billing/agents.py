@@ -25,7 +25,7 @@ from .aggregates import account_balances, member_month_counts
 from .commands import ensure_default_contracts
 from .handlers import INPUT_EVENTS, INPUT_TOPICS, Billing
 from .settings import BillingSettings
-from .state import load_closed
+from .state import held_counts, load_closed
 from .store import BillingDatabase
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,11 @@ class LedgerGauges:
         self.db = db
         self.closed: object = None
 
+    def refresh_held(self) -> None:
+        """``billing_claims_held`` from the database (a small table; read without the ledger lock)."""
+        with self.db.reader() as s:
+            metrics.set_held(held_counts(s))
+
     def refresh(self, force: bool = False) -> bool:
         """Reload when forced or a month was closed since the last load; True when reloaded.
         The closed months are compared first without the ledger lock (every tick; a close is rare)."""
@@ -81,6 +86,7 @@ def build_worker(settings: BillingSettings) -> faust.App:
     metrics.serve_ledger_gauges()
     gauges = LedgerGauges(db)
     gauges.refresh(force=True)
+    gauges.refresh_held()
     producer = EventProducer(settings, client_id="billing-worker")
     billing = make_billing(settings)
     app = create_app("billing", settings, web_port=settings.worker_port, web_host=settings.http_host,
@@ -93,6 +99,7 @@ def build_worker(settings: BillingSettings) -> faust.App:
         try:
             await asyncio.to_thread(billing.maintain, db, producer.send_sync, 1000, False)
             await asyncio.to_thread(gauges.refresh)
+            await asyncio.to_thread(gauges.refresh_held)
         except (OperationalError, DBAPIError, TransientError) as exc:
             # the database or the broker is away: nothing was committed; the next tick retries
             log.warning("billing maintenance failed (%s); retrying on the next tick", exc.__class__.__name__)

@@ -1,5 +1,5 @@
 """Billing HTTP API: contracts, accruals, statements (JSON/CSV), member months, month close,
-what-if, satisfaction metrics. Parse, authorize, call a query or a command, shape the answer.
+what-if, satisfaction metrics; a figure explained and held claim corrections (``api_explain``). Parse, authorize, call a query or a command, shape the answer.
 
 Roles: admin does everything; supervisor reads member-level rows and feeds metrics; ops reads
 aggregates only (no member appears in any answer ops gets). Every answer that names members
@@ -24,6 +24,7 @@ from shared.auth import User, authenticator, load_directory
 from shared.http import install_error_handlers, ops_router
 
 from . import commands
+from .api_explain import explain_router
 from .agents import make_billing, open_database
 from .domain import ContractError, contract_to_yaml, format_cents, parse_runs, statement_csv
 from .domain.periods import days_in
@@ -277,6 +278,8 @@ def create_api(settings: BillingSettings) -> FastAPI:
     @app.get("/satisfaction-metrics/{contract_id}", summary="Metrics fed for a contract", tags=["contracts"])
     def list_metrics(contract_id: str, user: Reader, session: SessionDep) -> list[dict[str, Any]]:
         return commands.fed_metric_rows(session, contract_id)
+
+    app.include_router(explain_router(session_dep, _roles(current_user, "admin", "supervisor", "ops"), audit_read))
 
     @app.get("/audit", summary="Audit rows (admin)", tags=["operations"])
     def get_audit(user: Admin, session: SessionDep, member_id: str | None = None,

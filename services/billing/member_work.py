@@ -18,15 +18,14 @@ from shared.events import ClaimV1, MemberRosterV1
 
 from .domain import (
     ClosedMonths, ContractBook, MemberAccrual, Posting, accrue_claims, accrue_member, coverage_from_roster,
-    current_paid_lines, current_versions, families_of, runs_text,
+    current_paid_lines, families_of, runs_text,
 )
 from . import risk_tiers
-from .domain.claim_versions import paid_lines
+from .domain.claim_versions import Family, families as claim_families, paid_lines
 from .metrics import Pending
 from .state import (
     CostRow, MonthRow, _cost_sort, load_claims, load_cost_rows, load_member_ledger, load_month_rows, load_snapshot_ids,
-    load_snapshots,
-    save_claims, save_snapshots, write_cost_rows, write_month_rows,
+    load_snapshots, save_claims, save_snapshots, write_cost_rows, write_held, write_month_rows,
 )
 
 
@@ -89,6 +88,8 @@ class MemberWork:
         self.snapshots = load_snapshots(session, [m for m in members if m not in self._coverage])
         self.claims = load_claims(session, full, [e for e in claim_events if e.member_id not in self._full])
         self._seen = {str(e.event_id) for evs in (*self.snapshots.values(), *self.claims.values()) for e in evs}
+        # event id → (the member's families after it, the families it touches), worked out once
+        self._plan: dict[str, tuple[list[Family], frozenset[str]]] = {}
         touched = self._touched_families([e for e in claim_events if e.member_id not in self._full])
         # Ledger keys and paid-line rows of a claim family are only ever written together with
         # one of its versions, so a member none of whose stored claims share a family with the
@@ -109,18 +110,29 @@ class MemberWork:
         self.postings: list[Posting] = []
         # member → contract → member months left unpriced by the member's last recompute
         self.unpriced: dict[str, dict[str, int]] = {}
+        # (member, event id) → the held correction to keep, or None to forget
+        self.held: dict[tuple[str, str], ClaimV1 | None] = {}
+        self._families: dict[str, list[Family]] = {}  # member → families of the claims applied so far
 
     def _touched_families(self, events: Sequence[ClaimV1]) -> dict[str, set[str]]:
         """The claim families each member's events will touch, applied in order."""
         prior = {e.member_id: list(self.claims.get(e.member_id, ())) for e in events}
         seen = set(self._seen)
         out: dict[str, set[str]] = defaultdict(set)
+        known: dict[str, list[Family]] = {}  # member → families of ``prior`` (one pass per event)
         for e in events:
             if str(e.event_id) in seen:
                 continue
             seen.add(str(e.event_id))
-            out[e.member_id] |= families_of([e], prior[e.member_id])
-            prior[e.member_id].append(e)
+            mine = prior[e.member_id]
+            before = known.get(e.member_id)
+            if before is None:
+                before = claim_families(mine)
+            after = known[e.member_id] = claim_families([*mine, e])
+            touched = families_of([e], mine, before=before, after=after)
+            self._plan[str(e.event_id)] = (after, touched)  # ``claim`` applies it in this same order
+            out[e.member_id] |= touched
+            mine.append(e)
         return out
 
     def coverage(self, mid: str) -> tuple:
@@ -153,8 +165,18 @@ class MemberWork:
             return
         self._seen.add(str(event.event_id))
         prior = self.claims[mid]
-        families = families_of([event], prior)
-        current = current_versions([*prior, event])
+        planned = self._plan.pop(str(event.event_id), None)
+        if planned is not None:
+            fams, families = planned
+        else:
+            before = self._families.get(mid)
+            if before is None:
+                before = claim_families(prior)
+            fams = claim_families([*prior, event])
+            families = families_of([event], prior, before=before, after=fams)
+        self._families[mid] = fams  # the next event of the member's batch starts from these
+        current = {f.family_id: c for f in fams if (c := f.counted) is not None}
+        self._note_held(mid, next(f for f in fams if event.claim_id in f.claim_ids), [*prior, event])
         paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
         acc = accrue_claims(mid, self.coverage(mid), paid, self.book)
         prior.append(event)
@@ -163,6 +185,18 @@ class MemberWork:
         by_family = _cost_rows(acc)
         for f in families:
             self.costs[mid][f] = by_family.get(f, [])
+
+    def _note_held(self, mid: str, family: Family, claims: list[ClaimV1]) -> None:
+        """Keep ``held_claims`` in step with the family the event joined: its corrections are
+        held while it has no original, and leave the table once it has (a copy of a version
+        under another event id never stays)."""
+        if not family.held and all(v.frequency_code == "1" for v in family.versions):
+            return  # the usual case: originals only, never held
+        kept = {str(v.event_id) for v in family.versions} if family.held else set()
+        for c in claims:
+            if c.frequency_code != "1" and c.claim_id in family.claim_ids:
+                eid = str(c.event_id)
+                self.held[(mid, eid)] = c if eid in kept else None
 
     def recompute(self, mid: str, source: uuid.UUID, since: str | None = None) -> None:
         """All of the member's keys (or those from ``since`` on) brought to what the rules say now."""
@@ -191,6 +225,7 @@ class MemberWork:
         """Write everything; returns the dirty marks (contract → earliest changed period)."""
         save_snapshots(self.session, self.new_snapshots)
         save_claims(self.session, self.new_claims)
+        write_held(self.session, self.held)
         marks: dict[str, str] = {}
 
         def mark(contract_id: str, period: str) -> None:

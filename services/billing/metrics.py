@@ -1,6 +1,6 @@
 """Billing's Prometheus metrics. Labels: contract id and account (bounded sets); never a member.
 
-The ledger gauges (``billing_accrued_cents``, ``billing_member_months``) describe the database,
+The ledger gauges (``billing_accrued_cents``, ``billing_member_months``, ``billing_claims_held``) describe the database,
 not a process, so only the worker serves them (``serve_ledger_gauges``): the API, which also
 posts (month close), would otherwise serve its own partial copy, starting at zero, that a
 dashboard summing both processes would count twice. The worker loads them from the database at
@@ -24,12 +24,15 @@ from .domain import Posting
 ACCRUED = Gauge("billing_accrued_cents", "Net ledger amount by contract and account (cents)", ["contract", "account"],
                 registry=None)
 MEMBER_MONTHS = Gauge("billing_member_months", "Member months on record by contract", ["contract"], registry=None)
+HELD = Gauge("billing_claims_held", "Claim corrections (replacements, voids) held because their original has not "
+             "arrived: they count for nothing until it does", ["kind"], registry=None)
 ENTRIES = Counter("billing_entries_posted_total", "Ledger entries posted", ["contract", "account"])
 REVERSALS = Counter("billing_reversals_total", "Reversing entries posted", ["contract"])
 ADJUSTMENTS = Counter("billing_adjustments_total", "Entries posted after their month was closed", ["contract"])
 UNPRICED = Counter("billing_unpriced_member_months_total",
-                   "Eligible member months that accrued nothing because no version of their contract is in force "
-                   "(contract not loaded, or the month outside every version), counted each time a member is accrued",
+                   "Eligible member months that accrued nothing although they should have: the contract is not "
+                   "loaded, or the month is inside the contract's term with no version in force (months outside "
+                   "the term are not counted); counted each time a member is accrued",
                    ["contract"])
 
 log = logging.getLogger(__name__)
@@ -71,8 +74,13 @@ class Pending:
             if n > 0:
                 UNPRICED.labels(c).inc(n)
                 # counts only: never a member
-                log.warning("%d member month(s) under contract %s accrued nothing: no version of the contract is "
-                            "in force (not loaded, or the month is outside every version)", n, c)
+                log.warning("%d member month(s) under contract %s accrued nothing: the contract is not loaded, or "
+                            "the months are inside its term with no version in force", n, c)
+
+
+def set_held(counts: Mapping[str, int]) -> None:
+    for kind, n in counts.items():
+        HELD.labels(kind).set(n)
 
 
 def load_gauges(accrued: Mapping[tuple[str, str], int], member_months: Mapping[str, int]) -> None:
@@ -91,4 +99,5 @@ def serve_ledger_gauges() -> None:
     if not _served:
         REGISTRY.register(ACCRUED)
         REGISTRY.register(MEMBER_MONTHS)
+        REGISTRY.register(HELD)
         _served = True

@@ -16,13 +16,16 @@ from sqlalchemy import Table, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from pydantic import ValidationError
+
+from shared.codec import decode
 from shared.db import upsert
-from shared.events import ClaimV1, MemberRosterV1
+from shared.events import ClaimV1, ClaimV2, MemberRosterV1
 
 from .domain import ClosedMonths, Ledger, Posting, PostingKey
 from .domain.claim_versions import family_closure
 from .store import (
-    billing_state, claim_events, closed_months, dirty_contracts, ledger_entries, member_months, paid_lines,
+    billing_state, claim_events, closed_months, dirty_contracts, held_claims, ledger_entries, member_months, paid_lines,
     roster_snapshots,
 )
 
@@ -93,6 +96,14 @@ def load_snapshot_ids(session: Session, members: Sequence[str]) -> dict[str, fro
     return {mid: frozenset(ids) for mid, ids in out.items()}
 
 
+def claim_from_payload(payload: str) -> ClaimV1:
+    """A stored claim event: the latest version straight from the JSON, an older one upcast."""
+    try:
+        return ClaimV2.model_validate_json(payload)
+    except ValidationError:
+        return decode(payload, expect=(ClaimV1,))  # type: ignore[return-value]
+
+
 class ClaimLink(NamedTuple):
     """A stored claim version without its body: enough to find its family."""
 
@@ -110,7 +121,7 @@ def load_claims(session: Session, members: Sequence[str], touched: Sequence[Clai
     ce = claim_events.c
     for part in chunks(sorted(members)):
         for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.member_id, part))):
-            out[mid].append(ClaimV1.model_validate_json(payload))
+            out[mid].append(claim_from_payload(payload))
     by_member: dict[str, list[ClaimV1]] = defaultdict(list)
     for e in touched:
         by_member[e.member_id].append(e)
@@ -124,7 +135,7 @@ def load_claims(session: Session, members: Sequence[str], touched: Sequence[Clai
             wanted.extend(family_closure(by_member[mid], stored))
     for part in chunks(wanted):
         for mid, payload in session.execute(select(ce.member_id, ce.payload).where(among(session, ce.event_id, part))):
-            out[mid].append(ClaimV1.model_validate_json(payload))
+            out[mid].append(claim_from_payload(payload))
     return out
 
 
@@ -141,6 +152,28 @@ def save_claims(session: Session, events: Sequence[ClaimV1]) -> None:
     copy_rows(session, claim_events, _CLAIM_COLS, [
         (str(e.event_id), e.member_id, e.claim_id, e.frequency_code, e.original_claim_id, e.model_dump_json())
         for e in events])
+
+
+def write_held(session: Session, held: Mapping[tuple[str, str], ClaimV1 | None]) -> None:
+    """Held corrections in (a claim) or out (None) of ``held_claims``, keyed (member, event id)."""
+    if not held:
+        return
+    hc = held_claims.c
+    for part in chunks(sorted(eid for _, eid in held)):  # a small table: one statement per thousand
+        session.execute(delete(held_claims).where(among(session, hc.event_id, part)))
+    rows = [(mid, eid, c.claim_id, c.frequency_code, c.original_claim_id or c.claim_id, c.recorded_at)
+            for (mid, eid), c in sorted(held.items()) if c is not None]
+    copy_rows(session, held_claims, ("member_id", "event_id", "claim_id", "frequency_code", "names_claim_id",
+                                     "held_since"), rows)
+
+
+def held_counts(session: Session) -> dict[str, int]:
+    """Held corrections by kind (``replacement``, ``void``)."""
+    hc = held_claims.c
+    out = {"replacement": 0, "void": 0}
+    for f, n in session.execute(select(hc.frequency_code, func.count()).group_by(hc.frequency_code)):
+        out["void" if f == "8" else "replacement"] += int(n)
+    return out
 
 
 def all_members(session: Session, after: str = "", limit: int = CHUNK) -> list[str]:

@@ -7,7 +7,8 @@
   ``GROUP BY`` them; ``paid_lines``: one row per paid claim line attributed to a contract month
   (``member_family`` = member|claim family, so one family's rows are replaced together).
 - ``roster_snapshots`` / ``claim_events``: every roster snapshot and claim version seen, as
-  the event's JSON: the member's whole history the accrual rules recompute from.
+  the event's JSON: the member's whole history the accrual rules recompute from;
+  ``held_claims``: corrections waiting for their original (reported, counted nowhere).
 - ``gap_events``, ``transition_events``, ``task_steps``: the facts the measure rates, the
   readmission rate and the satisfaction metrics are folded from.
 - ``contracts``: every contract file loaded (the latest load of an id is in force);
@@ -102,6 +103,18 @@ claim_events = Table(
     Column("frequency_code", String(1), nullable=False),
     Column("original_claim_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),
+)
+
+held_claims = Table(
+    # corrections (frequency 7 / 8) of a claim family whose original has not arrived: they count
+    # for nothing until it does (shared.claim_versions); rows leave when the original arrives
+    "held_claims", metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("claim_id", String(64), nullable=False),
+    Column("frequency_code", String(1), nullable=False),
+    Column("names_claim_id", String(64), nullable=True),  # the claim it corrects (the one awaited)
+    Column("held_since", UtcDateTime, nullable=False),  # when the platform recorded the correction
 )
 
 gap_events = Table(

@@ -161,7 +161,8 @@ def loads_router(settings: GapsSettings, db: Database, ctx: Callable[[], LoadCon
 
     @app.post("/claims", response_model=LoadReportOut, tags=["loads"],
               summary="Load claims or claim lines as JSON",
-              description="A claim (ClaimV1 body fields with nested lines, optional occurred_at), a claim line (the "
+              description="A claim (ClaimV2 body fields with nested lines; version_sequence, adjudication_date, "
+                          "received_date and submitted_at order its versions), a claim line (the "
                           "claims CSV columns as keys), a list of either, or {\"claims\": [...]}. Same checks, ids "
                           "and dead letters as a file.")
     async def post_claims_json(user: Loader, payload: Annotated[list[Any] | dict[str, Any], Body()],

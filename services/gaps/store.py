@@ -193,6 +193,11 @@ class StoredClaim:
     statement_from: date | None
     diagnoses: tuple[str, ...]
     lines: tuple[StoredLine, ...]
+    # what the version says about when it was made (``shared.claim_versions.stamp``)
+    version_sequence: int | None = None
+    adjudication_date: date | None = None
+    received_date: date | None = None
+    submitted_at: datetime | None = None
 
 
 def _iso(d: date | None) -> str | None:
@@ -214,6 +219,9 @@ def claim_row(event) -> dict[str, Any]:
         "l": [[ln.line_number, ln.procedure_code, ln.revenue_code, ln.service_date.isoformat(), ln.place_of_service,
                list(ln.modifiers)] for ln in event.lines],
     }
+    stamps = _stamps(event)
+    if stamps:
+        facts["v"] = stamps
     return {
         "event_id": str(event.event_id), "member_id": event.member_id, "claim_id": event.claim_id,
         "frequency_code": event.frequency_code, "original_claim_id": event.original_claim_id,
@@ -222,15 +230,27 @@ def claim_row(event) -> dict[str, Any]:
     }
 
 
+def _stamps(event) -> list | None:
+    """[version sequence, adjudication date, received date, submitted at] (claim.submitted v2),
+    or None when the claim says none of them."""
+    seq = getattr(event, "version_sequence", None)
+    adj, rcv, sub = (getattr(event, n, None) for n in ("adjudication_date", "received_date", "submitted_at"))
+    if seq is None and adj is None and rcv is None and sub is None:
+        return None
+    return [seq, _iso(adj), _iso(rcv), sub.isoformat() if sub is not None else None]
+
+
 def claim_from_row(row) -> StoredClaim:
     """From a row of event_id, member_id, claim_id, frequency_code, original_claim_id,
     occurred_at, facts (``member_state.load_states``), read by position."""
     event_id, _member, claim_id, frequency, original, occurred_at, facts = row
     f = json.loads(facts)
+    seq, adj, rcv, sub = f.get("v") or (None, None, None, None)
     return StoredClaim(
         event_id, claim_id, frequency, original, occurred_at, f["t"], f["pos"], f["tob"], _day(f["ad"]),
         _day(f["dd"]), f["ds"], _day(f["sf"]), tuple(f["dx"]),
         tuple([StoredLine(n, proc, rev, _fromiso(d), pos, tuple(mods)) for n, proc, rev, d, pos, mods in f["l"]]),
+        seq, _day(adj), _day(rcv), datetime.fromisoformat(sub) if sub else None,
     )
 
 

@@ -8,7 +8,7 @@ from .adt import (
 )
 from .adt import UPCASTERS as _ADT_UPCASTERS
 from .alerts import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1
-from .claims import ClaimLine, ClaimV1
+from .claims import ClaimLine, ClaimV1, ClaimV2, upcast_claim_v1_v2
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
@@ -23,6 +23,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     AdtEventV1,
     AdtEventV2,
     ClaimV1,
+    ClaimV2,
     AlertRaisedV1,
     AlertUpdatedV1,
     AlertRetractedV1,
@@ -52,7 +53,7 @@ for _t, _v in MODELS:
 
 
 # (event_type, from_version) -> the function lifting a payload to from_version + 1 (shared.codec uses them)
-UPCASTERS = {**_ADT_UPCASTERS}
+UPCASTERS = {**_ADT_UPCASTERS, ("claim.submitted", 1): upcast_claim_v1_v2}
 
 
 def model_for(event_type: str, schema_version: int) -> type[Event] | None:
@@ -61,7 +62,7 @@ def model_for(event_type: str, schema_version: int) -> type[Event] | None:
 
 __all__ = [
     "AdtEventV1", "AdtEventV2", "AttributionSpan", "AlertRaisedV1", "AlertRetractedV1", "AlertUpdatedV1", "CareTransitionCancelledV1",
-    "CareTransitionV1", "ClaimLine", "ClaimV1", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
+    "CareTransitionV1", "ClaimLine", "ClaimV1", "ClaimV2", "Clinician", "DERIVED_NAMESPACE", "Diagnosis",
     "EVENT_CLASSES", "EligibilitySpan", "Event", "Evidence", "FieldWarning", "GapClosedV1", "GapExcludedV1",
     "GapOpenedV1", "LATEST", "LedgerEntryV1", "Location", "MODELS", "MemberRosterV1", "Model",
     "MrnXref", "PatientIdentifier", "PatientIdentifierV2", "ReadmissionV1", "SUPPORTED_TRIGGERS",

@@ -109,3 +109,27 @@ def test_topic_init_uses_the_cli_that_exists():
     out = subprocess.run([sys.executable, "-m", "carectl", "--help"], cwd=REPO, capture_output=True, text=True,
                          timeout=60)
     assert "topics" in out.stdout + out.stderr
+
+
+def test_the_three_node_profile_is_one_kraft_quorum_with_production_replication():
+    import base64
+
+    nodes = {name: svc for name, svc in SERVICES.items() if svc.get("profiles") == ["cluster"]}
+    assert sorted(nodes) == ["kafka-1", "kafka-2", "kafka-3"]
+    envs = {name: svc["environment"] for name, svc in nodes.items()}
+    voters = {e["KAFKA_CONTROLLER_QUORUM_VOTERS"] for e in envs.values()}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert {e["KAFKA_NODE_ID"] for e in envs.values()} == {1, 2, 3}
+    for name, e in envs.items():
+        assert e["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert e["KAFKA_DEFAULT_REPLICATION_FACTOR"] == 3 and e["KAFKA_MIN_INSYNC_REPLICAS"] == 2
+        assert e["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == 3
+    (cid,) = {e["CLUSTER_ID"] for e in envs.values()}
+    assert len(base64.urlsafe_b64decode(cid + "==")) == 16 and not cid.startswith("-")
+    assert len({v for svc in nodes.values() for v in svc["volumes"]}) == 3
+    cluster_env = dict(line.split("=", 1) for line in (REPO / "deploy" / "compose" / "cluster.env").read_text()
+                       .splitlines() if line and not line.startswith("#"))
+    assert cluster_env["COMPOSE_PROFILES"] == "cluster"
+    assert cluster_env["KAFKA_BOOTSTRAP"] == ",".join(f"{n}:9092" for n in sorted(nodes))
+    for svc in PLATFORM.values():
+        assert svc["environment"]["KAFKA_BOOTSTRAP"] == "${KAFKA_BOOTSTRAP:-kafka:9092}"

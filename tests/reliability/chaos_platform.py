@@ -128,6 +128,12 @@ class ChaosPlatform:
             self.kills[name] = self.kills.get(name, 0) + 1
         return pid
 
+    def scale(self, service: str, n: int) -> list[str]:
+        """``ccp up --workers``' scaling on the running platform: ``n`` worker processes of ``service``
+        (new instances started, surplus ones stopped with SIGTERM); returns the names changed."""
+        with self._lock:
+            return self.sup.scale(service, n)
+
     def restarts(self) -> dict[str, int]:
         return {name: r.restarts for name, r in self.sup.running.items()}
 

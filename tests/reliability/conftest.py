@@ -1,5 +1,6 @@
-"""Fixtures of the reliability suite: a private Kafka broker that may be killed (the shared one
-other tests use is never touched) and fresh PostgreSQL databases, one per service."""
+"""Fixtures of the reliability suite: a private Kafka broker and a private three-node cluster that
+may be killed (the shared broker other tests use is never touched) and fresh PostgreSQL databases,
+one per service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reliability.private_broker import PrivateBroker
+from tests.reliability.private_cluster import PrivateCluster
 from tests.support.infra import Databases, kafkactl
 
 
@@ -20,6 +22,17 @@ def private_broker(tmp_path_factory):
     broker.stop()
     if broker.alive():
         broker.kill()
+
+
+@pytest.fixture(scope="module")
+def private_cluster(tmp_path_factory):
+    """Three KRaft nodes (broker + controller each) on ports of their own: ``ccp up --brokers 3``."""
+    if not kafkactl().jars_present():
+        kafkactl().resolve()
+    cluster = PrivateCluster(tmp_path_factory.mktemp("kafka-cluster"), nodes=3)
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="module")

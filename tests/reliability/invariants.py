@@ -25,9 +25,10 @@ from sqlalchemy import create_engine, text
 CONSUMERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "admissions": ("admissions.worker", ("members.roster", "adt.events")),
     "gaps": ("gaps.worker", ("members.roster", "claims.events", "care.transitions")),
-    "outreach": ("outreach.tasks", ("gaps.events", "care.transitions", "members.roster", "claims.events")),
+    "outreach": ("outreach.tasks", ("gaps.events", "care.transitions", "members.roster", "claims.events",
+                                    "portal.messages", "risk.tiers")),
     "billing": ("billing.ledger", ("members.roster", "claims.events", "gaps.events", "care.transitions",
-                                   "outreach.tasks")),
+                                   "outreach.tasks", "risk.tiers")),
 }
 TERMINAL_TASK = ("done", "unable_to_reach", "cancelled")
 

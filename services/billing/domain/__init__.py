@@ -19,7 +19,7 @@ from .ledger import (
     ClosedMonths, ClosedPeriodPosting, DuplicateEntry, Ledger, LedgerTotals, Posting, diff, diff_key,
     from_ledger_event, to_ledger_event,
 )
-from .money import allocate, format_cents, round_half_even, scale, share_of_units, to_cents, to_dollars
+from .money import allocate, format_cents, round_cents, round_half_even, scale, to_cents, to_dollars
 from .month_close import bonus_rule_key, close_month, contract_postings, estimates, shared_savings_key
 from .periods import next_period, period_of, periods_between, prev_period
 from .rates import measure_rates, readmission_rate
@@ -38,7 +38,7 @@ __all__ = [
     "estimate_bonus", "estimate_shared_savings", "estimates", "families_of", "format_cents", "from_ledger_event",
     "measure_rates", "member_month_share", "member_months", "next_period", "parse_contract",
     "parse_runs", "period_figures", "period_of", "periods_between", "pmpm_fee_cents", "prev_period",
-    "readmission_rate", "round_half_even", "runs_text", "scale", "share_of_units",
+    "readmission_rate", "round_cents", "round_half_even", "runs_text", "scale",
     "shared_savings_key", "statement_csv", "statement_rows", "to_cents", "to_dollars",
     "to_ledger_event", "what_if", "with_overrides",
 ]

@@ -9,7 +9,10 @@ desired amounts of the months affected and nothing else.
 Member-level accounts:
 
 - ``pmpm_fee`` — rule ``pmpm:<tier>``: each attributed, eligible member month through the
-  accrual horizon, at the tier of that month, under the contract version in force.
+  accrual horizon, at the tier of that month, under the contract version in force (prorated:
+  the fee × eligible days ÷ days in the month, rounded once). A month outside the contract's
+  term accrues nothing and is no alarm; a month inside it with no version in force is
+  *unpriced* (``MemberAccrual.unpriced_months``).
 - ``cost_of_care`` — rule ``claim:<family>``: paid line amounts of the claim's current
   version by service month, for lines on a day the member was eligible under the contract,
   excluding carve-outs.
@@ -25,7 +28,7 @@ from typing import NamedTuple
 
 from shared.events import ClaimV1, MemberRosterV1
 
-from .claim_versions import PaidLine, current_paid_lines, current_versions, families_of, paid_lines
+from .claim_versions import PaidLine, current_paid_lines, families as claim_families, families_of, paid_lines
 from .contract import Contract, ContractVersion
 from .coverage import CoverageSpan, MemberMonth, coverage_from_roster, member_months, pmpm_fee_cents
 from .periods import period_of
@@ -66,10 +69,14 @@ class MemberAccrual:
     months: list[MemberMonth]
     costs: list[CostItem]
     unpriced_contracts: frozenset[str] = field(default_factory=frozenset)
-    # contract id → eligible member months through the horizon that accrued nothing because no
-    # version of the contract is in force (the contract is not loaded, or the month is outside
-    # every version); filled by ``accrue_member`` (claim-only accruals leave it empty)
+    # contract id → eligible member months through the horizon that accrued nothing although they
+    # should have: the contract is not loaded, or the month is inside the contract's term with no
+    # version in force (a gap between versions); filled by ``accrue_member`` (claim-only accruals
+    # leave it empty). This is what raises the "unpriced" alarm.
     unpriced_months: dict[str, int] = field(default_factory=dict)
+    # contract id → eligible member months outside the contract's term (before its first version
+    # or after its last): not this contract's months, nothing to price and nothing to alarm on
+    outside_term_months: dict[str, int] = field(default_factory=dict)
 
 
 class ContractBook:
@@ -94,6 +101,11 @@ class ContractBook:
             c = self._contracts.get(contract_id)
             self._memo[key] = c.version_for(period) if c is not None else None
         return self._memo[key]
+
+    def outside_term(self, contract_id: str, period: str) -> bool:
+        """A loaded contract whose term does not reach ``period`` (nothing to price there)."""
+        c = self._contracts.get(contract_id)
+        return c is not None and not c.in_term(period)
 
     def estimates_read_costs(self, contract_id: str) -> bool:
         """Whether the contract-level estimates of ``contract_id`` depend on cost of care: only
@@ -130,22 +142,27 @@ def accrue_member(
     postings: dict[PostingKey, int] = {}
     unpriced: set[str] = set()
     unpriced_months: dict[str, int] = {}
+    outside: dict[str, int] = {}
     priced: list[MemberMonth] = []
     for m in months:
         if m.period > through:
             continue
         version = contracts.version_for(m.contract_id, m.period)
         if version is None:
+            if contracts.outside_term(m.contract_id, m.period):
+                outside[m.contract_id] = outside.get(m.contract_id, 0) + 1
+                continue
             unpriced.add(m.contract_id)
             unpriced_months[m.contract_id] = unpriced_months.get(m.contract_id, 0) + 1
             continue
         priced.append(m)
-        fee = pmpm_fee_cents(version.member_month_rule, version.fee_cents(m.tier), m.runs, m.days_in_month)
+        fee = pmpm_fee_cents(version.member_month_rule, version.fee_cents(m.tier), m.runs, m.days_in_month,
+                             version.rounding)
         if fee:
             postings[PostingKey(m.contract_id, m.period, "pmpm_fee", member_id, f"pmpm:{m.tier}")] = fee
     costs = _cost_postings(member_id, paid, by_period, contracts, postings, unpriced)
     postings = {k: v for k, v in postings.items() if v != 0}
-    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced), unpriced_months)
+    return MemberAccrual(member_id, postings, priced, costs, frozenset(unpriced), unpriced_months, outside)
 
 
 def _cost_postings(
@@ -164,7 +181,8 @@ def _cost_postings(
             continue  # not eligible that day: not this group's cost
         version = contracts.version_for(m.contract_id, period)
         if version is None:
-            unpriced.add(m.contract_id)
+            if not contracts.outside_term(m.contract_id, period):
+                unpriced.add(m.contract_id)
             continue
         category = version.carve_out_category(line.procedure_code, line.revenue_code)
         if category is None:
@@ -231,8 +249,8 @@ def accrue_claim_event(
     families). ``claims`` are the member's other claim events; sync the ledger with
     ``Ledger.sync_member(..., families=families)``."""
     claims = list(claims)
-    everything = [*claims, event]
-    families = families_of([event], claims)
-    current = current_versions(everything)
+    after = claim_families([*claims, event])
+    families = families_of([event], claims, before=claim_families(claims), after=after)
+    current = {f.family_id: c for f in after if (c := f.counted) is not None}
     paid = [ln for f in sorted(families) if f in current for ln in paid_lines(f, current[f])]
     return accrue_claims(member_id, coverage_from_roster(roster), paid, contracts), families

@@ -4,7 +4,8 @@ Each month's estimate stands on that month's facts: the measure rate or metric v
 the month's end (year-to-date performance), against the rule's levels. The best level
 reached pays:
 
-- ``pmpm`` basis: the level's dollars × the month's member months (rounded once, half even);
+- ``pmpm`` basis: the level's dollars × the month's member months (exact, prorated fractions
+  included; rounded once by the contract's rounding, half even by default);
 - ``lump_sum`` basis: the level's annual dollars accrue 1/12 per month of the performance
   year, by cumulative rounding (month *m* gets ``round(L·m/12) − round(L·(m−1)/12)``), so
   twelve months reaching the same level add up to the lump sum exactly.
@@ -57,7 +58,8 @@ class BonusEstimate:
         return self.level is not None
 
 
-def estimate_bonus(rule: BonusRule, facts: PeriodFacts | None, figures: PeriodFigures, month_index: int) -> BonusEstimate:
+def estimate_bonus(rule: BonusRule, facts: PeriodFacts | None, figures: PeriodFigures, month_index: int,
+                   rounding: str = "half_even") -> BonusEstimate:
     """The month's estimate; ``month_index`` is the month's place (1–12) in the performance year."""
     measured = measure_goal(rule, facts)
     ladder = rule.ladder()
@@ -69,7 +71,7 @@ def estimate_bonus(rule: BonusRule, facts: PeriodFacts | None, figures: PeriodFi
         return BonusEstimate(rule, measured, None, ladder[0].target, 0, 0)
     unit = ladder[level].amount_cents()
     if rule.basis == "pmpm":
-        amount = scale(unit, figures.member_months)
+        amount = scale(unit, figures.member_months, rounding)
     else:
-        amount = cumulative_share(unit, month_index, 12) - cumulative_share(unit, month_index - 1, 12)
+        amount = cumulative_share(unit, month_index, 12, rounding) - cumulative_share(unit, month_index - 1, 12, rounding)
     return BonusEstimate(rule, measured, level, ladder[level].target, unit, amount)

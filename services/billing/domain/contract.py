@@ -70,6 +70,11 @@ class ContractVersion(Term):
         "prorated: the month counts by the fraction of its days eligible"
     )
     performance_year_start_month: int = Field(default=1, ge=1, le=12)
+    rounding: Literal["half_even", "half_up"] = Field(
+        default="half_even",
+        description="how each posted amount is rounded to the cent, once, from its exact value: half_even "
+        "(0.5 cent to the even cent) or half_up (0.5 cent away from zero)",
+    )
     pmpm_fees: PmpmFees | None = None
     bonuses: tuple[BonusRule, ...] = ()
     shared_savings: SharedSavings | None = None
@@ -153,3 +158,15 @@ class Contract(Term):
 
     def first_period(self) -> str:
         return period_of(min(v.effective_from for v in self.versions))
+
+    def last_period(self) -> str | None:
+        """The term's last month (None: the latest version is open-ended)."""
+        ends = [v.effective_to for v in self.versions]
+        return None if any(e is None for e in ends) else period_of(max(e for e in ends if e is not None))
+
+    def in_term(self, period: str) -> bool:
+        """Whether ``period`` is within the contract's term: from its first version's start
+        through its last version's end. A month inside the term with no version in force (a gap
+        between versions) is *unpriced*; a month outside the term is simply not this contract's."""
+        last = self.last_period()
+        return self.first_period() <= period and (last is None or period <= last)

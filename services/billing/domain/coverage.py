@@ -29,7 +29,7 @@ from fractions import Fraction
 
 from shared.events import MemberRosterV1
 
-from .money import share_of_units
+from .money import scale
 from .periods import days_in, first_day, last_day, month_start_on_or_after, next_period, period_of
 
 _ONE_DAY = timedelta(days=1)
@@ -182,14 +182,13 @@ def member_month_share(rule: str, runs: tuple[tuple[int, int], ...], days_in_mon
     return Fraction(sum(b - a + 1 for a, b in runs), days_in_month)
 
 
-def pmpm_fee_cents(rule: str, fee_cents: int, runs: tuple[tuple[int, int], ...], days_in_month: int) -> int:
-    """The fee for one member month: the full fee (``any_day``) or the eligible days' shares.
-
-    Prorated: day *d* of an *n*-day month is worth ``round(fee·d/n) − round(fee·(d−1)/n)``
-    (half even), so the days of a month always add up to the fee exactly.
-    """
+def pmpm_fee_cents(rule: str, fee_cents: int, runs: tuple[tuple[int, int], ...], days_in_month: int,
+                   rounding: str = "half_even") -> int:
+    """The fee for one member month: the full fee (``any_day``) or, prorated, the fee times the
+    member-month fraction (eligible days ÷ days in the month) rounded once — the same fraction
+    the benchmark and PMPM bonuses use (``member_month_share``)."""
     if not runs:
         return 0
     if rule == "any_day":
         return fee_cents
-    return share_of_units(fee_cents, runs, days_in_month)
+    return scale(fee_cents, member_month_share(rule, runs, days_in_month), rounding)

@@ -12,6 +12,7 @@ from fractions import Fraction
 from .contract import TIERS, ContractVersion
 from .coverage import member_month_share, pmpm_fee_cents
 from .facts import PeriodFacts
+from .money import round_cents
 from .periods import days_in
 
 
@@ -40,7 +41,7 @@ class PeriodFigures:
     def cost_pmpm_cents(self) -> int | None:
         """Cost of care per member month (half even), None without member months."""
         mm = self.member_months
-        return round(Fraction(self.cost_of_care_cents) / mm) if mm else None
+        return round_cents(Fraction(self.cost_of_care_cents) / mm, self.version.rounding) if mm else None
 
 
 def period_figures(version: ContractVersion, facts: PeriodFacts | None, period: str) -> PeriodFigures:
@@ -56,7 +57,7 @@ def period_figures(version: ContractVersion, facts: PeriodFacts | None, period: 
         for (tier, runs), count in facts.member_months.items():
             members[tier] += count
             mms[tier] += member_month_share(rule, runs, n) * count
-            fees[tier] += pmpm_fee_cents(rule, fee_of[tier], runs, n) * count
+            fees[tier] += pmpm_fee_cents(rule, fee_of[tier], runs, n, version.rounding) * count
         for (code, rev), cents in facts.costs.items():
             category = version.carve_out_category(code, rev)
             if category is None:

@@ -3,18 +3,22 @@
 ``Decimal`` appears only at the edges: contract files (dollars, at most 2 decimal places),
 claim amounts on events, and statements (strings such as ``"1234.50"``). Whenever a
 computation produces a fraction of a cent (a prorated fee, a PMPM bonus times fractional
-member months, a sharing rate, a cap) it is carried exactly as a ``Fraction`` and rounded
-once, **half to even** (``ROUND_HALF_EVEN``, "banker's rounding": 0.5 cent goes to the even
-cent), so that no rounding direction is favoured over many postings.
+member months, a benchmark, a sharing rate, a cap) it is carried exactly as a ``Fraction``
+and rounded **once per posted amount** — never per day, per member inside a total, or per
+intermediate term — **half to even** (``ROUND_HALF_EVEN``, "banker's rounding": 0.5 cent goes
+to the even cent) unless the contract version says ``rounding: half_up`` (0.5 cent away from
+zero). A prorated fee is ``round(fee × eligible days ÷ days in month)``; the benchmark of a
+month is ``benchmark PMPM × the same member-month fraction``, summed exactly and rounded once.
 
-Allocating a total across parts (days of a month, months of a year, claim lines) uses
-cumulative rounding: part *i* gets ``round(total·W_i/W) − round(total·W_{i−1}/W)`` where
+Allocating a total across parts (the months of a lump-sum bonus's year, a claim's paid amount
+across its lines) uses cumulative rounding: part *i* gets ``round(total·W_i/W) − round(total·W_{i−1}/W)`` where
 ``W_i`` is the running weight. The parts of any partition sum to the total exactly, and the
 result depends only on the inputs, never on iteration order elsewhere.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -22,11 +26,28 @@ from fractions import Fraction
 CENT = Decimal("0.01")
 
 
+ROUNDING_MODES = ("half_even", "half_up")
+
+
 def round_half_even(value: Fraction | int) -> int:
     """Nearest integer; exact halves go to the even neighbour."""
     if isinstance(value, int):
         return value
     return round(value)  # Fraction.__round__ rounds half to even
+
+
+def round_cents(value: Fraction | int, mode: str = "half_even") -> int:
+    """Nearest integer by the contract's rounding: ``half_even`` (default) or ``half_up``
+    (exact halves away from zero)."""
+    if isinstance(value, int):
+        return value
+    if mode == "half_even":
+        return round(value)
+    if mode == "half_up":
+        v = Fraction(value)
+        n = math.floor(abs(v) + Fraction(1, 2))
+        return n if v >= 0 else -n
+    raise ValueError(f"unknown rounding mode {mode!r}")
 
 
 def to_cents(amount: Decimal | str | int) -> int:
@@ -47,23 +68,14 @@ def format_cents(cents: int) -> str:
     return f"{sign}{c // 100}.{c % 100:02d}"
 
 
-def scale(cents: int, factor: Fraction | Decimal | int) -> int:
-    """``cents × factor`` rounded half to even (a rate, a share, fractional member months)."""
-    return round_half_even(Fraction(cents) * Fraction(factor))
+def scale(cents: int, factor: Fraction | Decimal | int, mode: str = "half_even") -> int:
+    """``cents × factor`` rounded once (a rate, a share, fractional member months)."""
+    return round_cents(Fraction(cents) * Fraction(factor), mode)
 
 
-def cumulative_share(total: int, upto: int, of: int) -> int:
+def cumulative_share(total: int, upto: int, of: int, mode: str = "half_even") -> int:
     """The part of ``total`` belonging to the first ``upto`` of ``of`` equal units."""
-    return round_half_even(Fraction(total * upto, of))
-
-
-def share_of_units(total: int, runs: Iterable[tuple[int, int]], of: int) -> int:
-    """Cents for the units in ``runs`` (inclusive 1-based ranges) out of ``of`` units.
-
-    Unit *k* gets ``cumulative_share(k) − cumulative_share(k−1)``: the shares of all units add
-    up to ``total`` exactly, so a month split between spans, tiers or contracts loses nothing.
-    """
-    return sum(cumulative_share(total, b, of) - cumulative_share(total, a - 1, of) for a, b in runs)
+    return round_cents(Fraction(total * upto, of), mode)
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:

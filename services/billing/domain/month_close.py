@@ -46,7 +46,7 @@ def estimates(
     facts = facts_by_period.get(period)
     figures = period_figures(version, facts, period)
     index = len(performance_year(period, version.performance_year_start_month))
-    bonuses = [estimate_bonus(rule, facts, figures, index) for rule in version.bonuses]
+    bonuses = [estimate_bonus(rule, facts, figures, index, version.rounding) for rule in version.bonuses]
     return figures, bonuses, estimate_shared_savings(contract, period, facts_by_period)
 
 

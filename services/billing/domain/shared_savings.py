@@ -1,24 +1,27 @@
 """Shared-savings estimate, year to date, with every term shown.
 
-For the performance year through period P (months Y1..P):
+For the performance year through period P (months Y1..P), exact (``Fraction``) throughout:
 
-    member_months   = Σ member months
-    benchmark_total = round(Σ_month benchmark PMPM × member months)          (cents, half even)
-    actual_total    = Σ cost of care (paid claims net of carve-outs)          (cents)
-    savings         = benchmark_total − actual_total
+    member_months   = Σ member months (prorated: eligible days ÷ days in the month, exactly)
+    benchmark       = Σ_month benchmark PMPM × member months
+    actual          = Σ cost of care (paid claims net of carve-outs)          (cents)
+    savings         = benchmark − actual
                     = (benchmark PMPM − actual PMPM) × member months
-    savings_rate    = savings ÷ benchmark_total                               (exact)
+    savings_rate    = savings ÷ benchmark
     msr_met         = savings > 0 and savings_rate ≥ minimum savings rate
     gate_met        = the quality gate holds on P's measures
-    shared_before_cap = round(savings × sharing rate) if msr_met and gate_met else 0
-    cap             = round(cap rate × benchmark_total)
-    shared_ytd      = min(shared_before_cap, cap)
+    shared_before_cap = savings × sharing rate if msr_met and gate_met else 0
+    cap             = cap rate × benchmark
+    shared_ytd      = round(min(shared_before_cap, cap))     ← the one rounding
 
-The month's posting is ``shared_ytd(P) − shared_ytd(P−1)`` (zero before the year's first
-month), so the postings through any month add up to that month's year-to-date estimate;
-a later month may post a negative amount when the estimate falls. Losses are not shared
-(one-sided model). The terms (MSR, sharing, cap, gate) are the version in force in P; each
-month's benchmark PMPM is its own version's (P's when that version has no shared savings).
+Rounded once, by the version's rounding (half even unless the contract says ``half_up``): the
+year-to-date share. The shown terms (benchmark total, savings, cap, ...) are each the exact
+value rounded for display; none of them feeds another rounded. The month's posting is
+``shared_ytd(P) − shared_ytd(P−1)`` (zero before the year's first month), so the postings
+through any month add up to that month's year-to-date estimate; a later month may post a
+negative amount when the estimate falls. Losses are not shared (one-sided model). The terms
+(MSR, sharing, cap, gate) are the version in force in P; each month's benchmark PMPM is its own
+version's (P's when that version has no shared savings).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from .bonuses import Measured, measure_goal
 from .contract import Contract, ContractVersion
 from .facts import PeriodFacts
 from .figures import PeriodFigures, period_figures
-from .money import round_half_even, scale
+from .money import round_cents
 from .periods import performance_year
 
 
@@ -67,6 +70,11 @@ class SavingsEstimate:
     capped: bool
     shared_ytd_cents: int
     prior_ytd_cents: int
+    # the exact values the rounded ones come from (for ``explain``)
+    benchmark_exact: Fraction = Fraction(0)
+    savings_exact: Fraction = Fraction(0)
+    shared_exact: Fraction = Fraction(0)
+    rounding: str = "half_even"
 
     @property
     def month_amount_cents(self) -> int:
@@ -99,32 +107,33 @@ def _ytd(
 ) -> SavingsEstimate:
     terms = version.shared_savings
     assert terms is not None
+    mode = version.rounding
     mm = Fraction(0)
-    bench_exact = Fraction(0)
+    bench = Fraction(0)
     actual = 0
     for p in months:
         f = figures[p]
         own = f.version.shared_savings or terms
         mm += f.member_months
-        bench_exact += own.benchmark_cents() * f.member_months
+        bench += own.benchmark_cents() * f.member_months
         actual += f.cost_of_care_cents
-    bench_total = round_half_even(bench_exact)
-    savings = bench_total - actual
-    rate = Fraction(savings, bench_total) if bench_total else None
+    savings = bench - actual
+    rate = savings / bench if bench else None
     msr_met = savings > 0 and rate is not None and rate >= Fraction(terms.minimum_savings_rate)
     gate_met, checks = quality_gate(version, facts)
-    before_cap = scale(savings, terms.sharing_rate) if msr_met and gate_met else 0
-    cap = scale(bench_total, terms.cap_rate)
-    shared = min(before_cap, cap)
+    before_cap = savings * Fraction(terms.sharing_rate) if msr_met and gate_met else Fraction(0)
+    cap = bench * Fraction(terms.cap_rate)
+    shared = round_cents(min(before_cap, cap), mode)
     return SavingsEstimate(
         months=tuple(months), member_months=mm, benchmark_pmpm_cents=terms.benchmark_cents(),
-        benchmark_total_cents=bench_total, actual_total_cents=actual,
-        actual_pmpm_cents=round_half_even(Fraction(actual) / mm) if mm else None,
-        savings_cents=savings, savings_rate=rate, minimum_savings_rate=terms.minimum_savings_rate,
+        benchmark_total_cents=round_cents(bench, mode), actual_total_cents=actual,
+        actual_pmpm_cents=round_cents(Fraction(actual) / mm, mode) if mm else None,
+        savings_cents=round_cents(savings, mode), savings_rate=rate, minimum_savings_rate=terms.minimum_savings_rate,
         msr_met=msr_met, quality_gate=terms.quality_gate.mode, quality_gate_met=gate_met,
-        quality_gate_checks=checks, sharing_rate=terms.sharing_rate, shared_before_cap_cents=before_cap,
-        cap_rate=terms.cap_rate, cap_cents=cap, capped=before_cap > cap, shared_ytd_cents=shared,
-        prior_ytd_cents=0,
+        quality_gate_checks=checks, sharing_rate=terms.sharing_rate,
+        shared_before_cap_cents=round_cents(before_cap, mode), cap_rate=terms.cap_rate,
+        cap_cents=round_cents(cap, mode), capped=before_cap > cap, shared_ytd_cents=shared, prior_ytd_cents=0,
+        benchmark_exact=bench, savings_exact=savings, shared_exact=min(before_cap, cap), rounding=mode,
     )
 
 

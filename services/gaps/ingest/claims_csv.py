@@ -1,7 +1,9 @@
 """Claims CSV (``shared.formats.CLAIM_CSV_COLUMNS``): one row per service line, streamed.
 
 Rows of one claim (same ``claim_id`` and ``frequency_code``) must be contiguous; the claim
-fields repeat on every row and must agree. ``procedure_code`` may be empty on a line that has a
+fields repeat on every row and must agree. The optional columns ``version_sequence``,
+``adjudication_date`` and ``received_date`` (``shared.formats.CLAIM_CSV_VERSION_COLUMNS``) say
+which version of a claim is later; nothing in a CSV file orders versions by its load time. ``procedure_code`` may be empty on a line that has a
 ``revenue_code`` (an institutional line billed by revenue code only). A bad row is rejected with its line number and the
 column that is wrong; the claim it belongs to is then not loaded (a partial claim would
 understate it) and is reported with all its line numbers.
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, TextIO
 
-from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED, LIST_SEPARATOR
+from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED, CLAIM_CSV_VERSION_COLUMNS, LIST_SEPARATOR
 
 from .csv_common import (
     NUL_IN_ROW, ROW_UNREADABLE, FieldError, check_header, open_csv, opt_date, opt_decimal, parse_date, read_header,
@@ -24,7 +26,7 @@ from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejectio
 
 CLAIM_COLUMNS = ("claim_id", "frequency_code", "original_claim_id", "claim_type", "member_id", "payer_id",
                  "billing_npi", "rendering_npi", "place_of_service", "type_of_bill", "admission_date",
-                 "discharge_date", "discharge_status", "diagnoses")
+                 "discharge_date", "discharge_status", "diagnoses", *CLAIM_CSV_VERSION_COLUMNS)
 
 
 class _Pending:
@@ -100,7 +102,19 @@ def _claim_fields(p: _Pending, get_header: dict[str, str], source_file: str | No
         "total_charge": sum((ln["charge_amount"] for ln in lines), Decimal(0)),
         "paid_amount": sum(paid, Decimal(0)) if paid else None,
         "source_file": source_file,
+        "version_sequence": _opt_int(h["version_sequence"], "version_sequence"),
+        "adjudication_date": opt_date(h["adjudication_date"], "adjudication_date"),
+        "received_date": opt_date(h["received_date"], "received_date"),
     }
+
+
+def _opt_int(text: str, column: str) -> int | None:
+    t = text.strip()
+    if not t:
+        return None
+    if not t.isdigit():
+        raise FieldError(f"{column} is not a whole number")
+    return int(t)
 
 
 class ClaimRowGrouper:
@@ -215,7 +229,7 @@ def iter_claims_csv(
             yield Rejection(reason, Position(source_file, lines=(1,)), "file", raw=rest_of_file(counter, header_raw))
             _finish(progress, counter, on_progress)
             return
-        index, problem = check_header(header, CLAIM_CSV_COLUMNS, CLAIM_CSV_REQUIRED)
+        index, problem = check_header(header, CLAIM_CSV_COLUMNS + CLAIM_CSV_VERSION_COLUMNS, CLAIM_CSV_REQUIRED)
         if index is None:
             progress.rejected += 1
             yield Rejection(problem, Position(source_file, lines=(1,)), "file", raw=rest_of_file(counter, header_raw))

@@ -1,8 +1,10 @@
 """JSON claims: JSON lines (one object per line, streamed) or one JSON document (an array, or
 ``{"claims": [...]}``), each object either
 
-- a claim: ``ClaimV1`` body fields with nested ``lines`` (an optional ``occurred_at`` orders
-  the versions of one claim, like an 837's BHT time), or
+- a claim: ``ClaimV2`` body fields with nested ``lines``; what orders the versions of one
+  claim is what they say: ``version_sequence``, ``adjudication_date``, ``received_date``,
+  ``submitted_at`` (when the sender made the version, like an 837's BHT time; an
+  ``occurred_at`` key is read as the same, and is also the event's time), or
 - a claim line: the claims CSV columns (``shared.formats.CLAIM_CSV_COLUMNS``) as keys, lists
   allowed for ``diagnoses`` / ``modifiers``; lines of one claim are contiguous, as in the CSV,
   and go through the same grouping and checks (``claims_csv.ClaimRowGrouper``).
@@ -20,13 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from shared.formats import CLAIM_CSV_COLUMNS, LIST_SEPARATOR
+from shared.formats import CLAIM_CSV_COLUMNS, CLAIM_CSV_VERSION_COLUMNS, LIST_SEPARATOR
 
 from .claims_csv import ClaimRowGrouper
 from .csv_common import MAX_RAW_CHARS, NUL_IN_ROW, unknown_names
 from .records import ParsedClaim, Position, Progress, ProgressCallback, Rejection, validate_claim
 
-_KNOWN_LINE_KEYS = frozenset(CLAIM_CSV_COLUMNS)
+_KNOWN_LINE_KEYS = frozenset(CLAIM_CSV_COLUMNS + CLAIM_CSV_VERSION_COLUMNS)
 
 
 def _text(value: Any) -> str:
@@ -100,6 +102,8 @@ class _JsonClaims:
                 progress.rejected += 1
                 return Rejection("occurred_at is not an ISO date-time with a time zone", pos, "claim",
                                  raw=_raw(obj), key=member)
+        if created is not None:
+            fields.setdefault("submitted_at", created)
         fields.setdefault("source_file", self.source_file)
         checked = validate_claim(fields)
         if isinstance(checked, str):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from shared.events import ClaimV1, MemberRosterV1
+from shared.events import ClaimV2, MemberRosterV1
 
 ENVELOPE_FIELDS = frozenset({
     "event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "source",
@@ -75,14 +75,14 @@ class Rejection:
 
 @dataclass(frozen=True)
 class ParsedClaim:
-    """One claim version, validated: ``model`` is the ``ClaimV1`` with a placeholder envelope
+    """One claim version, validated: ``model`` is the ``ClaimV2`` with a placeholder envelope
     (``fields`` its body fields, computed on first use).
 
-    ``created_at``: when the sender built the transaction (X12 BHT04/05), a good
-    ``occurred_at`` for the event (it orders versions of one claim).
+    ``created_at``: when the sender built the transaction (X12 BHT04/05), the event's
+    ``occurred_at`` (the claim's own ``submitted_at`` carries it too: that one orders versions).
     """
 
-    model: ClaimV1 = field(repr=False)
+    model: ClaimV2 = field(repr=False)
     position: Position
     created_at: datetime | None = None
 
@@ -106,10 +106,10 @@ class ParsedClaim:
         """The body fields as JSON (no envelope, no source file): what the claim says."""
         return self.model.model_dump_json(exclude=_BODY_EXCLUDE).encode()
 
-    def to_event(self, **envelope: Any) -> ClaimV1:
-        """``ClaimV1`` with the envelope the wiring chooses (``ClaimV1.envelope(...)`` output).
+    def to_event(self, **envelope: Any) -> ClaimV2:
+        """``ClaimV2`` with the envelope the wiring chooses (``ClaimV2.envelope(...)`` output).
 
-        The body was validated already; the envelope comes from ``ClaimV1.envelope`` and is
+        The body was validated already; the envelope comes from ``ClaimV2.envelope`` and is
         checked here, so the copy is not validated a second time."""
         envelope.pop("member_id", None)
         unknown = set(envelope) - ENVELOPE_FIELDS
@@ -121,6 +121,9 @@ class ParsedClaim:
                 raise ValueError(f"{name} must be a timezone-aware datetime")
         if not isinstance(envelope.get("event_id"), uuid.UUID) or not envelope.get("source"):
             raise ValueError("event_id must be a UUID and source non-empty")
+        if envelope.get("event_type") != self.model.event_type:
+            raise ValueError(f"the envelope must name the claim's event type ({self.model.event_type})")
+        envelope["schema_version"] = self.model.schema_version  # the body's version, whichever envelope
         return self.model.model_copy(update=envelope)
 
 
@@ -185,14 +188,14 @@ def _placeholder(cls: type) -> dict[str, Any]:
                 recorded_at=_PLACEHOLDER_TIME, source="ingest-validation")
 
 
-_CLAIM_ENV = _placeholder(ClaimV1)
+_CLAIM_ENV = _placeholder(ClaimV2)
 _ROSTER_ENV = _placeholder(MemberRosterV1)
 
 
-def validate_claim(fields: dict[str, Any]) -> ClaimV1 | str:
+def validate_claim(fields: dict[str, Any]) -> ClaimV2 | str:
     """The claim with a placeholder envelope, validated, or the reason it is invalid."""
     try:
-        return ClaimV1(**_CLAIM_ENV, **fields)
+        return ClaimV2(**_CLAIM_ENV, **fields)
     except ValidationError as exc:
         return validation_reason(exc)
     except TypeError:

@@ -1,9 +1,10 @@
 """The 837 loops this service reads, mapped from tokenized segments (no I/O).
 
 2010AA billing provider (NM1*85), 2010BA subscriber (NM1*IL NM109 = member id), 2000C/2010CA
-patient (HL*23, NM1*QC), 2010BB payer (NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, CL1,
-NM1*82 / NM1*71), 2400 lines (LX, SV1 / SV2, DTP*472, NM1*82), 2430 adjudication (SVD paid
-amount, CAS*PR patient share). Qualifiers are read case-insensitively.
+patient (HL*23, NM1*QC), 2010BB payer (NM1*PR), 2300 claim (CLM, REF*F8, HI, DTP*434/435, DTP*050 received,
+CL1, NM1*82 / NM1*71), 2330B DTP*573 (claim paid), 2400 lines (LX, SV1 / SV2, DTP*472, NM1*82),
+2430 adjudication (SVD paid amount, CAS*PR patient share, DTP*573 line adjudication date).
+Qualifiers are read case-insensitively.
 
 Diagnoses are ICD-10-CM (``ClaimV1.diagnoses``): HI ABK/ABF codes; BK/BF (ICD-9-CM) codes are
 left out with a note, unless the code is plainly ICD-10-CM (a letter other than E/V first, or
@@ -38,7 +39,7 @@ NOTE_HI_SPLIT = "HI qualifier and code in separate elements (HI*BK*code): read a
 NOTE_PATIENT_ID = "a dependent patient's id taken from 2010CA NM1*QC NM109 (not used in 5010)"
 REJECT_DEPENDENT = ("the patient is a dependent (loop 2000C, HL*23) with no member id of their own: the subscriber's "
                     "id (2010BA NM109) would attribute the claim to another person")
-# CLM05-3 claim frequency → ClaimV1.frequency_code. Interim / late-charge bills (2-5) are new
+# CLM05-3 claim frequency → ClaimV2.frequency_code. Interim / late-charge bills (2-5) are new
 # information about the stay, not replacements; 6 (corrected) replaces like 7.
 FREQUENCY = {"1": "1", "2": "1", "3": "1", "4": "1", "5": "1", "6": "7", "7": "7", "8": "8"}
 
@@ -92,7 +93,7 @@ class ClaimState:
 
     __slots__ = ("els", "segment", "index", "errors", "ref_f8", "dx", "stmt_from", "stmt_to",
                  "admit", "status", "rendering", "attending", "lines", "line", "in_lines", "member_id",
-                 "raw_start", "dependent", "patient_id")
+                 "raw_start", "dependent", "patient_id", "received", "adjudicated")
 
     def __init__(self, els: list[list[str]], segment: int, index: int, member_id: str | None = None,
                  raw_start: int = 0) -> None:
@@ -115,6 +116,8 @@ class ClaimState:
         self.in_lines = False
         self.dependent = False
         self.patient_id: str | None = None
+        self.received: date | None = None  # 2300 DTP*050 (received date)
+        self.adjudicated: date | None = None  # latest DTP*573 (2330B claim paid, 2430 line adjudication)
 
 
 class TransactionState:
@@ -160,7 +163,7 @@ def finish_line(claim: ClaimState) -> None:
 
 
 def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -> dict[str, Any] | str:
-    """ClaimV1 body fields of a finished claim, or why it cannot be one."""
+    """ClaimV2 body fields of a finished claim, or why it cannot be one."""
     els = c.els
     member_id = c.member_id
     if not member_id:
@@ -234,6 +237,10 @@ def claim_fields(tx: TransactionState, c: ClaimState, source_file: str | None) -
         "total_charge": total,
         "paid_amount": paid_total,
         "source_file": source_file,
+        # what orders this claim's versions (shared.claim_versions), never the load time
+        "submitted_at": tx.created_at,
+        "received_date": c.received,
+        "adjudication_date": c.adjudicated,
     }
 
 
@@ -338,6 +345,11 @@ def map_segment(tx: TransactionState, sid: str, els: list[list[str]],
             claim.stmt_from, claim.stmt_to = _date_or_range(fmt, value, "DTP*434")
         elif qual == "435" and not claim.in_lines:
             claim.admit = _d8(value) if len(value) >= 8 else _bad("DTP*435 is not a date")
+        elif qual == "050" and not claim.in_lines:
+            claim.received = _date_or_range(fmt, value, "DTP*050")[0]
+        elif qual == "573":
+            day = _date_or_range(fmt, value, "DTP*573")[0]
+            claim.adjudicated = day if claim.adjudicated is None else max(claim.adjudicated, day)
         return
     if sid == "REF" and not claim.in_lines:
         if v(els, 1).upper() == "F8":

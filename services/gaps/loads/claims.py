@@ -1,7 +1,7 @@
 """Load a claims file (837P/837I, claims CSV, JSON) into ``claims.events``.
 
 One code path for the CLI and the API: stream the file through its parser, turn each parsed
-claim into a ``ClaimV1`` with a deterministic id, produce in batches; every rejected claim
+claim into a ``ClaimV2`` with a deterministic id, produce in batches; every rejected claim
 (or row, or transaction set) goes with its raw text and the reason to ``claims.events.dlq``;
 the report counts what the broker confirmed.
 
@@ -10,9 +10,11 @@ hash>")`` - the same claim sent again (in this file or another) gets the same id
 worker applies it once. A file whose SHA-256 was already loaded completely is not produced
 again (the report names the earlier load) unless ``force``.
 
-``occurred_at`` orders the versions of one claim (original < replacement < void at equal
-times): the 837's BHT creation time; for CSV and JSON the ``occurred_at`` given (JSON
-claims may carry their own), else the time the load started.
+The event's ``occurred_at`` is the 837's BHT creation time; for CSV and JSON the ``occurred_at``
+given (JSON claims may carry their own), else the time the load started. It does not order the
+versions of a claim: what the claim says does (``shared.claim_versions``: correction links,
+frequency, version sequence, adjudication / received dates, the sender's creation time). A
+correction whose original is neither in the file nor received before is named in a warning.
 
 Validating mode (X12): pyx12's walk first (``ingest.validate_837``), the 999 written, the sets
 it rejects not loaded. A walk that cannot be completed (pyx12 raised on the file) rejects the
@@ -27,14 +29,16 @@ import io
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
-from shared.events import ClaimV1, derive_id
+from shared.claim_versions import families
+from shared.events import ClaimV2, derive_id
 from shared.topics import CLAIMS
 
 from .. import metrics
@@ -43,7 +47,7 @@ from shared.errors import TransientError
 from ..ingest import ParsedClaim, Position, Progress, Rejection, iter_837, iter_claims_csv, iter_claims_json, validate_837
 from ..ingest.x12_837 import Parser837
 from ..ingest.x12_validate import ValidationTimeout
-from ..store import ingest_loads
+from ..store import claim_versions, ingest_loads
 from .common import (
     BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format,
     file_sha256, new_load_id, read_head, record_finish, record_start, utcnow, write_report,
@@ -141,13 +145,16 @@ def load_claims(
         else:
             records = iter_claims_json(path, relay, source_file=name)
         recorded_at = utcnow()
+        links: dict[str, list[_Link]] = defaultdict(list)  # member → this file's claim versions (slim)
         for rec in records:
             budget.check()
             if isinstance(rec, ParsedClaim):
-                env = ClaimV1.envelope(occurred_at=rec.created_at or start_time, source=source,
+                env = ClaimV2.envelope(occurred_at=rec.created_at or start_time, source=source,
                                        event_id=claim_event_id(rec), recorded_at=recorded_at)
                 event = rec.to_event(**env)
                 sender.add(ctx.producer.message_for(event), event_lines(event))
+                links[event.member_id].append(_Link(str(event.event_id), event.claim_id, event.frequency_code,
+                                                    event.original_claim_id, rec.position))
             else:
                 report.add_rejection(rec, limit)
                 if rec.covered:
@@ -161,6 +168,10 @@ def load_claims(
         if parser is not None:
             report.warnings += _warnings(parser)
         report.conclude()
+        try:
+            _report_held(ctx, report, links)
+        except Exception as exc:  # noqa: BLE001 - a warning that could not be worked out fails nothing
+            log.warning("claims load %s: held corrections not checked (%s)", report.load_id, safe_error(exc))
     except (BudgetExceeded, ValidationTimeout):
         _flush_quietly(sender)
         done = relay.last.fraction if relay.last is not None else None
@@ -203,8 +214,48 @@ def _warnings(parser: Parser837) -> list[str]:
     return out
 
 
-def event_lines(event: ClaimV1) -> int:
+def event_lines(event: ClaimV2) -> int:
     return len(event.lines)
+
+
+class _Link(NamedTuple):
+    """A claim version without its body: enough to find its family (``shared.claim_versions``)."""
+
+    event_id: str
+    claim_id: str
+    frequency_code: str
+    original_claim_id: str | None
+    position: Position | None = None
+
+
+def _report_held(ctx: LoadContext, report: LoadReport, links: dict[str, list[_Link]]) -> None:
+    """Warn about the corrections of this file whose original is neither in the file nor among
+    the claims received before: they are held (count for nothing) until it arrives."""
+    candidates = sorted(m for m, ls in links.items() if any(x.frequency_code != "1" for x in ls))
+    if not candidates:
+        return
+    cv = claim_versions.c
+    stored: dict[str, list[_Link]] = defaultdict(list)
+    with ctx.db.transaction() as session:
+        for i in range(0, len(candidates), 1000):
+            part = candidates[i:i + 1000]
+            for r in session.execute(select(cv.member_id, cv.event_id, cv.claim_id, cv.frequency_code,
+                                            cv.original_claim_id).where(cv.member_id.in_(part))):
+                stored[r.member_id].append(_Link(r.event_id, r.claim_id, r.frequency_code, r.original_claim_id))
+    held: list[_Link] = []
+    for mid in candidates:
+        mine = {x.event_id for x in links[mid]}
+        for fam in families([*stored[mid], *links[mid]]):
+            if fam.held:
+                held.extend(v for v in fam.versions if v.event_id in mine)
+    if held:
+        voids = sum(1 for x in held if x.frequency_code == "8")
+        where = "; ".join(x.position.describe() for x in held[:10] if x.position is not None)
+        more = f"; and {len(held) - 10} more" if len(held) > 10 else ""
+        report.warnings.append(
+            f"{len(held)} correction(s) ({len(held) - voids} replacement(s), {voids} void(s)) name an original claim "
+            "not received yet (not in this file, not loaded before): they are held and count for nothing until it "
+            f"arrives; a void that never finds its original voids nothing ({where}{more})")
 
 
 def _validate(settings, report: LoadReport, path: Path, beside: Path | None,

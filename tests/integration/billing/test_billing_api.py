@@ -143,3 +143,36 @@ def test_the_api_does_not_serve_the_workers_ledger_gauges(api):
     assert "billing_accrued_cents" not in scraped.text
     assert "billing_member_months" not in scraped.text
     assert "ccp_consumer_events_total" in scraped.text  # the shared metrics are served
+
+
+def test_a_figure_is_explained_to_admin_with_members_audited_and_to_ops_without_them(api):
+    client, db = api
+    with db.transaction() as s:
+        Billing(open_month_policy="fixed", open_month="2026-04", estimate_interval_s=0).handle(s, [
+            claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),)),
+            claim("M1", "C2", (("99214", date(2026, 3, 9), "40.00"),), frequency="8", original="C2",
+                  received=date(2026, 4, 3)),
+            claim("M2", "V9", (("99213", date(2026, 3, 4), "10.00"),), frequency="8", original="NEVER"),
+        ])
+    admin = client.get("/explain/MMO-2026/2026-03/cost_of_care", headers=ADMIN)
+    assert admin.status_code == 200, admin.text
+    body = admin.json()
+    assert body["amount"] == "75.00" and body["books"] == {"account": "cost_of_care", "net_posted": "75.00"}
+    assert [(c["member_id"], c["claim_id"]) for c in body["claims_counted"]] == [("M1", "C1")]
+    assert {(e["claim_id"], e["status"]) for e in body["claims_excluded"]} == {("C2", "voided"), ("C2", "void"),
+                                                                                ("V9", "held")}
+    assert ("admin", "M1", "GET /explain/MMO-2026/2026-03/cost_of_care") in audited(db)
+    ops = client.get("/explain/MMO-2026/2026-03/cost_of_care", headers=OPS)
+    assert ops.status_code == 200 and "M1" not in ops.text and ops.json()["counts"]["claims_counted"] == 1
+    assert client.get("/explain/MMO-2026/2026-03/cost_of_care?member=M1", headers=OPS).status_code == 403
+    fees = client.get("/explain/MMO-2026/2026-03/fees:high?limit=1", headers=SUPERVISOR).json()
+    assert fees["amount"] == "30.00" and len(fees["member_months"]) == 1
+    bad = client.get("/explain/MMO-2026/2026-03/profit", headers=ADMIN)
+    assert bad.status_code == 422 and "bonus:colorectal-screening" in bad.text
+    assert client.get("/explain/NOPE/2026-03/fees", headers=ADMIN).status_code == 404
+    assert client.get("/explain/MMO-2026/2026-13/fees", headers=ADMIN).status_code == 422
+
+    held = client.get("/claims/held", headers=ADMIN).json()
+    assert held["counts"] == {"replacement": 0, "void": 1} and [(r["member_id"], r["claim_id"], r["waiting_for"]) for r in held["rows"]] \
+        == [("M2", "V9", "NEVER")]
+    assert client.get("/claims/held", headers=OPS).json() == {"counts": {"replacement": 0, "void": 1}}

@@ -277,3 +277,26 @@ def test_an_idle_maintenance_tick_does_not_wait_for_the_ledger_lock(env):
     before = len(sent)
     assert billing.maintain(db, sent.extend, 1000, False) > 0
     assert amounts(sent[before:], "bonus_estimate")
+
+
+def test_a_correction_before_its_original_is_held_then_applied_and_the_held_row_leaves(env):
+    from services.billing.state import held_counts
+    from services.billing.store import held_claims
+
+    db, billing, _, _ = env
+    apply(db, billing, [roster("M1")])
+    # the replacement and a void of another claim arrive first: nothing counts, both are held
+    out = apply(db, billing, [claim("M1", "R1", (("99214", date(2026, 3, 3), "80.00"),), frequency="7", original="O1"),
+                              claim("M1", "V1", (("99213", date(2026, 3, 4), "5000.00"),), frequency="8", original="O2")])
+    assert amounts(out, "cost_of_care") == []
+    with db.reader() as s:
+        assert held_counts(s) == {"replacement": 1, "void": 1}
+        assert {r.names_claim_id for r in s.execute(select(held_claims))} == {"O1", "O2"}
+    # the originals arrive: the replacement counts (not the original), the void withdraws its original
+    out = apply(db, billing, [claim("M1", "O1", (("99213", date(2026, 3, 3), "60.00"),), received=date(2026, 4, 5)),
+                              claim("M1", "O2", (("99213", date(2026, 3, 4), "5000.00"),), received=date(2026, 4, 5))])
+    assert amounts(out, "cost_of_care") == [("2026-03", "cost_of_care", "claim:O1", 8000)]
+    with db.reader() as s:
+        assert held_counts(s) == {"replacement": 0, "void": 0}
+        costs = {k.rule: v for k, v in key_balances(s).items() if k.account == "cost_of_care"}
+    assert costs == {"claim:O1": 8000}

@@ -24,17 +24,38 @@ def test_one_day_counts_as_a_full_month_under_any_day():
     assert [m.period for m in acc.months] == ["2026-03"]
 
 
-def test_one_day_counts_one_thirty_first_under_prorated():
+def test_a_prorated_fee_is_the_fee_times_the_eligible_fraction_rounded_once():
     book = ContractBook([small_contract(member_month_rule="prorated", pmpm_fees=FEES)])
-    # day 31 of 31: round(3000·31/31) − round(3000·30/31) = 3000 − round(2903.23) = 97 cents
+    # one day of 31 is 3000/31 = 96.77 cents: 97, wherever the day falls in the month
     last = roster(contract_id="T-2026", spans=((date(2026, 3, 31), date(2026, 3, 31)),))
     assert pmpm(accrue_member_events("M1", [last], [], book, "2026-04").postings) == {("2026-03", "pmpm:high"): 97}
-    # day 16 of 31: round(48000/31) − round(45000/31) = 1548 − 1452 = 96 cents
     mid = roster(contract_id="T-2026", spans=((date(2026, 3, 16), date(2026, 3, 16)),))
-    assert pmpm(accrue_member_events("M1", [mid], [], book, "2026-04").postings) == {("2026-03", "pmpm:high"): 96}
+    assert pmpm(accrue_member_events("M1", [mid], [], book, "2026-04").postings) == {("2026-03", "pmpm:high"): 97}
     # February 2026 has 28 days; 14 of them is exactly half of $30.00
     half = roster(contract_id="T-2026", spans=((date(2026, 2, 15), date(2026, 2, 28)),))
     assert pmpm(accrue_member_events("M1", [half], [], book, "2026-02").postings) == {("2026-02", "pmpm:high"): 1500}
+
+
+def test_a_part_month_fee_is_not_summed_from_rounded_days():
+    """$100.00 for 2–16 March (15 of 31 days) is 48.387…: $48.39. Summing per-day amounts each
+    rounded to the cent gave round(10000·16/31) − round(10000·1/31) = 5161 − 323 = $48.38."""
+    book = ContractBook([small_contract(member_month_rule="prorated", pmpm_fees={**FEES, "complex": "100.00"})])
+    r = roster(contract_id="T-2026", tier="complex", spans=((date(2026, 3, 2), date(2026, 3, 16)),))
+    assert pmpm(accrue_member_events("M1", [r], [], book, "2026-03").postings) == {("2026-03", "pmpm:complex"): 4839}
+    # two runs in one month are one member month: (2–6, 20–29) = 15 days, the same fee
+    split = roster(contract_id="T-2026", tier="complex",
+                   spans=((date(2026, 3, 2), date(2026, 3, 6)), (date(2026, 3, 20), date(2026, 3, 29))))
+    assert pmpm(accrue_member_events("M1", [split], [], book, "2026-03").postings) == {("2026-03", "pmpm:complex"): 4839}
+
+
+def test_the_contract_may_round_half_up_instead_of_half_even():
+    # $1.01 for 15 of April's 30 days is exactly 50.5 cents
+    fees = {**FEES, "low": "1.01"}
+    even = ContractBook([small_contract(member_month_rule="prorated", pmpm_fees=fees)])
+    up = ContractBook([small_contract(member_month_rule="prorated", pmpm_fees=fees, rounding="half_up")])
+    r = roster(contract_id="T-2026", tier="low", spans=((date(2026, 4, 16), date(2026, 4, 30)),))
+    assert pmpm(accrue_member_events("M1", [r], [], even, "2026-04").postings) == {("2026-04", "pmpm:low"): 50}
+    assert pmpm(accrue_member_events("M1", [r], [], up, "2026-04").postings) == {("2026-04", "pmpm:low"): 51}
 
 
 def test_member_months_carry_the_eligible_day_runs():
@@ -100,8 +121,24 @@ def test_months_without_a_contract_version_accrue_nothing():
     other = accrue_member_events("M1", [roster(contract_id="UNKNOWN-1")], [], examples(), "2026-01")
     assert other.postings == {} and other.unpriced_contracts == {"UNKNOWN-1"}
     assert other.unpriced_months == {"UNKNOWN-1": 1}
-    # November and December 2025 are outside every MMO-2026 version
-    assert acc.unpriced_months == {"MMO-2026": 2}
+    # November and December 2025 are before MMO-2026's term: not its months, and no alarm
+    assert acc.unpriced_months == {} and acc.unpriced_contracts == frozenset()
+    assert acc.outside_term_months == {"MMO-2026": 2}
+
+
+def test_a_month_inside_the_term_without_a_version_is_unpriced():
+    from services.billing.domain import contract_from_mapping
+
+    gap = contract_from_mapping({"contract_id": "T-GAP", "payer": "P", "name": "n", "versions": [
+        {"version": 1, "effective_from": "2026-01-01", "effective_to": "2026-02-28", "member_month_rule": "any_day",
+         "pmpm_fees": FEES},
+        {"version": 2, "effective_from": "2026-04-01", "effective_to": "2026-06-30", "member_month_rule": "any_day",
+         "pmpm_fees": FEES}]})
+    r = roster(contract_id="T-GAP", spans=((date(2025, 12, 1), date(2026, 7, 31)),))
+    acc = accrue_member_events("M1", [r], [], ContractBook([gap]), "2026-07")
+    assert sorted(p for p, _ in pmpm(acc.postings)) == ["2026-01", "2026-02", "2026-04", "2026-05", "2026-06"]
+    assert acc.unpriced_months == {"T-GAP": 1}  # March: inside the term, no rate
+    assert acc.outside_term_months == {"T-GAP": 2}  # December 2025 and July 2026
 
 
 def test_unpriced_member_months_are_counted_and_logged_without_the_member(caplog):

@@ -8,7 +8,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.domain import allocate, format_cents, scale, share_of_units, to_cents
+from services.billing.domain import allocate, format_cents, pmpm_fee_cents, round_cents, scale, to_cents
 from services.billing.domain.money import format_fraction
 
 
@@ -52,13 +52,19 @@ def test_allocation_sums_exactly(total, weights):
     st.sampled_from([28, 29, 30, 31]),
     st.data(),
 )
-def test_prorated_days_of_any_partition_of_a_month_sum_to_the_fee(fee, days, data):
-    # split the month at random cut points into runs; the runs' shares add up to the fee exactly
+def test_a_prorated_fee_is_the_exact_fraction_rounded_once(fee, days, data):
+    # any eligible runs in a month: the fee is fee × eligible days ÷ month days, rounded once
     cuts = sorted(data.draw(st.sets(st.integers(1, days - 1), max_size=6)))
     bounds = [0, *cuts, days]
-    runs = [(a + 1, b) for a, b in zip(bounds, bounds[1:])]
-    assert sum(share_of_units(fee, [r], days) for r in runs) == fee
-    assert share_of_units(fee, runs, days) == fee
-    # and every single day is within a cent of fee / days
-    for d in range(1, days + 1):
-        assert abs(Fraction(share_of_units(fee, [(d, d)], days)) - Fraction(fee, days)) <= 1
+    runs = [(a + 1, b) for a, b in zip(bounds, bounds[1:])][:: data.draw(st.sampled_from([1, 2]))]
+    eligible = sum(b - a + 1 for a, b in runs)
+    got = pmpm_fee_cents("prorated", fee, tuple(runs), days)
+    exact = Fraction(fee * eligible, days)
+    assert abs(got - exact) <= Fraction(1, 2) and got == round(exact)
+    assert pmpm_fee_cents("any_day", fee, tuple(runs), days) == fee
+
+
+def test_half_up_rounds_exact_halves_away_from_zero():
+    assert [round_cents(Fraction(n, 2)) for n in (1, 3, 5, -1, -3)] == [0, 2, 2, 0, -2]
+    assert [round_cents(Fraction(n, 2), "half_up") for n in (1, 3, 5, -1, -3)] == [1, 2, 3, -1, -2]
+    assert round_cents(Fraction(7, 3), "half_up") == 2 and round_cents(5, "half_up") == 5

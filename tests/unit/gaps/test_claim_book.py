@@ -1,3 +1,4 @@
+import io
 import uuid
 from datetime import date
 
@@ -141,3 +142,27 @@ def test_building_a_book_at_once_equals_adding_one_version_at_a_time(arrivals):
     for c in arrivals:
         one_by_one = apply_claim(one_by_one, c)
     assert [v.event_id for v in ClaimBook.from_claims(arrivals).versions] == [v.event_id for v in one_by_one.versions]
+
+
+def test_a_replacement_whose_original_has_not_arrived_is_held_and_closes_nothing():
+    held = ClaimBook.from_claims([claim("V", [VISIT]), claim("R", [COLO], freq="7", original="O", at=t(1))])
+    assert ids(held) == [("V", "1")]
+    m, results = _eval(held)
+    assert results[0].status == "open"  # the colonoscopy waits for the claim it replaces
+    m, results = _eval(ClaimBook.from_claims([*held.versions, claim("O", [VISIT], at=t(9))]))
+    assert results[0].status == "closed"  # the original arrived (later): the replacement counts
+
+
+def test_x12_dates_the_837_says_order_its_versions():
+    from datetime import datetime, timezone
+
+    from services.gaps.ingest import iter_837
+    from tests.integration.gaps.x12_build import Claim, Line, professional
+
+    text = professional([Claim("M1", "A", [Line("99213", date(2026, 3, 2))], frequency="7", original="A0",
+                               extra=["DTP*050*D8*20260402", "DTP*573*D8*20260409", "DTP*573*D8*20260403"])],
+                        at=datetime(2026, 4, 12, 9, 30))
+    (c,) = list(iter_837(io.StringIO(text)))
+    assert (c.fields["received_date"], c.fields["adjudication_date"]) == (date(2026, 4, 2), date(2026, 4, 9))
+    assert c.fields["submitted_at"] == datetime(2026, 4, 12, 9, 30, tzinfo=timezone.utc)
+    assert (c.fields["frequency_code"], c.fields["original_claim_id"]) == ("7", "A0")

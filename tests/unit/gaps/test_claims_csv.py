@@ -112,3 +112,15 @@ def test_a_file_rejected_for_its_header_keeps_its_rows_and_nul_rows_are_refused(
     assert r.scope == "file" and row() in r.raw
     line, claim = parse(row(procedure_code="99\x0013"))
     assert "NUL" in line.reason and claim.scope == "claim"
+
+
+def test_optional_version_columns_say_which_version_is_later():
+    header = HEADER + ",version_sequence,adjudication_date,received_date"
+    out = parse(row() + ",2,2026-04-09,2026-04-02", row(claim_id="C2") + ",,,", header=header)
+    a, b = out
+    assert (a.fields["version_sequence"], a.fields["adjudication_date"], a.fields["received_date"]) == \
+        (2, date(2026, 4, 9), date(2026, 4, 2))
+    assert (b.fields["version_sequence"], b.fields["adjudication_date"], b.fields["received_date"]) == (None, None, None)
+    assert a.fields["submitted_at"] is None  # a CSV row never orders by the time it was loaded
+    (bad,) = [r for r in parse(row() + ",two,,", header=header) if isinstance(r, Rejection) and r.scope == "claim"]
+    assert "version_sequence is not a whole number" in bad.reason and "two" not in bad.reason

@@ -77,3 +77,13 @@ def test_json_the_parser_cannot_read_is_rejected_not_raised():
         assert out and all(isinstance(r, Rejection) for r in out)
     (nul,) = parse_lines(claim(claim_id="C\x009"))
     assert isinstance(nul, Rejection) and "NUL" in nul.reason
+
+
+def test_a_claim_says_which_version_is_later_never_the_load_time():
+    at = "2026-03-05T10:00:00+00:00"
+    (c,) = parse_lines(claim(occurred_at=at, adjudication_date="2026-04-09", version_sequence=3))
+    assert c.fields["submitted_at"] == datetime(2026, 3, 5, 10, tzinfo=timezone.utc)  # its own time, not the load's
+    assert (c.fields["adjudication_date"], c.fields["version_sequence"]) == (date(2026, 4, 9), 3)
+    (ln,) = parse_lines(line(received_date="2026-04-02", version_sequence="1"))
+    assert (ln.fields["received_date"], ln.fields["version_sequence"], ln.fields["submitted_at"]) == \
+        (date(2026, 4, 2), 1, None)

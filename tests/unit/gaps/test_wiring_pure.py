@@ -14,7 +14,7 @@ from services.gaps.ingest.x12_envelope import EnvelopeChecker, Tokens
 from services.gaps.loads import claim_event_id, detect_format, roster_event_id
 from services.gaps.queries import RateRow
 from services.gaps.settings import GapsSettings
-from shared.events import ClaimV1
+from shared.events import ClaimV1, ClaimV2
 
 from .test_x12_837 import FIX
 
@@ -44,9 +44,11 @@ def test_roster_ids_chain_to_the_snapshot_they_replace():
 def test_to_event_copies_the_validated_claim_and_checks_the_envelope():
     p = parsed()
     at = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
-    env = ClaimV1.envelope(occurred_at=at, source="test", member_id="ignored", event_id=uuid.uuid4())
+    env = ClaimV2.envelope(occurred_at=at, source="test", member_id="ignored", event_id=uuid.uuid4())
     ev = p.to_event(**env)
-    assert ev == ClaimV1.model_validate({**env, **p.fields, "member_id": "M1"})
+    assert ev == ClaimV2.model_validate({**env, **p.fields, "member_id": "M1"})
+    # an envelope made for v1 still gives an event of the body's version
+    assert p.to_event(**ClaimV1.envelope(occurred_at=at, source="test", event_id=uuid.uuid4())).schema_version == 2
     with pytest.raises(ValueError):
         p.to_event(**{**env, "occurred_at": datetime(2026, 3, 1)})  # naive
     with pytest.raises(TypeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from services.risk.app.ports import GapStatus, StoredAssessment, TierState
+from services.risk.app.ports import GapStatus, MemberFacts, StoredAssessment, TierState
 from services.risk.domain.members import AdtEncounter
 
 
@@ -32,8 +32,14 @@ class InMemoryRiskRepository:
     def put_segments(self, segments):
         self._segments.update(segments)
 
-    def member_ids(self, after, limit):
-        return sorted(i for i in self._members if after is None or i > after)[:limit]
+    def member_ids(self, after, limit, until=None):
+        return sorted(i for i in self._members if (after is None or i > after) and (until is None or i <= until))[:limit]
+
+    def member_facts(self, ids, *, span=None):
+        if span is not None:   # the use case's promise: ids are every member id in the span
+            assert ids == [i for i in sorted(self._members) if span[0] <= i <= span[1]]
+        return MemberFacts(self.members(ids), self.segments(ids), self.claims(ids), self.encounters(ids),
+                           self.readmissions(ids), self.open_gap_counts(ids), self.tier_states(ids))
 
     def add_claims(self, claims):
         for c in claims:
