@@ -36,6 +36,7 @@ class ProcSpec:
     module: str = ""  # default: services.<service> <process>
     health_path: str = "/healthz"
     instance: int = 1  # workers: 1..MAX_WORKERS, each its own member of the service's consumer group
+    links: tuple[tuple[str, int], ...] = ()  # (setting, port): another process's URL, http://127.0.0.1:<port>
 
     def port_env(self, offset: int) -> dict[str, str]:
         """The port settings of this process, shifted by ``offset`` (PORT_OFFSET)."""
@@ -44,6 +45,10 @@ class ProcSpec:
         if self.process == "mllp":
             return {"MLLP_PORT": str(2575 + offset), "MLLP_METRICS_PORT": str(self.http_port + offset)}
         return {f"{self.process.upper()}_PORT": str(self.http_port + offset)}
+
+    def link_env(self, offset: int) -> dict[str, str]:
+        """The URLs of the local processes this one calls (``links``), shifted by ``offset``."""
+        return {name: f"http://127.0.0.1:{port + offset}" for name, port in self.links}
 
     def argv(self) -> list[str]:
         return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
@@ -107,7 +112,7 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("gaps", "worker", 8021),
     ProcSpec("gaps", "api", 8020),
     ProcSpec("outreach", "worker", 8031),
-    ProcSpec("outreach", "api", 8030),
+    ProcSpec("outreach", "api", 8030, links=(("RISK_API_URL", 8070),)),  # the task page's risk view
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
     ProcSpec("notifications", "worker", 8061),
@@ -149,6 +154,7 @@ class Supervisor:
         env = dict(self.env)
         env.update(spec.extra_env)
         env.update(spec.port_env(self.port_offset))
+        env.update(spec.link_env(self.port_offset))
         env["DATABASE_URL"] = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL", ""))
         if not env["DATABASE_URL"]:
             env.pop("DATABASE_URL")

@@ -31,6 +31,7 @@ class Store:
     gaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     encounters: dict[str, dict] = field(default_factory=dict)
     risk_tiers: dict[str, dict] = field(default_factory=dict)
+    risk_changes: dict[str, dict] = field(default_factory=dict)
     audit: list[dict] = field(default_factory=list)
     jobs: dict[tuple[str, date], str] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
@@ -157,9 +158,15 @@ class Members:
                 out[m] = name
         return out
 
-    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=()):
+    def risk_change(self, member_id):
+        r = self.s.risk_changes.get(member_id)
+        return dict(r["change"]) if r else None
+
+    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=(), risk_changes=()):
         for r in risk_tiers:
             self.s.risk_tiers[r["member_id"]] = dict(r)
+        for r in risk_changes:
+            self.s.risk_changes[r["member_id"]] = dict(r)
         for p in profiles:
             self.s.profiles[p["member_id"]] = dict(p)
         self.s.diagnoses.update(diagnoses)
