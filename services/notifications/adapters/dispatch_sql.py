@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
@@ -25,7 +26,7 @@ from shared.db import Database
 from ..app.ports import AttemptResult, Control, Leased
 from ..domain import topics as t
 from ..domain.subscription import Subscription
-from . import rows, tables as tb
+from . import dispatch_pg as pg, rows, tables as tb
 from .secretbox import SecretBox
 
 LEASE_MARGIN_S = 15.0
@@ -44,6 +45,7 @@ class SqlDispatchStore:
         self._headers: dict[tuple[str, int], tuple[float, dict[str, str]]] = {}
         self.key_cache_s = key_cache_s
         self._healthy: dict[str, float] = {}  # subscription -> when this process last recorded it healthy
+        self._subs: dict[tuple[str, int], Subscription] = {}  # (id, version) -> configuration
 
     # ------------------------------------------------------------------ lease
     def lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
@@ -54,15 +56,44 @@ class SqlDispatchStore:
                                              or_(ready.c.leased_until.is_(None), ready.c.leased_until < now))
                     .exists())
             subs = s.execute(
-                select(s_, ds_.c.failures).join(ds_, ds_.c.subscription_id == s_.c.id)
+                select(s_.c.id, s_.c.version, s_.c.events_count, ds_.c.failures)
+                .join(ds_, ds_.c.subscription_id == s_.c.id)
                 .where(s_.c.status == "active", or_(s_.c.end_at.is_(None), s_.c.end_at > now),
                        or_(ds_.c.retry_at.is_(None), ds_.c.retry_at <= now), owed)).all()
+            missing = [r.id for r in subs if (r.id, r.version) not in self._subs]
+            if missing:
+                for r in s.execute(select(s_).where(s_.c.id.in_(missing))):
+                    self._subs[(r.id, r.version)] = rows.subscription_of(r)
+                if len(self._subs) > 4 * len(subs) + 100:  # old versions
+                    live = {(r.id, r.version) for r in subs}
+                    self._subs = {k: v for k, v in self._subs.items() if k in live}
         out: list[Leased] = []
         for r in subs:
             if len(out) >= batch:
                 break
-            out.extend(self._lease_one(rows.subscription_of(r), r.failures, now, owner, lease_until, batch - len(out)))
+            sub = self._subs.get((r.id, r.version))
+            if sub is None:
+                continue
+            if sub.events_count != r.events_count:
+                sub = replace(sub, events_count=r.events_count)
+            lease_one = self._lease_one_pg if self.pg else self._lease_one
+            out.extend(lease_one(sub, r.failures, now, owner, lease_until, batch - len(out)))
         return out
+
+    def _lease_one_pg(self, sub: Subscription, failures: int, now: datetime, owner: str, until: datetime,
+                      room: int) -> list[Leased]:
+        window = sub.max_in_flight * PREFETCH
+        # the lease outlives the attempts (their timeout) by a margin, and no more: a dispatcher that
+        # died leaves its deliveries to the others soon after
+        with self.db.engine.begin() as conn:
+            picked = pg.lease(conn, sub.id, now=now, owner=owner, room=room, window=window,
+                              scan=min(HEAD_SCAN_MAX, max(HEAD_SCAN_MIN, 10 * window)),
+                              until=min(until, now + timedelta(seconds=sub.timeout_s * PREFETCH + LEASE_MARGIN_S)),
+                              until_probe=min(until, now + timedelta(seconds=sub.timeout_s + LEASE_MARGIN_S)))
+        return [Leased(delivery_id=p.id, subscription=sub, notification=rows.notification_of(p),
+                       event_number=p.event_number, attempts=p.attempts, created_at=p.created_at,
+                       failures=p.failures or 0)
+                for p in sorted(picked, key=lambda p: p.event_number)]
 
     def _lease_one(self, sub: Subscription, failures: int, now: datetime, owner: str, until: datetime,
                    room: int) -> list[Leased]:
@@ -151,7 +182,9 @@ class SqlDispatchStore:
         events = [r for r in results if r.delivery_id is not None]
         controls = [r for r in results if r.delivery_id is None]
         with self.db.transaction() as s:
-            if events:
+            if events and self.pg:
+                pg.record_deliveries(s.connection(), events, now, owner)
+            elif events:
                 s.execute(update(d_).where(d_.c.id == bindparam("b_id"), d_.c.lease_owner == owner).values(
                     state=bindparam("b_state"), attempts=d_.c.attempts + 1, leased_until=None, lease_owner=None,
                     delivered_at=bindparam("b_delivered"), due_at=bindparam("b_due"),
@@ -161,6 +194,7 @@ class SqlDispatchStore:
                       "b_due": r.due_at or now, "b_status": r.outcome.status[:32],
                       "b_error": (r.outcome.error or None) and r.outcome.error[:1000]} for r in events],
                     execution_options={"synchronize_session": False})
+            if events:
                 last: dict[str, AttemptResult] = {}
                 for r in events:
                     last[r.subscription_id] = r
@@ -191,6 +225,9 @@ class SqlDispatchStore:
                               .values(status="active", status_reason=None, version=s_.c.version + 1, updated_at=now))
                 s.execute(update(ds_).where(ds_.c.subscription_id == r.subscription_id, ds_.c.control_owner == owner)
                           .values(control_until=None, control_owner=None))
+            if self.pg:
+                pg.record_attempts(s.connection(), results, owner)
+                return
             s.execute(insert(tb.attempts), [{
                 "subscription_id": r.subscription_id, "delivery_id": r.delivery_id,
                 "event_id": str(r.event_id) if r.event_id else None, "kind": r.kind, "at": r.started_at,

@@ -7,18 +7,19 @@ and flushed with bulk upserts when the batch ends (``flush``), inside the batch'
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.db import upsert
 
 from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, Notification, TaskFacts
 from ..domain.subscription import Subscription
 from . import rows, tables as tb
+from .bulk import json_rows, upsert
 
 
 def _chunks(items: list, n: int = 1000):
@@ -198,6 +199,7 @@ class SqlTasks:
 class SqlOutbox:
     def __init__(self, s: Session) -> None:
         self.s = s
+        self.pg = s.get_bind().dialect.name == "postgresql"
         self._subs: list[Subscription] | None = None
         self.created_by_topic: Counter[str] = Counter()
 
@@ -233,22 +235,45 @@ class SqlOutbox:
                 out.append({"subscription_id": sub.id, "event_id": str(n.event_id), "event_number": number,
                             "member_id": n.member_id, "state": "pending", "attempts": 0, "created_at": now,
                             "due_at": now})
-        for part in _chunks(out, 2000):
-            self.s.execute(tb.deliveries.insert(), part)
+        if self.pg:
+            self.s.execute(INSERT_DELIVERIES, {"now": now, "rows": json_rows(
+                [{"s": d["subscription_id"], "e": d["event_id"], "n": d["event_number"], "m": d["member_id"]}
+                 for d in out])})
+        else:
+            for part in _chunks(out, 2000):
+                self.s.execute(tb.deliveries.insert(), part)
         return len(out)
 
     def _insert_notifications(self, notes: list[Notification], now: datetime) -> set[str]:
-        dialect = self.s.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as ins
-        else:
-            from sqlalchemy.dialects.sqlite import insert as ins  # type: ignore[no-redef]
         unique = list({str(n.event_id): n for n in notes}.values())
+        if self.pg:
+            return {r[0] for r in self.s.execute(INSERT_NOTIFICATIONS, {"now": now, "rows": json_rows([
+                {"e": str(n.event_id), "t": n.topic, "m": n.member_id, "o": n.occurred_at.isoformat(),
+                 "r": n.recorded_at.isoformat(), "src": str(n.source_event_id), "ft": n.focus_type, "fi": n.focus_id,
+                 "a": n.audience.as_dict(), "f": n.facts, "h": n.hl7} for n in unique])})}
+        from sqlalchemy.dialects.sqlite import insert as ins
         found: set[str] = set()
         for part in _chunks(unique, 500):
             stmt = ins(tb.notification_events).on_conflict_do_nothing().returning(tb.notification_events.c.event_id)
             found.update(r[0] for r in self.s.execute(stmt, [rows.notification_row(n, now) for n in part]))
         return found
+
+
+# PostgreSQL: one statement per batch whatever its size, the rows as one JSON parameter (see bulk.py)
+INSERT_NOTIFICATIONS = text("""
+INSERT INTO notification_events (event_id, topic, member_id, occurred_at, recorded_at, source_event_id, focus_type,
+                                 focus_id, audience, facts, hl7, created_at)
+SELECT x.e, x.t, x.m, x.o, x.r, x.src, x.ft, x.fi, x.a, x.f, x.h, :now
+FROM json_to_recordset(CAST(:rows AS json)) AS x(e varchar, t varchar, m varchar, o timestamptz, r timestamptz,
+                                                 src varchar, ft varchar, fi varchar, a json, f json, h text)
+ON CONFLICT DO NOTHING RETURNING event_id
+""")
+
+INSERT_DELIVERIES = text("""
+INSERT INTO deliveries (subscription_id, event_id, event_number, member_id, state, attempts, created_at, due_at)
+SELECT x.s, x.e, x.n, x.m, 'pending', 0, :now, :now
+FROM json_to_recordset(CAST(:rows AS json)) AS x(s varchar, e varchar, n bigint, m varchar)
+""")
 
 
 class SqlIntakeUnit:
