@@ -36,6 +36,8 @@ class NotificationsSettings(CommonSettings):
     dispatch_batch: int = Field(default=500, ge=1, le=5000, description="deliveries leased per round")
     dispatch_poll_s: float = Field(default=0.5, gt=0, description="how often the dispatcher looks for work it was "
                                                                   "not woken for (other processes' batches)")
+    reachability_check_s: float = Field(default=2.0, gt=0, description="how often a receiver that refused "
+                                        "connections is tried with a bare connection (its probe follows at once)")
     lease_s: float = Field(default=120.0, gt=0, description="a delivery leased by a dispatcher that died is sent "
                                                             "again by another after this long")
     overdue_interval_s: float = Field(default=60.0, gt=0, description="how often overdue tasks are looked for")

@@ -92,7 +92,7 @@ class DispatcherThread:
 
 
 def build_worker(settings: NotificationsSettings) -> faust.App:
-    db = migrate(settings.resolved_database_url())
+    db = migrate(settings.resolved_database_url(), pre_ping=False)
     box = SecretBox.from_setting(settings.secrets_key.get_secret_value() if settings.secrets_key else None,
                                  settings.is_production())
     policy = settings.outbound_policy()
@@ -102,7 +102,8 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
                            MllpSender(policy, ca_file=settings.outbound_ca_file))
     dispatcher = Dispatcher(store, sender, DispatchConfig(
         owner=owner, base=settings.fhir_base(), canonical_base=settings.fhir_canonical_base,
-        batch=settings.dispatch_batch, lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s),
+        batch=settings.dispatch_batch, lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s,
+        reachability_s=settings.reachability_check_s),
         on_recorded=count_recorded)
     runner = DispatcherThread(dispatcher)
     created: dict[str, int] = {}

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import Database
 
@@ -49,6 +50,9 @@ class SqlDispatchStore:
 
     # ------------------------------------------------------------------ lease
     def lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
+        return _once_more_if_disconnected(lambda: self._lease(now, owner, lease_until, batch))
+
+    def _lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
         with self.db.transaction() as s:
             ready = d_.alias("ready")
             owed = (select(ready.c.id).where(ready.c.subscription_id == s_.c.id, ready.c.state == "pending",
@@ -150,6 +154,26 @@ class SqlDispatchStore:
                        attempts=p.attempts, created_at=p.created_at, failures=failures)
                 for p in sorted(picked, key=lambda p: p.event_number)]
 
+    # ------------------------------------------------------------------ receivers that were down
+    def unreachable(self, now: datetime) -> list[Subscription]:
+        """Active subscriptions waiting out a backoff after failing to connect (the receiver was down:
+        refused, unreachable, not resolving, no answer to the connection)."""
+        with self.db.transaction() as s:
+            found = s.execute(select(s_).join(ds_, ds_.c.subscription_id == s_.c.id).where(
+                s_.c.status == "active", ds_.c.failures > 0, ds_.c.retry_at > now,
+                ds_.c.last_error.like("connect %"))).all()
+        return [rows.subscription_of(r) for r in found]
+
+    def probe_now(self, subscription_id: str, now: datetime) -> bool:
+        """The receiver answers connections again: its probe is due now (not at the end of the backoff)."""
+        with self.db.transaction() as s:
+            done = s.execute(update(ds_).where(ds_.c.subscription_id == subscription_id, ds_.c.failures > 0,
+                                                ds_.c.retry_at > now).values(retry_at=now)).rowcount
+            if done:
+                s.execute(update(d_).where(d_.c.subscription_id == subscription_id, d_.c.state == "pending",
+                                           d_.c.due_at > now).values(due_at=now))
+        return bool(done)
+
     # ------------------------------------------------------------------ handshakes and heartbeats
     def controls(self, now: datetime, owner: str, lease_until: datetime) -> list[Control]:
         out: list[Control] = []
@@ -179,6 +203,9 @@ class SqlDispatchStore:
 
     # ------------------------------------------------------------------ record
     def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
+        _once_more_if_disconnected(lambda: self._record(results, now, owner))
+
+    def _record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
         events = [r for r in results if r.delivery_id is not None]
         controls = [r for r in results if r.delivery_id is None]
         with self.db.transaction() as s:
@@ -271,6 +298,19 @@ class SqlDispatchStore:
     def events_count(self, subscription_id: str) -> int:
         with self.db.transaction() as s:
             return s.execute(select(s_.c.events_count).where(s_.c.id == subscription_id)).scalar() or 0
+
+
+def _once_more_if_disconnected(fn):
+    """The worker's pool does not test connections before lending them (no pre-ping round trip):
+    a statement that finds its connection dropped (the database restarted) runs once more on a new
+    one. (A drop during a commit leaves it unknown whether the commit happened: recording again
+    can then log an attempt twice; the deliveries' states are guarded by the lease owner.)"""
+    try:
+        return fn()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return fn()
 
 
 __all__ = ["SqlDispatchStore", "and_"]

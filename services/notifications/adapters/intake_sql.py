@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import JSON, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 
@@ -30,6 +30,7 @@ def _chunks(items: list, n: int = 1000):
 class SqlMembers:
     def __init__(self, s: Session) -> None:
         self.s = s
+        self.pg = s.get_bind().dialect.name == "postgresql"
         self.cache: dict[str, Member | None] = {}
         self.by_key: dict[str, str] = {}
         self.dirty: dict[str, Member] = {}
@@ -42,7 +43,12 @@ class SqlMembers:
                 self.by_key[r.patient_key] = r.member_id
                 if r.member_id not in self.cache:
                     ids.add(r.member_id)
-        for part in _chunks(sorted(ids)):
+        if ids and self.pg:  # the ids as one JSON parameter: no IN list to build and parse per batch
+            for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(
+                    select(func.json_array_elements_text(bindparam("ids", type_=JSON())))
+                    .scalar_subquery())), {"ids": sorted(ids)}):
+                self.cache[r.member_id] = rows.member_of(r)
+        for part in _chunks(sorted(ids)) if not self.pg else ():
             for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(part))):
                 self.cache[r.member_id] = rows.member_of(r)
         for m in ids:
@@ -196,6 +202,9 @@ class SqlTasks:
         self.dirty.clear()
 
 
+_SUBS: dict[tuple[str, int], Subscription] = {}  # (id, version) -> configuration, shared by the batches
+
+
 class SqlOutbox:
     def __init__(self, s: Session) -> None:
         self.s = s
@@ -204,9 +213,20 @@ class SqlOutbox:
         self.created_by_topic: Counter[str] = Counter()
 
     def subscriptions(self) -> Sequence[Subscription]:
+        """Those not off, read as (id, version) with the configurations cached per version (a change
+        of configuration or status makes a new version)."""
         if self._subs is None:
-            self._subs = [rows.subscription_of(r) for r in
-                          self.s.execute(select(tb.subscriptions).where(tb.subscriptions.c.status != "off"))]
+            s_ = tb.subscriptions
+            current = self.s.execute(select(s_.c.id, s_.c.version).where(s_.c.status != "off")).all()
+            missing = [r.id for r in current if (r.id, r.version) not in _SUBS]
+            if missing:
+                for r in self.s.execute(select(s_).where(s_.c.id.in_(missing))):
+                    _SUBS[(r.id, r.version)] = rows.subscription_of(r)
+                if len(_SUBS) > 2 * len(current) + 100:
+                    live = {(r.id, r.version) for r in current}
+                    for key in [k for k in _SUBS if k not in live]:
+                        _SUBS.pop(key, None)
+            self._subs = [_SUBS[(r.id, r.version)] for r in current if (r.id, r.version) in _SUBS]
         return self._subs
 
     def append(self, owed: Sequence[tuple[Notification, Sequence[Subscription]]]) -> int:

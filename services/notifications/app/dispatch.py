@@ -61,6 +61,7 @@ class DispatchConfig:
     lease_s: float = 60.0
     poll_s: float = 0.5
     record_every_s: float = 0.01
+    reachability_s: float = 2.0  # how often a receiver that was down is tried with a bare connection
 
 
 @dataclass
@@ -95,6 +96,8 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         next_controls = 0.0
+        next_reach = 0.0
+        reaching: asyncio.Task | None = None
         oldest_result = 0.0
         next_lease = 0.0  # lease when something may have changed: a record, a wake-up, a lease that found work, a poll
         recorder: asyncio.Task | None = None
@@ -123,6 +126,9 @@ class Dispatcher:
                 if time.monotonic() >= next_controls:
                     next_controls = time.monotonic() + 1.0
                     busy |= await self._controls()
+                if time.monotonic() >= next_reach and (reaching is None or reaching.done()):
+                    next_reach = time.monotonic() + self.config.reachability_s
+                    reaching = asyncio.ensure_future(self._reach())
                 if not busy:
                     self._wake.clear()
                     timeout = self.config.record_every_s if (self._state.in_flight or self._state.results) \
@@ -132,6 +138,8 @@ class Dispatcher:
                     except asyncio.TimeoutError:
                         pass
         finally:
+            if reaching is not None:
+                reaching.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
             if recorder is not None:
@@ -178,6 +186,27 @@ class Dispatcher:
             self._leased[d.delivery_id] = d
             self._spawn(self._deliver(d))
         return bool(leased)
+
+    async def _reach(self) -> None:
+        """Receivers that were down (the last attempt could not connect) are tried with a bare
+        connection every ``reachability_s``; one that accepts gets its probe now rather than at the
+        end of its backoff (up to a minute), so a backlog starts draining within seconds of the
+        receiver's return. Nothing is sent and no attempt is counted by this check."""
+        now = self.clock()
+        try:
+            down = await asyncio.to_thread(self.store.unreachable, now)
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.warning("looking for unreachable receivers failed", exc_info=True)
+            return
+        for sub in down:
+            try:
+                if await self.sender.reachable(sub) and await asyncio.to_thread(self.store.probe_now, sub.id,
+                                                                                 self.clock()):
+                    log.info("subscription %s: its receiver accepts connections again; probing now", sub.id)
+                    if self._wake is not None:
+                        self._wake.set()
+            except Exception:  # noqa: BLE001
+                log.warning("reachability check of subscription %s failed", sub.id, exc_info=True)
 
     async def _controls(self) -> bool:
         now = self.clock()

@@ -117,6 +117,12 @@ class DispatchStore(Protocol):
     def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
         """Attempts, delivery states and subscription states, in one transaction."""
 
+    def unreachable(self, now: datetime) -> list[Subscription]:
+        """Active subscriptions in a backoff after failing to connect to their receiver."""
+
+    def probe_now(self, subscription_id: str, now: datetime) -> bool:
+        """Make the subscription's probe due now (its receiver accepts connections again)."""
+
     def signing_keys(self, subscription: Subscription, now: datetime) -> list[bytes]: ...
     def channel_headers(self, subscription: Subscription) -> dict[str, str]: ...
     def events_count(self, subscription_id: str) -> int: ...
@@ -124,4 +130,7 @@ class DispatchStore(Protocol):
 
 class Sender(Protocol):
     async def send(self, subscription: Subscription, payload: Payload, headers: dict[str, str]) -> Outcome: ...
+    async def reachable(self, subscription: Subscription) -> bool:
+        """Whether a connection to the receiver can be made now (nothing is sent)."""
+
     async def close(self) -> None: ...

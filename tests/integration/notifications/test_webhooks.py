@@ -126,6 +126,30 @@ def test_a_receiver_that_is_down_or_drops_connections_loses_nothing(notif_env):
         rx.stop()
 
 
+def test_a_receiver_back_from_an_outage_gets_its_backlog_within_seconds_not_at_the_end_of_the_backoff(notif_env):
+    rx = HttpReceiver().start()
+    rx.stop()  # nothing listens on its port: connections are refused
+    try:
+        sub = notif_env.subscribe(rx.url, ["care-gap-opened"], retry={"backoff_initial_s": 120, "backoff_max_s": 120})
+        rx.secrets = [sub["secret"]]
+        m = ev.member()
+        notif_env.enroll(ev.roster(m))
+        notif_env.produce([ev.gap_opened(m, "CMS130"), ev.gap_opened(m, "CMS125")])
+        wait_for(lambda: notif_env.scalar(
+            "SELECT count(*) FROM attempts WHERE subscription_id = :s AND status = 'connect'", s=sub["id"]) >= 1,
+            30, what="a refused connection")
+        rx.restart()
+        # the next probe is 60-120 s away; a bare connection every few seconds finds the receiver back
+        wait_for(lambda: len(rx.webhooks()) >= 2, 45, what="the backlog delivered soon after the receiver returned")
+        assert [w["data"]["event_number"] for w in rx.webhooks()] == [1, 2]
+        wait_for(lambda: notif_env.scalar("SELECT count(*) FROM deliveries WHERE subscription_id = :s "
+                                          "AND state = 'delivered'", s=sub["id"]) == 2, 30, what="recorded")
+        attempts = notif_env.rows("SELECT status FROM attempts WHERE subscription_id = :s ORDER BY id", s=sub["id"])
+        assert [a.status for a in attempts] == ["connect", "200", "200"], "the checks are not attempts"
+    finally:
+        rx.stop()
+
+
 def test_a_delivery_the_policy_gives_up_is_dead_lettered_and_the_subscription_shows_error(notif_env):
     rx = HttpReceiver(mode="fail").start()
     try:
