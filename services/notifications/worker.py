@@ -26,7 +26,7 @@ from shared.faust_app import consume, create_app
 from shared.kafka import EventProducer
 
 from . import metrics
-from .adapters import gauges
+from .adapters import gauges, wakeups
 from .adapters.database import migrate
 from .adapters.dispatch_sql import SqlDispatchStore
 from .adapters.http_sender import HttpSender
@@ -43,6 +43,21 @@ log = logging.getLogger(__name__)
 CONSUMER = "notifications.worker"
 
 
+_CHILDREN: dict[tuple, tuple] = {}  # (subscription, channel, outcome) -> its metric children (bounded: ops-made subs)
+
+
+def _children(sub_id: str, channel: str, outcome: str) -> tuple:
+    key = (sub_id, channel, outcome)
+    found = _CHILDREN.get(key)
+    if found is None:
+        if len(_CHILDREN) > 20_000:
+            _CHILDREN.clear()
+        found = _CHILDREN[key] = (metrics.ATTEMPTS.labels(sub_id, channel, outcome),
+                                  metrics.ATTEMPT_SECONDS.labels(sub_id, channel),
+                                  metrics.DELIVERY_LATENCY.labels(channel))
+    return found
+
+
 def count_recorded(results: list[AttemptResult], leased: list[Leased]) -> None:
     """Metrics of recorded attempts (after their transaction committed)."""
     by_id = {d.delivery_id: d for d in leased}
@@ -53,10 +68,11 @@ def count_recorded(results: list[AttemptResult], leased: list[Leased]) -> None:
             continue
         d = by_id.get(r.delivery_id)
         channel = d.subscription.channel if d else "unknown"
-        metrics.ATTEMPTS.labels(r.subscription_id, channel, r.state if r.state != "pending" else "failed").inc()
-        metrics.ATTEMPT_SECONDS.labels(r.subscription_id, channel).observe(r.outcome.latency_s)
+        attempts, seconds, latency = _children(r.subscription_id, channel, r.state if r.state != "pending" else "failed")
+        attempts.inc()
+        seconds.observe(r.outcome.latency_s)
         if r.state == "delivered" and d is not None:
-            metrics.DELIVERY_LATENCY.labels(channel).observe(max(0.0, (now - d.notification.recorded_at).total_seconds()))
+            latency.observe(max(0.0, (now - d.notification.recorded_at).total_seconds()))
 
 
 class DispatcherThread:
@@ -106,6 +122,7 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
         reachability_s=settings.reachability_check_s),
         on_recorded=count_recorded)
     runner = DispatcherThread(dispatcher)
+    listener = wakeups.Listener(settings.resolved_database_url(), dispatcher.wake)
     created: dict[str, int] = {}
 
     def handle(session, events):
@@ -114,6 +131,8 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
         uow.flush()
         created.clear()
         created.update(uow.outbox.created_by_topic)
+        if created:
+            wakeups.notify(session)  # every worker's dispatcher, when this batch commits
         return []
 
     def after_commit(_applied, _derived) -> None:
@@ -134,6 +153,8 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
             uow = SqlIntakeUnit(s)
             found = intake.sweep_overdue(uow, tz, datetime.now(timezone.utc))
             uow.flush()
+            if found:
+                wakeups.notify(s)
         if found:
             metrics.OVERDUE_FOUND.inc(found)
             dispatcher.wake()
@@ -154,7 +175,9 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
 
     @app.on_before_shutdown.connect
     def _stop_dispatcher(_app, **_kw) -> None:
+        listener.stop()
         runner.stop()
 
     runner.start()
+    listener.start()
     return app

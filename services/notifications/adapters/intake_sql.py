@@ -240,11 +240,8 @@ class SqlOutbox:
         if not per_sub:
             return 0
         next_number: dict[str, int] = {}
-        s = tb.subscriptions
         for sub_id in sorted(per_sub):  # one lock order for every writer: no deadlocks
-            end = self.s.execute(update(s).where(s.c.id == sub_id)
-                                 .values(events_count=s.c.events_count + per_sub[sub_id])
-                                 .returning(s.c.events_count)).scalar_one()
+            end = self.s.execute(COUNT_EVENTS, {"n": per_sub[sub_id], "id": sub_id}).scalar_one()
             next_number[sub_id] = end - per_sub[sub_id] + 1
         out = []
         for n, subs in fresh:
@@ -280,6 +277,8 @@ class SqlOutbox:
 
 
 # PostgreSQL: one statement per batch whatever its size, the rows as one JSON parameter (see bulk.py)
+COUNT_EVENTS = text("UPDATE subscriptions SET events_count = events_count + :n WHERE id = :id RETURNING events_count")
+
 INSERT_NOTIFICATIONS = text("""
 INSERT INTO notification_events (event_id, topic, member_id, occurred_at, recorded_at, source_event_id, focus_type,
                                  focus_id, audience, facts, hl7, created_at)
