@@ -174,6 +174,20 @@ class SqlDispatchStore:
                                            d_.c.due_at > now).values(due_at=now))
         return bool(done)
 
+    # ------------------------------------------------------------------ subscriptions that reached their end
+    def end_due(self, now: datetime) -> list[str]:
+        """Subscriptions whose ``end`` has passed are turned ``off`` (FHIR: an ended subscription is
+        off); their undelivered notifications stay in the log, owed no more. Returns their ids."""
+        with self.db.transaction() as s:
+            due = [r.id for r in s.execute(select(s_.c.id, s_.c.end_at).where(
+                s_.c.end_at.is_not(None), s_.c.end_at <= now, s_.c.status.in_(("requested", "active", "error"))))]
+            for sub_id in due:
+                s.execute(update(s_).where(s_.c.id == sub_id, s_.c.end_at <= now,
+                                           s_.c.status.in_(("requested", "active", "error")))
+                          .values(status="off", status_reason="reached its end", version=s_.c.version + 1,
+                                  updated_at=now))
+        return due
+
     # ------------------------------------------------------------------ handshakes and heartbeats
     def controls(self, now: datetime, owner: str, lease_until: datetime) -> list[Control]:
         out: list[Control] = []

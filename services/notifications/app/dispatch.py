@@ -209,12 +209,15 @@ class Dispatcher:
                 log.warning("reachability check of subscription %s failed", sub.id, exc_info=True)
 
     async def _controls(self) -> bool:
+        """Once a second: subscriptions past their end are turned off; handshakes and heartbeats due."""
         now = self.clock()
         try:
+            for sub_id in await asyncio.to_thread(self.store.end_due, now):
+                log.info("subscription %s reached its end: off", sub_id)
             controls = await asyncio.to_thread(self.store.controls, now, self.config.owner,
                                                now + timedelta(seconds=self.config.lease_s))
         except Exception:  # noqa: BLE001
-            log.exception("claiming handshakes/heartbeats failed")
+            log.exception("ending subscriptions or claiming handshakes/heartbeats failed")
             return False
         for c in controls:
             self._spawn(self._control(c))

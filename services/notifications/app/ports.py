@@ -117,6 +117,9 @@ class DispatchStore(Protocol):
     def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
         """Attempts, delivery states and subscription states, in one transaction."""
 
+    def end_due(self, now: datetime) -> list[str]:
+        """Turn off the subscriptions whose end has passed; their ids."""
+
     def unreachable(self, now: datetime) -> list[Subscription]:
         """Active subscriptions in a backoff after failing to connect to their receiver."""
 
