@@ -52,6 +52,26 @@ def decide(leased: Leased, outcome: Outcome, now: datetime, started_at: datetime
                          failures=failures)
 
 
+def batches(leased: list[Leased]) -> list[list[Leased]]:
+    """The requests a lease round makes: one per delivery, except that a FHIR subscription with a
+    max count above one gets its deliveries (each member's oldest: distinct members, in event
+    order) in Bundles of up to max count events — the backlog form of the backport IG. One event
+    is sent alone; a failing subscription is leased one delivery at a time (its probe)."""
+    out: list[list[Leased]] = []
+    open_: dict[str, list[Leased]] = {}
+    for d in leased:
+        sub = d.subscription
+        if sub.channel != t.FHIR or sub.max_count <= 1:
+            out.append([d])
+            continue
+        chunk = open_.get(sub.id)
+        if chunk is None or len(chunk) >= sub.max_count:
+            chunk = open_[sub.id] = []
+            out.append(chunk)
+        chunk.append(d)
+    return out
+
+
 @dataclass
 class DispatchConfig:
     owner: str
@@ -184,7 +204,8 @@ class Dispatcher:
             return False
         for d in leased:
             self._leased[d.delivery_id] = d
-            self._spawn(self._deliver(d))
+        for batch in batches(leased):
+            self._spawn(self._deliver(batch))
         return bool(leased)
 
     async def _reach(self) -> None:
@@ -237,22 +258,30 @@ class Dispatcher:
         task.add_done_callback(done)
 
     # ------------------------------------------------------------------ one delivery
-    async def _deliver(self, d: Leased) -> None:
+    async def _deliver(self, batch: list[Leased]) -> None:
+        """One request: a delivery, or (FHIR, max count > 1) several of one subscription in one Bundle."""
         started = self.clock()
-        sub = d.subscription
+        sub = batch[0].subscription
         try:
             events_since = sub.events_count
-            payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
-                                     canonical_base=self.config.canonical_base, now=started)
+            if len(batch) == 1:
+                d = batch[0]
+                payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
+                                         canonical_base=self.config.canonical_base, now=started)
+            else:
+                payload = payloads.build_fhir_batch(sub, [(d.event_number, d.notification) for d in batch],
+                                                    events_since, base=self.config.base,
+                                                    canonical_base=self.config.canonical_base, now=started)
             async with self._gate(sub):
                 started = self.clock()
                 headers = await self._headers(sub, payload, started)
                 outcome = await self.sender.send(sub, payload, headers)
         except Exception as exc:  # noqa: BLE001 - a failure to build or sign is this attempt's failure
-            log.warning("delivery %s to subscription %s could not be attempted: %s", d.delivery_id, sub.id,
+            log.warning("delivery %s to subscription %s could not be attempted: %s", batch[0].delivery_id, sub.id,
                         exc.__class__.__name__)
             outcome = Outcome.failed("internal", 0.0, f"not attempted: {exc.__class__.__name__}")
-        self._state.results.append(decide(d, outcome, self.clock(), started))
+        done = self.clock()
+        self._state.results.extend(decide(d, outcome, done, started) for d in batch)
 
     async def _headers(self, sub, payload: payloads.Payload, now: datetime) -> dict[str, str]:
         headers: dict[str, str] = {}
