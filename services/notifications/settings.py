@@ -41,6 +41,8 @@ class NotificationsSettings(CommonSettings):
     lease_s: float = Field(default=120.0, gt=0, description="a delivery leased by a dispatcher that died is sent "
                                                             "again by another after this long")
     overdue_interval_s: float = Field(default=60.0, gt=0, description="how often overdue tasks are looked for")
+    dead_letter_interval_s: float = Field(default=1.0, gt=0, description="how often dead letters are published "
+                                                                           "to notifications.dead_letters")
     gauges_interval_s: float = Field(default=5.0, gt=0, description="backlog and oldest-undelivered gauges")
     rotation_overlap_h: float = Field(default=24.0, gt=0, description="the old webhook secret signs too this long")
     max_subscriptions: int = Field(default=500, ge=1, description="bounds the per-subscription metric labels")

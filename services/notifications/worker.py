@@ -26,7 +26,7 @@ from shared.faust_app import consume, create_app
 from shared.kafka import EventProducer
 
 from . import metrics
-from .adapters import gauges, wakeups
+from .adapters import dead_letters, gauges, wakeups
 from .adapters.database import migrate
 from .adapters.dispatch_sql import SqlDispatchStore
 from .adapters.http_sender import HttpSender
@@ -165,6 +165,16 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
             await asyncio.to_thread(sweep)
         except Exception:  # noqa: BLE001 - the next tick tries again; nothing is lost (the tasks stay due)
             log.exception("overdue sweep failed")
+
+    @app.timer(interval=settings.dead_letter_interval_s)
+    async def publish_dead_letters() -> None:
+        try:
+            n = await asyncio.to_thread(dead_letters.publish, db, producer.send_sync, datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001 - the broker or the database is away: the rows wait for the next tick
+            log.warning("publishing dead letters failed; they stay kept and are tried again", exc_info=True)
+            return
+        if n:
+            metrics.DEAD_PUBLISHED.inc(n)
 
     @app.timer(interval=settings.gauges_interval_s)
     async def refresh_gauges() -> None:

@@ -8,6 +8,7 @@ from .claims import ClaimLine, ClaimV1
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
+from .notifications import NotificationDeadLetteredV1
 from .portal import CareTeamReplyV1, PortalMessageSentV1
 from .risk import HccDriver, RiskTierChangedV1, TierSpan, UtilizationFactors
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
@@ -32,6 +33,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     PortalMessageSentV1,
     CareTeamReplyV1,
     RiskTierChangedV1,
+    NotificationDeadLetteredV1,
 )
 
 
@@ -59,4 +61,5 @@ __all__ = [
     "derive_id", "model_for", "utcnow",
     "CareTeamReplyV1", "PortalMessageSentV1",
     "HccDriver", "RiskTierChangedV1", "TierSpan", "UtilizationFactors",
+    "NotificationDeadLetteredV1",
 ]

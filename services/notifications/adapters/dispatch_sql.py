@@ -27,7 +27,7 @@ from shared.db import Database
 from ..app.ports import AttemptResult, Control, Leased
 from ..domain import topics as t
 from ..domain.subscription import Subscription
-from . import dispatch_pg as pg, rows, tables as tb
+from . import dead_letters, dispatch_pg as pg, rows, tables as tb
 from .secretbox import SecretBox
 
 LEASE_MARGIN_S = 15.0
@@ -235,6 +235,9 @@ class SqlDispatchStore:
                       "b_due": r.due_at or now, "b_status": r.outcome.status[:32],
                       "b_error": (r.outcome.error or None) and r.outcome.error[:1000]} for r in events],
                     execution_options={"synchronize_session": False})
+            dead = [r for r in events if r.state == "dead"]
+            if dead:
+                dead_letters.keep(s, dead, now)
             if events:
                 last: dict[str, AttemptResult] = {}
                 for r in events:

@@ -7,6 +7,7 @@ expired lease is leased again with the same notification."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -132,3 +133,36 @@ def test_only_the_lease_owner_records_and_an_expired_lease_is_sent_again_with_th
     assert (state.state, state.attempts, state.lease_owner) == ("delivered", 1, None)
     assert len(attempts) == 2, "both attempts are in the log"
     assert {a.dispatcher for a in attempts} == {"a", "b"}
+
+
+def test_a_given_up_delivery_is_kept_as_a_dead_letter_and_published_once_confirmed(db):
+    from services.notifications.adapters import dead_letters
+    from services.notifications.domain.retry import RetryPolicy
+
+    subscribe(db)
+    store = SqlDispatchStore(db, SecretBox.from_setting(None, False))
+    n = note("M1", 1)
+    owe(db, [n])
+    now = datetime.now(timezone.utc)
+    d = lease(store, now)[0]
+    d = replace(d, subscription=replace(d.subscription, retry=RetryPolicy(max_attempts=1)))
+    store.record([decide(d, Outcome.http(503, 0.01), now, now)], now, "a")
+
+    def broker_down(_events):
+        raise RuntimeError("broker unavailable")
+
+    with pytest.raises(RuntimeError):
+        dead_letters.publish(db, broker_down, now)
+    sent: list = []
+    assert dead_letters.publish(db, sent.extend, now) == 1, "kept until the broker confirmed it"
+    assert dead_letters.publish(db, sent.extend, now) == 0, "published once"
+    letter = sent[0]
+    assert (letter.notification_id, letter.member_id, letter.attempts, letter.last_status, letter.event_number,
+            letter.subscription_id) == (n.event_id, "M1", 1, "503", 1, d.subscription.id)
+    assert "gave up after 1 attempts" in letter.reason
+    assert letter.event_id == dead_letters.event_of(_kept(db)).event_id, "the same dead letter, the same event id"
+
+
+def _kept(db):
+    with db.transaction() as s:
+        return s.execute(db.metadata.tables["dead_letters"].select()).one()
