@@ -40,6 +40,8 @@ class NotificationsSettings(CommonSettings):
                                         "connections is tried with a bare connection (its probe follows at once)")
     lease_s: float = Field(default=120.0, gt=0, description="a delivery leased by a dispatcher that died is sent "
                                                             "again by another after this long")
+    hold_unmatched_h: float = Field(default=72.0, ge=0, description="how long an HL7 message of a patient the "
+                                    "roster does not name yet is kept, to be forwarded if the roster names them")
     overdue_interval_s: float = Field(default=60.0, gt=0, description="how often overdue tasks are looked for")
     dead_letter_interval_s: float = Field(default=1.0, gt=0, description="how often dead letters are published "
                                                                            "to notifications.dead_letters")

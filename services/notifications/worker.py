@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import faust
 
@@ -151,7 +151,9 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
     def sweep() -> None:
         with db.transaction() as s:
             uow = SqlIntakeUnit(s)
-            found = intake.sweep_overdue(uow, tz, datetime.now(timezone.utc))
+            now = datetime.now(timezone.utc)
+            found = intake.sweep_overdue(uow, tz, now)
+            uow.held.purge(now - timedelta(hours=settings.hold_unmatched_h))
             uow.flush()
             if found:
                 wakeups.notify(s)

@@ -83,6 +83,18 @@ tasks = Table(
     Index("ix_tasks_due", "status", "due_date"),
 )
 
+held_adt = Table(
+    "held_adt", metadata,  # HL7 messages of patients the crosswalk did not know yet (HOLD_UNMATCHED_H)
+    Column("id", BIGINT, primary_key=True, autoincrement=True),
+    Column("patient_key", String(200), nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("held_at", UtcDateTime(), nullable=False),
+    Column("body", Text, nullable=False),  # the adt.events event as received (JSON)
+    Index("ix_held_adt_patient", "patient_key"),
+    Index("ix_held_adt_age", "held_at"),
+)
+
 subscriptions = Table(
     "subscriptions", metadata,
     Column("id", String(36), primary_key=True),

@@ -1,23 +1,22 @@
 """The dispatcher: lease owed deliveries, build each payload, send, decide, record.
 
-One loop per worker process (several processes share the work: leases are taken in the
-database with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, see ``adapters/leases.py``). Each
-iteration records the finished attempts, then leases as many deliveries as the subscriptions'
-windows allow and starts sending them; it sleeps only when there is nothing to do, until
-woken (the worker's batch committed new deliveries), a send finished, or ``poll_s`` passed
-(another process's work).
-
-Decisions (``decide``) are pure: delivered on an acknowledgement; else another attempt after the
-subscription's backoff, or given up (dead-lettered, the subscription in ``error`` with the
-reason) when the policy says so; 410 Gone puts the subscription in ``error`` at once and keeps
-the delivery owed.
+One loop per worker process, on its own thread (several processes share the work through
+database leases, see ``adapters/dispatch_sql.py``). Each iteration records finished attempts in
+the background (one transaction for many), leases as many deliveries as the subscriptions'
+windows allow and starts sending them (several requests in flight per subscription, up to its
+``max_in_flight``; only each member's oldest owed delivery is ever leased, so a member's next
+event waits for the previous one while other members go in parallel); it sleeps only when there
+is nothing to do, until woken (this process's batch committed new deliveries, PostgreSQL's
+notification of another process's or the API's, a send finished) or ``poll_s`` passed. Once a
+second: subscriptions past their end turn off, handshakes and heartbeats; every
+``reachability_s``: receivers that were down are tried with a bare connection. The decisions are
+pure (``decisions.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,51 +24,11 @@ from datetime import datetime, timedelta, timezone
 
 from ..domain import fhir_subscriptions, payloads, webhooks
 from ..domain import topics as t
-from ..domain.retry import Outcome, next_probe
+from ..domain.retry import Outcome
+from .decisions import batches, decide
 from .ports import AttemptResult, Control, DispatchStore, Leased, Sender
 
 log = logging.getLogger(__name__)
-
-
-def decide(leased: Leased, outcome: Outcome, now: datetime, started_at: datetime,
-           rng: random.Random | None = None) -> AttemptResult:
-    sub = leased.subscription
-    n = leased.notification
-    base = dict(delivery_id=leased.delivery_id, subscription_id=sub.id, event_id=n.event_id, kind="event",
-                endpoint=sub.endpoint, started_at=started_at, outcome=outcome)
-    if outcome.ok:
-        return AttemptResult(**base, state="delivered", failures=0)
-    failures = leased.failures + 1
-    attempts = leased.attempts + 1
-    if outcome.gone:
-        return AttemptResult(**base, state="pending", due_at=now, failures=failures,
-                             subscription_error="the endpoint answered 410 Gone: fix or replace it, then reactivate")
-    why = sub.retry.gives_up(attempts, leased.created_at, now)
-    if why:
-        reason = f"event {leased.event_number} ({n.topic}) {why}; last: {outcome.status} {outcome.error or ''}".strip()
-        return AttemptResult(**base, state="dead", failures=failures, subscription_error=reason)
-    return AttemptResult(**base, state="pending", due_at=next_probe(now, failures, sub.retry, outcome, rng),
-                         failures=failures)
-
-
-def batches(leased: list[Leased]) -> list[list[Leased]]:
-    """The requests a lease round makes: one per delivery, except that a FHIR subscription with a
-    max count above one gets its deliveries (each member's oldest: distinct members, in event
-    order) in Bundles of up to max count events — the backlog form of the backport IG. One event
-    is sent alone; a failing subscription is leased one delivery at a time (its probe)."""
-    out: list[list[Leased]] = []
-    open_: dict[str, list[Leased]] = {}
-    for d in leased:
-        sub = d.subscription
-        if sub.channel != t.FHIR or sub.max_count <= 1:
-            out.append([d])
-            continue
-        chunk = open_.get(sub.id)
-        if chunk is None or len(chunk) >= sub.max_count:
-            chunk = open_[sub.id] = []
-            out.append(chunk)
-        chunk.append(d)
-    return out
 
 
 @dataclass

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from shared.events import AdtEventV1
+
 from ..domain.model import EncounterFacts, GapFacts, Member, Notification, TaskFacts
 from ..domain.payloads import Payload
 from ..domain.retry import Outcome
@@ -48,6 +50,18 @@ class Tasks(Protocol):
     def mark_notified(self, task_id: str, due: date) -> None: ...
 
 
+class HeldAdt(Protocol):
+    """HL7 messages of patients the MRN crosswalk did not know yet (kept for a while: the roster
+    may name them later)."""
+
+    def hold(self, event: AdtEventV1) -> None: ...
+    def load(self, patient_keys: Iterable[str]) -> None: ...
+    def take(self, patient_keys: Iterable[str]) -> list[AdtEventV1]:
+        """The held messages of these patients, oldest first, no longer held."""
+
+    def purge(self, older_than: datetime) -> int: ...
+
+
 class Outbox(Protocol):
     def subscriptions(self) -> Sequence[Subscription]:
         """Every subscription that may owe deliveries (not off)."""
@@ -64,6 +78,7 @@ class IntakeUnit(Protocol):
     gaps: Gaps
     tasks: Tasks
     outbox: Outbox
+    held: HeldAdt
 
 
 # ---------------------------------------------------------------------- dispatch
