@@ -40,3 +40,16 @@ def test_a_subscription_past_its_end_turns_off_and_owes_nothing_more(notif_env):
         assert r.json()["status"] == "active"
     finally:
         rx.stop()
+
+
+def test_a_patch_with_nulls_changes_only_what_null_may_clear(notif_env):
+    """Found by the API fuzzing: null for a number made a 500; null means 'unchanged' there, and
+    clears only what may be absent (end, heartbeat)."""
+    sub = notif_env.subscribe("http://127.0.0.1:9/hook", ["care-gap-opened"], max_in_flight=7,
+                              end="2030-01-01T00:00:00+00:00")
+    with notif_env.client() as c:
+        r = c.patch(f"/subscriptions/{sub['id']}", json={"expected_version": sub["version"], "max_in_flight": None,
+                                                          "endpoint": None, "timeout_s": None, "end": None})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert (got["max_in_flight"], got["endpoint"], got["end"]) == (7, "http://127.0.0.1:9/hook", None)
