@@ -41,11 +41,11 @@ def webhook_data(sub: Subscription, n: Notification, number: int) -> dict[str, A
                  "patient": f"Patient/{n.patient_fhir_id}"})
     if sub.content == "full-resource":
         data["event"] = n.facts.get("event", {})
-        resource = fhir_resources.focus_resource(n.focus_type, n.facts, overdue=n.topic == t.TASK_OVERDUE)
+        resource, patient = fhir_resources.of_notification(n)
         if resource is not None:
             data["resource"] = resource
-        if "patient" in n.facts and n.focus_type != "Patient":
-            data["patient_resource"] = fhir_resources.patient(n.facts["patient"])
+        if patient is not None and n.focus_type != "Patient":
+            data["patient_resource"] = patient
     return data
 
 

@@ -73,3 +73,18 @@ def test_a_batch_bundle_carries_every_event_with_its_number_and_validates():
             assert all(f"{BASE}/DetectedIssue/{note.focus_id}" in focus for note in notes)
     single = payloads.build_fhir_batch(fhir_sub(10), [(3, notes[0])], 3, base=BASE, canonical_base=BASE, now=NOW)
     assert json.loads(single.body)["id"] == str(notes[0].event_id), "one event: its own id, as without batching"
+
+
+def test_a_notification_s_resources_are_built_once_for_all_its_subscriptions(monkeypatch):
+    from services.notifications.domain import fhir_resources
+
+    calls = []
+    real = fhir_resources.focus_resource
+    monkeypatch.setattr(fhir_resources, "focus_resource", lambda *a, **k: calls.append(a) or real(*a, **k))
+    note = gap_notes(1)[0]
+    subs = [fhir_sub(1), fhir_sub(1), Subscription(id="w1", channel="webhook", topics=("care-gap-opened",),
+                                                   endpoint="https://z.example.org", content="full-resource")]
+    bodies = [json.loads(payloads.build(s, note, 1, 1, base=BASE, canonical_base=BASE, now=NOW).body) for s in subs]
+    assert len(calls) == 1, "built once, shared by the three payloads"
+    assert bodies[0]["entry"][1]["resource"] == bodies[2]["data"]["resource"]
+    validate_fhir(bodies[0])
