@@ -31,7 +31,9 @@ from .chunks import chunks  # noqa: F401 - the one chunks(), re-exported for the
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = True) -> Engine:
+    """``pre_ping``: test each pooled connection with a round trip before lending it (a process whose
+    every transaction retries on a dropped connection may save that round trip: ``False``)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -55,7 +57,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         # psycopg 3 prepares a statement after 5 runs; a generic plan for an IN/ANY list of
         # hundreds of ids then filters row by row (measured 0.4 s per batch instead of 30 ms).
         connect_args["prepare_threshold"] = None
-    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=pre_ping,
                            pool_recycle=1800, hide_parameters=True, connect_args=connect_args)
     if engine.dialect.name == "postgresql":
         # Bulk INSERTs as multi-row VALUES pages rather than one statement per row.
@@ -107,10 +109,10 @@ SCHEMA_LOCK_KEY = 0x43435053  # "CCPS"
 class Database:
     """An engine, a session factory and the service's metadata."""
 
-    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10, pre_ping: bool = True) -> None:
         self.url = url
         self.metadata = metadata
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, pre_ping=pre_ping)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.processed = metadata.tables.get("processed_events")
 
