@@ -39,21 +39,22 @@ from shared.audit import record_access
 from shared.auth import User, authenticator, load_directory
 from shared.http import install_error_handlers, ops_router
 
-from . import queries, quirks, schemas
-from .agents import migrate
+from . import queries, schemas
+from .adapters.feed_quirks import QuirkTally, SqlFeedReport
+from .adapters.database import open_database
+from .adapters.dedupe import WriteBehindDedupe
+from .adapters.tables import audit_log
 from .alert_stream import OVERFLOW, AlertTail
-from .dedupe import WriteBehindDedupe
 from .ingest import build_gateway, ingest_producer
 from .mllp.gateway import refused_too_large
 from .settings import AdmissionsSettings
-from .store import audit_log
 
 HL7_TYPES = frozenset({"text/plain", "application/hl7-v2", "x-application/hl7-v2+er7", "application/edi-hl7",
                        "application/x-hl7"})
 
 
 def create_api(settings: AdmissionsSettings) -> FastAPI:
-    db = migrate(settings)
+    db = open_database(settings.resolved_database_url())
     directory = load_directory(settings.users_file, settings.environment)
     tail = AlertTail(settings)
     ingest_users = settings.ingest_user_ids()
@@ -65,7 +66,7 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
         dedupe = WriteBehindDedupe(db, capacity=min(settings.dedupe_memory_entries, 100_000),
                                    retention_days=settings.dedupe_retention_days)
         await dedupe.start()
-        tally = quirks.QuirkTally(db, settings.quirks_flush_s)
+        tally = QuirkTally(db, settings.quirks_flush_s)
         await tally.start()
         parts["gateway"] = build_gateway(settings, producer, dedupe, "http", quirks=tally)
         tail.start(asyncio.get_running_loop())
@@ -224,7 +225,7 @@ def create_api(settings: AdmissionsSettings) -> FastAPI:
                      "refusal reasons (no patient data)")
     def feed_quirks(_user: OpsUser, s: SessionDep,
                     facility: Annotated[str | None, Query(max_length=64)] = None):
-        return quirks.report(s, facility)
+        return SqlFeedReport(s).report(facility)
 
     # ------------------------------------------------------------------ ingest
     @app.post("/ingest/adt", tags=["ingest"], summary="HTTP ingest of one ADT message (HL7 v2 text or JSON)",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.auth import User
 
-from .store import alerts, census, encounters, members, utc
+from .adapters.tables import alerts, census, encounters, members, utc
 
 POD_ROLES = ("supervisor", "nurse", "care_navigator", "social_worker", "dietician")
 

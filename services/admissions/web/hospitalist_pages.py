@@ -25,7 +25,7 @@ from shared.audit import record_access
 
 from .. import queries
 from ..alert_stream import OVERFLOW
-from ..store import audit_log
+from ..adapters.tables import audit_log
 from .page_session import COOKIE, LOGIN_COOKIE, PageSettings, Signer, session_key
 
 HERE = Path(__file__).resolve().parent
