@@ -1,4 +1,5 @@
-"""The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest).
+"""The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest,
+``web/ingest.py``).
 
 - publish: the ``AdtEventV2`` to ``adt.events`` (key: patient key) through
   ``EventProducer.send_messages``, which returns only when the broker confirmed the write

@@ -149,3 +149,59 @@ def test_a_roster_snapshot_that_drops_an_mrn_sends_that_mrns_next_messages_to_no
     apply_batch(store, BEGIN, [roster("M2", mrn="100234", start=date(2025, 1, 1))])  # the MRN is M2's now
     assert store.crosswalk == {("MERCY", "100234"): "M2"}
     assert one(apply_batch(store, BEGIN, [adt("A01", ts(2), control_id="X1")]), AlertRaisedV1).member_id == "M2"
+
+
+# ---------------------------------------------------------------------- the reads of the API and the page
+def user(*roles, groups=(), pods=(), uid="u1"):
+    from shared.users import User
+
+    return User(id=uid, name="U", roles=frozenset(roles), hospitalist_groups=frozenset(groups), pods=frozenset(pods))
+
+
+def admitted(store, member="M1"):
+    apply_batch(store, BEGIN, [roster(member, start=date(2025, 1, 1))])
+    return one(apply_batch(store, BEGIN, [adt("A01", ts(2), control_id=f"{member}-A")]), AlertRaisedV1)
+
+
+def test_a_hospitalist_reads_her_groups_inbox_and_each_read_is_audited_with_the_members_shown(store):
+    from services.admissions.app.queries import Reads
+
+    alert = admitted(store)
+    reads = Reads(factory(store), now=lambda: NOW)
+    north, south = user("hospitalist", groups=["HG-NORTH"]), user("hospitalist", groups=["HG-SOUTH"], uid="u2")
+    assert [r["alert_id"] for r in reads.inbox(north, "/alerts")] == [str(alert.alert_id)]
+    assert reads.inbox(south, "/alerts") == []
+    assert [(a["user_id"], a["member_id"], a["endpoint"]) for a in store.audit] == [("u1", "M1", "/alerts")]
+
+
+def test_the_first_acknowledgment_is_kept_and_an_alert_outside_the_scope_is_not_found(store):
+    from services.admissions.app.queries import NotFound, Reads
+
+    alert = admitted(store)
+    reads = Reads(factory(store), now=lambda: NOW)
+    with pytest.raises(NotFound):
+        reads.acknowledge(user("hospitalist", groups=["HG-SOUTH"], uid="south"), str(alert.alert_id), "ack")
+    assert store.audit == [] and store.alerts[str(alert.alert_id)]["acknowledged_by"] is None
+    first = reads.acknowledge(user("hospitalist", groups=["HG-NORTH"], uid="north1"), str(alert.alert_id), "ack")
+    again = reads.acknowledge(user("supervisor", pods=["pod-east"], uid="sup"), str(alert.alert_id), "ack")
+    assert first["acknowledged_by"] == again["acknowledged_by"] == "north1"
+    assert [(a["user_id"], a["action"], a["detail"]) for a in store.audit] == [
+        ("north1", "write", "acknowledge"), ("sup", "write", "acknowledge")]
+    assert reads.inbox(user("admin"), "/alerts") == [] and len(reads.inbox(user("admin"), "/alerts", status="all")) == 1
+
+
+def test_a_members_encounters_are_shown_to_its_pod_and_group_only(store):
+    from services.admissions.app.queries import NoMemberScope, NotFound, Reads
+
+    admitted(store)
+    reads = Reads(factory(store), now=lambda: NOW)
+    rows = reads.member_encounters(user("nurse", pods=["pod-east"]), "M1", "/members/{member_id}/encounters")
+    assert [r["encounter_key"] for r in rows] == ["MERCY|V88812"]
+    for outsider, member in ((user("nurse", pods=["pod-west"]), "M1"), (user("admin"), "M-UNKNOWN")):
+        with pytest.raises(NotFound):
+            reads.member_encounters(outsider, member, "/members/{member_id}/encounters")
+    with pytest.raises(NoMemberScope):
+        reads.census_members(user("ops"), "MERCY", "/census")
+    assert [r["member_id"] for r in reads.census_members(user("hospitalist", groups=["HG-NORTH"]), "MERCY", "c")] == ["M1"]
+    assert reads.census_by_facility() == [("MERCY", 1)] and reads.census_by_practice() == {"P001": {"MERCY": 1}}
+    assert [a["member_id"] for a in store.audit] == ["M1", "M1"]
