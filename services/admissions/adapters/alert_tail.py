@@ -1,11 +1,10 @@
-"""Push of new hospitalist alerts: the API process tails ``alerts.hospitalist`` and fans each
-``alert.raised`` out to the Server-Sent Events streams open on it.
+"""Push of new hospitalist alerts: the API process tails ``alerts.hospitalist`` and hands each
+``alert.raised`` to the feed (``app/alert_feed.py``) that fans it out to the Server-Sent Events
+streams open on it.
 
 A confluent-kafka consumer in a thread is assigned every partition at its end (no consumer
 group coordination, no committed offsets: a stream shows alerts raised while it is open; the
-inbox (``GET /alerts``) is the record). Each subscriber has a bounded queue; a subscriber that
-falls behind by more than ``QUEUE_SIZE`` alerts is told to reconnect (event ``overflow``) and
-dropped, so a slow client never holds memory or the tail up.
+inbox (``GET /alerts``) is the record).
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -25,24 +22,16 @@ from shared.events import AlertRaisedV1
 from shared.settings import CommonSettings
 from shared.topics import ALERTS
 
+from ..app.alert_feed import AlertFeed
+
 log = logging.getLogger(__name__)
-
-QUEUE_SIZE = 1000
-OVERFLOW = None  # put in a subscriber's queue when it fell behind
-
-
-@dataclass(eq=False)
-class Subscriber:
-    accepts: Callable[[AlertRaisedV1], bool]
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    overflowed: bool = False
 
 
 class AlertTail:
-    def __init__(self, settings: CommonSettings) -> None:
+    def __init__(self, settings: CommonSettings, feed: AlertFeed) -> None:
         self.settings = settings
+        self.feed = feed
         self.topic = settings.topic(ALERTS)
-        self.subscribers: set[Subscriber] = set()
         self.ready = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
@@ -57,14 +46,6 @@ class AlertTail:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def subscribe(self, accepts: Callable[[AlertRaisedV1], bool]) -> Subscriber:
-        sub = Subscriber(accepts)
-        self.subscribers.add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.discard(sub)
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
@@ -84,7 +65,7 @@ class AlertTail:
                 except InvalidEvent:
                     continue  # not ours to judge: the topic's consumers dead-letter it
                 if isinstance(event, AlertRaisedV1) and self._loop is not None:
-                    self._loop.call_soon_threadsafe(self._dispatch, event)
+                    self._loop.call_soon_threadsafe(self.feed.dispatch, event)
         finally:
             consumer.close()
 
@@ -107,16 +88,3 @@ class AlertTail:
         self.ready = True
         log.info("alert stream tailing %d partitions", len(parts))
         return True
-
-    def _dispatch(self, event: AlertRaisedV1) -> None:
-        for sub in list(self.subscribers):
-            if sub.overflowed or not sub.accepts(event):
-                continue
-            try:
-                sub.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                sub.overflowed = True
-                self.subscribers.discard(sub)
-                while not sub.queue.empty():
-                    sub.queue.get_nowait()
-                sub.queue.put_nowait(OVERFLOW)

@@ -22,9 +22,13 @@ import logging
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 
-from shared.db import Database
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from . import metrics, store
+from shared.db import Database, insert_ignore
+
+from .. import metrics
+from .tables import mllp_acks
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +91,8 @@ class WriteBehindDedupe:
     def _warm(self, since: datetime) -> list[tuple[str, str, bytes]]:
         assert self.db is not None
         with self.db.transaction() as session:
-            store.prune_acks(session, since)
-            return store.recent_acks(session, since, self.capacity)
+            _prune(session, since)
+            return _recent(session, since, self.capacity)
 
     async def _flusher(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,7 +109,7 @@ class WriteBehindDedupe:
     def _prune(self) -> None:
         assert self.db is not None
         with self.db.transaction() as session:
-            store.prune_acks(session, datetime.now(timezone.utc) - self.retention)
+            _prune(session, datetime.now(timezone.utc) - self.retention)
 
     async def flush(self) -> None:
         if not self._pending or self.db is None:
@@ -124,7 +128,7 @@ class WriteBehindDedupe:
         assert self.db is not None
         unique = {(r["sending_facility"], r["control_id"]): r for r in rows}
         with self.db.transaction() as session:
-            store.save_acks(session, list(unique.values()))
+            insert_ignore(session, mllp_acks, list(unique.values()))
 
     async def close(self) -> None:
         if self._task is not None:
@@ -133,3 +137,15 @@ class WriteBehindDedupe:
                 await self._task
             self._task = None
         await self.flush()
+
+
+def _recent(session: Session, since: datetime, limit: int) -> list[tuple[str, str, bytes]]:
+    """The most recent accepted ACKs since ``since`` (at most ``limit``), oldest first."""
+    rows = session.execute(select(mllp_acks.c.sending_facility, mllp_acks.c.control_id, mllp_acks.c.ack)
+                           .where(mllp_acks.c.accepted_at >= since)
+                           .order_by(mllp_acks.c.accepted_at.desc()).limit(limit))
+    return [(r[0], r[1], bytes(r[2])) for r in rows][::-1]
+
+
+def _prune(session: Session, before: datetime) -> int:
+    return session.execute(delete(mllp_acks).where(mllp_acks.c.accepted_at < before)).rowcount or 0

@@ -1,38 +1,28 @@
-"""What the API reads, rebuilt from a batch's changes: roster rows and crosswalk, encounters,
-census, alerts (the acknowledgment is kept). Written with bulk statements at the end of a batch.
+"""What the API reads, rebuilt from a batch's changes: roster snapshots and the crosswalk,
+encounters, census, alerts (the acknowledgment is kept). Written through the unit of work's
+repositories, in bulk, at the end of a batch (``batch.AdmissionsBatch.finish``).
+
+The rows an owner's stored state implied are known from the state as loaded, so only rows that
+no longer exist are deleted (rare: discharges, cancels, merges) and the rest are upserted.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any
-
-from sqlalchemy.orm import Session
+from datetime import datetime
 
 from shared.events import AlertRaisedV1, AlertRetractedV1, AlertUpdatedV1, Event, MemberRosterV1
 
-from . import store
-from .domain.census import census_entries
-from .domain.encounters import Encounter, build_encounters, encounter_key
-from .domain.patient_state import PatientState
-from .domain.rules import AdmissionRules
+from ..domain.census import census_entries
+from ..domain.encounters import Encounter, build_encounters, encounter_key
+from ..domain.patient_state import PatientState
+from ..domain.rules import AdmissionRules
+from .ports import Record, UnitOfWork
 
 
-def _utc(dt: datetime | None) -> datetime | None:
-    """Stored in UTC (SQLite keeps no offset: a local time would read back wrong)."""
-    return dt.astimezone(timezone.utc) if dt is not None else None
+class ReadModel:
+    """The read-model rows one batch changes."""
 
-
-def _json(model: Any) -> str | None:
-    if model is None:
-        return None
-    if isinstance(model, tuple):
-        return store.dumps([m.model_dump(mode="json") for m in model])
-    return store.dumps(model.model_dump(mode="json"))
-
-
-class BatchWriter:
     def __init__(self, rules: AdmissionRules, now: datetime) -> None:
         self.rules, self.now = rules, now
         self.touched: dict[str, None] = {}  # owners, in order
@@ -53,24 +43,10 @@ class BatchWriter:
         self._views[state.owner] = (state.member_id, encounters, roster)
 
     # ------------------------------------------------------------------ flush
-    def flush(self, session: Session, events: list[Event]) -> None:
-        self._flush_rosters(session)
-        self._flush_encounters(session)
-        self._flush_alerts(session, events)
-
-    def _flush_rosters(self, session: Session) -> None:
-        if not self._rosters:
-            return
-        rows, xwalk = [], []
-        for r in self._rosters.values():
-            rows.append({"member_id": r.member_id, "pcp_practice_id": r.pcp_practice_id,
-                         "hospitalist_group": r.hospitalist_group, "pod": r.pod, "status": r.status,
-                         "roster": r.model_dump_json(), "updated_at": self.now})
-            xwalk.extend({"assigning_authority": x.assigning_authority, "mrn": x.mrn, "member_id": r.member_id}
-                         for x in r.mrns)
-        store.save_rosters(session, rows)
-        unique = {(x["assigning_authority"], x["mrn"]): x for x in xwalk}
-        store.replace_crosswalk(session, list(self._rosters), list(unique.values()))
+    def flush(self, uow: UnitOfWork, events: list[Event]) -> None:
+        uow.crosswalk.save_rosters(list(self._rosters.values()), self.now)
+        self._flush_encounters(uow)
+        self._flush_alerts(uow, events)
 
     def _previous_rows(self, owner: str) -> tuple[set[tuple], set[tuple]]:
         """(owner, encounter) and (member, encounter) keys of the rows the stored state implies."""
@@ -84,9 +60,9 @@ class BatchWriter:
                            if e.is_open and e.patient_class in self.rules.inpatient_classes}
         return keys, census_keys
 
-    def _flush_encounters(self, session: Session) -> None:
-        enc_rows: list[dict[str, Any]] = []
-        census_rows: list[dict[str, Any]] = []
+    def _flush_encounters(self, uow: UnitOfWork) -> None:
+        enc_rows: list[Record] = []
+        census_rows: list[Record] = []
         gone_encounters: set[tuple] = set()
         gone_census: set[tuple] = set()
         today = self.now.date()
@@ -98,9 +74,9 @@ class BatchWriter:
                 enc_rows.append({
                     "owner": owner, "encounter_key": e.key, "member_id": member_id, "facility": e.facility,
                     "visit_number": e.visit_number, "status": e.status, "patient_class": e.patient_class,
-                    "admit_time": _utc(e.start_time()), "discharge_time": _utc(e.discharge_time),
-                    "disposition": e.disposition, "location": _json(e.location), "diagnoses": _json(e.diagnoses),
-                    "length_of_stay_days": e.length_of_stay(today), "last_event_time": _utc(e.last_event_time),
+                    "admit_time": e.start_time(), "discharge_time": e.discharge_time,
+                    "disposition": e.disposition, "location": e.location, "diagnoses": e.diagnoses,
+                    "length_of_stay_days": e.length_of_stay(today), "last_event_time": e.last_event_time,
                 })
             current: set[tuple] = set()
             if member_id is not None:
@@ -111,19 +87,19 @@ class BatchWriter:
                         "member_id": member_id, "encounter_key": c.encounter_key, "facility": c.facility,
                         "practice_id": practice, "hospitalist_group": roster.hospitalist_group if roster else None,
                         "pod": roster.pod if roster else None, "patient_class": c.patient_class,
-                        "location": _json(c.location), "since": _utc(c.since),
+                        "location": c.location, "since": c.since,
                     })
             gone_census |= old_census - current
-        store.save_projections(session, enc_rows, sorted(gone_encounters), census_rows, sorted(gone_census))
+        uow.encounters.save(enc_rows, sorted(gone_encounters), census_rows, sorted(gone_census))
 
-    def _flush_alerts(self, session: Session, events: list[Event]) -> None:
+    def _flush_alerts(self, uow: UnitOfWork, events: list[Event]) -> None:
         alert_events = [e for e in events if isinstance(e, (AlertRaisedV1, AlertUpdatedV1, AlertRetractedV1))]
         if not alert_events:
             return
         raised_here = {str(e.alert_id) for e in alert_events if isinstance(e, AlertRaisedV1)}
-        rows = store.load_alerts(session, {str(e.alert_id) for e in alert_events} - raised_here)
-        new: dict[str, dict[str, Any]] = {}
-        changed: dict[str, dict[str, Any]] = {}
+        rows = uow.alerts.load({str(e.alert_id) for e in alert_events} - raised_here)
+        new: dict[str, Record] = {}
+        changed: dict[str, Record] = {}
         for e in alert_events:
             aid = str(e.alert_id)
             if isinstance(e, AlertRaisedV1):
@@ -131,8 +107,8 @@ class BatchWriter:
                     "alert_id": aid, "member_id": e.member_id, "hospitalist_group": e.hospitalist_group,
                     "pod": e.pod, "pcp_practice_id": e.pcp_practice_id, "kind": e.kind, "facility": e.facility,
                     "encounter_key": e.encounter_key, "status": "open", "readmission": e.readmission,
-                    "event_time": _utc(e.event_time), "received_at": _utc(e.received_at), "raised_at": self.now,
-                    "updated_at": self.now, "retract_reason": None, "details": e.model_dump_json(),
+                    "event_time": e.event_time, "received_at": e.received_at, "raised_at": self.now,
+                    "updated_at": self.now, "retract_reason": None, "details": e,
                     "acknowledged_by": None, "acknowledged_at": None,
                 }
                 rows[aid] = row
@@ -142,7 +118,9 @@ class BatchWriter:
             row = rows.get(aid)
             if row is None:  # an update of an alert this database never saw (e.g. restored from topics later)
                 continue
-            details = json.loads(row["details"])
+            details = row["details"]
+            if isinstance(details, AlertRaisedV1):  # raised in this batch: its first update
+                details = json.loads(details.model_dump_json())
             if isinstance(e, AlertUpdatedV1):
                 for name in ("location", "patient_class", "attending", "diagnoses"):
                     value = getattr(e, name)
@@ -155,8 +133,8 @@ class BatchWriter:
             else:
                 row["status"] = "retracted"
                 row["retract_reason"] = e.reason[:200]
-            row["details"] = store.dumps(details)
+            row["details"] = details
             row["updated_at"] = self.now
             if aid not in new:
                 changed[aid] = row
-        store.save_alerts(session, list(new.values()), list(changed.values()))
+        uow.alerts.save(list(new.values()), list(changed.values()))

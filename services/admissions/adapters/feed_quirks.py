@@ -20,30 +20,18 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, String, Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
 
-from . import metrics
-from .store import metadata
+from .. import metrics
+from .tables import feed_quirks
 
 log = logging.getLogger(__name__)
 
 MAX_FACILITIES = 1000
 OTHER = "(other)"
-
-feed_quirks = Table(
-    "feed_quirks", metadata,
-    Column("facility", String(64), primary_key=True),
-    Column("category", String(16), primary_key=True),  # accepted | refused | duplicate | warning | refusal
-    Column("field", String(32), primary_key=True),  # warning/refusal: where (PV1-36, MSH-9.2); else ""
-    Column("kind", String(64), primary_key=True),  # warning kind, or table 0357 code of a refusal; else ""
-    Column("count", BigInteger, nullable=False),
-    Column("last_text", String(300), nullable=True),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
-)
 
 Key = tuple[str, str, str, str]
 
@@ -145,53 +133,41 @@ def add_counts(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(stmt, rows)
 
 
-def report(session: Session, facility: str | None = None) -> list[dict[str, Any]]:
-    """Per sending facility: accepted, refused, duplicates, warnings (field, kind, count, text),
-    refusal reasons (where, code, count, text), first and last seen. Facilities sorted by name."""
-    q = select(feed_quirks)
-    if facility is not None:
-        q = q.where(feed_quirks.c.facility == facility)
-    out: dict[str, dict[str, Any]] = {}
-    for r in session.execute(q).mappings():
-        f = out.setdefault(r["facility"], {"facility": r["facility"], "accepted": 0, "refused": 0, "duplicates": 0,
-                                           "warnings": [], "refusals": [], "first_seen": None, "last_seen": None})
-        first, last = _utc(r["first_seen"]), _utc(r["last_seen"])
-        f["first_seen"] = first if f["first_seen"] is None else min(f["first_seen"], first)
-        f["last_seen"] = last if f["last_seen"] is None else max(f["last_seen"], last)
-        cat = r["category"]
-        if cat == "accepted":
-            f["accepted"] += r["count"]
-        elif cat == "refused":
-            f["refused"] += r["count"]
-        elif cat == "duplicate":
-            f["duplicates"] += r["count"]
-        elif cat == "warning":
-            f["warnings"].append({"field": r["field"], "kind": r["kind"], "count": r["count"], "text": r["last_text"]})
-        elif cat == "refusal":
-            f["refusals"].append({"where": r["field"], "code": r["kind"], "count": r["count"], "text": r["last_text"]})
-    for f in out.values():
-        f["warnings"].sort(key=lambda w: (-w["count"], w["field"], w["kind"]))
-        f["refusals"].sort(key=lambda w: (-w["count"], w["where"], w["code"]))
-    return [out[k] for k in sorted(out)]
-
-
 def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
-def format_report(rows: list[dict[str, Any]]) -> str:
-    """The report as text, one block per sending facility (``./ccp feeds report``)."""
-    if not rows:
-        return "no messages counted yet"
-    lines = []
-    for f in rows:
-        total = f["accepted"] + f["refused"]
-        share = f" ({f['refused'] / total:.0%} refused)" if total else ""
-        seen = f"{f['first_seen']:%Y-%m-%d %H:%M} .. {f['last_seen']:%Y-%m-%d %H:%M} UTC" if f["first_seen"] else ""
-        lines.append(f"{f['facility']}: {f['accepted']} accepted, {f['refused']} refused{share}, "
-                     f"{f['duplicates']} resent   {seen}")
-        for w in f["warnings"]:
-            lines.append(f"    warning  {w['field']:<8} {w['kind']:<13} {w['count']:>7}  {w['text'] or ''}")
-        for r in f["refusals"]:
-            lines.append(f"    refused  {r['where']:<8} {r['code']:<13} {r['count']:>7}  {r['text'] or ''}")
-    return "\n".join(lines)
+class SqlFeedReport:
+    """The report's read (``app/ports.FeedReport``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def report(self, facility: str | None = None) -> list[dict[str, Any]]:
+        """Per sending facility: accepted, refused, duplicates, warnings (field, kind, count, text),
+        refusal reasons (where, code, count, text), first and last seen. Facilities sorted by name."""
+        q = select(feed_quirks)
+        if facility is not None:
+            q = q.where(feed_quirks.c.facility == facility)
+        out: dict[str, dict[str, Any]] = {}
+        for r in self.session.execute(q).mappings():
+            f = out.setdefault(r["facility"], {"facility": r["facility"], "accepted": 0, "refused": 0, "duplicates": 0,
+                                               "warnings": [], "refusals": [], "first_seen": None, "last_seen": None})
+            first, last = _utc(r["first_seen"]), _utc(r["last_seen"])
+            f["first_seen"] = first if f["first_seen"] is None else min(f["first_seen"], first)
+            f["last_seen"] = last if f["last_seen"] is None else max(f["last_seen"], last)
+            cat = r["category"]
+            if cat == "accepted":
+                f["accepted"] += r["count"]
+            elif cat == "refused":
+                f["refused"] += r["count"]
+            elif cat == "duplicate":
+                f["duplicates"] += r["count"]
+            elif cat == "warning":
+                f["warnings"].append({"field": r["field"], "kind": r["kind"], "count": r["count"], "text": r["last_text"]})
+            elif cat == "refusal":
+                f["refusals"].append({"where": r["field"], "code": r["kind"], "count": r["count"], "text": r["last_text"]})
+        for f in out.values():
+            f["warnings"].sort(key=lambda w: (-w["count"], w["field"], w["kind"]))
+            f["refusals"].sort(key=lambda w: (-w["count"], w["where"], w["code"]))
+        return [out[k] for k in sorted(out)]
