@@ -15,11 +15,12 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
+from .. import topics
 from .envelope import Event
 
 
 class NotificationDeadLetteredV1(Event):
-    TOPIC: ClassVar[str] = "notifications.dead_letters"
+    TOPIC: ClassVar[str] = topics.NOTIFICATION_DEAD_LETTERS
 
     event_type: Literal["notification.dead_lettered"] = "notification.dead_lettered"
     schema_version: Literal[1] = 1
