@@ -10,11 +10,20 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shared.codec import decode
 from shared.db import insert_ignore
 from shared.events import AdtEventV1
 
 from . import tables as tb
 from .bulk import chunks as _chunks
+
+
+def _held(body: str) -> AdtEventV1:
+    # Through the codec, as the consumer decodes: the body is whatever ADT version was current when
+    # it was held (v1 rows from an earlier release are lifted to the latest model).
+    e = decode(body, expect=(AdtEventV1,))
+    assert isinstance(e, AdtEventV1)
+    return e
 
 
 class SqlHeldAdt:
@@ -35,7 +44,7 @@ class SqlHeldAdt:
         for part in _chunks(keys):
             for r in self.s.execute(select(h.c.id, h.c.patient_key, h.c.body).where(h.c.patient_key.in_(part))
                                     .order_by(h.c.occurred_at, h.c.id)):
-                self.cache[r.patient_key].append((r.id, AdtEventV1.model_validate_json(r.body)))
+                self.cache[r.patient_key].append((r.id, _held(r.body)))
 
     def take(self, patient_keys: Iterable[str]) -> list[AdtEventV1]:
         keys = list(patient_keys)
