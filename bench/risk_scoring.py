@@ -60,7 +60,8 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from services.risk.adapters.reference import load_normalization, load_policies  # noqa: E402
-from services.risk.adapters.repository import SqlRiskRepository, open_database  # noqa: E402
+from services.risk.adapters.database import connect, open_database  # noqa: E402
+from services.risk.adapters.repository import SqlRiskRepository  # noqa: E402
 from services.risk.adapters.parallel import parallel_full_rescore  # noqa: E402
 from services.risk.app.context import RiskContext  # noqa: E402
 from services.risk.domain.assessment import assess  # noqa: E402
@@ -144,7 +145,7 @@ def parts(url: str, cpu_dir: str, parent: int, today: date = TODAY) -> tuple:
     On close it leaves its own CPU seconds (a spawned process: its whole life; the parent itself
     with ``--processes 1``: from here on) and its backend's in ``cpu_dir``."""
     cpu0 = time.process_time() if os.getpid() == parent else 0.0
-    db = open_database(url, pool_size=1)
+    db = connect(url, pool_size=1)   # as the service's own helper processes (the parent ran the schema step)
     backend = BackendCpu(db.engine)
     ctx = RiskContext(load_policies(), load_normalization(), lambda: today)
 
@@ -193,7 +194,7 @@ def load(db, n: int, rng: random.Random) -> dict:
 
 def timed_rescore(url: str, args, today: date, label: str) -> dict:
     """One timed parallel full re-score as of ``today``; prints wall, CPU by part and the estimate."""
-    rescore_db = open_database(url, pool_size=1)
+    rescore_db = connect(url, pool_size=1)
     parent_backend = BackendCpu(rescore_db.engine)
     cpu_dir = tempfile.mkdtemp(prefix="risk-bench-")
     load0, cpu0, children0 = os.getloadavg()[0], time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
