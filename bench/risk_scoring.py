@@ -99,12 +99,12 @@ def facts(m: Member, rng: random.Random) -> tuple[list[ClaimFacts], list[AdtEnco
         ed = rng.random() < 0.08
         dx = (rng.choice(ED_DX),) if ed else tuple(conditions[:rng.randint(1, max(1, len(conditions)))] or ("Z0000",))
         at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=12)
-        base = dict(member_id=m.member_id, family=cid, claim_id=cid, service_from=day, service_to=day, diagnoses=dx,
+        base = dict(member_id=m.member_id, claim_id=cid, service_from=day, service_to=day, diagnoses=dx,
                     ra_eligible=True, ed_day=day if ed else None)
-        claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at, frequency="1", **base))
+        claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at, frequency_code="1", **base))
         if rng.random() < 0.05:   # a replacement or a void of that claim
             claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at + timedelta(days=20),
-                                     frequency=rng.choice("78"), **base))
+                                     frequency_code=rng.choice("78"), **base))
     if rng.random() < 1 / 6:
         day = TODAY - timedelta(days=rng.randint(1, 360))
         arrival = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=rng.uniform(0, 24))

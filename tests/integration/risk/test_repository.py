@@ -113,3 +113,46 @@ def test_a_batch_rolled_back_counts_nothing_and_its_retry_counts_once(db):
     assert scored() == before and stored(db, m) is None
     run(db, batch)                                                             # redelivered, applied
     assert scored() == before + 1 and stored(db, m) is not None
+
+
+def test_claim_facts_stored_before_the_one_rule_still_name_the_claim_they_correct(db):
+    """A row the release before the rule wrote (no ``orig``, no version stamps; ``family`` named the
+    claim a correction corrects) reads as its v1 claim: a void stored then voids the original that
+    arrives after the upgrade."""
+    import uuid
+
+    from services.risk.adapters import tables as t
+
+    m = ev.member()
+    run(db, [ev.roster(m, tier="low")])
+    with db.transaction() as s:
+        s.execute(t.claims.insert().values(
+            member_id=m, event_id=str(uuid.uuid4()), occurred_at=datetime(2026, 3, 1, tzinfo=ev.UTC), ed=False,
+            facts={"family": "CLM-OLD", "claim_id": "CLM-OLD-V", "frequency": "8", "from": "2026-02-20",
+                   "to": "2026-02-20", "dx": ["I5022"], "ra": True, "ed": None, "ip": None}))
+    with db.transaction() as s:
+        (void,) = SqlRiskRepository(s).claims([m])[m]
+    assert (void.original_claim_id, void.adjudication_date, void.version_sequence) == ("CLM-OLD", None, None)
+    assert run(db, [ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20), claim_id="CLM-OLD")]) == []
+    assert stored(db, m).raw_score == 0.395
+    assert view(db, m)["score"]["hccs"] == []
+
+
+def test_what_a_version_says_about_when_it_was_made_is_kept_and_decides(db):
+    """Two replacements of one claim: the one the payer adjudicated later counts, though it arrived
+    first with the earlier event time; its stamps survive the database."""
+    m = ev.member()
+    run(db, [ev.roster(m, tier="low"), ev.office_claim(m, ("Z0000",), date(2026, 2, 20), claim_id="CLM-S")])
+    later = ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20), claim_id="CLM-S2",
+                            frequency="7", original="CLM-S", adjudicated=date(2026, 3, 9), sequence=2,
+                            at=datetime(2026, 3, 1, tzinfo=ev.UTC))
+    earlier = ev.office_claim(m, ("Z0000",), date(2026, 2, 20), claim_id="CLM-S1", frequency="7",
+                              original="CLM-S", adjudicated=date(2026, 3, 2), at=datetime(2026, 3, 11, tzinfo=ev.UTC))
+    (up,) = run(db, [later])
+    assert run(db, [earlier]) == []
+    assert (up.new_tier, stored(db, m).raw_score) == ("high", 2.12)
+    with db.transaction() as s:
+        kept = {c.claim_id: c for c in SqlRiskRepository(s).claims([m])[m]}
+    assert (kept["CLM-S2"].adjudication_date, kept["CLM-S2"].version_sequence, kept["CLM-S2"].original_claim_id) == \
+        (date(2026, 3, 9), 2, "CLM-S")
+    assert {d["claim_id"] for h in view(db, m)["score"]["hccs"] for d in h["diagnoses"]} == {"CLM-S2"}
