@@ -60,7 +60,8 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from services.risk.adapters.reference import load_normalization, load_policies  # noqa: E402
-from services.risk.adapters.repository import SqlRiskRepository, open_database  # noqa: E402
+from services.risk.adapters.database import connect, open_database  # noqa: E402
+from services.risk.adapters.repository import SqlRiskRepository  # noqa: E402
 from services.risk.adapters.parallel import parallel_full_rescore  # noqa: E402
 from services.risk.app.context import RiskContext  # noqa: E402
 from services.risk.domain.assessment import assess  # noqa: E402
@@ -98,12 +99,12 @@ def facts(m: Member, rng: random.Random) -> tuple[list[ClaimFacts], list[AdtEnco
         ed = rng.random() < 0.08
         dx = (rng.choice(ED_DX),) if ed else tuple(conditions[:rng.randint(1, max(1, len(conditions)))] or ("Z0000",))
         at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=12)
-        base = dict(member_id=m.member_id, family=cid, claim_id=cid, service_from=day, service_to=day, diagnoses=dx,
+        base = dict(member_id=m.member_id, claim_id=cid, service_from=day, service_to=day, diagnoses=dx,
                     ra_eligible=True, ed_day=day if ed else None)
-        claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at, frequency="1", **base))
+        claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at, frequency_code="1", **base))
         if rng.random() < 0.05:   # a replacement or a void of that claim
             claims.append(ClaimFacts(event_id=str(uuid.uuid4()), occurred_at=at + timedelta(days=20),
-                                     frequency=rng.choice("78"), **base))
+                                     frequency_code=rng.choice("78"), **base))
     if rng.random() < 1 / 6:
         day = TODAY - timedelta(days=rng.randint(1, 360))
         arrival = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=rng.uniform(0, 24))
@@ -144,7 +145,7 @@ def parts(url: str, cpu_dir: str, parent: int, today: date = TODAY) -> tuple:
     On close it leaves its own CPU seconds (a spawned process: its whole life; the parent itself
     with ``--processes 1``: from here on) and its backend's in ``cpu_dir``."""
     cpu0 = time.process_time() if os.getpid() == parent else 0.0
-    db = open_database(url, pool_size=1)
+    db = connect(url, pool_size=1)   # as the service's own helper processes (the parent ran the schema step)
     backend = BackendCpu(db.engine)
     ctx = RiskContext(load_policies(), load_normalization(), lambda: today)
 
@@ -193,7 +194,7 @@ def load(db, n: int, rng: random.Random) -> dict:
 
 def timed_rescore(url: str, args, today: date, label: str) -> dict:
     """One timed parallel full re-score as of ``today``; prints wall, CPU by part and the estimate."""
-    rescore_db = open_database(url, pool_size=1)
+    rescore_db = connect(url, pool_size=1)
     parent_backend = BackendCpu(rescore_db.engine)
     cpu_dir = tempfile.mkdtemp(prefix="risk-bench-")
     load0, cpu0, children0 = os.getloadavg()[0], time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, String, Text, and_, bindparam, cast, func, select, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from shared.db import Database, upsert
+from shared.db import insert_ignore, upsert
 
 from ..app.ports import GapStatus, MemberFacts, StoredAssessment, TierState
 from ..domain.claims import ClaimFacts
@@ -30,10 +30,6 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
 
 def _d(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
-
-
-def open_database(url: str, *, pool_size: int = 5) -> Database:
-    return Database(url, t.metadata, pool_size=pool_size)
 
 
 class SqlRiskRepository:
@@ -98,8 +94,6 @@ class SqlRiskRepository:
 
     # ------------------------------------------------------------------ facts
     def add_claims(self, claims: list[ClaimFacts]) -> None:
-        from shared.db import insert_ignore
-
         insert_ignore(self.s, t.claims, [{"member_id": c.member_id, "event_id": c.event_id, "occurred_at": c.occurred_at,
                                           "ed": c.ed_day is not None, "facts": c.to_dict()} for c in claims])
 

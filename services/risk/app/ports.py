@@ -1,8 +1,9 @@
-"""What the use cases need from storage: the repository protocol (adapters implement it)."""
+"""What the use cases need from storage: the repository and unit-of-work protocols (the adapters
+implement them on SQLAlchemy; the unit tests in memory)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -95,3 +96,14 @@ class RiskRepository(Protocol):
     def assessment(self, member_id: str) -> StoredAssessment | None: ...
     # the ED evidence: members (after ``after``, ``limit`` of them) with their ADT ED visits and claims
     def ed_facts(self, after: str | None, limit: int) -> list[tuple[Member, list[AdtEncounter], list[ClaimFacts]]]: ...
+
+
+class UnitOfWork(Protocol):
+    """A consumed batch's transaction (the consumer pipeline owns it: it commits, with the batch's
+    processed-events rows and after its derived events were confirmed by Kafka)."""
+
+    repo: RiskRepository
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the transaction committed, never for an attempt rolled back (metrics
+        count committed work only)."""

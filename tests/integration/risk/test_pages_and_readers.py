@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from services.risk.adapters.repository import SqlRiskRepository, open_database
+from services.risk.adapters.database import open_database
+from services.risk.adapters.unit_of_work import SqlUnitOfWork
 from services.risk.adapters.wiring import build_context
 from services.risk.api import create_api
-from services.risk.app.consume import apply_batch
-from services.risk.routes import route
 from services.risk.settings import RiskSettings
 from tests.unit.risk import events as ev
+from tests.unit.risk.fakes import through_routes
 
 SERVICE = {"X-API-Key": "dev-service-outreach"}
 
@@ -31,10 +31,10 @@ def risk(tmp_path):
     db.create_schema()
     m = ev.member("PG")
     with db.transaction() as s:
-        apply_batch(SqlRiskRepository(s), [ev.roster(m, tier="low")], build_context(settings), route)
+        through_routes(SqlUnitOfWork.for_session(s), [ev.roster(m, tier="low")], build_context(settings))
     with db.transaction() as s:
-        apply_batch(SqlRiskRepository(s), [ev.office_claim(m, ("E1122", "I5022"), date(2026, 2, 20),
-                                                           claim_id="CLM-PG1")], build_context(settings), route)
+        through_routes(SqlUnitOfWork.for_session(s), [ev.office_claim(m, ("E1122", "I5022"), date(2026, 2, 20),
+                                                                      claim_id="CLM-PG1")], build_context(settings))
     db.dispose()
     with TestClient(create_api(settings), base_url="http://testserver", follow_redirects=False) as client:
         yield client, m, url

@@ -31,18 +31,19 @@ from sqlalchemy import text
 
 from services.risk.adapters.parallel import parallel_full_rescore
 from services.risk.adapters.reference import load_normalization, load_policies
-from services.risk.adapters.repository import SqlRiskRepository, open_database
+from services.risk.adapters.database import connect, open_database
+from services.risk.adapters.repository import SqlRiskRepository
+from services.risk.adapters.unit_of_work import SqlUnitOfWork
 from services.risk.adapters.wiring import transactions
-from services.risk.app.consume import apply_batch
 from services.risk.app.context import RiskContext
 from services.risk.app.full_rescore import full_rescore
 from services.risk.app.rescore import explain_member, rescore
 from services.risk.domain.scoring import LIBRARY_MODEL, DiagnosisSource, HccFactor, HccScorer, RiskScore
 from services.risk.domain.segments import DUAL_STATUS_CODE, Segment
 from services.risk.domain.tiers import parse_policy
-from services.risk.routes import route
 from shared.events import ClaimLine, ClaimV1
 from tests.unit.risk import events as ev
+from tests.unit.risk.fakes import through_routes
 
 INTAKE_DAY = date(2026, 3, 12)
 RESCORE_DAY = date(2026, 4, 3)
@@ -107,7 +108,7 @@ def context(day: date, reference: bool = False) -> RiskContext:
 
 def process_parts(url: str) -> tuple:
     """One process of the parallel re-score (picklable: module level)."""
-    db = open_database(url, pool_size=1)
+    db = connect(url, pool_size=1)
     return db, context(RESCORE_DAY), lambda events: None, lambda: None
 
 
@@ -211,13 +212,12 @@ def one_by_one(db, ctx, ids) -> list:
 @pytest.fixture
 def db(pg_url):
     database = open_database(pg_url)
-    database.create_schema()
     rng = random.Random(1515)
     events, segments = population(rng)
     intake = context(INTAKE_DAY)
     for i in range(0, len(events), 150):                  # the worker's use case, batch by batch
         with database.transaction() as s:
-            apply_batch(SqlRiskRepository(s), events[i:i + 150], intake, route)
+            through_routes(SqlUnitOfWork.for_session(s), events[i:i + 150], intake)
     with database.transaction() as s:
         SqlRiskRepository(s).put_segments(segments)
     snapshot(database)
@@ -278,7 +278,7 @@ def test_a_batch_of_new_claim_versions_and_the_risk_views_equal_the_straightforw
     touched = sorted({e.member_id for e in batch})
 
     with db.transaction() as s:
-        fast_events = apply_batch(SqlRiskRepository(s), batch, context(RESCORE_DAY), route)
+        fast_events = through_routes(SqlUnitOfWork.for_session(s), batch, context(RESCORE_DAY))
     fast = Outcome.read(db, fast_events)
 
     restore(db)          # the claims stay stored; the reference re-scores the same members one by one
