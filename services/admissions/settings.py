@@ -7,10 +7,11 @@ from datetime import tzinfo
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from shared.calendar import BusinessCalendar
 from shared.settings import CommonSettings
+from shared.web.sessions import session_key
 
 from .domain.reconcile import Env
 from .domain.rules import AdmissionRules
@@ -79,6 +80,9 @@ class AdmissionsSettings(CommonSettings):
     ingest_users: str = Field(default="feed.adt",
                               description="user ids (comma list) allowed to POST ADT besides admins")
     sse_keepalive_s: float = Field(default=15.0, gt=0, description="comment line sent on an idle SSE stream")
+    session_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the hospitalist page's session cookie (required in production)")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="how long a page login lasts")
 
     @field_validator("default_feed_timezone")
     @classmethod
@@ -121,6 +125,11 @@ class AdmissionsSettings(CommonSettings):
 
     def listener_host(self) -> str:
         return self.mllp_host or self.http_host
+
+    def session_key(self) -> bytes:
+        """The page sessions' HMAC key (``shared.web``): production refuses to run without a real
+        one; development and tests get a random key per process."""
+        return session_key(self.session_secret, production=self.is_production())
 
 
 def _codes(text: str) -> frozenset[str]:

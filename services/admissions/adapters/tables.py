@@ -14,6 +14,8 @@ Tables:
 - ``merged_patients``: patient key merged away by an A40 (MRG-1) → the record it was merged into,
   so the key's events that arrive after the merge (another partition) join that record.
 - ``feed_quirks``: per sending facility, the counts behind the feed-quirks report.
+- ``revoked_sessions``: the hospitalist page's logged-out sessions until they would have expired
+  (``shared.web.revocations``).
 - ``processed_events`` and ``audit_log`` from ``shared``.
 """
 
@@ -27,10 +29,12 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, La
 
 from shared.audit import audit_table
 from shared.db import processed_events_table
+from shared.web.revocations import revoked_sessions_table
 
 metadata = MetaData()
 processed_events = processed_events_table(metadata)
 audit_log = audit_table(metadata)
+revoked_sessions = revoked_sessions_table(metadata)  # the hospitalist page's logouts (shared.web)
 
 members = Table(
     "members", metadata,
