@@ -201,6 +201,60 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(fn)
 
 
+class SqlUnitOfWorkBase:
+    """The lifecycle every service's SQL unit of work shares; a service binds its repositories in
+    ``_bind(session)``.
+
+    - ``Uow(db)`` — a command, query or job of its own: ``with uow: ...; uow.commit()``; leaving the
+      block without committing rolls back, and the session is closed either way.
+    - ``Uow.for_session(session)`` — the worker's batch: the consumer pipeline (``shared.consumer``)
+      owns the transaction, so entering it as a block is refused.
+
+    ``after_commit`` runs a callback once the outermost transaction committed, never for a rolled-back
+    attempt (metrics are counted once however often a batch is retried)."""
+
+    def __init__(self, db: Database | None) -> None:
+        self.db = db
+        self.session: Session | None = None
+        self._owned = True
+
+    @classmethod
+    def for_session(cls, session: Session):  # -> the subclass (its __init__ takes a database of None)
+        uow = cls(None)
+        uow._owned = False
+        uow._bind(session)
+        return uow
+
+    def _bind(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self):
+        if not self._owned:
+            raise RuntimeError("the consumer pipeline owns this session's transaction")
+        assert self.db is not None
+        session = self.db.sessions()
+        session.begin()
+        self._bind(session)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        session, self.session = self.session, None
+        try:
+            if session is not None and session.in_transaction():
+                session.rollback()
+        finally:
+            if session is not None:
+                session.close()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        assert self.session is not None
+        after_commit(self.session, fn)
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, skipping those whose primary key exists (ON CONFLICT DO NOTHING)."""
     if not rows:
