@@ -106,6 +106,19 @@ def processed_events_table(metadata: MetaData) -> Table:
 SCHEMA_LOCK_KEY = 0x43435053  # "CCPS"
 
 
+def _create_search_path_schema(conn) -> None:
+    """A URL may give the service a schema of its own (``?options=-csearch_path%3Dgaps``, what ``ccp``
+    does when one DATABASE_URL serves every service: their table names overlap). When no schema of
+    the search path exists yet, the first one named is created, so the tables land there."""
+    if conn.exec_driver_sql("SELECT current_schema()").scalar() is not None:
+        return
+    path = conn.exec_driver_sql("SHOW search_path").scalar() or ""
+    names = [n.strip().strip('"') for n in path.split(",") if n.strip() and n.strip() != '"$user"']
+    if names:
+        quoted = '"' + names[0].replace('"', '""') + '"'
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+
+
 class Database:
     """An engine, a session factory and the service's metadata."""
 
@@ -128,6 +141,7 @@ class Database:
 
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % SCHEMA_LOCK_KEY)
+                _create_search_path_schema(conn)
                 self.metadata.create_all(conn)
                 for table in append_only:
                     for statement in append_only_guard_statements(table):
