@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, report  # noqa: E402
+from common import REPO, Procs, report  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -148,38 +147,6 @@ def histogram_quantile(port: int, name: str, q: float) -> float | None:
     return next(le for le in sorted(buckets) if buckets[le] >= q * total)
 
 
-class Procs:
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, service: str, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
-        WORK.mkdir(parents=True, exist_ok=True)
-        log = open(WORK / f"{service}-{process}.log", "wb")
-        p = subprocess.Popen([sys.executable, "-m", f"services.{service}", process], cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
-                                  **env}, stdout=log, stderr=subprocess.STDOUT)
-        self.running.append(p)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                raise SystemExit(f"{service} {process} exited: see {log.name}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
-                    return p
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"{service} {process} not healthy")
-
-    def stop_all(self) -> None:
-        for p in self.running:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.running:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 # ---------------------------------------------------------------------- the receiver
@@ -336,7 +303,7 @@ def main() -> None:
 
     dbs = Databases(pg, name_prefix="bench_ntf_")
     adm_db, ntf_db = dbs.new(), dbs.new()
-    procs = Procs()
+    procs = Procs(WORK)
     rx = Receiver(free_port())
     rx.up()
     try:

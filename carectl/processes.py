@@ -126,6 +126,33 @@ PROCESSES: tuple[ProcSpec, ...] = (
 )
 
 
+def service_database_url(env: dict[str, str] | os._Environ, service: str) -> str | None:
+    """The database URL a service's processes get: ``<SERVICE>_DATABASE_URL`` when set, else the one
+    ``DATABASE_URL`` — on PostgreSQL with the service's own schema as its search path (the services'
+    table names overlap: admissions, gaps and notifications each have a ``members`` table), created by
+    the service's schema step. A URL that already sets ``options`` is passed as it is. None: the
+    service's SQLite file under the var directory."""
+    own = env.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return own
+    shared = env.get("DATABASE_URL")
+    return with_schema(shared, service) if shared else None
+
+
+def with_schema(url: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if not u.drivername.startswith("postgresql") or "options" in u.query:
+        return url
+    return u.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def database_services() -> tuple[str, ...]:
+    """The platform's services (each has a database of its own), in the port plan's order."""
+    return tuple(dict.fromkeys(spec.service for spec in PROCESSES if not spec.module))
+
+
 def available(spec: ProcSpec) -> bool:
     return bool(spec.module) or (REPO / "services" / spec.service / "__main__.py").exists()
 
@@ -155,9 +182,10 @@ class Supervisor:
         env.update(spec.extra_env)
         env.update(spec.port_env(self.port_offset))
         env.update(spec.link_env(self.port_offset))
-        env["DATABASE_URL"] = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL", ""))
-        if not env["DATABASE_URL"]:
-            env.pop("DATABASE_URL")
+        env.pop("DATABASE_URL", None)
+        url = service_database_url(self.env, spec.service)
+        if url:
+            env["DATABASE_URL"] = url
         env.update(service_kafka_credentials(self.env, spec.service))
         log = open(self.var_dir / "logs" / f"{spec.name}.log", "ab")
         return subprocess.Popen([self.python, *spec.argv()], env=env, cwd=REPO,
@@ -172,7 +200,7 @@ class Supervisor:
                 continue
             done.add(spec.service)
             env = dict(self.env)
-            url = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL"))
+            url = service_database_url(self.env, spec.service)
             if url:
                 env["DATABASE_URL"] = url
             subprocess.run([self.python, "-m", f"services.{spec.service}", "migrate"], env=env, cwd=REPO, check=True)

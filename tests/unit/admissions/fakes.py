@@ -16,6 +16,7 @@ from shared.events import AlertRaisedV1
 
 from services.admissions.app.scope import Scope
 from services.admissions.domain.patient_state import state_from_dict, state_to_dict
+from tests.support.fake_uow import FakeUnitOfWorkBase
 
 
 class CommitFailed(TransientError):
@@ -192,44 +193,17 @@ class Feeds:
         return [r for r in self.s.quirks if facility is None or r["facility"] == facility]
 
 
-class FakeUnitOfWork:
-    """All-or-nothing on a copy of the store; ``commit`` writes the copy back, then runs the
-    after-commit callbacks. ``fail_commit`` makes the next commit fail (as a lost database
-    connection would): nothing is kept and no callback runs."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.fail_commit = False
-        self._bind(store)
+class FakeUnitOfWork(FakeUnitOfWorkBase):
+    """All-or-nothing on a copy of the store (``tests.support.fake_uow``); a failed commit is a
+    ``CommitFailed`` (transient: the batch is retried)."""
 
     def _bind(self, s: Store) -> None:
-        self.working = s
+        super()._bind(s)
         self.crosswalk, self.states, self.encounters = Crosswalk(s), PatientStates(s), Encounters(s)
         self.alerts, self.audit, self.feeds = Alerts(s), Audit(s), Feeds(s)
-        self._after: list = []
 
-    def __enter__(self):
-        self._bind(copy.deepcopy(self.store))
-        return self
-
-    def __exit__(self, *exc):
-        self._bind(self.store)  # whatever was not committed is gone
-
-    def after_commit(self, fn):
-        self._after.append(fn)
-
-    def commit(self):
-        if self.fail_commit:
-            self.fail_commit = False
-            raise CommitFailed("commit failed")
-        for name in vars(self.store):
-            if name != "commits":
-                setattr(self.store, name, getattr(self.working, name))
-        self.store.commits += 1
-        callbacks, self._after = self._after, []
-        for cb in callbacks:
-            cb()
-        self._bind(copy.deepcopy(self.store))
+    def commit_failure(self) -> Exception:
+        return CommitFailed("commit failed")
 
 
 def factory(store: Store):
