@@ -6,7 +6,7 @@ MLLP, ``ingest.py``) and the hospitalist's page (``web/hospitalist_pages.py``, o
 web kit ``shared.web``; its logouts in the ``revoked_sessions`` table) in one FastAPI app,
 served by uvicorn, with ``/metrics`` and ``/healthz`` (database, alert stream tailing Kafka).
 The database bootstrap runs (idempotently) when the app is created. The API process imports no
-faust (``tests/unit/admissions/test_entry_points.py``).
+faust (``tests/unit/test_entry_points.py``).
 """
 
 from __future__ import annotations
