@@ -22,7 +22,7 @@ from shared.events import utcnow
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
 
-from .adapters import tables
+from .adapters.database import open_database
 from .adapters.directory import FileDirectory
 from .adapters.kafka import KafkaPublisher
 from .adapters.oidc import OidcClient
@@ -42,8 +42,7 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
                now: Callable[[], datetime] = utcnow) -> FastAPI:
     own_producer = producer is None
     producer = producer or EventProducer(settings, client_id="portal-api", **{"linger.ms": 0})
-    db = tables.open_database(settings.resolved_database_url(), pool_size=10)
-    tables.create_schema(db)
+    db = open_database(settings.resolved_database_url(), pool_size=10)
     users = load_directory(settings.users_file, settings.environment)
     oidc = None
     if settings.oidc_configured():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
-from shared.db import Database, insert_ignore, upsert
+from shared.db import Database, after_commit, insert_ignore, upsert
 
 from ..app.ports import PendingLogin, SessionRecord
 from ..domain.model import CareTask, Encounter, Gap, Member, Message, Reply
@@ -244,6 +245,12 @@ class SqlUnitOfWork:
             finally:
                 self._session.close()
                 self._session = None
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """``fn`` runs once the transaction commits (the consumer's, for a bound one), never after a
+        rollback (``shared.db.after_commit``)."""
+        assert self._session is not None, "outside a transaction"
+        after_commit(self._session, fn)
 
     def commit(self) -> None:
         if self._bound is None and self._session is not None:

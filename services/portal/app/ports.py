@@ -7,7 +7,7 @@ unit tests implement them in memory (``tests/unit/portal/fakes.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -117,6 +117,10 @@ class UnitOfWork(Protocol):
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the transaction committed, never for one rolled back (metrics count
+        committed work only)."""
 
 
 class Publisher(Protocol):

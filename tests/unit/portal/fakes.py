@@ -136,6 +136,7 @@ class FakeUnitOfWork:
     def __init__(self, store: Store | None = None) -> None:
         self.committed = store or Store()
         self.commits = 0
+        self._after: list = []
 
     def _bind(self, s: Store) -> None:
         self.members = _Members(s)
@@ -151,20 +152,42 @@ class FakeUnitOfWork:
 
     def __enter__(self):
         self._work = copy.deepcopy(self.committed)
+        self._after = []
         self._bind(self._work)
         return self
 
     def __exit__(self, *exc):
+        self._after = []   # committed: already run; rolled back: never
         self._bind(self.committed)
+
+    def after_commit(self, fn):
+        self._after.append(fn)
 
     def commit(self):
         self.committed.__dict__.update(self._work.__dict__)
         self.commits += 1
+        self.consumer_committed()
+
+    def consumer_committed(self):
+        """For a bound one: the consumer pipeline's commit (runs the after-commit callbacks)."""
+        callbacks, self._after = self._after, []
+        for fn in callbacks:
+            fn()
 
     def bound(self):
         """The worker's shape: writes go straight to the store (the consumer owns the transaction)."""
         self._bind(self.committed)
         return self
+
+
+def dispatch(uow: FakeUnitOfWork, *events) -> list:
+    """A batch as the worker handles it in its transaction: each event to the use case of its
+    route (``services.portal.routes``), the batch finished, then the consumer's commit."""
+    from services.portal.routes import ROUTES
+
+    out = ROUTES.handler(lambda _session: uow)(None, list(events))
+    uow.consumer_committed()
+    return out
 
 
 class FakePublisher:

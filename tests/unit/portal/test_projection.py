@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import timedelta
 
@@ -9,11 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.portal.routes import dispatch
 from shared.errors import InvalidEvent
 
 from . import events as ev
-from .fakes import FakeUnitOfWork
+from .fakes import FakeUnitOfWork, dispatch
 
 
 def apply(uow, *events):
@@ -75,10 +75,9 @@ def test_task_keeps_the_appointment_it_was_scheduled_for_and_the_latest_status()
 
 def test_a_reply_naming_another_members_message_is_refused():
     uow = FakeUnitOfWork()
-    from services.portal.app.projection import on_message
     from shared.events import PortalMessageSentV1
     mid = uuid.uuid4()
-    on_message(uow.bound(), PortalMessageSentV1(
+    dispatch(uow.bound(), PortalMessageSentV1(
         **PortalMessageSentV1.envelope(occurred_at=ev.T0, source="portal", member_id="M1", event_id=mid),
         message_id=mid, topic="appointment", subject="s", body="b", signed_in_via="dev_code"))
     with pytest.raises(InvalidEvent):
@@ -87,14 +86,21 @@ def test_a_reply_naming_another_members_message_is_refused():
     assert len(uow.committed.replies) == 1
 
 
-def test_event_types_without_a_route_are_skipped():
+def test_event_types_without_a_use_are_skipped():
+    """Accepted (a no-op route, not dead-lettered) and changing nothing."""
     from shared.events import ReadmissionV1
     from datetime import date
+    from services.portal.app.projection import skip
+    from services.portal.routes import ROUTES
     r = ReadmissionV1(**ReadmissionV1.envelope(occurred_at=ev.T0, source="t", member_id="M1"),
                       readmission_id=uuid.uuid4(), index_encounter_key="a", index_discharge_date=date(2026, 11, 1),
                       readmit_encounter_key="b", admit_date=date(2026, 11, 5), days_since_discharge=4,
                       pcp_practice_id="P001", contract_id="MMO-2026")
-    assert dispatch(FakeUnitOfWork().bound(), r) is False
+    assert ROUTES.route_for(r).use_case is skip
+    uow = FakeUnitOfWork()
+    before = copy.deepcopy(uow.committed)
+    assert dispatch(uow.bound(), r) == []
+    assert uow.committed == before
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,28 +1,36 @@
 """The routes table and the topic registry agree: every topic the portal routes names the
-portal among its consumers, and every routed (topic, event type) is a registered one."""
+portal among its consumers, every routed (topic, event type) is a registered one, and every event
+type registered on those topics has a route (the portal accepts everything on its topics; what it
+has no use for goes to a no-op route)."""
 
 from __future__ import annotations
 
 import sys
 
-from services.portal.routes import ROUTES, TOPICS
+from services.portal.routes import ROUTES
 from shared.topics import registry
 
 
 def test_registry_consumers_name_the_portal_for_each_routed_topic():
     reg = registry()
-    for topic in TOPICS:
+    for topic in ROUTES.topics():
         assert any(c.split()[0] == "portal" for c in reg[topic].consumers), topic
 
 
 def test_every_route_is_a_registered_event_type_of_its_topic():
     reg = registry()
-    for topic, event_type in ROUTES:
+    for topic, event_type, _use_case in ROUTES.table():
         assert event_type in {e.event_type for e in reg[topic].events}, (topic, event_type)
 
 
+def test_every_event_type_registered_on_the_portals_topics_has_a_route():
+    reg = registry()
+    registered = {(topic, e.event_type) for topic in ROUTES.topics() for e in reg[topic].events}
+    assert registered == {(topic, event_type) for topic, event_type, _ in ROUTES.table()}
+
+
 def test_the_portal_reads_the_topics_its_pages_need():
-    assert set(TOPICS) >= {"members.roster", "alerts.hospitalist", "care.transitions", "gaps.events",
+    assert set(ROUTES.topics()) >= {"members.roster", "alerts.hospitalist", "care.transitions", "gaps.events",
                            "outreach.tasks", "portal.messages", "portal.replies"}
 
 
@@ -58,3 +66,25 @@ def test_portal_tables_share_no_name_with_another_services_tables():
         theirs = set(importlib.import_module(f"services.{service}.{module}").metadata.tables)
         assert not ours & theirs, (service, ours & theirs)
     assert all(name.startswith("portal_") for name in ours)
+
+
+def test_the_import_contracts_hold_the_portal_layers():
+    """``.importlinter`` keeps the portal's layers (entry points > web | routes | adapters > app >
+    domain; web's five imports of adapters listed until web/ moves onto the shared web kit), a pure
+    domain, use cases without SQL/Kafka/HTTP and an API without faust."""
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    code = ("import sys\nfrom importlinter.cli import lint_imports\n"
+            "sys.exit(lint_imports(config_filename='.importlinter', no_cache=True, no_logo=True))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stdout[-4000:]
+    kept = " ".join(out.stdout.split())
+    for name in ("portal: entry points on top, then web | routes | adapters, then app, then domain",
+                 "portal domain imports no I/O library and no I/O part of shared/ KEPT",
+                 "portal use cases import no I/O library (no SQL, no Kafka, no HTTP) KEPT",
+                 "portal API process imports no faust (nor the worker's wiring) KEPT"):
+        assert name in kept, name
+    assert "domainKEPT (5 ignored imports)" in kept or "domain KEPT (5 ignored imports)" in kept

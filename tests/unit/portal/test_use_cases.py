@@ -15,10 +15,9 @@ from services.portal.app.sessions import SessionPolicy, resume, sign_in_with_cla
 from services.portal.domain.access import Principal
 from services.portal.domain.errors import InvalidInput, NotFound, SignInRefused, Unavailable
 from services.portal.domain.signin import DEV_SIGNIN_KEY, dev_signin_code
-from services.portal.routes import dispatch
 
 from . import events as ev
-from .fakes import FakeDirectory, FakePublisher, FakeUnitOfWork
+from .fakes import FakeDirectory, FakePublisher, FakeUnitOfWork, dispatch
 
 POLICY = SessionPolicy(idle=timedelta(minutes=20), lifetime=timedelta(hours=8))
 A, B = Principal("MA", "dev_code", "s-a"), Principal("MB", "dev_code", "s-b")
