@@ -1,4 +1,5 @@
-"""The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest).
+"""The gateway wired to Kafka, for both transports (the mllp process and the API's HTTP ingest,
+``web/ingest.py``).
 
 - publish: the ``AdtEventV2`` to ``adt.events`` (key: patient key) through
   ``EventProducer.send_messages``, which returns only when the broker confirmed the write
@@ -6,9 +7,9 @@
   timeout (``publish_timeout_s``) answers AE 207 — never AA for what Kafka has not confirmed.
 - dead_letter: the raw bytes to ``adt.events.dlq`` with the reason, the table 0357 code
   (header ``hl7.error_code``) and the transport, through ``shared.deadletter``.
-- dedupe: ``WriteBehindDedupe`` (see ``dedupe.py``).
+- dedupe: ``WriteBehindDedupe`` (see ``adapters/dedupe.py``).
 - senders: the per-sender policies (``FEED_POLICIES_FILE``) and the listener's facility;
-- quirks: ``QuirkTally`` (see ``quirks.py``), the per-sender counts behind the feed-quirks report.
+- quirks: ``QuirkTally`` (see ``adapters/feed_quirks.py``), the per-sender counts behind the feed-quirks report.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from shared.events import AdtEventV2
 from shared.kafka import EventProducer
 from shared.topics import ADT
 
-from .dedupe import WriteBehindDedupe
+from .adapters.dedupe import WriteBehindDedupe
 from .metrics import PrometheusHooks
 from .mllp.gateway import AdtGateway, GatewayConfig
 from .mllp.hooks import QuirkSink

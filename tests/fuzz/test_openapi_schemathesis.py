@@ -30,6 +30,9 @@ from .seed import seed
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 EXCLUDED = {("GET", "/alerts/stream")}
+# Longer than a write's own deadline (Kafka's acknowledgement, 10 s, and the wait around it): a slow
+# write is then answered by the service (503, retried once below) rather than cut by the test client.
+CALL_TIMEOUT_S = 30
 
 totals: Counter[str] = Counter()
 
@@ -81,7 +84,13 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]],
 
             def call(case, headers):
                 try:
-                    response = case.call(headers=headers)
+                    response = case.call(headers=headers, timeout=CALL_TIMEOUT_S)
+                    if response.status_code == 503:
+                        # "try again" (Kafka or the database did not confirm in time: a stall of the
+                        # shared machine, not of the input): the same case once more, and only a
+                        # second 503 counts. Every write waits for Kafka's acknowledgement.
+                        statuses["503 retried"] += 1
+                        response = case.call(headers=headers, timeout=CALL_TIMEOUT_S)
                 except Exception as exc:  # noqa: BLE001 - an exception escaping the app is a 500
                     statuses["exception"] += 1
                     failures.setdefault((op.method, op.path, type(exc).__name__),

@@ -179,6 +179,10 @@ class AdtGateway:
         self.hooks.message(result.trigger, result.answer.code, time.perf_counter() - started)
         return result
 
+    async def refuse_too_large(self, head: bytes, limit: int, tls_cn: str | None = None) -> IntakeResult:
+        """A message larger than ``limit`` bytes (``head``: its first bytes): AR 207 + dead letter."""
+        return await self.refuse(head, refused_too_large(limit), tls_cn)
+
     async def junk(self, data: bytes) -> None:
         """Bytes outside any frame: counted, and dead-lettered unless only whitespace."""
         self.hooks.junk(len(data))

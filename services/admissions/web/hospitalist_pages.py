@@ -10,23 +10,20 @@ audited read; acknowledging is an audited write.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from shared.audit import record_access
-
-from .. import queries
-from ..alert_stream import OVERFLOW
-from ..store import audit_log
+from ..app.alert_feed import AlertFeed
+from ..app.queries import NotFound, Reads
+from ..app.scope import scope_of
 from .page_session import COOKIE, LOGIN_COOKIE, PageSettings, Signer, session_key
+from .sse import alert_stream
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/hospitalist"
@@ -36,7 +33,7 @@ KIND = {"inpatient_admit": "Admitted", "ed_visit": "ED visit"}
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 
-def hospitalist_router(settings, db, directory, tail) -> APIRouter:
+def hospitalist_router(settings, reads: Reads, directory, feed: AlertFeed) -> APIRouter:
     page = PageSettings()
     signer = Signer(session_key(page, settings.is_production()), int(page.session_hours * 3600))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -60,11 +57,6 @@ def hospitalist_router(settings, db, directory, tail) -> APIRouter:
 
     def set_cookie(resp: Response, name: str, value: str, max_age: int) -> None:
         resp.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict", secure=secure)
-
-    def audit(user, member_ids, endpoint: str, action: str = "read", detail: str | None = None) -> None:
-        with db.transaction() as s:
-            record_access(s, audit_log, user_id=user.id, role=user.primary_role, member_ids=member_ids,
-                          action=action, endpoint=endpoint, detail=detail)
 
     def login_page(request: Request, error: str | None = None, message: str | None = None, code: int = 200):
         nonce = secrets.token_urlsafe(24)
@@ -103,10 +95,7 @@ def hospitalist_router(settings, db, directory, tail) -> APIRouter:
         s = user_of(request)
         if s is None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        scope = queries.scope_of(s.user)
-        with db.transaction() as tx:
-            rows = queries.alert_inbox(tx, scope, status="open", limit=200)
-        audit(s.user, [r["member_id"] for r in rows], "PAGE GET /hospitalist")
+        rows = reads.inbox(s.user, "PAGE GET /hospitalist", status="open", limit=200)
         return render(request, "hospitalist_alerts.html", {
             "alerts": rows, "groups": sorted(s.user.hospitalist_groups) or ["all"],
             "message": MESSAGES.get(m or ""), "error": error}, s)
@@ -119,12 +108,10 @@ def hospitalist_router(settings, db, directory, tail) -> APIRouter:
         if not signer.csrf_ok(s.session_id, csrf_token):
             return render(request, "hospitalist_error.html", {"error": "Your form expired. Reload the page and try "
                                                                        "again."}, s, 403)
-        with db.transaction() as tx:
-            row = queries.get_alert(tx, alert_id)
-            if row is None or not queries.scope_of(s.user).allows(row["hospitalist_group"], row["pod"]):
-                return render(request, "hospitalist_error.html", {"error": "Alert not found."}, s, 404)
-            queries.acknowledge(tx, alert_id, s.user.id, datetime.now(timezone.utc))
-        audit(s.user, [row["member_id"]], "PAGE POST /hospitalist/alerts/{id}/acknowledge", "write", "acknowledge")
+        try:
+            reads.acknowledge(s.user, alert_id, "PAGE POST /hospitalist/alerts/{id}/acknowledge")
+        except NotFound:
+            return render(request, "hospitalist_error.html", {"error": "Alert not found."}, s, 404)
         return RedirectResponse(f"{PREFIX}?m=acknowledged", status_code=303)
 
     @router.get("/members/{member_id}")
@@ -132,12 +119,10 @@ def hospitalist_router(settings, db, directory, tail) -> APIRouter:
         s = user_of(request)
         if s is None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        with db.transaction() as tx:
-            where = queries.member_scope_row(tx, member_id)
-            if where is None or not queries.scope_of(s.user).allows(*where):
-                return render(request, "hospitalist_error.html", {"error": "Member not found in your groups."}, s, 404)
-            encounters = queries.member_encounters(tx, member_id)[:20]
-        audit(s.user, [member_id], "PAGE GET /hospitalist/members/{id}")
+        try:
+            encounters = reads.member_encounters(s.user, member_id, "PAGE GET /hospitalist/members/{id}")[:20]
+        except NotFound:
+            return render(request, "hospitalist_error.html", {"error": "Member not found in your groups."}, s, 404)
         return render(request, "hospitalist_member.html", {"member_id": member_id, "encounters": encounters}, s)
 
     @router.get("/stream")
@@ -145,28 +130,10 @@ def hospitalist_router(settings, db, directory, tail) -> APIRouter:
         s = user_of(request)
         if s is None:
             return Response(status_code=401)
-        scope = queries.scope_of(s.user)
-        sub = tail.subscribe(lambda a: scope.everything or a.hospitalist_group in scope.groups)
-
-        async def events() -> AsyncIterator[str]:
-            try:
-                yield "retry: 3000\n: connected\n\n"
-                while True:
-                    try:
-                        item = await asyncio.wait_for(sub.queue.get(), settings.sse_keepalive_s)
-                    except asyncio.TimeoutError:
-                        yield ": keepalive\n\n"
-                        continue
-                    if item is OVERFLOW:
-                        yield "event: overflow\ndata: {}\n\n"
-                        return
-                    await asyncio.to_thread(audit, s.user, [item.member_id], "PAGE GET /hospitalist/stream")
-                    yield f"id: {item.alert_id}\nevent: alert.raised\ndata: {item.model_dump_json()}\n\n"
-            finally:
-                tail.unsubscribe(sub)
-
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        scope = scope_of(s.user)
+        sub = feed.subscribe(lambda a: scope.everything or a.hospitalist_group in scope.groups)
+        return alert_stream(feed, sub, settings.sse_keepalive_s,
+                            lambda member_id: reads.alert_sent(s.user, member_id, "PAGE GET /hospitalist/stream"))
 
     @router.get("/static/{name}")
     def static(name: str):

@@ -7,23 +7,14 @@ rows, writes the derived tier changes to Kafka and waits for the broker before i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.orm import Session
 
-from shared.db import after_commit
+from shared.db import SqlUnitOfWorkBase
 
 from .repository import SqlRiskRepository
 
 
-class SqlUnitOfWork:
-    def __init__(self, session: Session) -> None:
+class SqlUnitOfWork(SqlUnitOfWorkBase):
+    def _bind(self, session: Session) -> None:
         self.session = session
         self.repo = SqlRiskRepository(session)
-
-    @classmethod
-    def for_session(cls, session: Session) -> SqlUnitOfWork:
-        return cls(session)
-
-    def after_commit(self, fn: Callable[[], None]) -> None:
-        after_commit(self.session, fn)
