@@ -25,6 +25,7 @@ from .adapters.database import open_database
 from .adapters.directory import FileDirectory
 from .adapters.kafka import KafkaPublisher
 from .adapters.oidc import OidcClient
+from .adapters.unit_of_work import SqlUnitOfWork
 from .app.sessions import SessionPolicy
 from .settings import PortalSettings
 from .web.context import Portal, page_kit
@@ -48,7 +49,7 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
                           scope=settings.oidc_scope)
     policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                            lifetime=timedelta(hours=settings.session_max_hours))
-    portal = Portal(settings, db, FileDirectory.load(settings.resolved_directory_file(), users),
+    portal = Portal(settings, lambda: SqlUnitOfWork(db), FileDirectory.load(settings.resolved_directory_file(), users),
                     KafkaPublisher(producer), oidc, policy, now)
     portal.pages = page_kit(page_templates(HERE / "templates"), settings.cookie_secure())
 

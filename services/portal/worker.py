@@ -15,7 +15,7 @@ from shared.faust_app import consume, create_app
 from shared.kafka import EventProducer
 
 from .adapters.database import open_database
-from .adapters.repositories import SqlUnitOfWork
+from .adapters.unit_of_work import SqlUnitOfWork
 from .routes import ROUTES
 from .settings import PortalSettings
 
@@ -25,6 +25,6 @@ def build_worker(settings: PortalSettings) -> faust.App:
     producer = EventProducer(settings, client_id="portal-worker")  # dead letters only
     app = create_app("portal", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"database": db.ping()})
-    consumer = BatchConsumer.for_routes(ROUTES, db, producer, SqlUnitOfWork.bound)
+    consumer = BatchConsumer.for_routes(ROUTES, db, producer, SqlUnitOfWork.for_session)
     consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from services.portal.adapters.database import open_database
-from services.portal.adapters.repositories import SqlUnitOfWork
+from services.portal.adapters.unit_of_work import SqlUnitOfWork
 from services.portal.routes import ROUTES
 from tests.unit.portal import events as ev
 
@@ -19,7 +19,7 @@ def applied(event_type: str) -> float:
 def test_a_batch_counts_once_it_committed_and_a_rolled_back_one_counts_nothing(pg_url):
     db = open_database(pg_url, pool_size=1)
     try:
-        handle = ROUTES.handler(SqlUnitOfWork.bound)
+        handle = ROUTES.handler(SqlUnitOfWork.for_session)
         batch = [ev.roster("MC1"), ev.gap_opened("MC1")]
         before = applied("roster.member"), applied("gap.opened")
         try:
@@ -30,10 +30,10 @@ def test_a_batch_counts_once_it_committed_and_a_rolled_back_one_counts_nothing(p
             pass
         assert (applied("roster.member"), applied("gap.opened")) == before
         with db.transaction() as session:
-            assert SqlUnitOfWork.bound(session).members.get("MC1") is None     # nothing of it was kept
+            assert SqlUnitOfWork.for_session(session).members.get("MC1") is None     # nothing of it was kept
             handle(session, batch)
         assert (applied("roster.member"), applied("gap.opened")) == (before[0] + 1, before[1] + 1)
         with db.transaction() as session:
-            assert SqlUnitOfWork.bound(session).members.get("MC1").member_id == "MC1"
+            assert SqlUnitOfWork.for_session(session).members.get("MC1").member_id == "MC1"
     finally:
         db.dispose()
