@@ -21,10 +21,11 @@ from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
 from shared.web.kit import install_page_headers, page_templates, static_files
 
-from .adapters import tables
+from .adapters.database import open_database
 from .adapters.directory import FileDirectory
 from .adapters.kafka import KafkaPublisher
 from .adapters.oidc import OidcClient
+from .adapters.unit_of_work import SqlUnitOfWork
 from .app.sessions import SessionPolicy
 from .settings import PortalSettings
 from .web.context import Portal, page_kit
@@ -39,8 +40,7 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
                now: Callable[[], datetime] = utcnow) -> FastAPI:
     own_producer = producer is None
     producer = producer or EventProducer(settings, client_id="portal-api", **{"linger.ms": 0})
-    db = tables.open_database(settings.resolved_database_url(), pool_size=10)
-    tables.create_schema(db)
+    db = open_database(settings.resolved_database_url(), pool_size=10)
     users = load_directory(settings.users_file, settings.environment)
     oidc = None
     if settings.oidc_configured():
@@ -49,7 +49,7 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
                           scope=settings.oidc_scope)
     policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                            lifetime=timedelta(hours=settings.session_max_hours))
-    portal = Portal(settings, db, FileDirectory.load(settings.resolved_directory_file(), users),
+    portal = Portal(settings, lambda: SqlUnitOfWork(db), FileDirectory.load(settings.resolved_directory_file(), users),
                     KafkaPublisher(producer), oidc, policy, now)
     portal.pages = page_kit(page_templates(HERE / "templates"), settings.cookie_secure())
 

@@ -13,13 +13,9 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shared.db import Database
 from shared.web.kit import PageKit, Site
 
-from ..adapters.directory import FileDirectory
-from ..adapters.oidc import OidcClient
-from ..adapters.repositories import SqlUnitOfWork
-from ..app.ports import Publisher
+from ..app.ports import Directory, IdentityProvider, Publisher, UnitOfWork, UnitOfWorkFactory
 from ..app.sessions import SessionPolicy, resume
 from ..domain.access import Principal
 from ..settings import PortalSettings
@@ -32,17 +28,20 @@ FormField = Annotated[str | None, Form()]
 
 @dataclass
 class Portal:
+    """The API's parts, given by ``api.py`` (the adapters behind the ports of ``app/ports.py``)."""
+
     settings: PortalSettings
-    db: Database
-    directory: FileDirectory
+    unit_of_work: UnitOfWorkFactory
+    directory: Directory
     publisher: Publisher | None
-    oidc: OidcClient | None
+    oidc: IdentityProvider | None
     policy: SessionPolicy
     now: Callable[[], datetime]
     pages: PageKit | None = None
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db)
+    def uow(self) -> UnitOfWork:
+        """A unit of work of its own (one transaction) for one use case."""
+        return self.unit_of_work()
 
     def today(self) -> date:
         return self.now().astimezone(self.settings.tz).date()

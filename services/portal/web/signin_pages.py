@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from shared.web.sessions import form_nonce, nonce_ok
 
 from .. import metrics
-from ..adapters.oidc import OidcFailure
+from ..app.ports import IdentityProviderFailure
 from ..app.sessions import Started, remember_login, sign_in_with_claims, sign_in_with_code, sign_out, take_login
 from ..domain.errors import SignInRefused
 from .context import (
@@ -87,7 +87,7 @@ def install_signin_pages(app: FastAPI) -> None:
             return _signin_page(request, error="Sign-in with an account is not set up here.", status_code=404)
         try:
             rv = await portal.oidc.begin(portal.settings.oidc_redirect_uri or "")
-        except OidcFailure as exc:
+        except IdentityProviderFailure as exc:
             log.warning("OpenID Connect sign-in could not start: %s", exc)
             metrics.SIGNINS.labels("oidc", "provider_error").inc()
             return _signin_page(request, error="Sign-in with your account is not available right now. "
@@ -118,7 +118,7 @@ def install_signin_pages(app: FastAPI) -> None:
             started = await run_in_threadpool(
                 lambda: sign_in_with_claims(portal.uow(), claims=claims, member_claim=portal.settings.oidc_member_claim,
                                             now=portal.now(), policy=portal.policy, endpoint=endpoint_of(request)))
-        except OidcFailure as exc:
+        except IdentityProviderFailure as exc:
             log.warning("OpenID Connect sign-in failed: %s", exc)
             metrics.SIGNINS.labels("oidc", "failed").inc()
             return _signin_page(request, error=MESSAGES["failed"], status_code=401)
