@@ -16,6 +16,7 @@ pure (``decisions.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -112,10 +113,8 @@ class Dispatcher:
                     self._wake.clear()
                     timeout = self.config.record_every_s if (self._state.in_flight or self._state.results) \
                         else self.config.poll_s
-                    try:
+                    with contextlib.suppress(asyncio.TimeoutError):  # woken, or time to record/poll
                         await asyncio.wait_for(self._wake.wait(), timeout)
-                    except asyncio.TimeoutError:
-                        pass
         finally:
             if reaching is not None:
                 reaching.cancel()
