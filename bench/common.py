@@ -100,6 +100,16 @@ class Procs:
             time.sleep(0.3)
         raise SystemExit(f"{service} {process} not healthy: see {log.name}")
 
+    def stop(self, p: subprocess.Popen) -> None:
+        """Stop one process (the next phase should not share the cores with an idle leftover)."""
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.running.remove(p)
+
     def stop_all(self) -> None:
         for p in self.running:
             if p.poll() is None:

@@ -95,7 +95,7 @@ async def serve(settings: AdmissionsSettings) -> None:
     gateway = build_gateway(settings, producer, dedupe, "mllp", health.kafka, quirks)
     server = MllpServer(gateway, host=settings.listener_host(), port=settings.mllp_port, ssl=ssl_ctx,
                         idle_timeout=settings.mllp_idle_timeout_s, max_frame_bytes=settings.mllp_max_frame_bytes,
-                        max_connections=settings.mllp_max_connections)
+                        max_connections=settings.mllp_max_connections, reuse_port=settings.mllp_reuse_port)
     runner = await _ops_site(settings, health)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

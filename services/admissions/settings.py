@@ -36,8 +36,15 @@ class AdmissionsSettings(CommonSettings):
     mllp_idle_timeout_s: float = Field(default=300.0, gt=0, description="close a connection idle this long")
     mllp_max_frame_bytes: int = Field(default=1 << 20, ge=1024, description="larger messages get AR 207")
     mllp_max_connections: int = Field(default=256, ge=1, description="concurrent connections; more are refused")
+    mllp_reuse_port: bool = Field(
+        default=False, description="bind with SO_REUSEPORT: several mllp processes on one host share MLLP_PORT and "
+                                   "the kernel spreads the connections over them (one Python process uses one core; "
+                                   "give each its own MLLP_METRICS_PORT)")
     default_feed_timezone: str = Field(default="America/Chicago",
                                        description="zone of HL7 times that carry no offset")
+    ingest_linger_ms: float = Field(
+        default=0.0, ge=0, le=1000, description="librdkafka linger.ms of the ACK path's producer (MLLP and HTTP "
+                                                "ingest): 0 writes at once, since each sender waits for its ACK")
     publish_timeout_s: float = Field(default=5.0, gt=0,
                                      description="how long an ACK waits for Kafka's confirmation before AE")
     dedupe_memory_entries: int = Field(default=500_000, ge=1000,
