@@ -5,7 +5,8 @@ PostgreSQL on this machine, data from the synthetic population generator. Prints
 
 (a) max sustained throughput: the generated ADT messages, unpaced, across 16 connections,
     to a listener whose topics have no worker (the listener's own capacity); then (a1) the same
-    over one connection (a sender's interface engine usually has one), with its p99 ACK;
+    over one connection (a sender's interface engine usually has one), with its p99 ACK; (a2) 16
+    connections to one listener process per core sharing the port (MLLP_REUSE_PORT);
 (b) ACK latency p50/p95/p99 at 200 msg/s (16 connections), worker running;
 (c) admit-to-alert p50/p95/p99 at 100 msg/s: from the write of the admit on the socket to the
     alert read back from alerts.hospitalist by this script (and the worker's histogram).
@@ -26,7 +27,6 @@ import importlib.util
 import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -49,7 +49,7 @@ from shared.kafka import EventProducer, ensure_topics  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 from shared.topics import all_topics  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import report  # noqa: E402 - bench/common.py: RESULT lines for run_all
+from common import Procs, report  # noqa: E402 - bench/common.py: RESULT lines for run_all, the processes
 
 WORK = REPO / "var" / "bench" / "admissions"
 
@@ -87,38 +87,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Procs:
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
-        WORK.mkdir(parents=True, exist_ok=True)
-        log = open(WORK / f"{process}-{health_port}.log", "wb")
-        p = subprocess.Popen([sys.executable, "-m", "services.admissions", process], cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
-                                  **env}, stdout=log, stderr=subprocess.STDOUT)
-        self.running.append(p)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                raise SystemExit(f"{process} exited: see {log.name}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
-                    return p
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"{process} not healthy")
-
-    def stop_all(self) -> None:
-        for p in self.running:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.running:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def roster_events(path: Path) -> list[MemberRosterV1]:
@@ -245,7 +213,7 @@ def main() -> None:
     messages = [a.message for a in items]
     print(f"data: {args.members} members, {args.months} months, {len(messages)} ADT messages "
           f"({sum(1 for a in items if a.malformed)} malformed)")
-    procs = Procs()
+    procs = Procs(WORK)
     try:
         if not args.skip_throughput:
             throughput(bootstrap, pg_server, procs, messages)
@@ -273,27 +241,47 @@ def missing(figure: str, why: str) -> None:
 def throughput(bootstrap, pg_server, procs: Procs, messages: list[bytes]) -> None:
     settings = _topics(bootstrap, f"bench{uuid.uuid4().hex[:6]}.")
     port, mport = free_port(), free_port()
-    procs.start("mllp", _env(settings, fresh_database(pg_server), MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
+    single = procs.start("admissions", "mllp", _env(settings, fresh_database(pg_server), MLLP_PORT=port,
+                                                    MLLP_METRICS_PORT=mport), mport)
     warm = min(500, len(messages) // 10)
     one = min(4000, (len(messages) - warm) // 3)  # distinct messages: a resend would only test the dedupe cache
     send(port, messages[:warm], 16, None)  # warm-up (connections, producer, caches)
     summary = send(port, messages[warm:len(messages) - one], 16, None)
     d = summary.as_dict()
-    print(f"(a) throughput, 16 connections, unpaced, listener only: {d['throughput_per_s']:.0f} msg/s "
+    print(f"(a) throughput, 16 connections, unpaced, one listener process: {d['throughput_per_s']:.0f} msg/s "
           f"({d['sent']} messages in {d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) "
           f"ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 2,000 msg/s] {load()}")
-    report("MLLP ingest throughput, 16 connections (ACK after acks=all write)", d["throughput_per_s"], "msg/s",
-           target=2000, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
+    report("MLLP ingest throughput, 16 connections, one listener process (ACK after acks=all write)",
+           d["throughput_per_s"], "msg/s", target=2000, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
     if one < 200:
         missing("MLLP ingest throughput, 1 connection", f"only {len(messages)} messages generated")
-        return
-    summary = send(port, messages[len(messages) - one:], 1, None)
+    else:
+        summary = send(port, messages[len(messages) - one:], 1, None)
+        d = summary.as_dict()
+        print(f"(a1) throughput, 1 connection, unpaced: {d['throughput_per_s']:.0f} msg/s ({d['sent']} messages in "
+              f"{d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) ACK latency p50 "
+              f"{d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   [target >= 400 msg/s] {load()}")
+        report("MLLP ingest throughput, 1 connection (ACK after acks=all write)", d["throughput_per_s"], "msg/s",
+               target=400, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
+    procs.stop(single)
+    # (a2) the host's cores: one listener process per core on the same port (MLLP_REUSE_PORT, SO_REUSEPORT),
+    # fresh topics and database, the same messages (new to these processes and their dedupe store)
+    n = os.cpu_count() or 2
+    settings = _topics(bootstrap, f"bench{uuid.uuid4().hex[:6]}.")
+    db_url, port = fresh_database(pg_server), free_port()
+    for _ in range(n):
+        mport = free_port()
+        procs.start("admissions", "mllp", _env(settings, db_url, MLLP_PORT=port, MLLP_METRICS_PORT=mport,
+                                               MLLP_REUSE_PORT="true"), mport)
+    send(port, messages[:warm], 16, None)
+    summary = send(port, messages[warm:len(messages) - one], 16, None)
     d = summary.as_dict()
-    print(f"(a1) throughput, 1 connection, unpaced: {d['throughput_per_s']:.0f} msg/s ({d['sent']} messages in "
-          f"{d['elapsed_s']:.1f}s; ACKs {d['acked']}; errors {d['errors']}) ACK latency p50 {d['latency_ms']['p50']} ms "
-          f"p99 {d['latency_ms']['p99']} ms   [target >= 400 msg/s] {load()}")
-    report("MLLP ingest throughput, 1 connection (ACK after acks=all write)", d["throughput_per_s"], "msg/s",
-           target=400, note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
+    print(f"(a2) throughput, 16 connections, unpaced, {n} listener processes on one port (MLLP_REUSE_PORT): "
+          f"{d['throughput_per_s']:.0f} msg/s ({d['sent']} messages in {d['elapsed_s']:.1f}s; ACKs {d['acked']}; "
+          f"errors {d['errors']}) ACK latency p50 {d['latency_ms']['p50']} ms p99 {d['latency_ms']['p99']} ms   "
+          f"{load()}")
+    report(f"MLLP ingest throughput, 16 connections, {n} listener processes (ACK after acks=all write)",
+           d["throughput_per_s"], "msg/s", note=f"p99 ACK {d['latency_ms']['p99']} ms, {load()}")
 
 
 def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) -> None:
@@ -306,7 +294,7 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
     producer.close()
     print(f"roster: {len(rosters)} snapshots produced in {time.perf_counter() - t:.1f}s")
     port, mport = free_port(), free_port()
-    procs.start("mllp", _env(settings, db_url, MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
+    procs.start("admissions", "mllp", _env(settings, db_url, MLLP_PORT=port, MLLP_METRICS_PORT=mport), mport)
     # Size the three slices from what was generated: (c) needs its admissions at the end of the
     # timeline (its alerts), (b0) and (b) share the rest. A quick population has ~3,000 messages.
     alerts_wanted = int(100 * args.alert_seconds)
@@ -322,7 +310,7 @@ def latency(bootstrap, pg_server, procs: Procs, synth_dir: Path, items, args) ->
           f"p95 {d['latency_ms']['p95']} ms, p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms {load()}")
     wport = free_port()
     extra = {"FULL_PARSE_AUDIT": "true"} if args.full_parse else {}
-    procs.start("worker", {**_env(settings, db_url, WORKER_PORT=wport), **extra}, wport)
+    procs.start("admissions", "worker", {**_env(settings, db_url, WORKER_PORT=wport), **extra}, wport)
     if args.full_parse:
         print("worker: python-hl7 full parse of every message ON (FULL_PARSE_AUDIT=true)")
     engine = create_engine(db_url)

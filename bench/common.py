@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,3 +68,54 @@ def ensure_postgres() -> str:
         return os.environ["DATABASE_URL"]
     return subprocess.run([sys.executable, str(REPO / "deploy" / "postgres" / "pgctl.py"), "start"], check=True,
                           capture_output=True, text=True).stdout.strip()
+
+
+class Procs:
+    """A benchmark's service processes, started as a user starts them (``python -m services.<name>
+    <process>``), each logging to ``work/<service>-<process>-<port>.log``; ``start`` returns once the
+    process answers ``/healthz`` on ``health_port`` (or stops the run with the log to read)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, service: str, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
+        import httpx
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        log = open(self.work / f"{service}-{process}-{health_port}.log", "wb")
+        p = subprocess.Popen([sys.executable, "-m", f"services.{service}", process], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
+                                  **env}, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append(p)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise SystemExit(f"{service} {process} exited: see {log.name}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
+                    return p
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"{service} {process} not healthy: see {log.name}")
+
+    def stop(self, p: subprocess.Popen) -> None:
+        """Stop one process (the next phase should not share the cores with an idle leftover)."""
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.running.remove(p)
+
+    def stop_all(self) -> None:
+        for p in self.running:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.running:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -23,18 +23,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, report  # noqa: E402
+from common import REPO, Procs, report  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -83,10 +83,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (from /proc): a figure the machine's load does not inflate."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU time of a process (or one of its threads) from /proc: a figure the
+    machine's load does not inflate (0 when it is gone)."""
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    try:
+        fields = open(path).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the parts of the pipeline during one phase: the notifications worker
+    processes, the PostgreSQL backends serving the notifications database (the service's own SQL
+    work), the receiver's thread (aiohttp + signature verification) and, where given, others."""
+
+    def __init__(self, parts: dict[str, Callable[[], float]]) -> None:
+        self.parts = parts
+        self.at: dict[str, float] = {}
+
+    def start(self) -> "CpuMeter":
+        self.at = {k: f() for k, f in self.parts.items()}
+        return self
+
+    def spent(self) -> dict[str, float]:
+        return {k: f() - self.at[k] for k, f in self.parts.items()}
+
+
+class PgBackends:
+    """CPU of the backends connected to one database (pids from pg_stat_activity; a backend that
+    ended during the phase is not counted, one that started is counted whole)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.seen: dict[int, float] = {}
+
+    def __call__(self) -> float:
+        with self.engine.connect() as c:
+            pids = [r[0] for r in c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                                 "AND pid <> pg_backend_pid()"))]
+        for pid in pids:
+            self.seen[pid] = cpu_seconds(pid) or self.seen.get(pid, 0.0)
+        return sum(self.seen.values())
+
+
+def cpu_note(spent: dict[str, float], n: int) -> str:
+    return ", ".join(f"{k} {v * 1000 / n:.2f} ms" for k, v in spent.items())
 
 
 def histogram_quantile(port: int, name: str, q: float) -> float | None:
@@ -104,38 +147,6 @@ def histogram_quantile(port: int, name: str, q: float) -> float | None:
     return next(le for le in sorted(buckets) if buckets[le] >= q * total)
 
 
-class Procs:
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, service: str, process: str, env: dict[str, str], health_port: int) -> subprocess.Popen:
-        WORK.mkdir(parents=True, exist_ok=True)
-        log = open(WORK / f"{service}-{process}.log", "wb")
-        p = subprocess.Popen([sys.executable, "-m", f"services.{service}", process], cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
-                                  **env}, stdout=log, stderr=subprocess.STDOUT)
-        self.running.append(p)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                raise SystemExit(f"{service} {process} exited: see {log.name}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{health_port}/healthz", timeout=1).status_code == 200:
-                    return p
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"{service} {process} not healthy")
-
-    def stop_all(self) -> None:
-        for p in self.running:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.running:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 # ---------------------------------------------------------------------- the receiver
@@ -152,7 +163,17 @@ class Receiver:
         self.loop = asyncio.new_event_loop()
         self._runner = None
         self._site = None
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.tid = 0
+        threading.Thread(target=self._main, daemon=True).start()
+        while not self.tid:
+            time.sleep(0.01)
+
+    def _main(self) -> None:
+        self.tid = threading.get_native_id()
+        self.loop.run_forever()
+
+    def cpu(self) -> float:
+        return cpu_seconds(os.getpid(), self.tid)
 
     async def _handle(self, request):
         from aiohttp import web
@@ -208,6 +229,10 @@ class Receiver:
     def arrivals(self, topic: str) -> list[tuple[float, str]]:
         with self.lock:
             return [(at, patient) for at, t, patient in self.seen.values() if t == topic]
+
+    def by_id(self, topic: str) -> dict[str, tuple[float, str]]:
+        with self.lock:
+            return {i: (at, patient) for i, (at, t, patient) in self.seen.items() if t == topic}
 
 
 # ---------------------------------------------------------------------- events
@@ -278,7 +303,7 @@ def main() -> None:
 
     dbs = Databases(pg, name_prefix="bench_ntf_")
     adm_db, ntf_db = dbs.new(), dbs.new()
-    procs = Procs()
+    procs = Procs(WORK)
     rx = Receiver(free_port())
     rx.up()
     try:
@@ -315,16 +340,25 @@ def main() -> None:
         print(f"{members} members on the roster of both services ({load()})", flush=True)
 
         # (a) latency ---------------------------------------------------------------------
+        pg_cpu = PgBackends(ntf)
+        adm_procs = procs.running[:2]
+        meter_parts = {"notifications worker": lambda: sum(cpu_seconds(p.pid) for p in ntf_procs),
+                       "its PostgreSQL backends": pg_cpu, "receiver": rx.cpu}
         sent_at: dict[str, float] = {}
+        acked_at: dict[str, float] = {}
 
         def on_result(r) -> None:
             if r.code == "AA":
                 sent_at[f"Patient/BM{r.index:07d}"] = r.sent_at
+                acked_at[f"Patient/BM{r.index:07d}"] = r.sent_at + (r.latency or 0.0)
 
+        meter = CpuMeter({**meter_parts, "admissions mllp+worker": lambda: sum(cpu_seconds(p.pid) for p in adm_procs)})
+        meter.start()
         client = MllpClient("127.0.0.1", mllp_port, connections=4, rate=args.rate, ack_timeout=30, on_result=on_result)
         summary = asyncio.run(client.send([a01(i) for i in range(admissions)]))
         print(f"(a) sent {summary.sent} A01 at {args.rate:g}/s: ACKs {dict(summary.acked)} ({load()})", flush=True)
         wait_until(lambda: rx.count("encounter-start") >= len(sent_at), 60, 0.2)
+        spent = meter.spent()
         lat = [at - sent_at[p] for at, p in rx.arrivals("encounter-start") if p in sent_at]
         lat = lat[min(50, len(lat) // 10):] if len(lat) > 100 else lat  # warm-up excluded
         short = len(sent_at) - rx.count("encounter-start")
@@ -336,25 +370,45 @@ def main() -> None:
                     + (f", {short} MISSING" if short else "") + f", {load()}")
             hop = histogram_quantile(ntf_worker, "notifications_delivery_latency_seconds", 0.99)
             note += f"; notifications hop (alert recorded -> acknowledged) p99 <= {hop * 1000:.0f} ms" if hop else ""
+            note += "; CPU per admission: " + cpu_note(spent, len(lat))
             report(f"ADT over MLLP -> webhook received p99 at {args.rate:g} admissions/s (admissions mllp+worker, "
                    f"notifications worker, signature verified)", pct(lat, 99) * 1000, "ms", target=500,
                    better="lower", note=note)
+            stages(ntf, rx.by_id("encounter-start"), sent_at, acked_at,
+                   produced_at(bootstrap, settings.topic("alerts.hospitalist"), len(sent_at)))
+
+        # (a2) the notifications hop alone ---------------------------------------------------
+        hop_alone(ntf, rx, producer, members, args.rate, min(seconds, 20.0))
 
         # (b) throughput ------------------------------------------------------------------
         events = [gap(i % members, ("CMS130", "CMS125", "CMS122", "CMS165")[i // members % 4]) for i in range(count)]
+        base = rx.count("care-gap-opened")
         t0 = time.time()
-        cpu0 = sum(cpu_seconds(p.pid) for p in ntf_procs)
+        meter = CpuMeter(meter_parts).start()
         producer.send_sync(events)
-        ok = wait_until(lambda: rx.count("care-gap-opened") >= count, 600, 0.2)
-        got = rx.arrivals("care-gap-opened")
+        ok = wait_until(lambda: rx.count("care-gap-opened") - base >= count, 600, 0.2)
+        got = [x for x in rx.arrivals("care-gap-opened") if x[0] >= t0]
         if not got:
             missing("Delivery throughput to one receiver", "no notification arrived")
         else:
             t_last = max(a for a, _ in got)
             rate = len(got) / (t_last - t0)
-            cpu_ms = (sum(cpu_seconds(p.pid) for p in ntf_procs) - cpu0) * 1000 / len(got)
+            spent = meter.spent()
+            cpu_ms = spent["notifications worker"] * 1000 / len(got)
+            pg_ms = spent["its PostgreSQL backends"] * 1000 / len(got)
+            rx_ms = spent["receiver"] * 1000 / len(got)
             report("Notifications worker CPU per delivered notification (consume, fan out, lease, sign, send, record)",
-                   cpu_ms, "ms", note=f"{1000 / cpu_ms:,.0f} notifications per CPU-second; {load()}")
+                   cpu_ms, "ms", better="lower",
+                   note=f"{1000 / cpu_ms:,.0f} notifications per CPU-second; {load()}")
+            report("PostgreSQL CPU per delivered notification (the notifications database's backends)", pg_ms, "ms",
+                   better="lower", note=load())
+            # What a quiet 2-core machine could do: the worker is one process (one core at most, the GIL), and
+            # worker + its database + the receiver share two cores (the broker's share is small and not counted)
+            bound = min(1000 / cpu_ms, 2000 / (cpu_ms + pg_ms + rx_ms))
+            report("Delivery throughput on a quiet 2-core machine, ESTIMATED from CPU per notification (not measured)",
+                   bound, "notifications/s", target=1000,
+                   note=f"min(1 core / worker {cpu_ms:.2f} ms, 2 cores / (worker + PostgreSQL {pg_ms:.2f} ms + "
+                        f"receiver {rx_ms:.2f} ms)); an estimate, not a measurement")
             report(f"Delivery throughput to one webhook receiver ({count:,} gap events on Kafka -> signed webhooks, "
                    f"{args.workers} worker process{'es' if args.workers > 1 else ''})",
                    rate, "notifications/s", target=1000,
@@ -377,6 +431,7 @@ def main() -> None:
         time.sleep(max(0.0, outage - (time.monotonic() - t_down)))
         print(f"(c) receiver down {time.monotonic() - t_down:.0f} s while {n_out} events arrived ({load()})", flush=True)
         t_up = time.time()
+        meter = CpuMeter(meter_parts).start()
         rx.up()
         ok = wait_until(lambda: rx.count("care-gap-opened") - before >= n_out, max(600, outage), 0.2)
         drained = [a for a, _ in rx.arrivals("care-gap-opened")][before:]
@@ -388,7 +443,8 @@ def main() -> None:
             report(f"Backlog drain after a {outage / 60:.1f}-minute receiver outage ({n_out:,} owed)",
                    len(arrivals) / max(1e-3, arrivals[-1] - arrivals[0]), "notifications/s",
                    note=(f"first delivery {first:.1f} s after the receiver returned (probe backoff), all in {last:.1f} s"
-                         + ("" if ok else f", {n_out - len(drained)} MISSING") + f", {load()}"))
+                         + ("" if ok else f", {n_out - len(drained)} MISSING") + f", {load()}; CPU per notification: "
+                         + cpu_note(meter.spent(), len(arrivals))))
         print(f"receiver: {len(rx.seen):,} distinct ids, {rx.duplicates} redeliveries of a known id, "
               f"{rx.bad} bad signatures", flush=True)
         producer.close()
@@ -400,6 +456,104 @@ def main() -> None:
         dbs.drop_all()
         if not os.environ.get("CCP_KEEP_TOPICS"):
             delete_topics_named(bootstrap, sorted(t for t in topic_names(bootstrap) if t.startswith(prefix)))
+
+
+def hop_alone(engine, rx: Receiver, producer: EventProducer, members: int, rate: float, seconds: float) -> None:
+    """Gap events written to gaps.events one at a time at ``rate``/s -> webhook received: the
+    notifications service's own latency (no admissions in the path), split into intake (write ->
+    stored), dispatch (stored -> attempt started) and send (-> received)."""
+    from services.notifications.domain.model import notification_id
+
+    sent: dict[str, float] = {}
+    n = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(n):
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
+        event = gap(i % members, "CMS122")
+        at = time.time()
+        producer.send_sync([event])
+        sent[str(notification_id(event.event_id, "care-gap-opened"))] = at
+    wait_until(lambda: all(k in rx.seen for k in sent), 60, 0.2)
+    received = rx.by_id("care-gap-opened")
+    with engine.connect() as c:
+        rows = {r[0]: (r[1].timestamp(), r[2].timestamp()) for r in c.execute(text(
+            "SELECT ne.event_id, ne.created_at, min(a.at) FROM notification_events ne JOIN attempts a "
+            "ON a.event_id = ne.event_id WHERE ne.event_id = ANY(:ids) GROUP BY ne.event_id, ne.created_at"),
+            {"ids": list(sent)})}
+    total, intake, dispatch, send = [], [], [], []
+    for event_id, t0 in sent.items():
+        if event_id in received and event_id in rows:
+            arrived, (stored, attempt) = received[event_id][0], rows[event_id]
+            total.append(arrived - t0)
+            intake.append(stored - t0)
+            dispatch.append(attempt - stored)
+            send.append(arrived - attempt)
+    if len(total) < 20:
+        missing(f"Notifications hop alone at {rate:g}/s", f"only {len(total)} of {n} notifications arrived")
+        return
+    total = total[len(total) // 10:]
+    report(f"Notifications hop alone p99 (gap event written to Kafka -> signed webhook received, {rate:g}/s)",
+           pct(total, 99) * 1000, "ms", better="lower",
+           note=f"p50 {pct(total, 50) * 1000:.0f} ms; p50/p99: intake (write -> stored) {pct(intake, 50) * 1000:.0f}/"
+                f"{pct(intake, 99) * 1000:.0f} ms, dispatch (stored -> attempt) {pct(dispatch, 50) * 1000:.0f}/"
+                f"{pct(dispatch, 99) * 1000:.0f} ms, send {pct(send, 50) * 1000:.0f}/{pct(send, 99) * 1000:.0f} ms; "
+                f"{len(total)} notifications, {load()}")
+
+
+def produced_at(bootstrap: str, topic: str, expect: int) -> dict[str, float]:
+    """event_id -> the Kafka timestamp (the producer's create time) of every message on ``topic``."""
+    import json
+
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:8]}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    out: dict[str, float] = {}
+    deadline = time.monotonic() + 30
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            for m in c.consume(500, 1.0):
+                if m.error() is None and m.value():
+                    out[json.loads(m.value())["event_id"]] = m.timestamp()[1] / 1000
+    finally:
+        c.close()
+    return out
+
+
+def stages(engine, received: dict[str, tuple[float, str]], sent_at: dict[str, float],
+           acked_at: dict[str, float], alert_produced: dict[str, float]) -> None:
+    """Where the time of (a) goes, per notification: MLLP write -> ACK (admissions gateway: parse,
+    durable write to adt.events) -> alert recorded (admissions worker: consume, decide) -> alert
+    produced (admissions worker: the rest of its batch; the Kafka create time) -> notification
+    stored (notifications intake: the Kafka hop, the batch, its processing) -> first attempt
+    started (the commit, the dispatcher's wake-up and lease) -> received (build, sign, HTTP)."""
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT ne.event_id, ne.source_event_id, ne.recorded_at, ne.created_at, min(a.at) "
+                              "FROM notification_events ne JOIN attempts a ON a.event_id = ne.event_id "
+                              "WHERE ne.topic = 'encounter-start' "
+                              "GROUP BY ne.event_id, ne.source_event_id, ne.recorded_at, ne.created_at")).all()
+    names = ("gateway (write -> ACK)", "admissions worker (ACK -> alert recorded)",
+             "admissions worker (recorded -> produced)", "notifications intake (produced -> stored)",
+             "dispatch (stored -> attempt)", "send (attempt -> received)")
+    cols: dict[str, list[float]] = {k: [] for k in names}
+    for event_id, source_id, recorded, created, attempt in rows:
+        got = received.get(event_id)
+        if got is None or got[1] not in sent_at or source_id not in alert_produced:
+            continue
+        s0, s1 = sent_at[got[1]], acked_at[got[1]]
+        r, p, c_, a = recorded.timestamp(), alert_produced[source_id], created.timestamp(), attempt.timestamp()
+        for k, v in zip(names, (s1 - s0, r - s1, p - r, c_ - p, a - c_, got[0] - a)):
+            cols[k].append(v)
+    if not any(cols.values()):
+        print("!!! stage timestamps: NOT MEASURED — no notification joined its alert and its attempt", flush=True)
+        return
+    print("(a) where the time goes (p50 / p99 ms): " + "; ".join(
+        f"{k} {pct(v, 50) * 1000:.0f} / {pct(v, 99) * 1000:.0f}" for k, v in cols.items() if v), flush=True)
+    hop = [sum(x) for x in zip(*(cols[k] for k in names[3:]))]
+    report("Notifications hop p99 (alert on Kafka -> webhook received; stage timestamps)", pct(hop, 99) * 1000, "ms",
+           better="lower", note="; ".join(f"{k} p50 {pct(v, 50) * 1000:.0f} ms p99 {pct(v, 99) * 1000:.0f} ms"
+                                          for k, v in cols.items() if v) + f"; {load()}")
 
 
 def subscribe(db_url: str, rx: Receiver) -> None:

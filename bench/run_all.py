@@ -56,6 +56,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     "outreach": ("Outreach worker draining", "Outreach gap event -> task", "Outreach claim-next"),
     "billing-close": ("Billing month close",),
     "billing-claims": ("Billing claims cost accrual",),
+    "risk": ("risk: full CMS-HCC re-score", "risk: full re-score, estimated wall on a quiet"),
 }
 
 

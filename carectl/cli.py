@@ -173,8 +173,13 @@ def dlq_replay(
 
 # ---------------------------------------------------------------------------- ingest and operations
 def _service_cli(service: str, *args: str) -> None:
+    from carectl.processes import service_database_url
+
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    url = service_database_url(env, service)  # the database (and schema) its processes use under ccp
+    if url:
+        env["DATABASE_URL"] = url
     raise typer.Exit(subprocess.call([sys.executable, "-m", f"services.{service}", *args], env=env, cwd=REPO))
 
 
@@ -463,8 +468,10 @@ def _drop_service_tables() -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    for service in ("admissions", "gaps", "outreach", "billing", "notifications"):
-        url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    from carectl.processes import database_services, service_database_url
+
+    for service in database_services():
+        url = service_database_url(os.environ, service)
         if not url:
             continue
         shaped = importlib.util.find_spec(f"services.{service}.adapters") is not None  # the new shape: adapters/tables.py

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .processes import service_kafka_credentials
+from .processes import service_database_url, service_kafka_credentials
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def _service_cli(opts: DemoOptions, service: str, *args: str) -> tuple[int, str]
     env = dict(opts.env)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["CCP_NO_PROGRESS"] = "1"
-    url = env.get(f"{service.upper()}_DATABASE_URL") or env.get("DATABASE_URL")
+    url = service_database_url(env, service)
     if url:
         env["DATABASE_URL"] = url
     env.update(service_kafka_credentials(env, service))  # --secure: as the service's own Kafka user

@@ -29,8 +29,13 @@ def report(
     facility: Annotated[Optional[str], typer.Option(help="one sending facility")] = None,
 ) -> None:
     """Per sending facility: accepted, refused, resent; warnings by field and kind; refusal reasons."""
+    from .processes import service_database_url
+
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    url = service_database_url(env, "admissions")
+    if url:
+        env["DATABASE_URL"] = url
     args = [sys.executable, "-m", "services.admissions", "feeds-report"]
     args += ["--json"] if json_out else []
     args += ["--facility", facility] if facility else []

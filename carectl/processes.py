@@ -36,6 +36,7 @@ class ProcSpec:
     module: str = ""  # default: services.<service> <process>
     health_path: str = "/healthz"
     instance: int = 1  # workers: 1..MAX_WORKERS, each its own member of the service's consumer group
+    links: tuple[tuple[str, int], ...] = ()  # (setting, port): another process's URL, http://127.0.0.1:<port>
 
     def port_env(self, offset: int) -> dict[str, str]:
         """The port settings of this process, shifted by ``offset`` (PORT_OFFSET)."""
@@ -44,6 +45,10 @@ class ProcSpec:
         if self.process == "mllp":
             return {"MLLP_PORT": str(2575 + offset), "MLLP_METRICS_PORT": str(self.http_port + offset)}
         return {f"{self.process.upper()}_PORT": str(self.http_port + offset)}
+
+    def link_env(self, offset: int) -> dict[str, str]:
+        """The URLs of the local processes this one calls (``links``), shifted by ``offset``."""
+        return {name: f"http://127.0.0.1:{port + offset}" for name, port in self.links}
 
     def argv(self) -> list[str]:
         return ["-m", self.module] if self.module else ["-m", f"services.{self.service}", self.process]
@@ -107,7 +112,7 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("gaps", "worker", 8021),
     ProcSpec("gaps", "api", 8020),
     ProcSpec("outreach", "worker", 8031),
-    ProcSpec("outreach", "api", 8030),
+    ProcSpec("outreach", "api", 8030, links=(("RISK_API_URL", 8070),)),  # the task page's risk view
     ProcSpec("billing", "worker", 8041),
     ProcSpec("billing", "api", 8040),
     ProcSpec("notifications", "worker", 8061),
@@ -119,6 +124,33 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("ops", "lag-exporter", 8050, {"LAG_EXPORTER_PORT": "8050"}, module="carectl.lag_exporter",
              health_path="/metrics"),
 )
+
+
+def service_database_url(env: dict[str, str] | os._Environ, service: str) -> str | None:
+    """The database URL a service's processes get: ``<SERVICE>_DATABASE_URL`` when set, else the one
+    ``DATABASE_URL`` — on PostgreSQL with the service's own schema as its search path (the services'
+    table names overlap: admissions, gaps and notifications each have a ``members`` table), created by
+    the service's schema step. A URL that already sets ``options`` is passed as it is. None: the
+    service's SQLite file under the var directory."""
+    own = env.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return own
+    shared = env.get("DATABASE_URL")
+    return with_schema(shared, service) if shared else None
+
+
+def with_schema(url: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if not u.drivername.startswith("postgresql") or "options" in u.query:
+        return url
+    return u.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def database_services() -> tuple[str, ...]:
+    """The platform's services (each has a database of its own), in the port plan's order."""
+    return tuple(dict.fromkeys(spec.service for spec in PROCESSES if not spec.module))
 
 
 def available(spec: ProcSpec) -> bool:
@@ -149,9 +181,11 @@ class Supervisor:
         env = dict(self.env)
         env.update(spec.extra_env)
         env.update(spec.port_env(self.port_offset))
-        env["DATABASE_URL"] = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL", ""))
-        if not env["DATABASE_URL"]:
-            env.pop("DATABASE_URL")
+        env.update(spec.link_env(self.port_offset))
+        env.pop("DATABASE_URL", None)
+        url = service_database_url(self.env, spec.service)
+        if url:
+            env["DATABASE_URL"] = url
         env.update(service_kafka_credentials(self.env, spec.service))
         log = open(self.var_dir / "logs" / f"{spec.name}.log", "ab")
         return subprocess.Popen([self.python, *spec.argv()], env=env, cwd=REPO,
@@ -166,7 +200,7 @@ class Supervisor:
                 continue
             done.add(spec.service)
             env = dict(self.env)
-            url = self.env.get(f"{spec.service.upper()}_DATABASE_URL", self.env.get("DATABASE_URL"))
+            url = service_database_url(self.env, spec.service)
             if url:
                 env["DATABASE_URL"] = url
             subprocess.run([self.python, "-m", f"services.{spec.service}", "migrate"], env=env, cwd=REPO, check=True)

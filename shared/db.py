@@ -31,7 +31,9 @@ from .chunks import chunks  # noqa: F401 - the one chunks(), re-exported for the
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = True) -> Engine:
+    """``pre_ping``: test each pooled connection with a round trip before lending it (a process whose
+    every transaction retries on a dropped connection may save that round trip: ``False``)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -55,7 +57,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         # psycopg 3 prepares a statement after 5 runs; a generic plan for an IN/ANY list of
         # hundreds of ids then filters row by row (measured 0.4 s per batch instead of 30 ms).
         connect_args["prepare_threshold"] = None
-    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=pre_ping,
                            pool_recycle=1800, hide_parameters=True, connect_args=connect_args)
     if engine.dialect.name == "postgresql":
         # Bulk INSERTs as multi-row VALUES pages rather than one statement per row.
@@ -104,13 +106,26 @@ def processed_events_table(metadata: MetaData) -> Table:
 SCHEMA_LOCK_KEY = 0x43435053  # "CCPS"
 
 
+def _create_search_path_schema(conn) -> None:
+    """A URL may give the service a schema of its own (``?options=-csearch_path%3Dgaps``, what ``ccp``
+    does when one DATABASE_URL serves every service: their table names overlap). When no schema of
+    the search path exists yet, the first one named is created, so the tables land there."""
+    if conn.exec_driver_sql("SELECT current_schema()").scalar() is not None:
+        return
+    path = conn.exec_driver_sql("SHOW search_path").scalar() or ""
+    names = [n.strip().strip('"') for n in path.split(",") if n.strip() and n.strip() != '"$user"']
+    if names:
+        quoted = '"' + names[0].replace('"', '""') + '"'
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+
+
 class Database:
     """An engine, a session factory and the service's metadata."""
 
-    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10, pre_ping: bool = True) -> None:
         self.url = url
         self.metadata = metadata
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, pre_ping=pre_ping)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.processed = metadata.tables.get("processed_events")
 
@@ -126,6 +141,7 @@ class Database:
 
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % SCHEMA_LOCK_KEY)
+                _create_search_path_schema(conn)
                 self.metadata.create_all(conn)
                 for table in append_only:
                     for statement in append_only_guard_statements(table):
@@ -197,6 +213,60 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
         event.listen(session, "after_transaction_end", _drop_after_commit)
         session.info[_HOOKED] = True
     session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+class SqlUnitOfWorkBase:
+    """The lifecycle every service's SQL unit of work shares; a service binds its repositories in
+    ``_bind(session)``.
+
+    - ``Uow(db)`` — a command, query or job of its own: ``with uow: ...; uow.commit()``; leaving the
+      block without committing rolls back, and the session is closed either way.
+    - ``Uow.for_session(session)`` — the worker's batch: the consumer pipeline (``shared.consumer``)
+      owns the transaction, so entering it as a block is refused.
+
+    ``after_commit`` runs a callback once the outermost transaction committed, never for a rolled-back
+    attempt (metrics are counted once however often a batch is retried)."""
+
+    def __init__(self, db: Database | None) -> None:
+        self.db = db
+        self.session: Session | None = None
+        self._owned = True
+
+    @classmethod
+    def for_session(cls, session: Session):  # -> the subclass (its __init__ takes a database of None)
+        uow = cls(None)
+        uow._owned = False
+        uow._bind(session)
+        return uow
+
+    def _bind(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self):
+        if not self._owned:
+            raise RuntimeError("the consumer pipeline owns this session's transaction")
+        assert self.db is not None
+        session = self.db.sessions()
+        session.begin()
+        self._bind(session)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        session, self.session = self.session, None
+        try:
+            if session is not None and session.in_transaction():
+                session.rollback()
+        finally:
+            if session is not None:
+                session.close()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        assert self.session is not None
+        after_commit(self.session, fn)
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
 
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -89,6 +89,10 @@ class EventProducer:
         conf.update(overrides)
         self._producer = Producer(conf)
         self._timeout = settings.producer_timeout_s
+        # completions of asyncio waiters, handed to their loops once per poll round (one wake-up of
+        # the loop for all the deliveries librdkafka served together, not one per message)
+        self._deferred: list[tuple[asyncio.AbstractEventLoop, asyncio.Future, object, BaseException | None]] = []
+        self._deferred_lock = threading.Lock()
         self._running = True
         self._thread = threading.Thread(target=self._poll_loop, name=f"kafka-poll-{client_id}", daemon=True)
         self._thread.start()
@@ -97,7 +101,27 @@ class EventProducer:
     def _poll_loop(self) -> None:
         while self._running:
             self._producer.poll(0.05)
+            if self._deferred:
+                self._hand_over()
             metrics.PRODUCER_QUEUE.set(len(self._producer))
+
+    def _complete_later(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future, result: object,
+                        exc: BaseException | None) -> None:
+        """From a delivery callback: settle ``fut`` on its loop after this poll round."""
+        with self._deferred_lock:
+            self._deferred.append((loop, fut, result, exc))
+
+    def _hand_over(self) -> None:
+        with self._deferred_lock:
+            items, self._deferred = self._deferred, []
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for loop, fut, result, exc in items:
+            by_loop.setdefault(loop, []).append((fut, result, exc))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, settled)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                pass
 
     def _try_produce(self, msg: OutMessage, done) -> bool:
         """Hand ``msg`` to librdkafka; False when its bounded queue is full (the caller waits)."""
@@ -186,6 +210,19 @@ class EventProducer:
         except asyncio.TimeoutError:
             raise DeliveryError("Kafka did not confirm the write in time") from None
 
+    async def send_one(self, msg: OutMessage) -> Delivery:
+        """One write from the event loop; returns when the broker confirmed it, raises
+        ``DeliveryError`` otherwise. The cheap path of the ACK: no deadline of its own beyond the
+        producer's ``delivery.timeout.ms`` (the caller bounds its wait, e.g. ``asyncio.timeout``)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future = loop.create_future()
+
+        def done(result, exc) -> None:
+            self._complete_later(loop, fut, result, exc)
+
+        await self._produce_async(msg, done, time.monotonic() + self._timeout)
+        return await fut
+
     async def send(self, event: Event, topic: str | None = None) -> Delivery:
         return (await self.send_messages([self.message_for(event, topic)]))[0]
 
@@ -235,10 +272,12 @@ class EventProducer:
 
     # ------------------------------------------------------------------ lifecycle
     def flush(self, timeout: float = 10.0) -> int:
-        return self._producer.flush(timeout)
+        remaining = self._producer.flush(timeout)
+        self._hand_over()  # deliveries served by flush (another thread than the poll loop)
+        return remaining
 
     def close(self, timeout: float = 10.0) -> None:
-        remaining = self._producer.flush(timeout)
+        remaining = self.flush(timeout)
         if remaining:
             log.warning("producer closed with %d messages unconfirmed", remaining)
         self._running = False
@@ -246,6 +285,17 @@ class EventProducer:
 
     def in_flight(self) -> int:
         return len(self._producer)
+
+
+def _settle_all(settled: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
+    """On the waiters' loop: complete each future (one that was cancelled meanwhile is left)."""
+    for fut, result, exc in settled:
+        if fut.done():
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
 
 
 # ---------------------------------------------------------------------- admin

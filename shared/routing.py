@@ -96,10 +96,13 @@ class Routes:
         return tuple(self._by_event)
 
     def route_for(self, event: Event) -> Route:
-        route = self._by_event.get(type(event))
-        if route is None:
-            raise InvalidEvent(f"{self.consumer} has no route for {event.event_type!r}")
-        return route
+        """The event's route, or its nearest base's: a later version of an event that subclasses the
+        earlier one (``ClaimV2(ClaimV1)``; the codec lifts v1 payloads to it) goes where the earlier went."""
+        for cls in type(event).__mro__:
+            route = self._by_event.get(cls)
+            if route is not None:
+                return route
+        raise InvalidEvent(f"{self.consumer} has no route for {event.event_type!r}")
 
     def table(self) -> list[tuple[str, str, str]]:
         """(topic, event type, use case) rows, for documentation and tests."""

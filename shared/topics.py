@@ -24,6 +24,7 @@ ACCRUALS = "billing.accruals"
 PORTAL_MESSAGES = "portal.messages"
 PORTAL_REPLIES = "portal.replies"
 RISK_TIERS = "risk.tiers"
+NOTIFICATION_DEAD_LETTERS = "notifications.dead_letters"
 
 
 @dataclass(frozen=True)

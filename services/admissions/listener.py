@@ -26,13 +26,13 @@ from aiohttp import web
 from shared import metrics as shared_metrics
 from shared.db import Database
 
-from .dedupe import WriteBehindDedupe
+from .adapters.database import connect, migrate
+from .adapters.dedupe import WriteBehindDedupe
+from .adapters.feed_quirks import QuirkTally
 from .ingest import KafkaStatus, build_gateway, ingest_producer
 from .mllp.server import MllpServer
 from .mllp.tls import server_ssl_context
-from .quirks import QuirkTally
 from .settings import AdmissionsSettings
-from .store import metadata
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ def tls_context(settings: AdmissionsSettings):
 async def serve(settings: AdmissionsSettings) -> None:
     sys.setswitchinterval(settings.gil_switch_interval_s)  # delivery callbacks (poll thread) vs the loop
     ssl_ctx = tls_context(settings)
-    db = Database(settings.resolved_database_url(), metadata, pool_size=2)
+    db = connect(settings.resolved_database_url(), pool_size=2)
     schema = None
     try:
-        await asyncio.to_thread(db.create_schema)
+        await asyncio.to_thread(migrate, db)
     except Exception as exc:  # noqa: BLE001 - the ACK path does not need the database: listen anyway
         log.warning("database unreachable at start (%s); listening anyway, accepted ACKs are kept in memory "
                     "and written behind once it is back", exc.__class__.__name__)
@@ -95,7 +95,7 @@ async def serve(settings: AdmissionsSettings) -> None:
     gateway = build_gateway(settings, producer, dedupe, "mllp", health.kafka, quirks)
     server = MllpServer(gateway, host=settings.listener_host(), port=settings.mllp_port, ssl=ssl_ctx,
                         idle_timeout=settings.mllp_idle_timeout_s, max_frame_bytes=settings.mllp_max_frame_bytes,
-                        max_connections=settings.mllp_max_connections)
+                        max_connections=settings.mllp_max_connections, reuse_port=settings.mllp_reuse_port)
     runner = await _ops_site(settings, health)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -123,7 +123,7 @@ async def _schema_when_back(db: Database, interval: float = 5.0) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(db.create_schema)
+            await asyncio.to_thread(migrate, db)
         except Exception:  # noqa: BLE001 - still away: try again
             continue
         log.info("database reachable again: schema ready")

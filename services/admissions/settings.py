@@ -7,10 +7,11 @@ from datetime import tzinfo
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from shared.calendar import BusinessCalendar
 from shared.settings import CommonSettings
+from shared.web.sessions import session_key
 
 from .domain.reconcile import Env
 from .domain.rules import AdmissionRules
@@ -35,8 +36,15 @@ class AdmissionsSettings(CommonSettings):
     mllp_idle_timeout_s: float = Field(default=300.0, gt=0, description="close a connection idle this long")
     mllp_max_frame_bytes: int = Field(default=1 << 20, ge=1024, description="larger messages get AR 207")
     mllp_max_connections: int = Field(default=256, ge=1, description="concurrent connections; more are refused")
+    mllp_reuse_port: bool = Field(
+        default=False, description="bind with SO_REUSEPORT: several mllp processes on one host share MLLP_PORT and "
+                                   "the kernel spreads the connections over them (one Python process uses one core; "
+                                   "give each its own MLLP_METRICS_PORT)")
     default_feed_timezone: str = Field(default="America/Chicago",
                                        description="zone of HL7 times that carry no offset")
+    ingest_linger_ms: float = Field(
+        default=0.0, ge=0, le=1000, description="librdkafka linger.ms of the ACK path's producer (MLLP and HTTP "
+                                                "ingest): 0 writes at once, since each sender waits for its ACK")
     publish_timeout_s: float = Field(default=5.0, gt=0,
                                      description="how long an ACK waits for Kafka's confirmation before AE")
     dedupe_memory_entries: int = Field(default=500_000, ge=1000,
@@ -79,6 +87,9 @@ class AdmissionsSettings(CommonSettings):
     ingest_users: str = Field(default="feed.adt",
                               description="user ids (comma list) allowed to POST ADT besides admins")
     sse_keepalive_s: float = Field(default=15.0, gt=0, description="comment line sent on an idle SSE stream")
+    session_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the hospitalist page's session cookie (required in production)")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="how long a page login lasts")
 
     @field_validator("default_feed_timezone")
     @classmethod
@@ -121,6 +132,11 @@ class AdmissionsSettings(CommonSettings):
 
     def listener_host(self) -> str:
         return self.mllp_host or self.http_host
+
+    def session_key(self) -> bytes:
+        """The page sessions' HMAC key (``shared.web``): production refuses to run without a real
+        one; development and tests get a random key per process."""
+        return session_key(self.session_secret, production=self.is_production())
 
 
 def _codes(text: str) -> frozenset[str]:

@@ -42,6 +42,9 @@ def actor_of(user: User) -> Actor:
                  hospitalist_groups=frozenset(user.hospitalist_groups), pods=frozenset(user.pods))
 
 
+CLEARABLE = frozenset({"end", "heartbeat_period_s", "hl7"})
+
+
 def create_api(settings: NotificationsSettings, resolver=None) -> FastAPI:
     db = migrate(settings.resolved_database_url())
     directory = load_directory(settings.users_file, settings.environment)
@@ -110,6 +113,8 @@ def create_api(settings: NotificationsSettings, resolver=None) -> FastAPI:
                summary="Change a subscription (ops/admin; expected_version, 409 if it changed)")
     def patch(sub_id: str, body: SubscriptionPatch, actor: ActorDep):
         changes = body.model_dump(exclude_unset=True, exclude={"expected_version", "headers"})
+        # null clears what may be absent (end, heartbeat, HL7 options); for the rest it means "unchanged"
+        changes = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
         if body.retry is not None:
             changes["retry"] = body.retry.values()
         return SubscriptionOut.of(guarded(lambda: subs.update(actor, sub_id, changes, body.expected_version, now(),

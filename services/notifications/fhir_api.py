@@ -92,7 +92,10 @@ def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Calla
                      "entry": [{"fullUrl": f"{base}/Subscription/{s.id}", "resource": resource(s),
                                 "search": {"mode": "match"}} for s in found]})
 
-    @router.api_route("/Subscription/$status", methods=["GET", "POST"], summary="$status of several subscriptions")
+    @router.get("/Subscription/$status", summary="$status of several subscriptions",
+                operation_id="subscriptions_status_get")
+    @router.post("/Subscription/$status", summary="$status of several subscriptions",
+                 operation_id="subscriptions_status_post")
     def status_many(request: Request, actor: Actor = Depends(actor_dep)):
         ids = request.query_params.getlist("id")
         statuses = set(request.query_params.getlist("status"))
@@ -130,7 +133,11 @@ def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Calla
             return Response(status_code=204)
         return guard(run)
 
-    @router.api_route("/Subscription/{sub_id}/$status", methods=["GET", "POST"], summary="$status of one subscription")
+    # GET and POST (FHIR operations take both), each with its own operationId in the OpenAPI document
+    @router.get("/Subscription/{sub_id}/$status", summary="$status of one subscription",
+                operation_id="subscription_status_get")
+    @router.post("/Subscription/{sub_id}/$status", summary="$status of one subscription",
+                 operation_id="subscription_status_post")
     def status_one(sub_id: str, actor: Actor = Depends(actor_dep)):
         def run():
             sub = subs.visible(actor, sub_id)
@@ -138,8 +145,10 @@ def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Calla
                                          now=now()))
         return guard(run)
 
-    @router.api_route("/Subscription/{sub_id}/$events", methods=["GET", "POST"],
-                      summary="$events: notifications by event number (eventsSinceNumber, eventsUntilNumber, content)")
+    @router.get("/Subscription/{sub_id}/$events", operation_id="subscription_events_get",
+                summary="$events: notifications by event number (eventsSinceNumber, eventsUntilNumber, content)")
+    @router.post("/Subscription/{sub_id}/$events", operation_id="subscription_events_post",
+                 summary="$events: notifications by event number (eventsSinceNumber, eventsUntilNumber, content)")
     def events(sub_id: str, request: Request, actor: Actor = Depends(actor_dep)):
         def run():
             q = request.query_params

@@ -29,3 +29,5 @@ STATUS = Gauge("notifications_subscription_status", "1 for the subscription's cu
                ["subscription", "channel", "status"])
 CONTROLS = Counter("notifications_control_messages_total", "Handshakes and heartbeats sent", ["kind", "outcome"])
 OVERDUE_FOUND = Counter("notifications_tasks_overdue_total", "Task-overdue notifications made")
+DEAD_PUBLISHED = Counter("notifications_dead_letters_published_total",
+                         "Dead letters published to notifications.dead_letters (confirmed by the broker)")

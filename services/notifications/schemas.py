@@ -75,6 +75,7 @@ class SubscriptionPatch(BaseModel):
     max_in_flight: int | None = Field(default=None, ge=1, le=1000)
     heartbeat_period_s: int | None = Field(default=None, ge=1, le=86_400)
     retry: RetryIn | None = None
+    end: AwareDatetime | None = None
     hl7: Hl7In | None = None
     headers: list[str] | None = Field(default=None, max_length=10)
     status: Literal["active", "off"] | None = None

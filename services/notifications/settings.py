@@ -36,9 +36,15 @@ class NotificationsSettings(CommonSettings):
     dispatch_batch: int = Field(default=500, ge=1, le=5000, description="deliveries leased per round")
     dispatch_poll_s: float = Field(default=0.5, gt=0, description="how often the dispatcher looks for work it was "
                                                                   "not woken for (other processes' batches)")
+    reachability_check_s: float = Field(default=2.0, gt=0, description="how often a receiver that refused "
+                                        "connections is tried with a bare connection (its probe follows at once)")
     lease_s: float = Field(default=120.0, gt=0, description="a delivery leased by a dispatcher that died is sent "
                                                             "again by another after this long")
+    hold_unmatched_h: float = Field(default=72.0, ge=0, description="how long an HL7 message of a patient the "
+                                    "roster does not name yet is kept, to be forwarded if the roster names them")
     overdue_interval_s: float = Field(default=60.0, gt=0, description="how often overdue tasks are looked for")
+    dead_letter_interval_s: float = Field(default=1.0, gt=0, description="how often dead letters are published "
+                                                                           "to notifications.dead_letters")
     gauges_interval_s: float = Field(default=5.0, gt=0, description="backlog and oldest-undelivered gauges")
     rotation_overlap_h: float = Field(default=24.0, gt=0, description="the old webhook secret signs too this long")
     max_subscriptions: int = Field(default=500, ge=1, description="bounds the per-subscription metric labels")

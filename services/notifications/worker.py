@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import faust
 
@@ -26,7 +26,7 @@ from shared.faust_app import consume, create_app
 from shared.kafka import EventProducer
 
 from . import metrics
-from .adapters import gauges
+from .adapters import dead_letters, gauges, wakeups
 from .adapters.database import migrate
 from .adapters.dispatch_sql import SqlDispatchStore
 from .adapters.http_sender import HttpSender
@@ -43,6 +43,21 @@ log = logging.getLogger(__name__)
 CONSUMER = "notifications.worker"
 
 
+_CHILDREN: dict[tuple, tuple] = {}  # (subscription, channel, outcome) -> its metric children (bounded: ops-made subs)
+
+
+def _children(sub_id: str, channel: str, outcome: str) -> tuple:
+    key = (sub_id, channel, outcome)
+    found = _CHILDREN.get(key)
+    if found is None:
+        if len(_CHILDREN) > 20_000:
+            _CHILDREN.clear()
+        found = _CHILDREN[key] = (metrics.ATTEMPTS.labels(sub_id, channel, outcome),
+                                  metrics.ATTEMPT_SECONDS.labels(sub_id, channel),
+                                  metrics.DELIVERY_LATENCY.labels(channel))
+    return found
+
+
 def count_recorded(results: list[AttemptResult], leased: list[Leased]) -> None:
     """Metrics of recorded attempts (after their transaction committed)."""
     by_id = {d.delivery_id: d for d in leased}
@@ -53,10 +68,11 @@ def count_recorded(results: list[AttemptResult], leased: list[Leased]) -> None:
             continue
         d = by_id.get(r.delivery_id)
         channel = d.subscription.channel if d else "unknown"
-        metrics.ATTEMPTS.labels(r.subscription_id, channel, r.state if r.state != "pending" else "failed").inc()
-        metrics.ATTEMPT_SECONDS.labels(r.subscription_id, channel).observe(r.outcome.latency_s)
+        attempts, seconds, latency = _children(r.subscription_id, channel, r.state if r.state != "pending" else "failed")
+        attempts.inc()
+        seconds.observe(r.outcome.latency_s)
         if r.state == "delivered" and d is not None:
-            metrics.DELIVERY_LATENCY.labels(channel).observe(max(0.0, (now - d.notification.recorded_at).total_seconds()))
+            latency.observe(max(0.0, (now - d.notification.recorded_at).total_seconds()))
 
 
 class DispatcherThread:
@@ -92,7 +108,7 @@ class DispatcherThread:
 
 
 def build_worker(settings: NotificationsSettings) -> faust.App:
-    db = migrate(settings.resolved_database_url())
+    db = migrate(settings.resolved_database_url(), pre_ping=False)
     box = SecretBox.from_setting(settings.secrets_key.get_secret_value() if settings.secrets_key else None,
                                  settings.is_production())
     policy = settings.outbound_policy()
@@ -102,9 +118,11 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
                            MllpSender(policy, ca_file=settings.outbound_ca_file))
     dispatcher = Dispatcher(store, sender, DispatchConfig(
         owner=owner, base=settings.fhir_base(), canonical_base=settings.fhir_canonical_base,
-        batch=settings.dispatch_batch, lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s),
+        batch=settings.dispatch_batch, lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s,
+        reachability_s=settings.reachability_check_s),
         on_recorded=count_recorded)
     runner = DispatcherThread(dispatcher)
+    listener = wakeups.Listener(settings.resolved_database_url(), dispatcher.wake)
     created: dict[str, int] = {}
 
     def handle(session, events):
@@ -113,6 +131,8 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
         uow.flush()
         created.clear()
         created.update(uow.outbox.created_by_topic)
+        if created:
+            wakeups.notify(session)  # every worker's dispatcher, when this batch commits
         return []
 
     def after_commit(_applied, _derived) -> None:
@@ -131,8 +151,12 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
     def sweep() -> None:
         with db.transaction() as s:
             uow = SqlIntakeUnit(s)
-            found = intake.sweep_overdue(uow, tz, datetime.now(timezone.utc))
+            now = datetime.now(timezone.utc)
+            found = intake.sweep_overdue(uow, tz, now)
+            uow.held.purge(now - timedelta(hours=settings.hold_unmatched_h))
             uow.flush()
+            if found:
+                wakeups.notify(s)
         if found:
             metrics.OVERDUE_FOUND.inc(found)
             dispatcher.wake()
@@ -144,6 +168,16 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
         except Exception:  # noqa: BLE001 - the next tick tries again; nothing is lost (the tasks stay due)
             log.exception("overdue sweep failed")
 
+    @app.timer(interval=settings.dead_letter_interval_s)
+    async def publish_dead_letters() -> None:
+        try:
+            n = await asyncio.to_thread(dead_letters.publish, db, producer.send_sync, datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001 - the broker or the database is away: the rows wait for the next tick
+            log.warning("publishing dead letters failed; they stay kept and are tried again", exc_info=True)
+            return
+        if n:
+            metrics.DEAD_PUBLISHED.inc(n)
+
     @app.timer(interval=settings.gauges_interval_s)
     async def refresh_gauges() -> None:
         try:
@@ -153,7 +187,9 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
 
     @app.on_before_shutdown.connect
     def _stop_dispatcher(_app, **_kw) -> None:
+        listener.stop()
         runner.stop()
 
     runner.start()
+    listener.start()
     return app

@@ -11,28 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from shared.auth import load_directory
 from shared.events import utcnow
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
+from shared.web.kit import static_files
+from shared.web.sessions import SessionSigner
 
 from .adapters.database import open_database
+from .adapters.risk_api import CachedRiskViews, NotConnected, RiskApi
 from .adapters.unit_of_work import unit_of_work_factory
 from .app.commands import Commands
 from .app.queries import Queries
+from .app.risk_view import MemberRisk
 from .app.staff import Staff
 from .settings import OutreachSettings
 from .web.deps import Services
 from .web.json_api import install_domain_errors, install_json_api
 from .web.pages import install_pages
-from .web.sessions import SessionSigner
 
-STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+def risk_views(settings: OutreachSettings) -> tuple[CachedRiskViews | NotConnected, Callable[[], None]]:
+    """The member's risk view for the task page: the risk API (cached), or nothing when not set."""
+    if not settings.risk_api_url:
+        return NotConnected(), lambda: None
+    api = RiskApi(settings.risk_api_url, settings.risk_api_credential(), timeout_s=settings.risk_view_timeout_s)
+    return CachedRiskViews(api.fetch, fresh_s=settings.risk_view_fresh_s, stale_s=settings.risk_view_stale_s,
+                           retry_s=settings.risk_view_retry_s), api.close
 
 
 def build_services(settings: OutreachSettings, producer: EventProducer | None,
@@ -42,9 +50,11 @@ def build_services(settings: OutreachSettings, producer: EventProducer | None,
     directory = load_directory(settings.users_file, settings.environment)
     staff = Staff(directory)
     ctx = settings.decision_context()
-    signer = SessionSigner(settings.session_key, int(settings.session_hours * 3600))
+    signer = SessionSigner(settings.session_key, int(settings.session_hours * 3600), purpose="outreach")
+    views, close_views = risk_views(settings)
     return Services(settings, db, uow, directory, staff, Commands(uow, staff, ctx, now=now),
-                    Queries(uow, staff, ctx, recent_days=settings.recent_encounter_days, now=now), signer, producer)
+                    Queries(uow, staff, ctx, recent_days=settings.recent_encounter_days, now=now), signer, producer,
+                    MemberRisk(uow, views), close_views)
 
 
 def create_api(settings: OutreachSettings, *, producer: EventProducer | None = None,
@@ -59,6 +69,7 @@ def create_api(settings: OutreachSettings, *, producer: EventProducer | None = N
         yield
         if own_producer:
             producer.close()
+        svc.close_risk()
         svc.db.dispose()
 
     app = FastAPI(
@@ -78,5 +89,5 @@ def create_api(settings: OutreachSettings, *, producer: EventProducer | None = N
     app.include_router(ops_router("outreach", "api", health=lambda: {"database": svc.db.ping()}))
     install_json_api(app)
     install_pages(app)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", static_files(), name="static")
     return app

@@ -25,6 +25,12 @@ TIME_TO_FIRST_CONTACT = Histogram(
 TASKS_COMPLETED = Counter("outreach_tasks_completed_total", "Tasks finished, by kind and outcome category",
                           ["kind", "outcome"])
 TASKS_CREATED = Counter("outreach_tasks_created_total", "Tasks created, by kind", ["kind"])
+# the member's risk view on the task page (adapters/risk_api.py): where each view shown came from
+# (live, cached, stale, unavailable, not_found, not_connected) and the risk API calls (ok, not_found, error)
+RISK_VIEWS = Counter("outreach_risk_views_total", "Risk views the task page asked for, by where the answer came from",
+                     ["source"])
+RISK_API_SECONDS = Histogram("outreach_risk_api_seconds", "Calls to the risk API for a member's risk view",
+                             ["outcome"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
 
 # outcome categories (the label); the free-text outcome stays on the task
 OUTCOMES = ("gap_closed", "completed", "declined", "unable_to_reach", "cancelled", "closed_by_system")

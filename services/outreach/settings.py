@@ -6,7 +6,6 @@ Staff (who works which queue, pods, capacity) come from the users file of ``shar
 
 from __future__ import annotations
 
-import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -16,11 +15,13 @@ from pydantic import Field, SecretStr, field_validator
 
 from shared.calendar import BusinessCalendar
 from shared.settings import CommonSettings
+from shared.users import DEV_USERS_FILE, UserDirectory
+from shared.web.sessions import session_key
 
 from . import DEFAULT_RULES_PATH
 from .domain import DecisionContext, RulesConfig, parse_rules
 
-MIN_SECRET_LENGTH = 32
+DEV_RISK_API_KEY = "dev-service-outreach"  # deploy/users.dev.yaml's service.outreach
 
 
 class OutreachSettings(CommonSettings):
@@ -41,6 +42,18 @@ class OutreachSettings(CommonSettings):
     maintenance_interval_s: float = Field(
         default=30.0, gt=0, description="gauge refresh and the check for the daily sweep/rescore")
     recent_encounter_days: int = Field(default=90, ge=1, description="encounters shown on the task detail")
+    risk_api_url: str | None = Field(
+        default=None, description="the risk API (e.g. http://127.0.0.1:8070) whose member risk view the task page "
+                                  "shows; unset: the page shows the tier on file only")
+    risk_api_key: SecretStr | None = Field(
+        default=None, description="outreach's API key at the risk API (a user named in the risk API's VIEW_SERVICES); "
+                                  "development and tests: dev-service-outreach; required in production")
+    risk_view_timeout_s: float = Field(default=1.5, gt=0, le=30, description="how long the page waits for the risk API")
+    risk_view_fresh_s: float = Field(default=60.0, ge=0, description="a member's risk view is asked again after this")
+    risk_view_stale_s: float = Field(
+        default=900.0, ge=0, description="while the risk API does not answer, its last answer is shown up to this old")
+    risk_view_retry_s: float = Field(
+        default=15.0, ge=0, description="after the risk API failed, pages do not wait on it again for this long")
 
     @field_validator("timezone")
     @classmethod
@@ -71,14 +84,19 @@ class OutreachSettings(CommonSettings):
     def session_key(self) -> bytes:
         """The session HMAC key. Production refuses to run without a real one; development and
         tests get a random key per process (logins do not survive a restart)."""
-        if self.session_secret is not None:
-            value = self.session_secret.get_secret_value()
-            if len(value) < MIN_SECRET_LENGTH:
-                raise SystemExit(f"SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-            return value.encode()
+        return session_key(self.session_secret, production=self.is_production())
+
+    def risk_api_credential(self) -> str:
+        """Outreach's key at the risk API. Production refuses to run without one, or with a
+        development key; development and tests use the development account's."""
+        if self.risk_api_key is not None:
+            key = self.risk_api_key.get_secret_value()
+            if self.is_production() and UserDirectory.load(DEV_USERS_FILE).authenticate(key) is not None:
+                raise SystemExit("RISK_API_KEY is a development key; refusing it in production")
+            return key
         if self.is_production():
-            raise SystemExit("SESSION_SECRET must be set in production (refusing a default session key)")
-        return secrets.token_bytes(32)
+            raise SystemExit("RISK_API_KEY must be set in production when RISK_API_URL is")
+        return DEV_RISK_API_KEY
 
     def cookie_secure(self) -> bool:
         return self.is_production() if self.session_cookie_secure is None else self.session_cookie_secure

@@ -13,37 +13,34 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI
 
 from shared.auth import load_directory
 from shared.events import utcnow
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import EventProducer
+from shared.web.kit import install_page_headers, page_templates, static_files
 
-from .adapters import tables
+from .adapters.database import open_database
 from .adapters.directory import FileDirectory
 from .adapters.kafka import KafkaPublisher
 from .adapters.oidc import OidcClient
+from .adapters.unit_of_work import SqlUnitOfWork
 from .app.sessions import SessionPolicy
 from .settings import PortalSettings
-from .web.context import Portal
+from .web.context import Portal, page_kit
 from .web.fhir import install_fhir
 from .web.pages import install_pages
 from .web.signin_pages import install_signin_pages
 
 HERE = Path(__file__).resolve().parent
-CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' {oidc}; "
-       "base-uri 'none'; object-src 'none'")
 
 
 def create_api(settings: PortalSettings, *, producer: EventProducer | None = None,
                now: Callable[[], datetime] = utcnow) -> FastAPI:
     own_producer = producer is None
     producer = producer or EventProducer(settings, client_id="portal-api", **{"linger.ms": 0})
-    db = tables.open_database(settings.resolved_database_url(), pool_size=10)
-    tables.create_schema(db)
+    db = open_database(settings.resolved_database_url(), pool_size=10)
     users = load_directory(settings.users_file, settings.environment)
     oidc = None
     if settings.oidc_configured():
@@ -52,9 +49,9 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
                           scope=settings.oidc_scope)
     policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                            lifetime=timedelta(hours=settings.session_max_hours))
-    portal = Portal(settings, db, FileDirectory.load(settings.resolved_directory_file(), users),
+    portal = Portal(settings, lambda: SqlUnitOfWork(db), FileDirectory.load(settings.resolved_directory_file(), users),
                     KafkaPublisher(producer), oidc, policy, now)
-    portal.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    portal.pages = page_kit(page_templates(HERE / "templates"), settings.cookie_secure())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -82,21 +79,9 @@ def create_api(settings: PortalSettings, *, producer: EventProducer | None = Non
 
         parts = urlsplit(settings.oidc_issuer)
         oidc_origin = f"{parts.scheme}://{parts.netloc}"
-    csp = CSP.format(oidc=oidc_origin).replace("  ", " ")
-
-    @app.middleware("http")
-    async def page_headers(request: Request, call_next):
-        response = await call_next(request)
-        path = request.url.path
-        if not (path in ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz")):
-            response.headers.setdefault("Content-Security-Policy", csp)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
+    install_page_headers(app, form_action=oidc_origin)  # the sign-in form may post to the OpenID provider
     install_signin_pages(app)
     install_pages(app)
     install_fhir(app)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", static_files(HERE / "static"), name="static")
     return app

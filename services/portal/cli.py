@@ -8,11 +8,9 @@ from .settings import PortalSettings
 
 
 def migrate(settings: PortalSettings) -> None:
-    from .adapters import tables
+    from .adapters.database import open_database
 
-    db = tables.open_database(settings.resolved_database_url(), pool_size=1)
-    tables.create_schema(db)
-    db.dispose()
+    open_database(settings.resolved_database_url(), pool_size=1).dispose()
     print("portal: schema is up to date")
 
 

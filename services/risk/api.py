@@ -5,20 +5,18 @@ It imports no faust: the worker's wiring lives in ``worker.py``.
 """
 
 
-import json
 import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from shared.audit import record_access
 from shared.auth import User, authenticator, load_directory, require_roles
 from shared.http import install_error_handlers, ops_router
+from shared.web.kit import install_page_headers, static_files
 
 from .adapters import tables
 from .adapters.reference import load_avoidable_list, load_practice_hours
@@ -28,15 +26,11 @@ from .app.ed_report import EdEvidence, ed_evidence
 from .app.rescore import explain_member
 from .settings import RiskSettings
 from .web.evidence_csv import evidence_csv
-from .web.sessions import LOGIN_COOKIE, SESSION_COOKIE, SessionSigner
+from .web.pages import OPS_ROLES, install_pages, ops_session_user, page_kit, risk_fragment
+from .web.readers import Reader, risk_reader
 
 WEB = Path(__file__).parent / "web"
-CARE_ROLES = ("nurse", "care_navigator", "social_worker", "dietician", "supervisor", "admin", "hospitalist")
-OPS_ROLES = ("supervisor", "ops", "admin")
 EVIDENCE_CACHE_S = 30.0
-SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                                               "base-uri 'none'; frame-ancestors 'none'",
-                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def create_api(settings: RiskSettings) -> FastAPI:
@@ -44,47 +38,44 @@ def create_api(settings: RiskSettings) -> FastAPI:
     ctx = build_context(settings)
     directory = load_directory(settings.users_file, settings.environment)
     current_user = authenticator(directory)
-    care_user = require_roles(current_user, *CARE_ROLES)
     ops_user = require_roles(current_user, *OPS_ROLES)
     hours = load_practice_hours(settings.hours_file)
     avoidable = load_avoidable_list()
-    signer = SessionSigner(settings.session_key, int(settings.session_hours * 3600))
-    templates = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html"]))
+    kit = page_kit(settings, directory, db, tables.revoked_sessions)
     cache: dict[str, tuple[float, EdEvidence]] = {}
 
     app = FastAPI(title="risk", version="1", description=__doc__)
     install_error_handlers(app)
+    install_page_headers(app)
     app.include_router(ops_router("risk", "api", lambda: {"database": db.ping()}))
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/static", static_files(WEB / "static"), name="static")
 
     def ops_reader(request: Request) -> User:
         """The ops page's session (its CSV/JSON links) or an API key with an ops role."""
-        session = signer.verify(request.cookies.get(SESSION_COOKIE), directory)
-        if session is not None and session.user.has(*OPS_ROLES):
-            return session.user
-        return ops_user(current_user(request))
+        return ops_session_user(kit, request) or ops_user(current_user(request))
 
-    CareUser = Annotated[User, Depends(care_user)]
+    CareReader = Annotated[Reader, Depends(risk_reader(directory, current_user, settings.view_service_ids()))]
     OpsUser = Annotated[User, Depends(ops_reader)]
 
-    def view_of(member_id: str, user: User, endpoint: str) -> dict:
+    def view_of(member_id: str, reader: Reader, endpoint: str) -> dict:
         with db.transaction() as session:
             view = explain_member(SqlRiskRepository(session), member_id, ctx)
-            record_access(session, tables.audit, user_id=user.id, role=user.primary_role, member_ids=[member_id],
-                          action="read", endpoint=endpoint, detail="risk view" if view else "risk view: not found")
+            record_access(session, tables.audit, user_id=reader.user.id, role=reader.user.primary_role,
+                          member_ids=[member_id], action="read", endpoint=endpoint,
+                          detail=reader.audit_detail("risk view" if view else "risk view: not found"))
         if view is None:
             raise HTTPException(404, "no risk assessment for this member (not on the roster)")
         return view
 
     @app.get("/members/{member_id}/risk", summary="A member's risk score, HCCs, utilization and tier, explained")
-    def member_risk(member_id: str, user: CareUser) -> JSONResponse:
+    def member_risk(member_id: str, user: CareReader) -> JSONResponse:
         return JSONResponse(view_of(member_id[:64], user, "/members/{id}/risk"))
 
     @app.get("/members/{member_id}/risk/fragment", response_class=HTMLResponse,
              summary="The risk view as an HTML fragment for the nurse's task page")
-    def member_risk_fragment(member_id: str, user: CareUser) -> HTMLResponse:
+    def member_risk_fragment(member_id: str, user: CareReader) -> HTMLResponse:
         v = view_of(member_id[:64], user, "/members/{id}/risk/fragment")
-        return HTMLResponse(templates.get_template("risk_fragment.html").render(v=v), headers=SECURITY_HEADERS)
+        return HTMLResponse(risk_fragment(kit, v))
 
     @app.get("/practices/hours", summary="Each practice's opening hours, holidays and program start")
     def practice_hours(user: OpsUser) -> JSONResponse:
@@ -123,70 +114,7 @@ def create_api(settings: RiskSettings) -> FastAPI:
         return Response(evidence_csv(evidence(start, end).rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="ed-evidence.csv"'})
 
-    # ------------------------------------------------------------------ the ops page
-    def page_user(request: Request):
-        s = signer.verify(request.cookies.get(SESSION_COOKIE), directory)
-        return s if s and s.user.has(*OPS_ROLES) else None
-
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/ops/extended-hours") -> HTMLResponse:
-        nonce = signer.nonce()
-        page = templates.get_template("login.html").render(nonce=nonce, next=_safe_next(next), error=None)
-        resp = HTMLResponse(page, headers=SECURITY_HEADERS)
-        resp.set_cookie(LOGIN_COOKIE, nonce, max_age=600, httponly=True, samesite="strict",
-                        secure=settings.is_production())
-        return resp
-
-    @app.post("/login", include_in_schema=False)
-    def login(request: Request, api_key: Annotated[str, Form(max_length=200)],
-              nonce: Annotated[str, Form(max_length=100)], next: Annotated[str, Form(max_length=200)] = "/") -> Response:
-        cookie_nonce = request.cookies.get(LOGIN_COOKIE) or ""
-        user = directory.authenticate(api_key)
-        if not cookie_nonce or cookie_nonce != nonce:
-            return _login_again(templates, signer, settings, "The form expired; please sign in again.", 403)
-        if user is None or not user.has(*OPS_ROLES):
-            return _login_again(templates, signer, settings,
-                                "Unknown key, or this page is for supervisors and operations.", 401)
-        resp = RedirectResponse(_safe_next(next), status_code=303)
-        resp.set_cookie(SESSION_COOKIE, signer.issue(user), max_age=int(settings.session_hours * 3600), httponly=True,
-                        samesite="strict", secure=settings.is_production())
-        resp.delete_cookie(LOGIN_COOKIE)
-        return resp
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request, csrf: Annotated[str, Form(max_length=100)]) -> Response:
-        s = signer.verify(request.cookies.get(SESSION_COOKIE), directory)
-        if s is None or not signer.csrf_ok(s.session_id, csrf):
-            raise HTTPException(403, "missing or wrong form token")
-        resp = RedirectResponse("/login", status_code=303)
-        resp.delete_cookie(SESSION_COOKIE)
-        return resp
-
-    @app.get("/ops/extended-hours", response_class=HTMLResponse, include_in_schema=False)
-    def extended_hours_page(request: Request) -> Response:
-        s = page_user(request)
-        if s is None:
-            return RedirectResponse("/login?next=/ops/extended-hours", status_code=303)
-        r = evidence(None, None)
-        starts = {pid: h.program_start.isoformat() for pid, h in hours.items() if h.program_start}
-        rows_json = json.dumps({"rows": [row.to_dict() for row in r.rows], "starts": starts}).replace("</", "<\\/")
-        page = templates.get_template("extended_hours.html").render(
-            user=s.user, csrf=signer.csrf_token(s.session_id), summary=r.summary, starts=starts,
-            source=avoidable.source, rows_json=rows_json, missing=r.practices_without_hours, left_out=r.not_attributed)
-        return HTMLResponse(page, headers=SECURITY_HEADERS)
-
+    # ------------------------------------------------------------------ the ops page (web/pages.py)
+    install_pages(app, kit, evidence=lambda: evidence(None, None), source=avoidable.source,
+                  starts={pid: h.program_start.isoformat() for pid, h in hours.items() if h.program_start})
     return app
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/ops/extended-hours"
-
-
-def _login_again(templates, signer: SessionSigner, settings: RiskSettings, error: str, status: int) -> HTMLResponse:
-    nonce = signer.nonce()
-    resp = HTMLResponse(templates.get_template("login.html").render(nonce=nonce, next="/ops/extended-hours",
-                                                                    error=error),
-                        status_code=status, headers=SECURITY_HEADERS)
-    resp.set_cookie(LOGIN_COOKIE, nonce, max_age=600, httponly=True, samesite="strict",
-                    secure=settings.is_production())
-    return resp

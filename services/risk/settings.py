@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -12,11 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import CommonSettings
+from shared.web.sessions import session_key
 
 from . import CONTRACTS_DIR
-
-MIN_SECRET_LENGTH = 32
-
 
 class RiskSettings(CommonSettings):
     SERVICE: ClassVar[str] = "risk"
@@ -36,6 +33,9 @@ class RiskSettings(CommonSettings):
     evidence_refresh_s: float = Field(default=60.0, gt=0, description="ED evidence gauges refresh interval")
     session_secret: SecretStr | None = Field(default=None, description="HMAC key of the ops page's session cookie")
     session_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+    view_services: str = Field(default="service.outreach",
+                               description="service accounts (user ids, comma-separated) that may read a member's "
+                                           "risk view on behalf of a care-team user named in X-On-Behalf-Of")
 
     @field_validator("timezone")
     @classmethod
@@ -49,13 +49,9 @@ class RiskSettings(CommonSettings):
     def today(self) -> date:
         return self.as_of or datetime.now(ZoneInfo(self.timezone)).date()
 
+    def view_service_ids(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.view_services.split(",") if u.strip())
+
     @cached_property
     def session_key(self) -> bytes:
-        if self.session_secret is not None:
-            value = self.session_secret.get_secret_value()
-            if len(value) < MIN_SECRET_LENGTH:
-                raise SystemExit(f"SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-            return value.encode()
-        if self.is_production():
-            raise SystemExit("SESSION_SECRET must be set in production (refusing a default session key)")
-        return secrets.token_bytes(32)
+        return session_key(self.session_secret, production=self.is_production())

@@ -1,10 +1,11 @@
-"""The risk worker: faust wiring only.
+"""``python -m services.risk worker``: the faust worker, wiring only.
 
-Consumes members.roster, claims.events, alerts.hospitalist, care.transitions and gaps.events in
-batches through ``BatchConsumer`` (one transaction per batch with the processed-events dedupe),
-dispatching each event through ``routes.ROUTES``; tier changes go to ``risk.tiers`` confirmed
-before the commit. Timers: a full re-score when the day changes (the 12-month windows moved),
-and the ED evidence gauges.
+Runs the routes table (``routes.py``: members.roster, claims.events, alerts.hospitalist,
+care.transitions and gaps.events → ``app/intake.py``) through the shared consumer pipeline in
+batches: one transaction per batch with the processed-events dedupe, the touched members
+re-scored (``app/batch.py``), tier changes to ``risk.tiers`` confirmed before the commit, the
+metrics counted after it, the batch's offsets committed after that. Timers: a full re-score when
+the day changes (the 12-month windows moved), and the ED evidence gauges.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 import faust
 
@@ -22,14 +24,26 @@ from shared.kafka import EventProducer
 from . import metrics
 from .adapters.reference import load_avoidable_list, load_practice_hours
 from .adapters.repository import SqlRiskRepository
+from .adapters.unit_of_work import SqlUnitOfWork
 from .adapters.wiring import build_context, database, transactions
-from .app.consume import apply_batch
+from .app.batch import ScoringBatch
 from .app.ed_report import ed_evidence
 from .app.full_rescore import full_rescore
-from .routes import CONSUMED, CONSUMER_NAME, TOPICS, route
+from .routes import ROUTES
 from .settings import RiskSettings
 
 log = logging.getLogger(__name__)
+
+
+def one_writer(handler: Callable, lock: threading.Lock) -> Callable:
+    """The batch handler holding ``lock``: a batch and a chunk of the daily full re-score (a timer's
+    thread) never write members' assessments at the same time."""
+
+    def handle(session, events):
+        with lock:
+            return handler(session, events)
+
+    return handle
 
 
 def build_worker(settings: RiskSettings) -> faust.App:
@@ -38,21 +52,13 @@ def build_worker(settings: RiskSettings) -> faust.App:
     hours, avoidable = load_practice_hours(settings.hours_file), load_avoidable_list()
     producer = EventProducer(settings, client_id="risk-worker")
     lock = threading.Lock()   # one writer of assessments at a time: a batch, or a chunk of the full re-score
-
-    def handler(session, events):
-        with lock:
-            return apply_batch(SqlRiskRepository(session), events, ctx, route)
-
-    def committed(applied, derived) -> None:
-        metrics.MEMBERS_SCORED.labels("event").inc(len({e.member_id for e in applied if e.member_id}))
-        for e in derived:
-            metrics.TIER_CHANGES.labels(e.contract_id, e.old_tier, e.new_tier).inc()
+    consumer = BatchConsumer.for_routes(ROUTES, db, producer, SqlUnitOfWork.for_session,
+                                        begin=ScoringBatch.starter(ctx))
+    consumer.handler = one_writer(consumer.handler, lock)
 
     app = create_app("risk", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"database": db.ping()})
-    consume(app, settings, TOPICS, BatchConsumer(CONSUMER_NAME, db, producer, handler, expect=CONSUMED,
-                                                 after_commit=committed),
-            batch_size=settings.worker_batch_size, within=settings.worker_within_s)
+    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
     last_day: list = [None]
 
     def rescore_if_new_day() -> None:

@@ -12,6 +12,7 @@ from .claims import ClaimLine, ClaimV1, ClaimV2, upcast_claim_v1_v2
 from .envelope import DERIVED_NAMESPACE, Event, Model, derive_id, utcnow
 from .gaps import Evidence, GapClosedV1, GapExcludedV1, GapOpenedV1
 from .ledger import LedgerEntryV1
+from .notifications import NotificationDeadLetteredV1
 from .portal import CareTeamReplyV1, PortalMessageSentV1
 from .risk import HccDriver, RiskTierChangedV1, TierSpan, UtilizationFactors
 from .roster import AttributionSpan, EligibilitySpan, MemberRosterV1, MrnXref
@@ -38,6 +39,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     PortalMessageSentV1,
     CareTeamReplyV1,
     RiskTierChangedV1,
+    NotificationDeadLetteredV1,
 )
 
 
@@ -70,4 +72,5 @@ __all__ = [
     "derive_id", "model_for", "utcnow",
     "CareTeamReplyV1", "PortalMessageSentV1",
     "HccDriver", "RiskTierChangedV1", "TierSpan", "UtilizationFactors",
+    "NotificationDeadLetteredV1",
 ]

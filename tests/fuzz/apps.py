@@ -15,13 +15,14 @@ from fastapi import FastAPI
 
 from shared.settings import CommonSettings
 
-SERVICES = ("admissions", "gaps", "outreach", "billing", "risk")
+SERVICES = ("admissions", "gaps", "outreach", "billing", "risk", "notifications")
 
 ADMIN = {"Authorization": "Bearer dev-admin"}
 NURSE = {"Authorization": "Bearer dev-nurse-east1"}
 SUPERVISOR = {"Authorization": "Bearer dev-supervisor-east"}
 OPS = {"X-API-Key": "dev-ops"}
 HOSPITALIST = {"Authorization": "Bearer dev-hospitalist-hg-north"}
+PRACTICE = {"Authorization": "Bearer dev-practice-p001"}
 
 # Who calls each service's API in the fuzz runs (every generated case is sent once per identity).
 IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
@@ -30,6 +31,7 @@ IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
     "outreach": (ADMIN, NURSE),
     "billing": (ADMIN, OPS),
     "risk": (ADMIN, NURSE, OPS),
+    "notifications": (ADMIN, OPS, PRACTICE),
 }
 
 # Plausible values for path parameters (the fuzzers vary the rest).
@@ -64,7 +66,19 @@ def settings_for(service: str, *, database_url: str | None, kafka: CommonSetting
         from services.risk.settings import RiskSettings
 
         return RiskSettings(**common)
+    if service == "notifications":
+        from services.notifications.settings import NotificationsSettings
+
+        return NotificationsSettings(**common)
     raise ValueError(service)
+
+
+class PublicResolver:
+    """Notifications: every generated host name "resolves" to one public address, so subscriptions
+    with any endpoint can be made without DNS lookups (no worker runs: nothing is ever sent)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
 
 
 def build_app(service: str, settings: CommonSettings) -> FastAPI:
@@ -78,6 +92,10 @@ def build_app(service: str, settings: CommonSettings) -> FastAPI:
         from services.billing.api import create_api
     elif service == "risk":
         from services.risk.api import create_api
+    elif service == "notifications":
+        from services.notifications.api import create_api as notifications_api
+
+        return notifications_api(settings, resolver=PublicResolver())  # type: ignore[arg-type]
     else:
         raise ValueError(service)
     return create_api(settings)  # type: ignore[arg-type]

@@ -21,6 +21,8 @@ def seed(service: str, app, client, database_url: str) -> dict[str, list[str]]:
         return _gaps(client)
     if service == "billing":
         return _billing(database_url)
+    if service == "notifications":
+        return _notifications(client, database_url)
     return {"facility": ["MERCY"]}
 
 
@@ -61,3 +63,27 @@ def _billing(database_url: str) -> dict[str, list[str]]:
     finally:
         db.dispose()
     return {"contract_id": ["MMO-2026", "GR-2026"], "period": ["2026-03", "2026-04"]}
+
+
+def _notifications(client, database_url: str) -> dict[str, list[str]]:
+    """A rostered member (readable at /fhir/Patient) and a webhook subscription of practice P001."""
+    from services.notifications.adapters.database import migrate
+    from services.notifications.adapters.intake_sql import SqlIntakeUnit
+    from services.notifications.app import intake
+    from services.notifications.routes import ROUTES
+    from tests.integration.notifications.events import gap_opened, roster
+
+    member = f"FZ-{uuid.uuid4().hex[:8]}"
+    db = migrate(database_url)
+    try:
+        with db.transaction() as s:
+            uow = SqlIntakeUnit(s)
+            intake.apply_batch(uow, [roster(member), gap_opened(member)], ROUTES)
+            uow.flush()
+    finally:
+        db.dispose()
+    r = client.post("/subscriptions", headers={"Authorization": "Bearer dev-admin"},
+                    json={"endpoint": "https://receiver.example.org/hooks", "topics": ["care-gap-opened"],
+                          "practice_id": "P001"})
+    assert r.status_code == 201, r.text
+    return {"sub_id": [r.json()["id"]], "rid": [member]}

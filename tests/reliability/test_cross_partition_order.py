@@ -127,17 +127,17 @@ def test_a_members_history_publishes_the_same_whatever_the_interleaving_of_its_f
 
 # --------------------------------------------------------------------------- A40 merges, worker level
 def handler_run(url: str, rosters, events) -> tuple[list, dict]:
-    """Roster, then ``events`` one per batch through the worker's handler on a fresh database:
+    """Roster, then ``events`` one per batch through the worker's routes table on a fresh database:
     (encounters by owner, the folded published state)."""
     from sqlalchemy import text
 
-    from services.admissions import store
-    from services.admissions.handlers import AdmissionsHandler
-    from shared.db import Database
+    from services.admissions.adapters.database import open_database
+    from services.admissions.adapters.unit_of_work import SqlUnitOfWork
+    from services.admissions.app.batch import AdmissionsBatch
+    from services.admissions.routes import ROUTES
 
-    db = Database(url, store.metadata)
-    db.create_schema()
-    handler = AdmissionsHandler(ENV, clock=lambda: NOW)
+    db = open_database(url)
+    handler = ROUTES.handler(SqlUnitOfWork.for_session, AdmissionsBatch.starter(ENV, clock=lambda: NOW))
     out = []
     try:
         with db.transaction() as s:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 
-from services.admissions import store
+from services.admissions.adapters import tables as store
 from shared.db import Database
 
 

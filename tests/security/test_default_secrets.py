@@ -4,7 +4,8 @@ For each service, ``python -m services.<name> api`` with ``ENVIRONMENT=productio
 non-zero with a message that names what to set when: there is no ``USERS_FILE`` (the
 development users would apply), ``USERS_FILE`` is the development users file (well-known
 keys), or a production users file still holds a development key. The outreach page also
-refuses a missing or short ``SESSION_SECRET``. As a control, each api starts with a
+refuses a missing or short ``SESSION_SECRET``, and reading risk views (``RISK_API_URL``) without
+a key of its own (``RISK_API_KEY``, not a development one). As a control, each api starts with a
 production users file of its own (and, for outreach, a real session secret).
 """
 
@@ -86,3 +87,16 @@ def test_the_api_starts_in_production_with_its_own_users(service, tmp_path, kafk
         proc.wait_healthy(60)
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize("key, message", [
+    (None, "RISK_API_KEY must be set in production when RISK_API_URL is"),
+    ("dev-service-outreach", "RISK_API_KEY is a development key"),
+])
+def test_the_outreach_page_refuses_to_read_risk_views_in_production_without_a_key_of_its_own(key, message, tmp_path,
+                                                                                           kafka_bootstrap):
+    done = run_api("outreach", tmp_path, kafka_bootstrap, USERS_FILE=str(production_users(tmp_path / "u.yaml")),
+                   RISK_API_URL="http://127.0.0.1:9", RISK_API_KEY=key)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr

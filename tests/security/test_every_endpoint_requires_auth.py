@@ -20,6 +20,7 @@ from tests.fuzz.apps import SERVICES, build_app, fill_path, settings_for
 from tests.fuzz.seed import seed
 
 OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout",
+        "/fhir/metadata",  # notifications: the FHIR CapabilityStatement (topics only; FHIR and SMART clients read it first)
         "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}"}
 PAGE_SERVICES = {"outreach", "risk"}  # services whose non-API HTML routes use the page's session cookie
 

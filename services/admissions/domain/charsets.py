@@ -47,6 +47,8 @@ def declared_charset(raw: bytes) -> str:
             end = stop
     header = raw[start:end]
     fs = header[3:4]
+    if not fs:  # "MSH" alone on its line: no field separator, so no MSH-18
+        return ""
     parts = header.split(fs)
     if len(parts) < 18:  # parts[0] is "MSH", parts[1] MSH-2, so MSH-18 is parts[17]
         return ""

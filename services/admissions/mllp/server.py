@@ -4,7 +4,9 @@ Each connection is read by one task: frames are answered one at a time, in order
 follow the messages of a connection), while any number of connections run concurrently.
 A connection is closed after ``idle_timeout`` seconds without data. Frames larger than
 ``max_frame_bytes`` are refused with a NAK (AR 207) and the connection goes on with the next
-frame; a frame cut short by a new start block gets a NAK (AR 100). Beyond ``max_connections`` open
+frame; a frame cut short by a new start block gets a NAK (AR 100). With ``reuse_port`` several
+processes bind the same port (SO_REUSEPORT) and the kernel spreads connections over them; a
+connection stays with one process, so its ACKs keep their order. Beyond ``max_connections`` open
 connections a new one is closed at once (counted as failure "connection_limit"). Bytes outside frames and
 frames cut short by the end of the connection are dead-lettered (nobody is left to answer).
 
@@ -32,7 +34,7 @@ class MllpServer:
     def __init__(
         self, gateway: AdtGateway, *, host: str = "0.0.0.0", port: int = 2575,
         ssl: ssl_module.SSLContext | None = None, idle_timeout: float = 300.0, max_frame_bytes: int = 1 << 20,
-        ssl_handshake_timeout: float = 10.0, max_connections: int | None = None,
+        ssl_handshake_timeout: float = 10.0, max_connections: int | None = None, reuse_port: bool = False,
     ) -> None:
         self.gateway = gateway
         self.hooks = gateway.hooks
@@ -42,6 +44,7 @@ class MllpServer:
         self.max_frame_bytes = max_frame_bytes
         self.ssl_handshake_timeout = ssl_handshake_timeout
         self.max_connections = max_connections
+        self.reuse_port = reuse_port  # SO_REUSEPORT: sibling processes share the port (connections spread by the kernel)
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -55,6 +58,7 @@ class MllpServer:
         self._server = await asyncio.start_server(
             self._connection, self.host, self.requested_port, ssl=self.ssl,
             ssl_handshake_timeout=self.ssl_handshake_timeout if self.ssl else None, limit=READ_CHUNK,
+            reuse_port=self.reuse_port or None,
         )
         log.info("MLLP listener on %s:%s (tls=%s)", self.host, self.port, self.ssl is not None)
 

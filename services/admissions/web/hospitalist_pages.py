@@ -1,181 +1,139 @@
-"""The hospitalist's alerts page, served by the admissions API under ``/hospitalist``.
+"""The hospitalist's alerts page, served by the admissions API under ``/hospitalist``, on the
+platform's web kit (``shared.web``).
 
-Log in with the API key (a signed, HttpOnly, SameSite=Strict cookie; the key is not stored),
-see the open alerts of your hospitalist groups newest first (admission or ED visit, facility,
-location, attending, diagnoses, prior visits, readmission), new ones arriving live over
-Server-Sent Events (``/hospitalist/stream``, fed by the API's tail of ``alerts.hospitalist``),
-acknowledge one (CSRF-checked form), open a member's recent encounters. Every alert shown is an
-audited read; acknowledging is an audited write.
+Log in with the API key (the kit's signed ``ccp_hsession`` cookie, purpose "hospitalist",
+HttpOnly, SameSite=Strict, path ``/hospitalist``; the key is not stored), see the open alerts of
+your hospitalist groups newest first (admission or ED visit, facility, location, attending,
+diagnoses, prior visits, readmission), new ones arriving live over Server-Sent Events
+(``/hospitalist/stream``, fed by the API's tail of ``alerts.hospitalist``), acknowledge one
+(CSRF-checked form), open a member's recent encounters, log out (CSRF-checked; the session is
+kept as revoked in admissions' ``revoked_sessions`` until it would have expired). Every alert
+shown is an audited read; acknowledging is an audited write. The layout (``kit/base.html``,
+``kit/login.html``, ``kit/error.html``) and ``kit.css`` are the kit's; ``hospitalist.css`` holds
+only the alert table's marks and the live indicator.
 """
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from shared.audit import record_access
+from shared.users import User, UserDirectory
+from shared.web.kit import KIT, PageKit, RevokedSessions, Site, page_templates
+from shared.web.login import LoginWords, install_api_key_login
+from shared.web.sessions import PageSession, SessionSigner
 
-from .. import queries
-from ..alert_stream import OVERFLOW
-from ..store import audit_log
-from .page_session import COOKIE, LOGIN_COOKIE, PageSettings, Signer, session_key
+from ..app.alert_feed import AlertFeed
+from ..app.queries import NotFound, Reads
+from ..app.scope import scope_of
+from ..settings import AdmissionsSettings
+from .sse import alert_stream
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/hospitalist"
-FieldIn = Annotated[str | None, Form()]
-MESSAGES = {"acknowledged": "Alert acknowledged.", "bye": "You are logged out."}
+SESSION_COOKIE = "ccp_hsession"
+LOGIN_COOKIE = "ccp_hlogin"
+ROLES = ("hospitalist", "admin")
+SITE = Site("Hospitalist alerts", PREFIX, home_label="Back to the alerts", login_path=f"{PREFIX}/login",
+            logout_path=f"{PREFIX}/logout", static=f"{PREFIX}/static")
+WORDS = LoginWords()
+FieldIn = Annotated[str | None, Form(max_length=2000)]
+MESSAGES = {"acknowledged": "Alert acknowledged."}
 KIND = {"inpatient_admit": "Admitted", "ed_visit": "ED visit"}
-CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+# /hospitalist/static/{name}: the page's own files and the kit's style sheet
+STATIC = {"hospitalist.css": (HERE / "static" / "hospitalist.css", "text/css"),
+          "alerts.js": (HERE / "static" / "alerts.js", "text/javascript"),
+          "kit.css": (KIT / "static" / "kit.css", "text/css")}
 
 
-def hospitalist_router(settings, db, directory, tail) -> APIRouter:
-    page = PageSettings()
-    signer = Signer(session_key(page, settings.is_production()), int(page.session_hours * 3600))
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+def page_context(_request: Request) -> dict:
+    return {"kinds": KIND, "prefix": PREFIX}
+
+
+def hospitalist_kit(settings: AdmissionsSettings, directory: UserDirectory, revocations: RevokedSessions) -> PageKit:
+    templates = page_templates(HERE / "templates", context=[page_context])
     templates.env.filters["when"] = lambda d: d.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if d else ""
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    secure = settings.is_production()
+    signer = SessionSigner(settings.session_key(), int(settings.session_hours * 3600), purpose="hospitalist")
+    return PageKit(site=SITE, templates=templates, secure=settings.is_production(), signer=signer,
+                   directory=directory, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE,
+                   revocations=revocations, cookie_path=PREFIX)
 
-    def user_of(request: Request):
-        s = signer.verify(request.cookies.get(COOKIE), directory)
-        if s is None or not s.user.has("hospitalist", "admin"):
-            return None
-        return s
 
-    def render(request: Request, name: str, ctx: dict, session=None, status_code: int = 200) -> HTMLResponse:
-        base = {"user": session.user if session else None, "csrf": signer.csrf(session.session_id) if session else None,
-                "kinds": KIND, "prefix": PREFIX}
-        resp = templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status_code)
-        resp.headers.update({"Cache-Control": "no-store", "Content-Security-Policy": CSP,
-                             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"})
-        return resp
+def admit(user: User) -> str | None:
+    return None if user.has(*ROLES) else "This page is for hospitalists."
 
-    def set_cookie(resp: Response, name: str, value: str, max_age: int) -> None:
-        resp.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict", secure=secure)
 
-    def audit(user, member_ids, endpoint: str, action: str = "read", detail: str | None = None) -> None:
-        with db.transaction() as s:
-            record_access(s, audit_log, user_id=user.id, role=user.primary_role, member_ids=member_ids,
-                          action=action, endpoint=endpoint, detail=detail)
+def hospitalist_router(settings: AdmissionsSettings, reads: Reads, directory: UserDirectory, feed: AlertFeed,
+                       revocations: RevokedSessions) -> APIRouter:
+    kit = hospitalist_kit(settings, directory, revocations)
+    router = APIRouter(include_in_schema=False)
+    install_api_key_login(router, kit, admit=admit, landing=PREFIX, after_logout=f"{PREFIX}/login?m=bye",
+                          words=WORDS)
 
-    def login_page(request: Request, error: str | None = None, message: str | None = None, code: int = 200):
-        nonce = secrets.token_urlsafe(24)
-        resp = render(request, "hospitalist_login.html", {"login_token": nonce, "error": error, "message": message},
-                      status_code=code)
-        set_cookie(resp, LOGIN_COOKIE, nonce, 1800)
-        return resp
+    def session_of(request: Request) -> PageSession | None:
+        s = kit.session(request)
+        return s if s is not None and s.user.has(*ROLES) else None
 
-    @router.get("/login")
-    def login_form(request: Request, m: str | None = None):
-        return login_page(request, message=MESSAGES.get(m or ""))
+    def error_page(request: Request, s: PageSession, code: int, text: str) -> Response:
+        return kit.render(request, "kit/error.html", {"code": code, "error": text}, session=s, status_code=code)
 
-    @router.post("/login")
-    def login(request: Request, api_key: FieldIn = None, login_token: FieldIn = None):
-        cookie = request.cookies.get(LOGIN_COOKIE)
-        if not cookie or not login_token or cookie != login_token:
-            return login_page(request, error="Your login form expired. Please try again.", code=403)
-        user = directory.authenticate((api_key or "").strip())
-        if user is None:
-            return login_page(request, error="That key is not valid.", code=401)
-        if not user.has("hospitalist", "admin"):
-            return login_page(request, error="This page is for hospitalists.", code=403)
-        resp = RedirectResponse(PREFIX, status_code=303)
-        set_cookie(resp, COOKIE, signer.issue(user), signer.ttl)
-        resp.delete_cookie(LOGIN_COOKIE, path=PREFIX)
-        return resp
-
-    @router.post("/logout")
-    def logout():
-        resp = RedirectResponse(f"{PREFIX}/login?m=bye", status_code=303)
-        resp.delete_cookie(COOKIE, path=PREFIX)
-        return resp
-
-    @router.get("")
-    def alerts_page(request: Request, m: str | None = None, error: str | None = None):
-        s = user_of(request)
+    @router.get(PREFIX)
+    def alerts_page(request: Request, m: str | None = None) -> Response:
+        s = session_of(request)
         if s is None:
-            return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        scope = queries.scope_of(s.user)
-        with db.transaction() as tx:
-            rows = queries.alert_inbox(tx, scope, status="open", limit=200)
-        audit(s.user, [r["member_id"] for r in rows], "PAGE GET /hospitalist")
-        return render(request, "hospitalist_alerts.html", {
+            return kit.to_login()
+        rows = reads.inbox(s.user, "PAGE GET /hospitalist", status="open", limit=200)
+        return kit.render(request, "hospitalist_alerts.html", {
             "alerts": rows, "groups": sorted(s.user.hospitalist_groups) or ["all"],
-            "message": MESSAGES.get(m or ""), "error": error}, s)
+            "message": MESSAGES.get(m or "")}, session=s)
 
-    @router.post("/alerts/{alert_id}/acknowledge")
-    def acknowledge(request: Request, alert_id: str, csrf_token: FieldIn = None):
-        s = user_of(request)
+    @router.post(PREFIX + "/alerts/{alert_id}/acknowledge")
+    def acknowledge(request: Request, alert_id: str, csrf_token: FieldIn = None) -> Response:
+        s = session_of(request)
         if s is None:
-            return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        if not signer.csrf_ok(s.session_id, csrf_token):
-            return render(request, "hospitalist_error.html", {"error": "Your form expired. Reload the page and try "
-                                                                       "again."}, s, 403)
-        with db.transaction() as tx:
-            row = queries.get_alert(tx, alert_id)
-            if row is None or not queries.scope_of(s.user).allows(row["hospitalist_group"], row["pod"]):
-                return render(request, "hospitalist_error.html", {"error": "Alert not found."}, s, 404)
-            queries.acknowledge(tx, alert_id, s.user.id, datetime.now(timezone.utc))
-        audit(s.user, [row["member_id"]], "PAGE POST /hospitalist/alerts/{id}/acknowledge", "write", "acknowledge")
+            return kit.to_login()
+        if not kit.csrf_ok(s, csrf_token):
+            return error_page(request, s, 403, WORDS.form_expired)
+        try:
+            reads.acknowledge(s.user, alert_id, "PAGE POST /hospitalist/alerts/{id}/acknowledge")
+        except NotFound:
+            return error_page(request, s, 404, "Alert not found.")
         return RedirectResponse(f"{PREFIX}?m=acknowledged", status_code=303)
 
-    @router.get("/members/{member_id}")
-    def member_page(request: Request, member_id: str):
-        s = user_of(request)
+    @router.get(PREFIX + "/members/{member_id}")
+    def member_page(request: Request, member_id: str) -> Response:
+        s = session_of(request)
         if s is None:
-            return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        with db.transaction() as tx:
-            where = queries.member_scope_row(tx, member_id)
-            if where is None or not queries.scope_of(s.user).allows(*where):
-                return render(request, "hospitalist_error.html", {"error": "Member not found in your groups."}, s, 404)
-            encounters = queries.member_encounters(tx, member_id)[:20]
-        audit(s.user, [member_id], "PAGE GET /hospitalist/members/{id}")
-        return render(request, "hospitalist_member.html", {"member_id": member_id, "encounters": encounters}, s)
+            return kit.to_login(f"{PREFIX}/members/{quote(member_id, safe='')}")
+        try:
+            encounters = reads.member_encounters(s.user, member_id, "PAGE GET /hospitalist/members/{id}")[:20]
+        except NotFound:
+            return error_page(request, s, 404, "Member not found in your groups.")
+        return kit.render(request, "hospitalist_member.html", {"member_id": member_id, "encounters": encounters},
+                          session=s)
 
-    @router.get("/stream")
-    async def stream(request: Request):
-        s = user_of(request)
+    @router.get(PREFIX + "/stream")
+    async def stream(request: Request) -> Response:
+        s = await run_in_threadpool(session_of, request)  # the revocation check reads the database
         if s is None:
             return Response(status_code=401)
-        scope = queries.scope_of(s.user)
-        sub = tail.subscribe(lambda a: scope.everything or a.hospitalist_group in scope.groups)
+        scope = scope_of(s.user)
+        sub = feed.subscribe(lambda a: scope.everything or a.hospitalist_group in scope.groups)
+        return alert_stream(feed, sub, settings.sse_keepalive_s,
+                            lambda member_id: reads.alert_sent(s.user, member_id, "PAGE GET /hospitalist/stream"))
 
-        async def events() -> AsyncIterator[str]:
-            try:
-                yield "retry: 3000\n: connected\n\n"
-                while True:
-                    try:
-                        item = await asyncio.wait_for(sub.queue.get(), settings.sse_keepalive_s)
-                    except asyncio.TimeoutError:
-                        yield ": keepalive\n\n"
-                        continue
-                    if item is OVERFLOW:
-                        yield "event: overflow\ndata: {}\n\n"
-                        return
-                    await asyncio.to_thread(audit, s.user, [item.member_id], "PAGE GET /hospitalist/stream")
-                    yield f"id: {item.alert_id}\nevent: alert.raised\ndata: {item.model_dump_json()}\n\n"
-            finally:
-                tail.unsubscribe(sub)
-
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    @router.get("/static/{name}")
-    def static(name: str):
-        media = STATIC.get(name)
-        if media is None:
+    @router.get(PREFIX + "/static/{name}")
+    def static(name: str) -> Response:
+        found = STATIC.get(name)
+        if found is None:
             return Response(status_code=404)
-        return FileResponse(HERE / "static" / name, media_type=media, headers={"Cache-Control": "max-age=300"})
+        path, media = found
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=300"})
 
     return router
-
-
-STATIC = {"hospitalist.css": "text/css", "alerts.js": "text/javascript"}

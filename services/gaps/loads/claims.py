@@ -49,7 +49,7 @@ from ..ingest.x12_837 import Parser837
 from ..ingest.x12_validate import ValidationTimeout
 from ..store import claim_versions, ingest_loads
 from .common import (
-    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, detect_format,
+    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, flush_quietly, LoadReport, ProgressRelay, dead_letter, detect_format,
     file_sha256, new_load_id, read_head, record_finish, record_start, utcnow, write_report,
 )
 
@@ -173,7 +173,7 @@ def load_claims(
         except Exception as exc:  # noqa: BLE001 - a warning that could not be worked out fails nothing
             log.warning("claims load %s: held corrections not checked (%s)", report.load_id, safe_error(exc))
     except (BudgetExceeded, ValidationTimeout):
-        _flush_quietly(sender)
+        flush_quietly(sender)
         done = relay.last.fraction if relay.last is not None else None
         report.status = "failed"
         report.error = budget.reason("before validation ended" if report.validation is None and validate and
@@ -198,13 +198,6 @@ def load_claims(
     return report
 
 
-def _flush_quietly(sender: BatchSender) -> None:
-    """Confirm what was already handed to the broker (the report counts it); a broker failure
-    here does not hide the budget failure."""
-    try:
-        sender.flush()
-    except TransientError:
-        pass
 
 
 def _warnings(parser: Parser837) -> list[str]:

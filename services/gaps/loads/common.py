@@ -328,3 +328,16 @@ class ProgressRelay:
             self.gauge.set(frac)
         if self.callback:
             self.callback(p)
+
+
+def flush_quietly(sender: "BatchSender") -> None:
+    """Confirm what was already handed to the broker when a load stops on its time budget: the
+    report counts what was confirmed, and a broker failure here is logged, not raised over the
+    budget failure that ended the load."""
+    from shared.errors import TransientError
+
+    try:
+        sender.flush()
+    except TransientError as exc:
+        log.warning("load stopping: the broker did not confirm the last batch (%s)",
+                                            type(exc).__name__)

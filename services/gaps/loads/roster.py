@@ -48,7 +48,7 @@ from ..store import body_hash, members, roster_body
 from shared.errors import TransientError
 
 from .common import (
-    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, LoadReport, ProgressRelay, dead_letter, file_sha256,
+    BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, flush_quietly, LoadReport, ProgressRelay, dead_letter, file_sha256,
     new_load_id, read_head, record_finish, record_start, utcnow, write_report,
 )
 
@@ -255,10 +255,7 @@ def load_roster(
                 load.sender.flush()
         report.conclude()
     except BudgetExceeded:
-        try:
-            load.sender.flush()
-        except TransientError:
-            pass
+        flush_quietly(load.sender)
         report.status = "failed"
         report.error = budget.reason("before the roster was read to its end" + (" (no member was termed)" if full
                                                                                else ""))

@@ -1,32 +1,37 @@
-"""The dispatcher's store on SQLAlchemy: leases, attempts, subscription states.
+"""The dispatcher's store on SQLAlchemy: leases and attempts (the rarer parts are in
+``subscription_checks_sql.py``).
 
-Leasing (PostgreSQL): per subscription, the ``dispatch_state`` row is locked ``FOR UPDATE SKIP
-LOCKED`` (one dispatcher leases for a subscription at a time; the others move on), the window
-is the subscription's ``max_in_flight`` (1 while it is failing: the probe) minus the deliveries
-already leased, and the deliveries leased are the oldest owed that are each the head of their
-member's order (no earlier owed delivery of the same member in the subscription), found among
-the oldest ``HEAD_SCAN_MAX`` owed (a member whose head lies beyond waits its turn). A lease
-expires (``LEASE_S``): a dispatcher that died mid-send leaves its deliveries to the others, who
-send them again with the same ids. Recording checks the lease owner, so a late result of an
-expired lease never overwrites a newer one (its attempt row is still kept).
+Leasing: per subscription with owed deliveries due, its ``dispatch_state`` row is locked (``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL: one dispatcher leases for a subscription at a time, the
+others move on); the window is the subscription's ``max_in_flight`` x ``PREFETCH`` (1 while it is
+failing: the probe; none before its ``retry_at``) minus the deliveries already leased; the
+deliveries leased are the oldest owed that are each the head of their member's order (no earlier
+owed delivery of the same member in the subscription), found among the oldest ``HEAD_SCAN_MAX``
+owed (a member whose head lies beyond waits its turn). On PostgreSQL that is one statement
+(``dispatch_pg.py``); on SQLite (``./ccp demo``) the same rule in portable steps. A lease expires
+(``LEASE_S``, and no later than the attempts' timeout + 15 s): a dispatcher that died mid-send
+leaves its deliveries to the others, who send them again with the same ids. Recording checks the
+lease owner, so a late result of an expired lease never overwrites a newer one (its attempt row is
+still kept); a delivery given up is kept as a dead letter in the same transaction.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import Database
 
-from ..app.ports import AttemptResult, Control, Leased
-from ..domain import topics as t
+from ..app.ports import AttemptResult, Leased
 from ..domain.subscription import Subscription
-from . import rows, tables as tb
+from . import dead_letters, dispatch_pg as pg, rows, tables as tb
 from .secretbox import SecretBox
+from .subscription_checks_sql import SubscriptionChecks
 
 LEASE_MARGIN_S = 15.0
 d_, s_, ds_ = tb.deliveries, tb.subscriptions, tb.dispatch_state
@@ -35,7 +40,7 @@ HEAD_SCAN_MIN, HEAD_SCAN_MAX = 500, 5000
 PREFETCH = 4  # deliveries leased per subscription: this many times its max_in_flight (requests open at once)
 
 
-class SqlDispatchStore:
+class SqlDispatchStore(SubscriptionChecks):
     def __init__(self, db: Database, box: SecretBox, key_cache_s: float = 30.0) -> None:
         self.db = db
         self.box = box
@@ -44,9 +49,13 @@ class SqlDispatchStore:
         self._headers: dict[tuple[str, int], tuple[float, dict[str, str]]] = {}
         self.key_cache_s = key_cache_s
         self._healthy: dict[str, float] = {}  # subscription -> when this process last recorded it healthy
+        self._subs: dict[tuple[str, int], Subscription] = {}  # (id, version) -> configuration
 
     # ------------------------------------------------------------------ lease
     def lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
+        return _once_more_if_disconnected(lambda: self._lease(now, owner, lease_until, batch))
+
+    def _lease(self, now: datetime, owner: str, lease_until: datetime, batch: int) -> list[Leased]:
         with self.db.transaction() as s:
             ready = d_.alias("ready")
             owed = (select(ready.c.id).where(ready.c.subscription_id == s_.c.id, ready.c.state == "pending",
@@ -54,15 +63,44 @@ class SqlDispatchStore:
                                              or_(ready.c.leased_until.is_(None), ready.c.leased_until < now))
                     .exists())
             subs = s.execute(
-                select(s_, ds_.c.failures).join(ds_, ds_.c.subscription_id == s_.c.id)
+                select(s_.c.id, s_.c.version, s_.c.events_count, ds_.c.failures)
+                .join(ds_, ds_.c.subscription_id == s_.c.id)
                 .where(s_.c.status == "active", or_(s_.c.end_at.is_(None), s_.c.end_at > now),
                        or_(ds_.c.retry_at.is_(None), ds_.c.retry_at <= now), owed)).all()
+            missing = [r.id for r in subs if (r.id, r.version) not in self._subs]
+            if missing:
+                for r in s.execute(select(s_).where(s_.c.id.in_(missing))):
+                    self._subs[(r.id, r.version)] = rows.subscription_of(r)
+                if len(self._subs) > 4 * len(subs) + 100:  # old versions
+                    live = {(r.id, r.version) for r in subs}
+                    self._subs = {k: v for k, v in self._subs.items() if k in live}
         out: list[Leased] = []
         for r in subs:
             if len(out) >= batch:
                 break
-            out.extend(self._lease_one(rows.subscription_of(r), r.failures, now, owner, lease_until, batch - len(out)))
+            sub = self._subs.get((r.id, r.version))
+            if sub is None:
+                continue
+            if sub.events_count != r.events_count:
+                sub = replace(sub, events_count=r.events_count)
+            lease_one = self._lease_one_pg if self.pg else self._lease_one
+            out.extend(lease_one(sub, r.failures, now, owner, lease_until, batch - len(out)))
         return out
+
+    def _lease_one_pg(self, sub: Subscription, failures: int, now: datetime, owner: str, until: datetime,
+                      room: int) -> list[Leased]:
+        window = sub.max_in_flight * PREFETCH
+        # the lease outlives the attempts (their timeout) by a margin, and no more: a dispatcher that
+        # died leaves its deliveries to the others soon after
+        with self.db.engine.begin() as conn:
+            picked = pg.lease(conn, sub.id, now=now, owner=owner, room=room, window=window,
+                              scan=min(HEAD_SCAN_MAX, max(HEAD_SCAN_MIN, 10 * window)),
+                              until=min(until, now + timedelta(seconds=sub.timeout_s * PREFETCH + LEASE_MARGIN_S)),
+                              until_probe=min(until, now + timedelta(seconds=sub.timeout_s + LEASE_MARGIN_S)))
+        return [Leased(delivery_id=p.id, subscription=sub, notification=rows.notification_of(p),
+                       event_number=p.event_number, attempts=p.attempts, created_at=p.created_at,
+                       failures=p.failures or 0)
+                for p in sorted(picked, key=lambda p: p.event_number)]
 
     def _lease_one(self, sub: Subscription, failures: int, now: datetime, owner: str, until: datetime,
                    room: int) -> list[Leased]:
@@ -119,39 +157,17 @@ class SqlDispatchStore:
                        attempts=p.attempts, created_at=p.created_at, failures=failures)
                 for p in sorted(picked, key=lambda p: p.event_number)]
 
-    # ------------------------------------------------------------------ handshakes and heartbeats
-    def controls(self, now: datetime, owner: str, lease_until: datetime) -> list[Control]:
-        out: list[Control] = []
-        with self.db.transaction() as s:
-            cands = s.execute(select(s_, ds_.c.last_sent_at, ds_.c.control_until)
-                              .join(ds_, ds_.c.subscription_id == s_.c.id)
-                              .where(s_.c.channel == t.FHIR, s_.c.status.in_(("requested", "active")),
-                                     or_(ds_.c.control_until.is_(None), ds_.c.control_until < now))).all()
-        for r in cands:
-            sub = rows.subscription_of(r)
-            if sub.status == "requested":
-                kind = "handshake"
-            elif sub.heartbeat_period_s and (r.last_sent_at or sub.created_at) + timedelta(
-                    seconds=sub.heartbeat_period_s) <= now and (sub.end is None or now < sub.end):
-                kind = "heartbeat"
-            else:
-                continue
-            with self.db.transaction() as s:
-                claimed = s.execute(update(ds_).where(
-                    ds_.c.subscription_id == sub.id,
-                    or_(ds_.c.control_until.is_(None), ds_.c.control_until < now))
-                    .values(control_until=lease_until, control_owner=owner,
-                            last_sent_at=now if kind == "heartbeat" else ds_.c.last_sent_at)).rowcount
-            if claimed:
-                out.append(Control(kind, sub))
-        return out
-
     # ------------------------------------------------------------------ record
     def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
+        _once_more_if_disconnected(lambda: self._record(results, now, owner))
+
+    def _record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
         events = [r for r in results if r.delivery_id is not None]
         controls = [r for r in results if r.delivery_id is None]
         with self.db.transaction() as s:
-            if events:
+            if events and self.pg:
+                pg.record_deliveries(s.connection(), events, now, owner)
+            elif events:
                 s.execute(update(d_).where(d_.c.id == bindparam("b_id"), d_.c.lease_owner == owner).values(
                     state=bindparam("b_state"), attempts=d_.c.attempts + 1, leased_until=None, lease_owner=None,
                     delivered_at=bindparam("b_delivered"), due_at=bindparam("b_due"),
@@ -161,6 +177,10 @@ class SqlDispatchStore:
                       "b_due": r.due_at or now, "b_status": r.outcome.status[:32],
                       "b_error": (r.outcome.error or None) and r.outcome.error[:1000]} for r in events],
                     execution_options={"synchronize_session": False})
+            dead = [r for r in events if r.state == "dead"]
+            if dead:
+                dead_letters.keep(s, dead, now)
+            if events:
                 last: dict[str, AttemptResult] = {}
                 for r in events:
                     last[r.subscription_id] = r
@@ -191,6 +211,9 @@ class SqlDispatchStore:
                               .values(status="active", status_reason=None, version=s_.c.version + 1, updated_at=now))
                 s.execute(update(ds_).where(ds_.c.subscription_id == r.subscription_id, ds_.c.control_owner == owner)
                           .values(control_until=None, control_owner=None))
+            if self.pg:
+                pg.record_attempts(s.connection(), results, owner)
+                return
             s.execute(insert(tb.attempts), [{
                 "subscription_id": r.subscription_id, "delivery_id": r.delivery_id,
                 "event_id": str(r.event_id) if r.event_id else None, "kind": r.kind, "at": r.started_at,
@@ -199,41 +222,17 @@ class SqlDispatchStore:
                 "error": (r.outcome.error or None) and r.outcome.error[:1000], "dispatcher": owner[:100]}
                 for r in results])
 
-    # ------------------------------------------------------------------ secrets
-    def signing_keys(self, sub: Subscription, now: datetime) -> list[bytes]:
-        key = (sub.id, sub.version)
-        hit = self._keys.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        sec = tb.subscription_secrets
-        with self.db.transaction() as s:
-            found = s.execute(select(sec.c.sealed).where(
-                sec.c.subscription_id == sub.id, sec.c.kind == "webhook",
-                or_(sec.c.expires_at.is_(None), sec.c.expires_at > now)).order_by(sec.c.id.desc())).all()
-        keys = [self.box.open(r.sealed, f"{sub.id}|webhook") for r in found]
-        self._keys[key] = (time.monotonic() + self.key_cache_s, keys)
-        return keys
-
-    def channel_headers(self, sub: Subscription) -> dict[str, str]:
-        key = (sub.id, sub.version)
-        hit = self._headers.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        sec = tb.subscription_secrets
-        with self.db.transaction() as s:
-            found = s.execute(select(sec.c.sealed).where(sec.c.subscription_id == sub.id, sec.c.kind == "headers")
-                              .order_by(sec.c.id.desc()).limit(1)).first()
-        headers: dict[str, str] = {}
-        if found:
-            for line in json.loads(self.box.open(found.sealed, f"{sub.id}|headers")):
-                name, _, value = line.partition(":")
-                headers[name.strip()] = value.strip()
-        self._headers[key] = (time.monotonic() + self.key_cache_s, headers)
-        return headers
-
-    def events_count(self, subscription_id: str) -> int:
-        with self.db.transaction() as s:
-            return s.execute(select(s_.c.events_count).where(s_.c.id == subscription_id)).scalar() or 0
+def _once_more_if_disconnected(fn):
+    """The worker's pool does not test connections before lending them (no pre-ping round trip):
+    a statement that finds its connection dropped (the database restarted) runs once more on a new
+    one. (A drop during a commit leaves it unknown whether the commit happened: recording again
+    can then log an attempt twice; the deliveries' states are guarded by the lease owner.)"""
+    try:
+        return fn()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return fn()
 
 
 __all__ = ["SqlDispatchStore", "and_"]

@@ -7,28 +7,25 @@ and flushed with bulk upserts when the batch ends (``flush``), inside the batch'
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from collections.abc import Iterable
+from datetime import date
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import JSON, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from shared.db import upsert
 
-from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, Notification, TaskFacts
-from ..domain.subscription import Subscription
+from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, TaskFacts
 from . import rows, tables as tb
+from .bulk import chunks as _chunks, upsert
+from .held_sql import SqlHeldAdt
+from .outbox_sql import SqlOutbox
 
-
-def _chunks(items: list, n: int = 1000):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 class SqlMembers:
     def __init__(self, s: Session) -> None:
         self.s = s
+        self.pg = s.get_bind().dialect.name == "postgresql"
         self.cache: dict[str, Member | None] = {}
         self.by_key: dict[str, str] = {}
         self.dirty: dict[str, Member] = {}
@@ -41,7 +38,12 @@ class SqlMembers:
                 self.by_key[r.patient_key] = r.member_id
                 if r.member_id not in self.cache:
                     ids.add(r.member_id)
-        for part in _chunks(sorted(ids)):
+        if ids and self.pg:  # the ids as one JSON parameter: no IN list to build and parse per batch
+            for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(
+                    select(func.json_array_elements_text(bindparam("ids", type_=JSON())))
+                    .scalar_subquery())), {"ids": sorted(ids)}):
+                self.cache[r.member_id] = rows.member_of(r)
+        for part in _chunks(sorted(ids)) if not self.pg else ():
             for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(part))):
                 self.cache[r.member_id] = rows.member_of(r)
         for m in ids:
@@ -195,62 +197,6 @@ class SqlTasks:
         self.dirty.clear()
 
 
-class SqlOutbox:
-    def __init__(self, s: Session) -> None:
-        self.s = s
-        self._subs: list[Subscription] | None = None
-        self.created_by_topic: Counter[str] = Counter()
-
-    def subscriptions(self) -> Sequence[Subscription]:
-        if self._subs is None:
-            self._subs = [rows.subscription_of(r) for r in
-                          self.s.execute(select(tb.subscriptions).where(tb.subscriptions.c.status != "off"))]
-        return self._subs
-
-    def append(self, owed: Sequence[tuple[Notification, Sequence[Subscription]]]) -> int:
-        now = datetime.now(timezone.utc)
-        new_ids = self._insert_notifications([n for n, _ in owed], now)
-        per_sub: Counter[str] = Counter()
-        fresh = [(n, subs) for n, subs in owed if str(n.event_id) in new_ids]
-        for _n, subs in fresh:
-            for sub in subs:
-                per_sub[sub.id] += 1
-        if not per_sub:
-            return 0
-        next_number: dict[str, int] = {}
-        s = tb.subscriptions
-        for sub_id in sorted(per_sub):  # one lock order for every writer: no deadlocks
-            end = self.s.execute(update(s).where(s.c.id == sub_id)
-                                 .values(events_count=s.c.events_count + per_sub[sub_id])
-                                 .returning(s.c.events_count)).scalar_one()
-            next_number[sub_id] = end - per_sub[sub_id] + 1
-        out = []
-        for n, subs in fresh:
-            for sub in subs:
-                number = next_number[sub.id]
-                next_number[sub.id] += 1
-                self.created_by_topic[n.topic] += 1
-                out.append({"subscription_id": sub.id, "event_id": str(n.event_id), "event_number": number,
-                            "member_id": n.member_id, "state": "pending", "attempts": 0, "created_at": now,
-                            "due_at": now})
-        for part in _chunks(out, 2000):
-            self.s.execute(tb.deliveries.insert(), part)
-        return len(out)
-
-    def _insert_notifications(self, notes: list[Notification], now: datetime) -> set[str]:
-        dialect = self.s.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as ins
-        else:
-            from sqlalchemy.dialects.sqlite import insert as ins  # type: ignore[no-redef]
-        unique = list({str(n.event_id): n for n in notes}.values())
-        found: set[str] = set()
-        for part in _chunks(unique, 500):
-            stmt = ins(tb.notification_events).on_conflict_do_nothing().returning(tb.notification_events.c.event_id)
-            found.update(r[0] for r in self.s.execute(stmt, [rows.notification_row(n, now) for n in part]))
-        return found
-
-
 class SqlIntakeUnit:
     def __init__(self, s: Session) -> None:
         self.session = s
@@ -259,8 +205,10 @@ class SqlIntakeUnit:
         self.gaps = SqlGaps(s)
         self.tasks = SqlTasks(s)
         self.outbox = SqlOutbox(s)
+        self.held = SqlHeldAdt(s)
 
     def flush(self) -> None:
+        self.held.flush()
         self.members.flush()
         self.encounters.flush()
         self.gaps.flush()

@@ -62,7 +62,14 @@ class MllpSender:
             try:
                 if conn.writer is None or conn.endpoint != payload.url or conn.writer.is_closing():
                     conn.drop()
-                    await self._connect(conn, payload.url, sub.timeout_s)
+                    try:
+                        await self._connect(conn, payload.url, sub.timeout_s)
+                    except asyncio.TimeoutError:
+                        return Outcome.failed("connect", time.perf_counter() - started,
+                                              f"no connection within {sub.timeout_s:g} s")
+                    except OSError:  # refused, unreachable, does not resolve, TLS handshake
+                        conn.drop()
+                        return Outcome.failed("connect", time.perf_counter() - started, "connection failed")
                 assert conn.reader is not None and conn.writer is not None
                 conn.writer.write(hl7_forward.START + payload.body + hl7_forward.END)
                 await conn.writer.drain()
@@ -89,6 +96,16 @@ class MllpSender:
                 return Outcome.failed(ack.code, latency, "MSA-2 does not echo the message's MSH-10")
             return Outcome.failed(ack.code, latency, f"NAK {ack.code}" + (f": {ack.text[:200]}" if ack.text else ""))
 
+    async def reachable(self, sub: Subscription) -> bool:
+        """Whether a connection to the receiver can be made now (then closed; nothing is sent)."""
+        probe = _Conn()
+        try:
+            await self._connect(probe, sub.endpoint, min(sub.timeout_s, 5.0))
+        except (OSError, ValueError, asyncio.TimeoutError):
+            return False
+        probe.drop()
+        return True
+
     async def close(self) -> None:
         for conn in self._conns.values():
             conn.drop()
@@ -105,6 +122,11 @@ class ChannelSender:
         from ..domain import topics as t
 
         return await (self.mllp if sub.channel == t.MLLP else self.http).send(sub, payload, headers)
+
+    async def reachable(self, sub: Subscription) -> bool:
+        from ..domain import topics as t
+
+        return await (self.mllp if sub.channel == t.MLLP else self.http).reachable(sub)
 
     async def close(self) -> None:
         await self.http.close()

@@ -13,7 +13,7 @@ from shared.db import Database
 from ..app.subscriptions import Conflict, SecretSpec
 from ..domain.model import Notification
 from ..domain.subscription import Subscription
-from . import rows, tables as tb
+from . import rows, tables as tb, wakeups
 from .secretbox import SecretBox
 
 s_, d_, a_, sec_, ds_ = tb.subscriptions, tb.deliveries, tb.attempts, tb.subscription_secrets, tb.dispatch_state
@@ -78,6 +78,7 @@ class SqlSubscriptionStore:
                     failures=0, retry_at=None, control_until=None, control_owner=None))
                 s.execute(update(d_).where(d_.c.subscription_id == sub.id, d_.c.state == "pending")
                           .values(due_at=now))
+                wakeups.notify(s)
         found = self.get(sub.id)
         assert found is not None
         return found
@@ -102,9 +103,12 @@ class SqlSubscriptionStore:
 
     def redeliver(self, sub_id: str, now: datetime) -> int:
         with self.db.transaction() as s:
-            return s.execute(update(d_).where(d_.c.subscription_id == sub_id, d_.c.state == "dead")
-                             .values(state="pending", due_at=now, attempts=0, created_at=now,
-                                     leased_until=None, lease_owner=None)).rowcount
+            n = s.execute(update(d_).where(d_.c.subscription_id == sub_id, d_.c.state == "dead")
+                          .values(state="pending", due_at=now, attempts=0, created_at=now,
+                                  leased_until=None, lease_owner=None)).rowcount
+            if n:
+                wakeups.notify(s)
+            return n
 
     def events(self, sub_id: str, since: int, until: int) -> list[tuple[int, Notification]]:
         n = tb.notification_events

@@ -7,7 +7,7 @@ Subscriptions and their state: ``subscriptions`` (configuration, status, event c
 heartbeat and handshake claims). The outbox: ``notification_events`` (one per notification,
 the snapshot payloads are built from), ``deliveries`` (one per subscription and notification:
 owed until acknowledged or given up), ``attempts`` (every attempt: when, endpoint, status or
-ACK, latency, error).
+ACK, latency, error), ``dead_letters`` (deliveries given up, until published to Kafka).
 """
 
 from __future__ import annotations
@@ -81,6 +81,18 @@ tasks = Table(
     Column("updated_at", UtcDateTime()),
     Column("body", JSON, nullable=False),
     Index("ix_tasks_due", "status", "due_date"),
+)
+
+held_adt = Table(
+    "held_adt", metadata,  # HL7 messages of patients the crosswalk did not know yet (HOLD_UNMATCHED_H)
+    Column("id", BIGINT, primary_key=True, autoincrement=True),
+    Column("patient_key", String(200), nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("held_at", UtcDateTime(), nullable=False),
+    Column("body", Text, nullable=False),  # the adt.events event as received (JSON)
+    Index("ix_held_adt_patient", "patient_key"),
+    Index("ix_held_adt_age", "held_at"),
 )
 
 subscriptions = Table(
@@ -161,6 +173,26 @@ deliveries = Table(
     Index("ux_deliveries_sub_event", "subscription_id", "event_id", unique=True),
     Index("ux_deliveries_sub_number", "subscription_id", "event_number", unique=True),
     Index("ix_deliveries_owed", "subscription_id", "state", "event_number"),
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,  # deliveries given up, until published to notifications.dead_letters
+    Column("id", BIGINT, primary_key=True, autoincrement=True),
+    Column("delivery_id", BIGINT, nullable=False),
+    Column("owed_since", UtcDateTime(), nullable=False),  # the delivery's created_at (a redelivery resets it)
+    Column("subscription_id", String(36), nullable=False),
+    Column("channel", String(24), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("member_id", String(64), nullable=False),
+    Column("event_number", BIGINT, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", String(32)),
+    Column("reason", String(1000), nullable=False),
+    Column("given_up_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime()),
+    Index("ux_dead_letters_delivery", "delivery_id", "owed_since", unique=True),
+    Index("ix_dead_letters_unpublished", "published_at", "id"),
 )
 
 attempts = Table(

@@ -1,23 +1,23 @@
 """The dispatcher: lease owed deliveries, build each payload, send, decide, record.
 
-One loop per worker process (several processes share the work: leases are taken in the
-database with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, see ``adapters/leases.py``). Each
-iteration records the finished attempts, then leases as many deliveries as the subscriptions'
-windows allow and starts sending them; it sleeps only when there is nothing to do, until
-woken (the worker's batch committed new deliveries), a send finished, or ``poll_s`` passed
-(another process's work).
-
-Decisions (``decide``) are pure: delivered on an acknowledgement; else another attempt after the
-subscription's backoff, or given up (dead-lettered, the subscription in ``error`` with the
-reason) when the policy says so; 410 Gone puts the subscription in ``error`` at once and keeps
-the delivery owed.
+One loop per worker process, on its own thread (several processes share the work through
+database leases, see ``adapters/dispatch_sql.py``). Each iteration records finished attempts in
+the background (one transaction for many), leases as many deliveries as the subscriptions'
+windows allow and starts sending them (several requests in flight per subscription, up to its
+``max_in_flight``; only each member's oldest owed delivery is ever leased, so a member's next
+event waits for the previous one while other members go in parallel); it sleeps only when there
+is nothing to do, until woken (this process's batch committed new deliveries, PostgreSQL's
+notification of another process's or the API's, a send finished) or ``poll_s`` passed. Once a
+second: subscriptions past their end turn off, handshakes and heartbeats; every
+``reachability_s``: receivers that were down are tried with a bare connection. The decisions are
+pure (``decisions.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,31 +25,11 @@ from datetime import datetime, timedelta, timezone
 
 from ..domain import fhir_subscriptions, payloads, webhooks
 from ..domain import topics as t
-from ..domain.retry import Outcome, next_probe
+from ..domain.retry import Outcome
+from .decisions import batches, decide
 from .ports import AttemptResult, Control, DispatchStore, Leased, Sender
 
 log = logging.getLogger(__name__)
-
-
-def decide(leased: Leased, outcome: Outcome, now: datetime, started_at: datetime,
-           rng: random.Random | None = None) -> AttemptResult:
-    sub = leased.subscription
-    n = leased.notification
-    base = dict(delivery_id=leased.delivery_id, subscription_id=sub.id, event_id=n.event_id, kind="event",
-                endpoint=sub.endpoint, started_at=started_at, outcome=outcome)
-    if outcome.ok:
-        return AttemptResult(**base, state="delivered", failures=0)
-    failures = leased.failures + 1
-    attempts = leased.attempts + 1
-    if outcome.gone:
-        return AttemptResult(**base, state="pending", due_at=now, failures=failures,
-                             subscription_error="the endpoint answered 410 Gone: fix or replace it, then reactivate")
-    why = sub.retry.gives_up(attempts, leased.created_at, now)
-    if why:
-        reason = f"event {leased.event_number} ({n.topic}) {why}; last: {outcome.status} {outcome.error or ''}".strip()
-        return AttemptResult(**base, state="dead", failures=failures, subscription_error=reason)
-    return AttemptResult(**base, state="pending", due_at=next_probe(now, failures, sub.retry, outcome, rng),
-                         failures=failures)
 
 
 @dataclass
@@ -61,6 +41,7 @@ class DispatchConfig:
     lease_s: float = 60.0
     poll_s: float = 0.5
     record_every_s: float = 0.01
+    reachability_s: float = 2.0  # how often a receiver that was down is tried with a bare connection
 
 
 @dataclass
@@ -95,6 +76,8 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         next_controls = 0.0
+        next_reach = 0.0
+        reaching: asyncio.Task | None = None
         oldest_result = 0.0
         next_lease = 0.0  # lease when something may have changed: a record, a wake-up, a lease that found work, a poll
         recorder: asyncio.Task | None = None
@@ -123,15 +106,18 @@ class Dispatcher:
                 if time.monotonic() >= next_controls:
                     next_controls = time.monotonic() + 1.0
                     busy |= await self._controls()
+                if time.monotonic() >= next_reach and (reaching is None or reaching.done()):
+                    next_reach = time.monotonic() + self.config.reachability_s
+                    reaching = asyncio.ensure_future(self._reach())
                 if not busy:
                     self._wake.clear()
                     timeout = self.config.record_every_s if (self._state.in_flight or self._state.results) \
                         else self.config.poll_s
-                    try:
+                    with contextlib.suppress(asyncio.TimeoutError):  # woken, or time to record/poll
                         await asyncio.wait_for(self._wake.wait(), timeout)
-                    except asyncio.TimeoutError:
-                        pass
         finally:
+            if reaching is not None:
+                reaching.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
             if recorder is not None:
@@ -176,16 +162,41 @@ class Dispatcher:
             return False
         for d in leased:
             self._leased[d.delivery_id] = d
-            self._spawn(self._deliver(d))
+        for batch in batches(leased):
+            self._spawn(self._deliver(batch))
         return bool(leased)
 
-    async def _controls(self) -> bool:
+    async def _reach(self) -> None:
+        """Receivers that were down (the last attempt could not connect) are tried with a bare
+        connection every ``reachability_s``; one that accepts gets its probe now rather than at the
+        end of its backoff (up to a minute), so a backlog starts draining within seconds of the
+        receiver's return. Nothing is sent and no attempt is counted by this check."""
         now = self.clock()
         try:
+            down = await asyncio.to_thread(self.store.unreachable, now)
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.warning("looking for unreachable receivers failed", exc_info=True)
+            return
+        for sub in down:
+            try:
+                if await self.sender.reachable(sub) and await asyncio.to_thread(self.store.probe_now, sub.id,
+                                                                                 self.clock()):
+                    log.info("subscription %s: its receiver accepts connections again; probing now", sub.id)
+                    if self._wake is not None:
+                        self._wake.set()
+            except Exception:  # noqa: BLE001
+                log.warning("reachability check of subscription %s failed", sub.id, exc_info=True)
+
+    async def _controls(self) -> bool:
+        """Once a second: subscriptions past their end are turned off; handshakes and heartbeats due."""
+        now = self.clock()
+        try:
+            for sub_id in await asyncio.to_thread(self.store.end_due, now):
+                log.info("subscription %s reached its end: off", sub_id)
             controls = await asyncio.to_thread(self.store.controls, now, self.config.owner,
                                                now + timedelta(seconds=self.config.lease_s))
         except Exception:  # noqa: BLE001
-            log.exception("claiming handshakes/heartbeats failed")
+            log.exception("ending subscriptions or claiming handshakes/heartbeats failed")
             return False
         for c in controls:
             self._spawn(self._control(c))
@@ -205,22 +216,30 @@ class Dispatcher:
         task.add_done_callback(done)
 
     # ------------------------------------------------------------------ one delivery
-    async def _deliver(self, d: Leased) -> None:
+    async def _deliver(self, batch: list[Leased]) -> None:
+        """One request: a delivery, or (FHIR, max count > 1) several of one subscription in one Bundle."""
         started = self.clock()
-        sub = d.subscription
+        sub = batch[0].subscription
         try:
             events_since = sub.events_count
-            payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
-                                     canonical_base=self.config.canonical_base, now=started)
+            if len(batch) == 1:
+                d = batch[0]
+                payload = payloads.build(sub, d.notification, d.event_number, events_since, base=self.config.base,
+                                         canonical_base=self.config.canonical_base, now=started)
+            else:
+                payload = payloads.build_fhir_batch(sub, [(d.event_number, d.notification) for d in batch],
+                                                    events_since, base=self.config.base,
+                                                    canonical_base=self.config.canonical_base, now=started)
             async with self._gate(sub):
                 started = self.clock()
                 headers = await self._headers(sub, payload, started)
                 outcome = await self.sender.send(sub, payload, headers)
         except Exception as exc:  # noqa: BLE001 - a failure to build or sign is this attempt's failure
-            log.warning("delivery %s to subscription %s could not be attempted: %s", d.delivery_id, sub.id,
+            log.warning("delivery %s to subscription %s could not be attempted: %s", batch[0].delivery_id, sub.id,
                         exc.__class__.__name__)
             outcome = Outcome.failed("internal", 0.0, f"not attempted: {exc.__class__.__name__}")
-        self._state.results.append(decide(d, outcome, self.clock(), started))
+        done = self.clock()
+        self._state.results.extend(decide(d, outcome, done, started) for d in batch)
 
     async def _headers(self, sub, payload: payloads.Payload, now: datetime) -> dict[str, str]:
         headers: dict[str, str] = {}

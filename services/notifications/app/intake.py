@@ -18,6 +18,7 @@ from shared.events import (
 from shared.errors import InvalidEvent
 
 from ..domain import mapping, overdue
+from ..domain import topics as t
 from ..domain.model import Notification
 from .ports import IntakeUnit
 
@@ -26,9 +27,16 @@ UseCase = Callable[[IntakeUnit, Event], list[Notification]]
 
 
 def roster_changed(uow: IntakeUnit, e: MemberRosterV1) -> list[Notification]:
-    if mapping.roster_applies(uow.members.get(e.member_id), e):
-        uow.members.put(mapping.member_from_roster(e))
-    return []
+    """The member's latest snapshot; and the HL7 messages held for its MRNs, now forwarded (a
+    hospital's ADT can arrive before the roster names the patient: topics are not ordered)."""
+    if not mapping.roster_applies(uow.members.get(e.member_id), e):
+        return []
+    member = mapping.member_from_roster(e)
+    uow.members.put(member)
+    notes: list[Notification] = []
+    for held in uow.held.take(member.mrns):
+        notes.extend(mapping.on_adt(held, member))
+    return notes
 
 
 def alert_raised(uow: IntakeUnit, e: AlertRaisedV1) -> list[Notification]:
@@ -82,7 +90,15 @@ def adt_message(uow: IntakeUnit, e: AdtEventV1) -> list[Notification]:
     member = uow.members.by_patient(e.patient_key) if e.patient_key else None
     if member is None and e.member_id:
         member = uow.members.get(e.member_id)
+    if member is None and e.patient_key and e.raw and wants_hl7(uow):
+        uow.held.hold(e)  # forwarded if the roster names this patient within HOLD_UNMATCHED_H
+        return []
     return mapping.on_adt(e, member)
+
+
+def wants_hl7(uow: IntakeUnit) -> bool:
+    """Whether any subscription takes the HL7 feed (else nothing is worth holding)."""
+    return any(t.ADT_FEED in s.topics for s in uow.outbox.subscriptions())
 
 
 def ignored(_uow: IntakeUnit, _e: Event) -> list[Notification]:
@@ -110,6 +126,9 @@ def prefetch(uow: IntakeUnit, events: Sequence[Event]) -> None:
         if isinstance(e, TaskLifecycleV1):
             tasks.add(str(e.task_id))
     uow.members.load(members, patients)
+    rosters = [e for e in events if isinstance(e, MemberRosterV1)]
+    if rosters and wants_hl7(uow):  # messages held for these MRNs: one read for the batch
+        uow.held.load({f"{x.assigning_authority}|{x.mrn}" for e in rosters for x in e.mrns})
     if keys or refs:
         uow.encounters.load(keys, refs)
     if tasks:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from shared.events import AdtEventV1
+
 from ..domain.model import EncounterFacts, GapFacts, Member, Notification, TaskFacts
 from ..domain.payloads import Payload
 from ..domain.retry import Outcome
@@ -48,6 +50,18 @@ class Tasks(Protocol):
     def mark_notified(self, task_id: str, due: date) -> None: ...
 
 
+class HeldAdt(Protocol):
+    """HL7 messages of patients the MRN crosswalk did not know yet (kept for a while: the roster
+    may name them later)."""
+
+    def hold(self, event: AdtEventV1) -> None: ...
+    def load(self, patient_keys: Iterable[str]) -> None: ...
+    def take(self, patient_keys: Iterable[str]) -> list[AdtEventV1]:
+        """The held messages of these patients, oldest first, no longer held."""
+
+    def purge(self, older_than: datetime) -> int: ...
+
+
 class Outbox(Protocol):
     def subscriptions(self) -> Sequence[Subscription]:
         """Every subscription that may owe deliveries (not off)."""
@@ -64,6 +78,7 @@ class IntakeUnit(Protocol):
     gaps: Gaps
     tasks: Tasks
     outbox: Outbox
+    held: HeldAdt
 
 
 # ---------------------------------------------------------------------- dispatch
@@ -117,6 +132,15 @@ class DispatchStore(Protocol):
     def record(self, results: Sequence[AttemptResult], now: datetime, owner: str) -> None:
         """Attempts, delivery states and subscription states, in one transaction."""
 
+    def end_due(self, now: datetime) -> list[str]:
+        """Turn off the subscriptions whose end has passed; their ids."""
+
+    def unreachable(self, now: datetime) -> list[Subscription]:
+        """Active subscriptions in a backoff after failing to connect to their receiver."""
+
+    def probe_now(self, subscription_id: str, now: datetime) -> bool:
+        """Make the subscription's probe due now (its receiver accepts connections again)."""
+
     def signing_keys(self, subscription: Subscription, now: datetime) -> list[bytes]: ...
     def channel_headers(self, subscription: Subscription) -> dict[str, str]: ...
     def events_count(self, subscription_id: str) -> int: ...
@@ -124,4 +148,7 @@ class DispatchStore(Protocol):
 
 class Sender(Protocol):
     async def send(self, subscription: Subscription, payload: Payload, headers: dict[str, str]) -> Outcome: ...
+    async def reachable(self, subscription: Subscription) -> bool:
+        """Whether a connection to the receiver can be made now (nothing is sent)."""
+
     async def close(self) -> None: ...

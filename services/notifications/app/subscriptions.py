@@ -89,6 +89,12 @@ class Subscriptions:
             raise Invalid("endpoint refused: its host does not resolve") from None
 
     def _validated(self, sub: Subscription) -> Subscription:
+        try:
+            return self._checked(sub)
+        except TypeError:  # a value of the wrong type (null where a number belongs): the caller's error
+            raise Invalid("a setting has a value of the wrong type (null or not a number)") from None
+
+    def _checked(self, sub: Subscription) -> Subscription:
         if sub.channel not in t.CHANNELS:
             raise Invalid(f"channel must be one of {', '.join(t.CHANNELS)}")
         if not sub.topics:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 from .model import encounter_id, issue_id, patient_id
@@ -118,6 +120,25 @@ def task(k: dict[str, Any], overdue: bool = False) -> dict[str, Any]:
         "restriction": {"period": {"end": k["due_date"]}} if k.get("due_date") else None,
         "lastModified": k.get("updated_at"),
     })
+
+
+_BUILT: "OrderedDict[uuid.UUID, tuple[dict[str, Any] | None, dict[str, Any] | None]]" = OrderedDict()
+BUILT_MAX = 4096
+
+
+def of_notification(n) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the focus resource, the Patient resource) of a notification, built once per notification
+    however many subscriptions it goes to (the last few thousand are kept). Shared: read-only."""
+    found = _BUILT.get(n.event_id)
+    if found is None:
+        from . import topics as t
+
+        focus = focus_resource(n.focus_type, n.facts, overdue=n.topic == t.TASK_OVERDUE)
+        pat = patient(n.facts["patient"]) if "patient" in n.facts else None
+        found = _BUILT[n.event_id] = (focus, pat)
+        while len(_BUILT) > BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return found
 
 
 def focus_resource(focus_type: str, facts: dict[str, Any], overdue: bool = False) -> dict[str, Any] | None:

@@ -186,14 +186,14 @@ def notification_bundle(sub, *, kind: str, base: str, canonical_base: str, event
             entry: dict[str, Any] = {"fullUrl": url, "request": {"method": "PUT", "url": f"{n.focus_type}/{n.focus_id}"},
                                      "response": {"status": "200"}}
             if content == "full-resource":
-                resource = res.focus_resource(n.focus_type, n.facts, overdue=n.topic == t.TASK_OVERDUE)
+                resource, patient = res.of_notification(n)
                 if resource is not None:
                     entry["resource"] = resource
                 patient_url = f"{base}/Patient/{n.patient_fhir_id}"
-                if n.focus_type != "Patient" and patient_url not in seen and "patient" in n.facts:
+                if n.focus_type != "Patient" and patient_url not in seen and patient is not None:
                     seen.add(patient_url)
                     entries.append(entry)
-                    entry = {"fullUrl": patient_url, "resource": res.patient(n.facts["patient"]),
+                    entry = {"fullUrl": patient_url, "resource": patient,
                              "request": {"method": "PUT", "url": f"Patient/{n.patient_fhir_id}"},
                              "response": {"status": "200"}}
             entries.append(entry)

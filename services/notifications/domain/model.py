@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from typing import Any
 
@@ -183,7 +184,7 @@ class GapFacts:
     evidence: tuple[dict[str, Any], ...] = ()
     updated_at: datetime | None = None
 
-    @property
+    @cached_property
     def fhir_id(self) -> str:
         return issue_id(self.gap_key)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import davinci, fhir_resources, fhir_subscriptions, hl7_forward, webhooks
 from . import topics as t
-from .model import Notification
+from .model import Notification, derived
 from .subscription import Subscription
 
 
@@ -41,11 +41,11 @@ def webhook_data(sub: Subscription, n: Notification, number: int) -> dict[str, A
                  "patient": f"Patient/{n.patient_fhir_id}"})
     if sub.content == "full-resource":
         data["event"] = n.facts.get("event", {})
-        resource = fhir_resources.focus_resource(n.focus_type, n.facts, overdue=n.topic == t.TASK_OVERDUE)
+        resource, patient = fhir_resources.of_notification(n)
         if resource is not None:
             data["resource"] = resource
-        if "patient" in n.facts and n.focus_type != "Patient":
-            data["patient_resource"] = fhir_resources.patient(n.facts["patient"])
+        if patient is not None and n.focus_type != "Patient":
+            data["patient_resource"] = patient
     return data
 
 
@@ -74,6 +74,22 @@ def build(sub: Subscription, n: Notification, number: int, events_since: int, *,
             receiving_facility=opts.receiving_facility if opts else None)
         return Payload(message.encode("utf-8"), "application/hl7-v2", sub.endpoint, control_id)
     raise ValueError(f"unknown channel {sub.channel}")
+
+
+def build_fhir_batch(sub: Subscription, events: list[tuple[int, Notification]], events_since: int, *, base: str,
+                     canonical_base: str, now: datetime) -> Payload:
+    """One FHIR notification Bundle carrying several events (up to the subscription's max count):
+    the backlog form of the backport IG, each event with its own event number. Its Bundle.id is
+    derived from the events it carries (the same batch resent has the same id; a receiver dedupes
+    each event by its number either way)."""
+    if len(events) == 1:
+        return build(sub, events[0][1], events[0][0], events_since, base=base, canonical_base=canonical_base, now=now)
+    bundle_id = str(derived("batch", *(str(n.event_id) for _number, n in events)))
+    bundle = fhir_subscriptions.notification_bundle(
+        sub, kind="event-notification", base=base, canonical_base=canonical_base,
+        events_since=max(events_since, max(number for number, _ in events)), events=events, bundle_id=bundle_id,
+        now=now, status="active")
+    return Payload(_json(bundle), fhir_subscriptions.FHIR_JSON, sub.endpoint, bundle_id)
 
 
 def _json(doc: dict[str, Any]) -> bytes:

@@ -175,9 +175,15 @@ class SqlMembers:
                     out[member_id] = name
         return out
 
-    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=()) -> None:
+    def risk_change(self, member_id: str) -> dict[str, Any] | None:
+        r = tables.member_risk_changes
+        row = self.session.execute(select(r.c.change).where(r.c.member_id == member_id)).first()
+        return dict(row.change) if row is not None else None
+
+    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=(), risk_changes=()) -> None:
         s = self.session
         upsert(s, tables.member_risk_tiers, list(risk_tiers), ["member_id"])
+        upsert(s, tables.member_risk_changes, list(risk_changes), ["member_id"])
         upsert(s, tables.member_profiles, list(profiles), ["member_id"])
         insert_ignore(s, tables.member_diagnoses, [{"member_id": m, "code": c} for m, c in diagnoses])
         upsert(s, tables.member_gaps, list(gaps), ["member_id", "gap_key"])

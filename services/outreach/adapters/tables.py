@@ -11,6 +11,8 @@
 - ``member_gaps``: each gap's latest status from gaps.events (open gaps per member).
 - ``encounters``: discharges and readmissions from care.transitions ("recent encounters").
 - ``member_risk_tiers``: each member's latest computed tier history from risk.tiers.
+- ``member_risk_changes``: the latest tier change's explanation from risk.tiers (old -> new, the
+  HCCs, utilization, reasons and rule): the task page's risk view when the risk API is down.
 - ``maintenance_runs``: which daily job ran for which day (the worker's timer).
 - ``revoked_sessions``: page sessions ended by logging out.
 - ``processed_events`` and ``audit_log`` from ``shared``.
@@ -32,6 +34,7 @@ from sqlalchemy import (
 from shared.audit import audit_table
 from shared.db import UtcDateTime, processed_events_table
 from shared.events import Evidence
+from shared.web.revocations import revoked_sessions_table
 
 from ..domain import Attempt, MemberProfile, Task, Transition
 from ..domain.model import TERMINAL
@@ -174,11 +177,14 @@ member_risk_tiers = Table(
     Column("history", JSON, nullable=False),
 )
 
-revoked_sessions = Table(
-    "revoked_sessions", metadata,
-    Column("session_id", String(64), primary_key=True),
-    Column("expires_at", UtcDateTime, nullable=False),
+member_risk_changes = Table(
+    "member_risk_changes", metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("decided_on", String(10), nullable=False),
+    Column("change", JSON, nullable=False),
 )
+
+revoked_sessions = revoked_sessions_table(metadata)  # the nurse page's logouts (shared.web)
 
 
 # ---------------------------------------------------------------------- task rows

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from shared.db import Database, after_commit
+from shared.db import Database, SqlUnitOfWorkBase
 from shared.events import Event
 from shared.kafka import EventProducer
 
@@ -26,20 +26,11 @@ from ..app.ports import StoreUnavailable, UnusableValue
 from .repository import SqlAudit, SqlJobs, SqlMembers, SqlPageSessions, SqlReads, SqlTasks
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlUnitOfWorkBase):
     def __init__(self, db: Database | None, producer: EventProducer | None = None) -> None:
-        self.db = db
+        super().__init__(db)
         self.producer = producer
-        self.session: Session | None = None
         self._outbox: list[Event] = []
-        self._owned = True
-
-    @classmethod
-    def for_session(cls, session: Session) -> SqlUnitOfWork:
-        uow = cls(None)
-        uow._owned = False
-        uow._bind(session)
-        return uow
 
     def _bind(self, session: Session) -> None:
         self.session = session
@@ -51,22 +42,12 @@ class SqlUnitOfWork:
         self.sessions = SqlPageSessions(session)
 
     def __enter__(self) -> SqlUnitOfWork:
-        if not self._owned:
-            raise RuntimeError("the consumer pipeline owns this session's transaction")
-        session = self.db.sessions()
-        session.begin()
-        self._bind(session)
+        super().__enter__()
         self._outbox = []
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        session, self.session = self.session, None
-        try:
-            if session is not None and session.in_transaction():
-                session.rollback()
-        finally:
-            if session is not None:
-                session.close()
+        super().__exit__(exc_type, exc, tb)
         if isinstance(exc, DataError):
             raise UnusableValue(str(exc.orig.__class__.__name__) if exc.orig else "DataError") from None
         if isinstance(exc, (OperationalError, DBAPIError)):
@@ -78,16 +59,13 @@ class SqlUnitOfWork:
         else:
             raise RuntimeError("in the worker, derived events are returned to the consumer pipeline")
 
-    def after_commit(self, fn: Callable[[], None]) -> None:
-        after_commit(self.session, fn)
-
     def commit(self) -> None:
         if self._outbox:
             if self.producer is None:
                 raise RuntimeError("this unit of work has events to publish and no producer")
             self.producer.send_sync(self._outbox)
             self._outbox = []
-        self.session.commit()
+        super().commit()
 
 
 def unit_of_work_factory(db: Database, producer: EventProducer | None) -> Callable[[], SqlUnitOfWork]:

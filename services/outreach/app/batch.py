@@ -69,6 +69,7 @@ class Changes:
     gaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     encounters: dict[str, dict] = field(default_factory=dict)
     risk_tiers: dict[str, dict] = field(default_factory=dict)
+    risk_changes: dict[str, dict] = field(default_factory=dict)
     created_kinds: list[str] = field(default_factory=list)
     finished: list[tuple[Task, Transition]] = field(default_factory=list)
 
@@ -103,7 +104,7 @@ class Changes:
         uow.tasks.insert_transitions(self.transitions)
         uow.members.save(profiles=list(self.profiles.values()), diagnoses=sorted(self.diagnoses),
                          gaps=list(self.gaps.values()), encounters=list(self.encounters.values()),
-                         risk_tiers=list(self.risk_tiers.values()))
+                         risk_tiers=list(self.risk_tiers.values()), risk_changes=list(self.risk_changes.values()))
 
 
 class TaskBatch:
@@ -191,11 +192,14 @@ class TaskBatch:
         member.facts.roster_stamp = stamp
         self.changes.profiles[row["member_id"]] = row
 
-    def record_risk_tiers(self, member: Member, history: tuple, stamp: tuple, row: dict) -> None:
-        """The member's computed tier history (only the priority reads it: rescored at the end)."""
+    def record_risk_tiers(self, member: Member, history: tuple, stamp: tuple, row: dict, change: dict) -> None:
+        """The member's computed tier history (the priority reads it: rescored at the end) and what
+        drove the latest change (the task page's risk view when the risk API does not answer)."""
         member.facts.risk_history = history
         member.facts.risk_stamp = stamp
         self.changes.risk_tiers[row["member_id"]] = row
+        self.changes.risk_changes[row["member_id"]] = {"member_id": row["member_id"], "decided_on": stamp[0],
+                                                       "change": change}
 
     def record_diagnoses(self, member: Member, codes: frozenset[str]) -> None:
         """Codes the referral rules look at, learnt after deciding on the event that carried them."""

@@ -9,6 +9,7 @@ commit. A refused command still leaves an audit row (what was attempted, why it 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -26,6 +27,8 @@ from ..domain.portal_messages import portal_reply, reply_text
 from .actors import Actor, TaskNotFound, Unavailable
 from .ports import WORKFLOW_FIELDS, StaleTask, UnitOfWork, UnitOfWorkFactory, UnusableValue
 from .staff import Staff
+
+log = logging.getLogger(__name__)
 
 UNUSABLE_VALUE = "a value in the request cannot be used (e.g. a NUL character or a number out of range)"
 
@@ -145,6 +148,7 @@ class Commands:
         except UnusableValue:
             raise InvalidCommand(UNUSABLE_VALUE) from None
         except TransientError as exc:
+            log.warning("claim next answered 503: %s: %s", exc.__class__.__name__, exc)
             raise Unavailable(f"claim next could not be recorded ({exc.__class__.__name__}); try again") from None
         raise Unavailable("claim next: every candidate was taken meanwhile; try again")
 
@@ -175,6 +179,7 @@ class Commands:
         except UnusableValue:  # a value the database refuses (a NUL in a note): bad input, not "try again"
             raise InvalidCommand(UNUSABLE_VALUE) from None
         except TransientError as exc:
+            log.warning("%s answered 503: %s: %s", action, exc.__class__.__name__, exc)  # the cause, no member data
             raise Unavailable(f"the change could not be recorded ({exc.__class__.__name__}); try again") from None
 
     def _write(self, uow: UnitOfWork, actor: Actor, before: Task, change: Change, endpoint: str,

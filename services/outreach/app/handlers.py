@@ -141,4 +141,14 @@ def risk_tier_changed(event: RiskTierChangedV1, batch: TaskBatch) -> None:
     history = tuple((s.start, s.tier) for s in event.history)
     batch.record_risk_tiers(member, history, stamp, {
         "member_id": event.member_id, "decided_on": stamp[0], "occurred_at": event.occurred_at,
-        "history": [[s.start.isoformat(), s.tier] for s in event.history]})
+        "history": [[s.start.isoformat(), s.tier] for s in event.history]}, risk_changed_record(event))
+
+
+def risk_changed_record(event: RiskTierChangedV1) -> dict:
+    """What drove a tier change, as the task page shows it when the risk API does not answer."""
+    return {"old_tier": event.old_tier, "new_tier": event.new_tier, "effective_date": event.effective_date.isoformat(),
+            "decided_on": event.decided_on.isoformat(), "model": event.model, "payment_year": event.payment_year,
+            "risk_score": event.risk_score, "payment_score": event.payment_score,
+            "hccs": [{"hcc": h.hcc, "label": h.label, "coefficient": h.coefficient, "diagnoses": list(h.diagnoses),
+                      "claim_ids": list(h.claim_ids)} for h in event.hccs],
+            "utilization": event.utilization.model_dump(), "reasons": list(event.reasons), "rule": event.rule}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.errors import TransientError
 from shared.events import Event
@@ -79,9 +80,12 @@ class MemberRepository(Protocol):
 
     def names(self, member_ids: Iterable[str]) -> dict[str, str]: ...
 
+    def risk_change(self, member_id: str) -> Record | None:
+        """The explanation of the member's latest tier change from risk.tiers (``risk_changed_record``)."""
+
     def save(self, *, profiles: Sequence[Record] = (), diagnoses: Sequence[tuple[str, str]] = (),
-             gaps: Sequence[Record] = (), encounters: Sequence[Record] = (), risk_tiers: Sequence[Record] = ()
-             ) -> None: ...
+             gaps: Sequence[Record] = (), encounters: Sequence[Record] = (), risk_tiers: Sequence[Record] = (),
+             risk_changes: Sequence[Record] = ()) -> None: ...
 
 
 class AuditLog(Protocol):
@@ -145,3 +149,25 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+RiskSource = Literal["live", "cached", "stale", "not_found", "unavailable", "not_connected"]
+
+
+@dataclass(frozen=True)
+class RiskLookup:
+    """What the risk service said about a member: ``live`` (asked now), ``cached`` (asked a moment
+    ago), ``stale`` (it does not answer now; this is its last answer), ``not_found`` (no assessment:
+    not on the roster), ``unavailable`` (no answer and nothing recent), ``not_connected``."""
+
+    source: RiskSource
+    view: Record | None = None
+    fetched_at: datetime | None = None
+    problem: str | None = None  # why there is no fresh answer, in words (never a value)
+
+
+class RiskViews(Protocol):
+    """The member's risk view from the risk service (``adapters/risk_api.py``: its API, cached)."""
+
+    def view(self, member_id: str, on_behalf_of: str) -> RiskLookup:
+        """Never raises for the risk service's failures: they come back as ``unavailable``/``stale``."""

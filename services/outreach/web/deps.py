@@ -3,21 +3,23 @@ caller (``ActorDep``), the endpoint name for the audit log, and the HTTP status 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
 from shared.auth import UserDirectory
+from shared.web.sessions import SessionSigner
 
 from ..app.actors import Actor, TaskNotFound, Unavailable
 from ..app.commands import Commands
 from ..app.ports import UnitOfWorkFactory
 from ..app.queries import Queries
+from ..app.risk_view import MemberRisk
 from ..app.staff import Staff
 from ..domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
 from ..settings import OutreachSettings
-from .sessions import SessionSigner
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Services:
     queries: Queries
     signer: SessionSigner
     producer: Any  # shared.kafka.EventProducer | None
+    risk: MemberRisk  # the member's risk view on the task page
+    close_risk: Callable[[], None]
 
 
 def services_of(request: Request) -> Services:

@@ -1,5 +1,6 @@
-"""What every page route needs: the session behind a request, rendering, error texts, form
-parsing. Routes live in ``web.py`` (nurse) and ``supervisor_pages.py``."""
+"""What every page route needs: the kit (``shared.web``: session, rendering, cookies), the actor
+behind a request, error texts, form parsing. Routes live in ``pages.py`` (nurse) and
+``supervisor_pages.py``."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from shared.web.kit import PageKit
+from shared.web.sessions import PageSession
+
 from ..app.actors import Actor, TaskNotFound
+from ..app.ports import UnitOfWorkFactory
 from ..domain import IllegalTransition, InvalidCommand, OutreachError, PermissionDenied, VersionConflict
 from ..domain.model import ATTEMPT_OUTCOMES, CHANNELS
 from .deps import http_status, services_of
-from .sessions import SESSION_COOKIE, PageSession
+
+SESSION_COOKIE = "ccp_session"
+LOGIN_COOKIE = "ccp_login"
 
 
 def local(moment: datetime, tz=None) -> str:
@@ -41,15 +48,28 @@ STATUS_LABELS = {"open": "Open", "claimed": "Claimed", "in_progress": "In progre
 Field = Annotated[str | None, Form()]
 
 
+class RevokedInDatabase:
+    """Logged-out sessions in outreach's ``revoked_sessions`` (the kit's ``RevokedSessions``)."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow = uow
+
+    def revoked(self, session_id: str) -> bool:
+        with self.uow() as uow:
+            return uow.sessions.revoked(session_id)
+
+    def revoke(self, session_id: str, expires_at: datetime, now: datetime) -> None:
+        with self.uow() as uow:
+            uow.sessions.revoke(session_id, expires_at, now)
+            uow.commit()
+
+
+def kit_of(request: Request) -> PageKit:
+    return request.app.state.outreach_pages
+
+
 def page_session(request: Request) -> PageSession | None:
-    svc = services_of(request)
-    session = svc.signer.verify(request.cookies.get(SESSION_COOKIE), svc.directory)
-    if session is None:
-        return None
-    with svc.uow() as uow:
-        if uow.sessions.revoked(session.session_id):
-            return None
-    return session
+    return kit_of(request).session(request)
 
 
 def page_actor(request: Request) -> tuple[Actor, PageSession] | None:
@@ -64,17 +84,15 @@ def to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+def base_context(request: Request) -> dict[str, Any]:
+    """What every outreach template may use (the kit adds the user and the CSRF token)."""
+    return {"status_labels": STATUS_LABELS, "channel_labels": CHANNEL_LABELS, "outcome_labels": OUTCOME_LABELS,
+            "today": services_of(request).queries.today()}
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
            session: PageSession | None = None) -> HTMLResponse:
-    svc = services_of(request)
-    base = {"user": session.user if session else None,
-            "csrf": svc.signer.csrf_token(session.session_id) if session else None,
-            "status_labels": STATUS_LABELS, "channel_labels": CHANNEL_LABELS, "outcome_labels": OUTCOME_LABELS,
-            "today": svc.queries.today()}
-    templates = request.app.state.outreach_templates
-    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return kit_of(request).render(request, name, context, session=session, status_code=status_code)
 
 
 def page_endpoint(request: Request) -> str:
@@ -84,15 +102,17 @@ def page_endpoint(request: Request) -> str:
 
 def task_view(request: Request, actor: Actor, session: PageSession, task_id: str, *, message: str | None = None,
               error: str | None = None, status_code: int = 200) -> Response:
+    svc = services_of(request)
     try:
-        detail = services_of(request).queries.task_detail(actor, uuid_of(task_id), page_endpoint(request))
+        detail = svc.queries.task_detail(actor, uuid_of(task_id), page_endpoint(request))
     except OutreachError as exc:
         return error_page(request, session, status_of(exc), explain(exc))
+    risk = svc.risk.for_task(actor, detail, page_endpoint(request))  # only after her right to the task held
     task = detail.task
     colleagues = []
     if actor.staff.access in ("supervisor", "admin"):
         colleagues = sorted(services_of(request).staff.for_queue(task.role, task.pod), key=lambda s: s.user_id)
-    return render(request, "task.html", {"d": detail, "t": task, "message": message, "error": error,
+    return render(request, "task.html", {"d": detail, "t": task, "risk": risk, "message": message, "error": error,
                                          "channels": CHANNELS, "outcomes": ATTEMPT_OUTCOMES,
                                          "supervising": actor.staff.access in ("supervisor", "admin"),
                                          "colleagues": colleagues},
@@ -100,7 +120,7 @@ def task_view(request: Request, actor: Actor, session: PageSession, task_id: str
 
 
 def error_page(request: Request, session: PageSession | None, code: int, text: str) -> Response:
-    return render(request, "error.html", {"code": code, "error": text}, status_code=code, session=session)
+    return render(request, "kit/error.html", {"code": code, "error": text}, status_code=code, session=session)
 
 
 def status_of(exc: OutreachError) -> int:
@@ -119,11 +139,6 @@ def explain(exc: OutreachError) -> str:
     if isinstance(exc, InvalidCommand):
         return f"Please check the form: {exc.reason}."
     return str(exc)
-
-
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=services_of(request).settings.cookie_secure())
 
 
 def uuid_of(value: str) -> uuid.UUID:

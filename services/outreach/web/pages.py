@@ -11,91 +11,50 @@ token; every change goes through the same commands as the JSON API (audited, emi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+
+from shared.users import User
+from shared.web.kit import PageKit, Site, install_page_headers, page_templates
+from shared.web.login import install_api_key_login
 
 from ..app.actors import TaskNotFound
 from ..domain import OutreachError
 from ..domain.model import ATTEMPT_OUTCOMES, CHANNELS
 from .page_kit import (
-    MESSAGES, Field, choice, error_page, explain, int_field, local, page_actor, page_endpoint, page_session,
-    parse_date, render, services_of, set_cookie, status_of, task_view, to_login, uuid_of,
+    LOGIN_COOKIE, MESSAGES, SESSION_COOKIE, Field, RevokedInDatabase, base_context, choice, error_page, explain,
+    int_field, local, page_actor, page_endpoint, parse_date, render, services_of, status_of, task_view, to_login,
+    uuid_of,
 )
-from .sessions import LOGIN_COOKIE, SESSION_COOKIE
 from .supervisor_pages import install_supervisor_pages
 
 HERE = Path(__file__).resolve().parent
 SUPERVISING = ("supervisor", "admin")
+SITE = Site("Outreach", "/queue", home_label="Back to my queue")
 
 
 def install_pages(app: FastAPI) -> None:  # noqa: C901 - the page's routes in one place
-    tz = app.state.outreach.queries.ctx.tz
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    svc = app.state.outreach
+    tz = svc.queries.ctx.tz
+    templates = page_templates(HERE / "templates", context=[base_context])
     templates.env.filters["local"] = lambda moment: local(moment, tz)
-    app.state.outreach_templates = templates
+    kit = PageKit(site=SITE, templates=templates, signer=svc.signer, directory=svc.directory,
+                  secure=svc.settings.cookie_secure(), session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE,
+                  revocations=RevokedInDatabase(svc.uow))
+    app.state.outreach_pages = kit
+    install_page_headers(app, skip_prefixes=("/api/",))
 
-    @app.middleware("http")
-    async def page_headers(request: Request, call_next):
-        response = await call_next(request)
-        path = request.url.path
-        if not (path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz")):
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    def admit(user: User) -> str | None:
+        staff = svc.staff.of(user)
+        return None if staff is not None and staff.access != "ops" else "This page is for outreach staff."
+
+    install_api_key_login(app.router, kit, admit=admit, landing="/queue", after_logout="/login?m=bye")
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return RedirectResponse("/queue" if page_actor(request) else "/login", status_code=303)
-
-    @app.get("/login", include_in_schema=False)
-    def login_form(request: Request, m: str | None = None) -> Response:
-        nonce = services_of(request).signer.login_nonce()
-        response = render(request, "login.html", {"login_token": nonce, "message": MESSAGES.get(m or "")})
-        set_cookie(request, response, LOGIN_COOKIE, nonce, max_age=1800)
-        return response
-
-    @app.post("/login", include_in_schema=False)
-    def login(request: Request, api_key: Field = None, login_token: Field = None) -> Response:
-        svc = services_of(request)
-
-        def refuse(text: str, code: int) -> Response:
-            nonce = svc.signer.login_nonce()
-            response = render(request, "login.html", {"login_token": nonce, "error": text}, status_code=code)
-            set_cookie(request, response, LOGIN_COOKIE, nonce, max_age=1800)
-            return response
-
-        if not svc.signer.login_ok(request.cookies.get(LOGIN_COOKIE), login_token):
-            return refuse("Your login form expired. Please try again.", 403)
-        user = svc.directory.authenticate((api_key or "").strip())
-        if user is None:
-            return refuse("That key is not valid.", 401)
-        staff = svc.staff.of(user)
-        if staff is None or staff.access == "ops":
-            return refuse("This page is for outreach staff.", 403)
-        cookie, _session = svc.signer.issue(user)
-        response = RedirectResponse("/queue", status_code=303)
-        set_cookie(request, response, SESSION_COOKIE, cookie, max_age=svc.signer.ttl)
-        response.delete_cookie(LOGIN_COOKIE, path="/")
-        return response
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request, csrf_token: Field = None) -> Response:
-        svc = services_of(request)
-        session = page_session(request)
-        if session is not None and svc.signer.csrf_ok(session.session_id, csrf_token):
-            with svc.uow() as uow:
-                uow.sessions.revoke(session.session_id, datetime.fromtimestamp(session.expires_at, timezone.utc),
-                                    datetime.now(timezone.utc))
-                uow.commit()
-        response = RedirectResponse("/login?m=bye", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
 
     @app.get("/queue", include_in_schema=False)
     def queue_page(request: Request, m: str | None = None) -> Response:

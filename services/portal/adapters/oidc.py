@@ -20,12 +20,14 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from ..app.ports import IdentityProviderFailure
+
 log = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
 
 
-class OidcFailure(Exception):
+class OidcFailure(IdentityProviderFailure):
     """The provider's answer could not be used (the text names the step, never a token)."""
 
 

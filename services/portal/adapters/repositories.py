@@ -1,4 +1,4 @@
-"""SQLAlchemy repositories and the unit of work over the portal's tables."""
+"""SQLAlchemy repositories over the portal's tables (the unit of work that binds them: ``unit_of_work.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
-from shared.db import Database, insert_ignore, upsert
+from shared.db import insert_ignore, upsert
 
 from ..app.ports import PendingLogin, SessionRecord
 from ..domain.model import CareTask, Encounter, Gap, Member, Message, Reply
@@ -200,51 +200,3 @@ class SqlAudit(_Repo):
                detail: str | None = None) -> None:
         record_access(self.s, t.audit_log, user_id=user_id, role=role, member_ids=[member_id], action=action,
                       endpoint=endpoint[:200], detail=detail)
-
-
-class SqlUnitOfWork:
-    """A transaction of its own (``SqlUnitOfWork(db)``: API use cases) or the consumer's batch
-    transaction (``SqlUnitOfWork.bound(session)``: the worker, where the consumer commits)."""
-
-    def __init__(self, db: Database | None = None, *, session: Session | None = None) -> None:
-        self._db = db
-        self._bound = session
-        self._session: Session | None = session
-        if session is not None:
-            self._bind(session)
-
-    @classmethod
-    def bound(cls, session: Session) -> "SqlUnitOfWork":
-        return cls(session=session)
-
-    def _bind(self, s: Session) -> None:
-        self.members = SqlMembers(s)
-        self.encounters = SqlEncounters(s)
-        self.gaps = SqlGaps(s)
-        self.tasks = SqlTasks(s)
-        self.messages = SqlMessages(s)
-        self.replies = SqlReplies(s)
-        self.sessions = SqlSessions(s)
-        self.attempts = SqlAttempts(s)
-        self.pending_logins = SqlPendingLogins(s)
-        self.audit = SqlAudit(s)
-
-    def __enter__(self) -> "SqlUnitOfWork":
-        if self._bound is None:
-            assert self._db is not None
-            self._session = self._db.sessions()
-            self._session.begin()
-            self._bind(self._session)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bound is None and self._session is not None:
-            try:
-                self._session.rollback()  # after a commit there is nothing left to roll back
-            finally:
-                self._session.close()
-                self._session = None
-
-    def commit(self) -> None:
-        if self._bound is None and self._session is not None:
-            self._session.commit()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
-from shared.audit import audit_table, install_append_only_guard
-from shared.db import Database, UtcDateTime, processed_events_table
+from shared.audit import audit_table
+from shared.db import UtcDateTime, processed_events_table
 
 metadata = MetaData()
 
@@ -125,11 +125,3 @@ pending_logins = Table(
 processed = processed_events_table(metadata)
 audit_log = audit_table(metadata)
 
-
-def open_database(url: str, *, pool_size: int = 10) -> Database:
-    return Database(url, metadata, pool_size=pool_size)
-
-
-def create_schema(db: Database) -> None:
-    db.create_schema()
-    install_append_only_guard(db.engine)

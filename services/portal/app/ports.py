@@ -1,16 +1,17 @@
 """What the use cases need from the outside world, as protocols.
 
-The SQLAlchemy adapters (``adapters/repositories.py``) implement them for the service; the
+The adapters (``adapters/``: SQLAlchemy repositories and unit of work, the Kafka publisher, the
+OpenID Connect client, the file directory) implement them for the service; the
 unit tests implement them in memory (``tests/unit/portal/fakes.py``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.events import Event
 
@@ -118,6 +119,10 @@ class UnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
 
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the transaction committed, never for one rolled back (metrics count
+        committed work only)."""
+
 
 class Publisher(Protocol):
     """Writes events and returns only when the broker confirmed them (raises otherwise)."""
@@ -132,3 +137,25 @@ class Directory(Protocol):
     def clinician(self, npi: str | None) -> Clinician | None: ...
     def facility(self, facility_id: str) -> str: ...
     def staff_name(self, user_id: str | None) -> str | None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]  # a new unit of work (a transaction of its own) per call
+
+
+class IdentityProviderFailure(Exception):
+    """The identity provider's answer could not be used (the text names the step, never a token)."""
+
+
+class IdentityProvider(Protocol):
+    """The member's own account at an OpenID Connect provider (``adapters/oidc.py``). Each call
+    raises ``IdentityProviderFailure`` when the provider's answer cannot be used."""
+
+    async def begin(self, redirect_uri: str) -> dict[str, Any]:
+        """Where to send the member, and the state/nonce/verifier to keep until they come back."""
+
+    async def finish(self, *, redirect_uri: str, code: str, nonce: str, code_verifier: str | None
+                     ) -> dict[str, Any]:
+        """The verified ID token's claims for the code the provider sent the member back with."""
+
+    async def verify_access_token(self, token: str, audience: str) -> dict[str, Any]:
+        """The claims of a bearer access token issued by the provider for ``audience``."""

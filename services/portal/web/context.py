@@ -1,4 +1,6 @@
-"""What every request handler needs: the portal's parts, the signed-in member, cookies, rendering."""
+"""What every request handler needs: the portal's parts, the signed-in member, and the web kit's
+(``shared.web``) rendering and cookies. The member's sessions are the portal's own (in its
+database, with an idle timeout: ``app/sessions.py``), not the staff pages' signed cookies."""
 
 from __future__ import annotations
 
@@ -10,14 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from shared.db import Database
+from shared.web.kit import PageKit, Site
 
-from ..adapters.directory import FileDirectory
-from ..adapters.oidc import OidcClient
-from ..adapters.repositories import SqlUnitOfWork
-from ..app.ports import Publisher
+from ..app.ports import Directory, IdentityProvider, Publisher, UnitOfWork, UnitOfWorkFactory
 from ..app.sessions import SessionPolicy, resume
 from ..domain.access import Principal
 from ..settings import PortalSettings
@@ -30,17 +28,20 @@ FormField = Annotated[str | None, Form()]
 
 @dataclass
 class Portal:
+    """The API's parts, given by ``api.py`` (the adapters behind the ports of ``app/ports.py``)."""
+
     settings: PortalSettings
-    db: Database
-    directory: FileDirectory
+    unit_of_work: UnitOfWorkFactory
+    directory: Directory
     publisher: Publisher | None
-    oidc: OidcClient | None
+    oidc: IdentityProvider | None
     policy: SessionPolicy
     now: Callable[[], datetime]
-    templates: Jinja2Templates | None = None
+    pages: PageKit | None = None
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db)
+    def uow(self) -> UnitOfWork:
+        """A unit of work of its own (one transaction) for one use case."""
+        return self.unit_of_work()
 
     def today(self) -> date:
         return self.now().astimezone(self.settings.tz).date()
@@ -71,21 +72,28 @@ def endpoint_of(request: Request, prefix: str = "PAGE") -> str:
     return f"{prefix} {request.method} {getattr(route, 'path', request.url.path)}"[:200]
 
 
+SITE = Site("My care", "/", home_label="Go to your home page", login_path="/signin", logout_path="/signout",
+            log_in="Sign in", log_out="Sign out")
+
+
+def page_kit(templates, secure: bool) -> PageKit:
+    # SameSite=Lax, not Strict: the OpenID provider sends the member back with a cross-site
+    # redirect, and the session must be sent on the page that follows. Every form carries a CSRF token.
+    return PageKit(site=SITE, templates=templates, secure=secure, samesite="lax")
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    # Lax, not Strict: the OpenID provider sends the member back with a cross-site redirect, and
-    # the session must be sent on the page that follows. Every form carries a CSRF token.
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
-                        secure=portal_of(request).settings.cookie_secure())
+    pages = portal_of(request).pages
+    assert pages is not None
+    pages.set_cookie(response, name, value, max_age)
 
 
 def render(request: Request, name: str, context: dict[str, Any], *, signed: Signed | None = None,
            status_code: int = 200) -> HTMLResponse:
     portal = portal_of(request)
+    assert portal.pages is not None
     base = {"signed": signed, "csrf": signed.csrf if signed else None, "today": portal.today()}
-    assert portal.templates is not None
-    response = portal.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return portal.pages.render(request, name, {**base, **context}, status_code=status_code)
 
 
 def to_signin(message: str | None = None) -> RedirectResponse:

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import metrics
-from ..adapters.oidc import OidcFailure
 from ..app.patient_access import patient_record
+from ..app.ports import IdentityProviderFailure
 from ..domain.access import Principal
 from ..domain.errors import NotFound
 from . import fhir_resources as fr
@@ -49,7 +49,7 @@ async def _principal(request: Request) -> Principal | JSONResponse:
                             {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         try:
             claims = await portal.oidc.verify_access_token(auth[7:].strip(), audience)
-        except OidcFailure:
+        except IdentityProviderFailure:
             metrics.DENIED.labels("bad_token").inc()
             return _outcome(401, "login", "the access token is not valid",
                             {"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -9,18 +9,20 @@ minutes).
 from __future__ import annotations
 
 import logging
-import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from shared.web.sessions import form_nonce, nonce_ok
+
 from .. import metrics
-from ..adapters.oidc import OidcFailure
+from ..app.ports import IdentityProviderFailure
 from ..app.sessions import Started, remember_login, sign_in_with_claims, sign_in_with_code, sign_out, take_login
 from ..domain.errors import SignInRefused
 from .context import (
-    OIDC_COOKIE, SESSION_COOKIE, SIGNIN_COOKIE, FormField, endpoint_of, portal_of, render, set_cookie, signed_in,
+    OIDC_COOKIE, SESSION_COOKIE, SIGNIN_COOKIE, FormField, csrf_ok, endpoint_of, portal_of, render, set_cookie,
+    signed_in,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ MESSAGES = {
 def _signin_page(request: Request, *, error: str | None = None, message: str | None = None,
                  status_code: int = 200) -> Response:
     portal = portal_of(request)
-    nonce = secrets.token_urlsafe(24)
+    nonce = form_nonce()
     response = render(request, "signin.html", {
         "signin_token": nonce, "error": error, "message": message,
         "dev": portal.settings.dev_signin_allowed(), "oidc": portal.oidc is not None,
@@ -66,8 +68,7 @@ def install_signin_pages(app: FastAPI) -> None:
             metrics.SIGNINS.labels("dev_code", "refused").inc()
             return _signin_page(request, error="Sign-in with a code is not available here. Use your account.",
                                 status_code=403)
-        cookie = request.cookies.get(SIGNIN_COOKIE)
-        if not (cookie and signin_token and secrets.compare_digest(cookie, signin_token)):
+        if not nonce_ok(request.cookies.get(SIGNIN_COOKIE), signin_token):
             return _signin_page(request, error="The sign-in form expired. Please try again.", status_code=403)
         try:
             started = sign_in_with_code(portal.uow(), member_id=member_id, code=code, now=portal.now(), allowed=True,
@@ -86,7 +87,7 @@ def install_signin_pages(app: FastAPI) -> None:
             return _signin_page(request, error="Sign-in with an account is not set up here.", status_code=404)
         try:
             rv = await portal.oidc.begin(portal.settings.oidc_redirect_uri or "")
-        except OidcFailure as exc:
+        except IdentityProviderFailure as exc:
             log.warning("OpenID Connect sign-in could not start: %s", exc)
             metrics.SIGNINS.labels("oidc", "provider_error").inc()
             return _signin_page(request, error="Sign-in with your account is not available right now. "
@@ -104,7 +105,7 @@ def install_signin_pages(app: FastAPI) -> None:
         if portal.oidc is None:
             return _signin_page(request, error="Sign-in with an account is not set up here.", status_code=404)
         cookie_state = request.cookies.get(OIDC_COOKIE)
-        if error or not code or not state or not cookie_state or not secrets.compare_digest(cookie_state, state):
+        if error or not code or not nonce_ok(cookie_state, state):
             metrics.SIGNINS.labels("oidc", "failed").inc()
             return _signin_page(request, error=MESSAGES["failed"], status_code=400)
         pending = await run_in_threadpool(take_login, portal.uow(), state, portal.now())
@@ -117,7 +118,7 @@ def install_signin_pages(app: FastAPI) -> None:
             started = await run_in_threadpool(
                 lambda: sign_in_with_claims(portal.uow(), claims=claims, member_claim=portal.settings.oidc_member_claim,
                                             now=portal.now(), policy=portal.policy, endpoint=endpoint_of(request)))
-        except OidcFailure as exc:
+        except IdentityProviderFailure as exc:
             log.warning("OpenID Connect sign-in failed: %s", exc)
             metrics.SIGNINS.labels("oidc", "failed").inc()
             return _signin_page(request, error=MESSAGES["failed"], status_code=401)
@@ -132,7 +133,7 @@ def install_signin_pages(app: FastAPI) -> None:
         portal = portal_of(request)
         signed = signed_in(request)
         if signed is not None:
-            if not (csrf_token and secrets.compare_digest(signed.csrf, csrf_token)):
+            if not csrf_ok(signed, csrf_token):
                 # a forged cross-site sign-out does nothing (the session and its cookie stay)
                 metrics.DENIED.labels("csrf").inc()
                 return render(request, "error.html", {"code": 403, "error": "This form has expired. Please reload "

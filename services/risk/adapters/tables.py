@@ -11,7 +11,7 @@
 - ``risk_readmissions``, ``risk_gaps``: readmission events; each care gap's latest status.
 - ``risk_assessments``: each member's last assessment (score, tiers, reasons) and the computed
   tier history; rewritten only when it changed. The full explanation is assessed on request.
-- ``processed_events`` and ``audit_log`` from ``shared``.
+- ``processed_events``, ``audit_log`` and the ops page's ``revoked_sessions`` from ``shared``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, MetaData, Stri
 
 from shared.audit import audit_table
 from shared.db import UtcDateTime, processed_events_table
+from shared.web.revocations import revoked_sessions_table
 
 metadata = MetaData()
 
@@ -102,3 +103,4 @@ assessments = Table(
 
 processed = processed_events_table(metadata)
 audit = audit_table(metadata)
+revoked_sessions = revoked_sessions_table(metadata)

@@ -9,8 +9,9 @@ from shared.db import Database
 
 from ..app.context import RiskContext
 from ..settings import RiskSettings
+from .database import connect, open_database
 from .reference import load_normalization, load_policies
-from .repository import SqlRiskRepository, open_database
+from .repository import SqlRiskRepository
 
 
 def build_context(settings: RiskSettings) -> RiskContext:
@@ -19,9 +20,8 @@ def build_context(settings: RiskSettings) -> RiskContext:
 
 
 def database(settings: RiskSettings, pool_size: int = 5) -> Database:
-    db = open_database(settings.resolved_database_url(), pool_size=pool_size)
-    db.create_schema()
-    return db
+    """The service's database after the schema step (the shared bootstrap)."""
+    return open_database(settings.resolved_database_url(), pool_size=pool_size)
 
 
 def transactions(db: Database):
@@ -37,6 +37,6 @@ def rescore_parts(settings: RiskSettings) -> tuple:
     """(database, context, publish, close) for one process of a parallel full re-score."""
     from shared.kafka import EventProducer
 
-    db = open_database(settings.resolved_database_url(), pool_size=1)
+    db = connect(settings.resolved_database_url(), pool_size=1)   # the parent ran the schema step
     producer = EventProducer(settings, client_id="risk-rescore")
     return db, build_context(settings), producer.send_sync, producer.close

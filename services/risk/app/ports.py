@@ -1,8 +1,9 @@
-"""What the use cases need from storage: the repository protocol (adapters implement it)."""
+"""What the use cases need from storage: the repository and unit-of-work protocols (the adapters
+implement them on SQLAlchemy; the unit tests in memory)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -42,6 +43,20 @@ class StoredAssessment:
                 self.computed_tier, self.tier_in_force, tuple(self.history), tuple(self.reasons))
 
 
+@dataclass
+class MemberFacts:
+    """Everything the assessments of a set of members read (members absent from ``members`` are
+    not on the roster)."""
+
+    members: dict[str, Member] = field(default_factory=dict)
+    segments: dict[str, Segment] = field(default_factory=dict)
+    claims: dict[str, list[ClaimFacts]] = field(default_factory=dict)
+    encounters: dict[str, list[AdtEncounter]] = field(default_factory=dict)
+    readmissions: dict[str, list[Readmission]] = field(default_factory=dict)
+    open_gaps: dict[str, int] = field(default_factory=dict)
+    states: dict[str, "TierState"] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class GapStatus:
     member_id: str
@@ -56,7 +71,15 @@ class RiskRepository(Protocol):
     def put_members(self, members: list[Member]) -> None: ...
     def segments(self, ids: Iterable[str]) -> dict[str, Segment]: ...
     def put_segments(self, segments: dict[str, Segment]) -> None: ...
-    def member_ids(self, after: str | None, limit: int) -> list[str]: ...
+    def member_ids(self, after: str | None, limit: int, until: str | None = None) -> list[str]:
+        """Up to ``limit`` member ids in (``after``, ``until``], in the store's order."""
+        ...
+
+    def member_facts(self, ids: list[str], *, span: tuple[str, str] | None = None) -> MemberFacts:
+        """What the assessments of ``ids`` read, in a few reads. ``span``: ``ids`` are every member id
+        from ``span[0]`` to ``span[1]`` in the store's order (a chunk of the full re-score, from
+        ``member_ids``): the store may read that range rather than look up each id."""
+        ...
     # facts
     def add_claims(self, claims: list[ClaimFacts]) -> None: ...
     def claims(self, ids: Iterable[str]) -> dict[str, list[ClaimFacts]]: ...
@@ -73,3 +96,14 @@ class RiskRepository(Protocol):
     def assessment(self, member_id: str) -> StoredAssessment | None: ...
     # the ED evidence: members (after ``after``, ``limit`` of them) with their ADT ED visits and claims
     def ed_facts(self, after: str | None, limit: int) -> list[tuple[Member, list[AdtEncounter], list[ClaimFacts]]]: ...
+
+
+class UnitOfWork(Protocol):
+    """A consumed batch's transaction (the consumer pipeline owns it: it commits, with the batch's
+    processed-events rows and after its derived events were confirmed by Kafka)."""
+
+    repo: RiskRepository
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the transaction committed, never for an attempt rolled back (metrics
+        count committed work only)."""

@@ -1,8 +1,9 @@
 """Re-score members and publish their tier changes.
 
 ``rescore(repo, ids, ctx)`` assesses each attributed member of ``ids`` as of ``ctx.today()``,
-stores the assessment (the risk view) and returns a ``RiskTierChangedV1`` for every member whose
-tier changes under a contract where the computed tier rules. Event ids derive from the member,
+stores the assessment's summary (score, tiers, history, reasons; only when it changed) and
+returns a ``RiskTierChangedV1`` for every member whose tier changes under a contract where the
+computed tier rules. Event ids derive from the member,
 the decision day and the new history, so a replay on the same day yields the same ids.
 """
 
@@ -23,17 +24,19 @@ from .ports import RiskRepository, StoredAssessment
 
 
 def rescore(repo: RiskRepository, member_ids: Iterable[str], ctx: RiskContext,
-            cause: str | None = None) -> list[RiskTierChangedV1]:
+            cause: str | None = None, *, span: tuple[str, str] | None = None) -> list[RiskTierChangedV1]:
+    """``span``: see ``RiskRepository.member_facts`` (the full re-score's chunks)."""
     ids = sorted(set(member_ids))
     if not ids:
         return []
     as_of = ctx.today()
-    members = repo.members(ids)
+    facts = repo.member_facts(ids, span=span)
+    members = facts.members
     ids = [i for i in ids if i in members and members[i].status == "active"]
     if not ids:
         return []
-    claims, encounters, readmissions = repo.claims(ids), repo.encounters(ids), repo.readmissions(ids)
-    gaps, segments, states = repo.open_gap_counts(ids), repo.segments(ids), repo.tier_states(ids)
+    claims, encounters, readmissions = facts.claims, facts.encounters, facts.readmissions
+    gaps, segments, states = facts.open_gaps, facts.segments, facts.states
     out: list[RiskTierChangedV1] = []
     stored: list[StoredAssessment] = []
     for mid in ids:

@@ -10,7 +10,6 @@ Needs Debian's chromium (``./ccp test`` installs it) or CHROMIUM_PATH; never dow
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import timedelta
 
@@ -19,18 +18,8 @@ import pytest
 from services.outreach.settings import OutreachSettings
 from shared.kafka import EventProducer
 from tests.integration.outreach import events as ev
+from tests.support.browser import ARGS, chromium_path  # noqa: F401 - ARGS, chromium_path also used from here
 from tests.support.procs import REPO, free_port, start_process, wait_for
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        pytest.fail("no Chromium binary: install Debian's chromium (./ccp test does) or set CHROMIUM_PATH; "
-                    "this test never downloads a browser")
-    return path
 
 
 @pytest.fixture

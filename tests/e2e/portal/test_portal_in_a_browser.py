@@ -10,7 +10,6 @@ Needs Debian's chromium (``./ccp test`` installs it) or CHROMIUM_PATH; never dow
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,22 +19,13 @@ import pytest
 from services.portal.domain.signin import dev_signin_code
 from services.portal.settings import PortalSettings
 from shared.kafka import EventProducer
+from tests.support.browser import ARGS, chromium_path
 from tests.support.procs import REPO, free_port, start_process, wait_for
 from tests.unit.portal import events as ev
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 BLOCKING = ("serious", "critical")
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        pytest.fail("no Chromium binary: install Debian's chromium (./ccp test does) or set CHROMIUM_PATH; "
-                    "this test never downloads a browser")
-    return path
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pytest
 
 from shared.kafka import EventProducer
-from tests.e2e.outreach.test_outreach_nurse_page import ARGS, chromium_path
+from tests.support.browser import ARGS, chromium_path
 from tests.support.procs import REPO, free_port, start_process, wait_for
 from tests.unit.risk import events as ev
 

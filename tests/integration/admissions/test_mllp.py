@@ -170,3 +170,36 @@ def test_a_resend_after_a_listener_restart_gets_the_same_ack_and_no_second_event
     conn.close()
     events = read_topic(admissions.settings, admissions.settings.topic("adt.events"), expect=2, timeout=3, settle=0.5)
     assert len(events) == 1
+
+
+def test_two_listener_processes_share_one_port_and_every_message_is_written_once(admissions, tmp_path):
+    """MLLP_REUSE_PORT: one listener per core on the same port. The kernel spreads the connections
+    over both processes; every message is answered AA and is on adt.events exactly once."""
+    import httpx
+
+    port = free_port()
+    metrics_ports = []
+    for _ in range(2):
+        mport = free_port()
+        proc = start_process("admissions", "mllp", admissions.env(MLLP_PORT=str(port), MLLP_METRICS_PORT=str(mport),
+                                                                  MLLP_REUSE_PORT="true"),
+                             tmp_path, http_port=mport)
+        admissions.procs.append(proc)
+        proc.wait_healthy(60)
+        metrics_ports.append(mport)
+    conns = [MllpConn(port) for _ in range(24)]
+    answers = [msa(c.roundtrip(hl7_message("A01", control_id=f"RP-{i}", mrn=f"RP{i}")))[1]
+               for i, c in enumerate(conns)]
+    for c in conns:
+        c.close()
+    assert answers == ["AA"] * 24
+
+    def answered(mport: int) -> float:
+        text = httpx.get(f"http://127.0.0.1:{mport}/metrics", timeout=5).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("admissions_messages_total{"))
+
+    per_process = [answered(m) for m in metrics_ports]
+    assert sum(per_process) == 24 and all(n > 0 for n in per_process), per_process
+    events = read_topic(admissions.settings, admissions.settings.topic("adt.events"), expect=24, settle=0.5)
+    assert sorted(json.loads(m.value())["message_control_id"] for m in events) == sorted(f"RP-{i}" for i in range(24))

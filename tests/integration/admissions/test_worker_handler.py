@@ -1,6 +1,6 @@
-"""The worker's handler on real PostgreSQL (and SQLite), through ``BatchConsumer`` (processed_events dedupe,
-one transaction per batch) with a recording producer in place of Kafka: what a hospitalist,
-a care coordinator and billing would see for each ADT story."""
+"""The worker's routes table on real PostgreSQL (and SQLite), through ``BatchConsumer.for_routes``
+(processed_events dedupe, one transaction per batch, the SQL adapters) with a recording producer
+in place of Kafka: what a hospitalist, a care coordinator and billing would see for each ADT story."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from sqlalchemy import select, text
 
 from shared.codec import encode
 from shared.consumer import BatchConsumer, Record
-from shared.db import Database
 from shared.events import (
     AlertRaisedV1, AlertRetractedV1, CareTransitionCancelledV1, CareTransitionV1, ReadmissionV1,
 )
 
-from services.admissions import store
-from services.admissions.handlers import AdmissionsHandler
+from services.admissions.adapters import tables as store
+from services.admissions.adapters.database import open_database
+from services.admissions.adapters.unit_of_work import SqlUnitOfWork
+from services.admissions.app.batch import AdmissionsBatch
+from services.admissions.routes import ROUTES
 from services.admissions.settings import AdmissionsSettings
 from tests.unit.admissions.builders import adt, roster, ts
 
@@ -38,15 +40,15 @@ class RecordingProducer:
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def worker(request, tmp_path):
-    """The handler on PostgreSQL (the tests' and production database) and on the embedded SQLite default."""
+    """The routes table on PostgreSQL (the tests' and production database) and on the embedded SQLite default."""
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/adm.db"
     holidays = tmp_path / "holidays.txt"
     holidays.write_text("2026-03-09\n")  # a Monday made a holiday by the deployment
     settings = AdmissionsSettings(database_url=url, holidays_file=str(holidays))
-    db = Database(url, store.metadata)
-    db.create_schema()
+    db = open_database(url)
     producer = RecordingProducer()
-    consumer = BatchConsumer("admissions.worker", db, producer, AdmissionsHandler(settings.env()), max_retries=0)
+    consumer = BatchConsumer.for_routes(ROUTES, db, producer, SqlUnitOfWork.for_session,
+                                        begin=AdmissionsBatch.starter(settings.env()), max_retries=0)
     offset = iter(range(1_000_000))
 
     def feed(*events):

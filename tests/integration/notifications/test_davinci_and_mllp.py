@@ -76,6 +76,26 @@ def test_hl7_forward_waits_for_the_ack_retries_naks_and_keeps_msh10(notif_env):
         rx.stop()
 
 
+def test_an_hl7_message_that_came_before_the_roster_named_its_patient_is_forwarded_when_it_does(notif_env):
+    rx = MllpReceiver().start()
+    try:
+        sub = notif_env.subscribe(rx.url, ["adt-feed"], channel="mllp")
+        m = ev.member()
+        mrn = "H" + m[-7:]
+        early = ev.adt(m, mrn=mrn, trigger="A01")
+        notif_env.produce([early])
+        wait_for(lambda: notif_env.scalar("SELECT count(*) FROM held_adt WHERE event_id = :e",
+                                          e=str(early.event_id)) == 1, 30, what="the message held")
+        assert rx.messages == []
+        notif_env.enroll(ev.roster(m, mrn=mrn))
+        wait_for(lambda: len(rx.messages) == 1, 30, what="forwarded once the roster named the patient")
+        assert rx.messages[0].split("\r")[0].split("|")[9] == early.message_control_id
+        assert notif_env.scalar("SELECT count(*) FROM held_adt WHERE event_id = :e", e=str(early.event_id)) == 0
+        assert notif_env.scalar("SELECT events_count FROM subscriptions WHERE id = :s", s=sub["id"]) == 1
+    finally:
+        rx.stop()
+
+
 def test_two_worker_processes_share_the_deliveries_without_sending_any_twice(notif_env):
     second = start(notif_env, "worker")
     rx = HttpReceiver().start()

@@ -19,9 +19,9 @@ CANON = "https://ccp.example.org/fhir/SubscriptionTopic/"
 
 
 def subscription(endpoint: str, topic: str, *, content: str = "id-only", filters=(), heartbeat: int | None = None,
-                 practice: str | None = None) -> dict:
+                 practice: str | None = None, max_count: int = 1) -> dict:
     channel_ext = [{"url": IG + "backport-timeout", "valueUnsignedInt": 5},
-                   {"url": IG + "backport-max-count", "valuePositiveInt": 1}]
+                   {"url": IG + "backport-max-count", "valuePositiveInt": max_count}]
     if heartbeat:
         channel_ext.append({"url": IG + "backport-heartbeat-period", "valueUnsignedInt": heartbeat})
     body = {"resourceType": "Subscription", "meta": {"profile": [IG + "backport-subscription"]},
@@ -178,3 +178,40 @@ def test_a_subscription_the_server_cannot_honour_is_refused_with_an_operation_ou
     with notif_env.client(PRACTICE_KEY) as p1:
         assert p1.post("/fhir/Subscription", json=subscription("http://127.0.0.1:9/x", "encounter-start")
                        ).status_code == 403
+
+
+def test_a_backlog_goes_out_in_bundles_of_up_to_max_count_events(notif_env):
+    rx = HttpReceiver().start()
+    try:
+        with notif_env.client() as c:
+            r = c.post("/fhir/Subscription", json=subscription(rx.url + "/notify", "care-gap-opened", max_count=5))
+            assert r.status_code == 201, r.text
+            sid = r.json()["id"]
+            wait_for(lambda: c.get(f"/fhir/Subscription/{sid}").json()["status"] == "active", 30, what="active")
+        rx.stop()  # a backlog builds while the receiver is down
+        members = [ev.member() for _ in range(12)]
+        notif_env.enroll(*[ev.roster(m) for m in members])
+        notif_env.produce([ev.gap_opened(m) for m in members])
+        wait_for(lambda: notif_env.scalar("SELECT events_count FROM subscriptions WHERE id = :s", s=sid) == 12,
+                 30, what="twelve events owed")
+        rx.restart()
+
+        def numbers() -> list[list[int]]:
+            out = []
+            for got in list(rx.received):
+                p = params(got.doc)
+                if p["type"]["valueCode"] == "event-notification":
+                    events = [x for x in got.doc["entry"][0]["resource"]["parameter"] if x["name"] == "notification-event"]
+                    out.append([int(next(y["valueString"] for y in e["part"] if y["name"] == "event-number"))
+                                for e in events])
+            return out
+
+        wait_for(lambda: sorted(n for b in numbers() for n in b) == list(range(1, 13)), 60,
+                 what="every event, once")
+        sizes = [len(b) for b in numbers()]
+        assert max(sizes) > 1 and max(sizes) <= 5, sizes
+        assert not rx.rejected, rx.rejected  # every Bundle parsed by fhir.resources
+        wait_for(lambda: notif_env.scalar("SELECT count(*) FROM deliveries WHERE subscription_id = :s "
+                                          "AND state = 'delivered'", s=sid) == 12, 30, what="recorded")
+    finally:
+        rx.stop()

@@ -3,10 +3,11 @@ HTTP receiver that verifies every signature with the ``standardwebhooks`` librar
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from services.notifications.domain.model import notification_id
-from tests.support.procs import wait_for
+from tests.support.procs import read_topic, wait_for
 
 from . import events as ev
 from .receivers import HttpReceiver
@@ -126,6 +127,30 @@ def test_a_receiver_that_is_down_or_drops_connections_loses_nothing(notif_env):
         rx.stop()
 
 
+def test_a_receiver_back_from_an_outage_gets_its_backlog_within_seconds_not_at_the_end_of_the_backoff(notif_env):
+    rx = HttpReceiver().start()
+    rx.stop()  # nothing listens on its port: connections are refused
+    try:
+        sub = notif_env.subscribe(rx.url, ["care-gap-opened"], retry={"backoff_initial_s": 120, "backoff_max_s": 120})
+        rx.secrets = [sub["secret"]]
+        m = ev.member()
+        notif_env.enroll(ev.roster(m))
+        notif_env.produce([ev.gap_opened(m, "CMS130"), ev.gap_opened(m, "CMS125")])
+        wait_for(lambda: notif_env.scalar(
+            "SELECT count(*) FROM attempts WHERE subscription_id = :s AND status = 'connect'", s=sub["id"]) >= 1,
+            30, what="a refused connection")
+        rx.restart()
+        # the next probe is 60-120 s away; a bare connection every few seconds finds the receiver back
+        wait_for(lambda: len(rx.webhooks()) >= 2, 45, what="the backlog delivered soon after the receiver returned")
+        assert [w["data"]["event_number"] for w in rx.webhooks()] == [1, 2]
+        wait_for(lambda: notif_env.scalar("SELECT count(*) FROM deliveries WHERE subscription_id = :s "
+                                          "AND state = 'delivered'", s=sub["id"]) == 2, 30, what="recorded")
+        attempts = notif_env.rows("SELECT status FROM attempts WHERE subscription_id = :s ORDER BY id", s=sub["id"])
+        assert [a.status for a in attempts] == ["connect", "200", "200"], "the checks are not attempts"
+    finally:
+        rx.stop()
+
+
 def test_a_delivery_the_policy_gives_up_is_dead_lettered_and_the_subscription_shows_error(notif_env):
     rx = HttpReceiver(mode="fail").start()
     try:
@@ -144,6 +169,18 @@ def test_a_delivery_the_policy_gives_up_is_dead_lettered_and_the_subscription_sh
 
         s = wait_for(errored, 30, what="subscription in error")
         assert "gave up after 3 attempts" in s["status_reason"] and "500" in s["status_reason"]
+        # published to the dead-letter topic too: what, for whom, why (never the content or the URL)
+        topic = notif_env.settings.topic("notifications.dead_letters")
+        mine = lambda: [json.loads(m.value()) for m in read_topic(notif_env.settings, topic, 1, timeout=5, settle=0.2)
+                        if json.loads(m.value())["subscription_id"] == sub["id"]]  # noqa: E731
+        letters = wait_for(mine, 30, what="the dead letter on Kafka")
+        assert len(letters) == 1
+        letter = letters[0]
+        assert (letter["event_type"], letter["notification_id"], letter["member_id"], letter["attempts"],
+                letter["last_status"], letter["notification_topic"], letter["event_number"]) == (
+            "notification.dead_lettered", str(notification_id(gap.event_id, "care-gap-opened")), m, 3, "500",
+            "care-gap-opened", 1)
+        assert "gave up after 3 attempts" in letter["reason"] and rx.url not in json.dumps(letter)
         later = ev.gap_opened(m, "CMS125")
         notif_env.produce([later])  # owed while in error: counted and held
         wait_for(lambda: notif_env.scalar("SELECT events_count FROM subscriptions WHERE id = :s", s=sub["id"]) == 2,

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from services.outreach.api import create_api
 from services.outreach.settings import OutreachSettings
-from services.outreach.web.sessions import SESSION_COOKIE
+from services.outreach.web.page_kit import SESSION_COOKIE
 from shared.auth import DEV_USERS_FILE
 
 from . import events as ev

@@ -51,3 +51,23 @@ def test_a_future_tier_does_not_count_yet_and_a_late_older_decision_is_ignored(d
     apply(db, staff, [tier_event(m, [(now.date() - timedelta(days=60), "complex")],
                                  decided=now.date() - timedelta(days=90), at=now - timedelta(days=90))])
     assert tasks_of(db, m)[0].priority == before.priority
+
+
+def test_the_latest_tier_change_and_what_drove_it_are_kept_for_the_task_page(db, staff):
+    from shared.events import HccDriver
+
+    m = ev.member("RISK")
+    now = utcnow()
+    heart = HccDriver(hcc="226", label="Heart Failure", coefficient=0.36, diagnoses=("I5022",), claim_ids=("CLM-1",))
+    apply(db, staff, [ev.roster(m, risk="low"),
+                      tier_event(m, [(now.date(), "high")]).model_copy(update={"hccs": (heart,)})])
+    late = tier_event(m, [(now.date() - timedelta(days=60), "moderate")], decided=now.date() - timedelta(days=90),
+                      at=now - timedelta(days=90))
+    apply(db, staff, [late])  # an older decision arriving late replaces nothing
+    with unit_of_work_factory(db, RecordingProducer())() as uow:
+        change = uow.members.risk_change(m)
+        assert uow.members.risk_change("nobody") is None
+    assert (change["old_tier"], change["new_tier"], change["decided_on"]) == ("low", "high", now.date().isoformat())
+    assert change["hccs"] == [{"hcc": "226", "label": "Heart Failure", "coefficient": 0.36, "diagnoses": ["I5022"],
+                               "claim_ids": ["CLM-1"]}]
+    assert change["utilization"] == {"admissions_12m": 1, "ed_visits_12m": 2, "readmissions_12m": 1, "open_gaps": 1}

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from services.portal.adapters import tables
+from services.portal.adapters.database import open_database
 from services.portal.domain.signin import dev_signin_code
 from services.portal.settings import PortalSettings
 from shared.events import Event
@@ -102,9 +102,7 @@ def portal_env(kafka_bootstrap, postgres_server_url, tmp_path_factory) -> Portal
     databases = Databases(postgres_server_url)
     db_url = databases.new()
     settings = base.model_copy(update={"database_url": db_url, "var_dir": tmp})
-    db = tables.open_database(db_url, pool_size=2)
-    tables.create_schema(db)
-    db.dispose()
+    open_database(db_url, pool_size=2).dispose()
     engine = create_engine(db_url)
     yield PortalEnv(settings, db_url, engine, tmp)
     engine.dispose()

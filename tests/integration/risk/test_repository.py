@@ -8,16 +8,17 @@ import pytest
 
 from services.risk.adapters.reference import load_avoidable_list, load_normalization, load_policies, \
     load_practice_hours
-from services.risk.adapters.repository import SqlRiskRepository, open_database
-from services.risk.app.consume import apply_batch
+from services.risk.adapters.database import open_database
+from services.risk.adapters.repository import SqlRiskRepository
+from services.risk.adapters.unit_of_work import SqlUnitOfWork
 from services.risk.app.context import RiskContext
 from services.risk.app.ed_report import ed_evidence
 from services.risk.app.full_rescore import full_rescore
 from services.risk.app.rescore import explain_member
 from services.risk.adapters.wiring import transactions
 from services.risk.domain.segments import Segment
-from services.risk.routes import route
 from tests.unit.risk import events as ev
+from tests.unit.risk.fakes import through_routes
 
 TODAY = date(2026, 3, 12)
 
@@ -26,7 +27,6 @@ TODAY = date(2026, 3, 12)
 def db(request, tmp_path):
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/risk.db"
     database = open_database(url)
-    database.create_schema()
     yield database
     database.dispose()
 
@@ -37,7 +37,7 @@ def ctx(today=TODAY):
 
 def run(db, events, today=TODAY):
     with db.transaction() as s:
-        return apply_batch(SqlRiskRepository(s), events, ctx(today), route)
+        return through_routes(SqlUnitOfWork.for_session(s), events, ctx(today))
 
 
 def stored(db, m):
@@ -95,3 +95,64 @@ def test_ed_evidence_from_the_database(db):
         report = ed_evidence(SqlRiskRepository(s), load_practice_hours(), load_avoidable_list())
     (row,) = [r for r in report.rows if r.practice_id == "P002"]
     assert (row.visits, row.closed_hours, row.open_hours, row.unknown_hours, row.avoidable) == (3, 2, 1, 0, 2)
+
+
+def test_a_batch_rolled_back_counts_nothing_and_its_retry_counts_once(db):
+    from prometheus_client import REGISTRY
+
+    def scored() -> float:
+        return REGISTRY.get_sample_value("risk_members_scored_total", {"trigger": "event"}) or 0.0
+
+    m = ev.member()
+    batch = [ev.roster(m, tier="low"), ev.office_claim(m, ("E1122", "I5022"), date(2026, 2, 20))]
+    before = scored()
+    with pytest.raises(RuntimeError):
+        with db.transaction() as s:
+            through_routes(SqlUnitOfWork.for_session(s), batch, ctx())
+            raise RuntimeError("the broker did not confirm the tier changes")   # the consumer rolls back
+    assert scored() == before and stored(db, m) is None
+    run(db, batch)                                                             # redelivered, applied
+    assert scored() == before + 1 and stored(db, m) is not None
+
+
+def test_claim_facts_stored_before_the_one_rule_still_name_the_claim_they_correct(db):
+    """A row the release before the rule wrote (no ``orig``, no version stamps; ``family`` named the
+    claim a correction corrects) reads as its v1 claim: a void stored then voids the original that
+    arrives after the upgrade."""
+    import uuid
+
+    from services.risk.adapters import tables as t
+
+    m = ev.member()
+    run(db, [ev.roster(m, tier="low")])
+    with db.transaction() as s:
+        s.execute(t.claims.insert().values(
+            member_id=m, event_id=str(uuid.uuid4()), occurred_at=datetime(2026, 3, 1, tzinfo=ev.UTC), ed=False,
+            facts={"family": "CLM-OLD", "claim_id": "CLM-OLD-V", "frequency": "8", "from": "2026-02-20",
+                   "to": "2026-02-20", "dx": ["I5022"], "ra": True, "ed": None, "ip": None}))
+    with db.transaction() as s:
+        (void,) = SqlRiskRepository(s).claims([m])[m]
+    assert (void.original_claim_id, void.adjudication_date, void.version_sequence) == ("CLM-OLD", None, None)
+    assert run(db, [ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20), claim_id="CLM-OLD")]) == []
+    assert stored(db, m).raw_score == 0.395
+    assert view(db, m)["score"]["hccs"] == []
+
+
+def test_what_a_version_says_about_when_it_was_made_is_kept_and_decides(db):
+    """Two replacements of one claim: the one the payer adjudicated later counts, though it arrived
+    first with the earlier event time; its stamps survive the database."""
+    m = ev.member()
+    run(db, [ev.roster(m, tier="low"), ev.office_claim(m, ("Z0000",), date(2026, 2, 20), claim_id="CLM-S")])
+    later = ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20), claim_id="CLM-S2",
+                            frequency="7", original="CLM-S", adjudicated=date(2026, 3, 9), sequence=2,
+                            at=datetime(2026, 3, 1, tzinfo=ev.UTC))
+    earlier = ev.office_claim(m, ("Z0000",), date(2026, 2, 20), claim_id="CLM-S1", frequency="7",
+                              original="CLM-S", adjudicated=date(2026, 3, 2), at=datetime(2026, 3, 11, tzinfo=ev.UTC))
+    (up,) = run(db, [later])
+    assert run(db, [earlier]) == []
+    assert (up.new_tier, stored(db, m).raw_score) == ("high", 2.12)
+    with db.transaction() as s:
+        kept = {c.claim_id: c for c in SqlRiskRepository(s).claims([m])[m]}
+    assert (kept["CLM-S2"].adjudication_date, kept["CLM-S2"].version_sequence, kept["CLM-S2"].original_claim_id) == \
+        (date(2026, 3, 9), 2, "CLM-S")
+    assert {d["claim_id"] for h in view(db, m)["score"]["hccs"] for d in h["diagnoses"]} == {"CLM-S2"}

@@ -92,3 +92,12 @@ def test_policy_narrows_what_is_accepted():
 def test_trigger_falls_back_to_evn1_when_msh9_has_none():
     ins = inspect(hl7_message("A03").replace("ADT^A03^ADT_A03", "ADT"), TZ)
     assert ins.ok and ins.fields.trigger == "A03"
+
+
+@pytest.mark.parametrize("raw", [b"\x80MSH\r", b"\xe9MSH\nPID|1", b"MSH\r\xff"])
+def test_non_ascii_bytes_around_a_bare_msh_get_a_nak_not_a_crash(raw):
+    # Found by the long HL7 fuzz run: "MSH" alone on its line in a message that is not ASCII
+    # made the MSH-18 reader split on an empty field separator (ValueError in the ACK path).
+    ins, ack = nak(raw)
+    assert not ins.ok
+    assert ack.code in {"AE", "AR", "CR"} and not ack.accepted

@@ -7,9 +7,9 @@ import asyncio
 
 from shared.auth import User
 
-from services.admissions.dedupe import WriteBehindDedupe
+from services.admissions.adapters.dedupe import WriteBehindDedupe
 from services.admissions.ingest import KafkaStatus
-from services.admissions.queries import scope_of
+from services.admissions.app.scope import scope_of
 from services.admissions.settings import AdmissionsSettings
 
 

@@ -100,8 +100,31 @@ class Outbox:
         return made
 
 
+class Held:
+    def __init__(self) -> None:
+        self.rows: list = []  # AdtEventV1, in the order held
+
+    def hold(self, event) -> None:
+        self.rows.append(event)
+
+    def load(self, patient_keys) -> None:
+        return None
+
+    def take(self, patient_keys) -> list:
+        keys = set(patient_keys)
+        out = [e for e in self.rows if e.patient_key in keys]
+        self.rows = [e for e in self.rows if e.patient_key not in keys]
+        return sorted(out, key=lambda e: e.occurred_at)
+
+    def purge(self, older_than) -> int:
+        before = len(self.rows)
+        self.rows = [e for e in self.rows if e.recorded_at >= older_than]
+        return before - len(self.rows)
+
+
 class Unit:
     def __init__(self, subs: list[Subscription]) -> None:
+        self.held = Held()
         self.members = Members()
         self.encounters = Encounters()
         self.gaps = Gaps()

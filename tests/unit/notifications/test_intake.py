@@ -129,3 +129,27 @@ def test_an_overdue_task_is_notified_once_per_due_date():
     intake.apply_batch(uow, [at(ev.task(m, due=today - timedelta(days=2), task_id=tid), 2)], ROUTES)
     assert intake.sweep_overdue(uow, tz, now) == 1
     assert len({n.event_id for _, _, n in uow.outbox.deliveries}) == 2
+
+
+def test_an_hl7_message_of_a_patient_the_roster_names_later_is_forwarded_then_in_order():
+    hl7 = sub(["adt-feed"], channel="mllp")
+    uow = Unit([hl7])
+    m = ev.member()
+    mrn = "Q" + m[-7:]
+    a01, a08 = ev.adt(m, mrn=mrn, trigger="A01"), ev.adt(m, mrn=mrn, trigger="A08")
+    intake.apply_batch(uow, [a01], ROUTES)  # the hospital's message before the roster: nobody to match
+    assert uow.outbox.deliveries == [] and [e.event_id for e in uow.held.rows] == [a01.event_id]
+    intake.apply_batch(uow, [a08, ev.roster(m, mrn=mrn)], ROUTES)  # another, then the roster in one batch
+    got = [(n.topic, n.facts["event"]["trigger"], n.event_id) for _, _, n in uow.outbox.deliveries]
+    assert got == [("adt-feed", "A01", notification_id(a01.event_id, "adt-feed")),
+                   ("adt-feed", "A08", notification_id(a08.event_id, "adt-feed"))], "held ones, oldest first"
+    assert uow.held.rows == []
+    a03 = ev.adt(m, mrn=mrn, trigger="A03")
+    intake.apply_batch(uow, [a03], ROUTES)  # known now: forwarded at once
+    assert uow.outbox.deliveries[-1][2].facts["event"]["trigger"] == "A03" and uow.held.rows == []
+
+
+def test_nothing_is_held_when_no_subscription_takes_the_hl7_feed():
+    uow = Unit([sub(["encounter-start"])])
+    intake.apply_batch(uow, [ev.adt(ev.member(), trigger="A01")], ROUTES)
+    assert uow.held.rows == []

@@ -5,7 +5,6 @@ tested for what they do, fast; ``tests/integration/outreach`` runs them on Postg
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from services.outreach.app.member_facts import MemberFacts
 from services.outreach.app.ports import HELD, NON_TERMINAL, StaleTask
 from services.outreach.domain import MemberProfile, Task, Transition
 from services.outreach.domain.model import AWAITING_CONTACT, TERMINAL
+from tests.support.fake_uow import FakeUnitOfWorkBase
 
 
 def _order(t: Task):
@@ -31,6 +31,7 @@ class Store:
     gaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     encounters: dict[str, dict] = field(default_factory=dict)
     risk_tiers: dict[str, dict] = field(default_factory=dict)
+    risk_changes: dict[str, dict] = field(default_factory=dict)
     audit: list[dict] = field(default_factory=list)
     jobs: dict[tuple[str, date], str] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
@@ -157,9 +158,15 @@ class Members:
                 out[m] = name
         return out
 
-    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=()):
+    def risk_change(self, member_id):
+        r = self.s.risk_changes.get(member_id)
+        return dict(r["change"]) if r else None
+
+    def save(self, *, profiles=(), diagnoses=(), gaps=(), encounters=(), risk_tiers=(), risk_changes=()):
         for r in risk_tiers:
             self.s.risk_tiers[r["member_id"]] = dict(r)
+        for r in risk_changes:
+            self.s.risk_changes[r["member_id"]] = dict(r)
         for p in profiles:
             self.s.profiles[p["member_id"]] = dict(p)
         self.s.diagnoses.update(diagnoses)
@@ -241,52 +248,29 @@ class PageSessions:
         self.s.revoked[session_id] = expires_at
 
 
-class FakeUnitOfWork:
-    """All-or-nothing on a copy of the store; ``commit`` publishes, then writes the copy back, then
-    runs the after-commit callbacks. ``fail_commit`` makes the next commit fail (after publishing,
-    as a lost database connection would)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.fail_commit = False
-        self._bind(store)
+class FakeUnitOfWork(FakeUnitOfWorkBase):
+    """All-or-nothing on a copy of the store (``tests.support.fake_uow``); ``commit`` publishes
+    first (Kafka confirmed them: not part of a rollback), and a failed commit (after publishing, as a
+    lost database connection would fail) is ``StoreUnavailable``."""
 
     def _bind(self, s: Store) -> None:
-        self.working = s
+        super()._bind(s)
         self.tasks, self.members, self.audit = Tasks(s), Members(s), Audit(s)
         self.jobs, self.reads, self.sessions = Jobs(s), Reads(s), PageSessions(s)
         self._outbox: list = []
-        self._after: list = []
-
-    def __enter__(self):
-        self._bind(copy.deepcopy(self.store))
-        return self
-
-    def __exit__(self, *exc):
-        self._bind(self.store)  # whatever was not committed is gone
 
     def publish(self, events):
         self._outbox.extend(events)
 
-    def after_commit(self, fn):
-        self._after.append(fn)
+    def commit_failure(self) -> Exception:
+        from services.outreach.app.ports import StoreUnavailable
+
+        return StoreUnavailable("commit failed")
 
     def commit(self):
         self.store.published.extend(self._outbox)  # Kafka confirmed them: not part of the rollback
         self._outbox = []
-        if self.fail_commit:
-            self.fail_commit = False
-            from services.outreach.app.ports import StoreUnavailable
-
-            raise StoreUnavailable("commit failed")
-        for name in vars(self.store):
-            if name not in ("published", "commits"):
-                setattr(self.store, name, getattr(self.working, name))
-        self.store.commits += 1
-        callbacks, self._after = self._after, []
-        for cb in callbacks:
-            cb()
-        self._bind(copy.deepcopy(self.store))
+        super().commit()
 
 
 def factory(store: Store):

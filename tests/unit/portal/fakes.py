@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.portal.app.ports import PendingLogin, SessionRecord
 from services.portal.domain.model import CareTask, Clinician, Encounter, Gap, Member, Message, Practice, Reply
-from shared.errors import DeliveryError
+from shared.errors import DeliveryError, TransientError
+from tests.support.fake_uow import FakeUnitOfWorkBase
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Store:
     failures: list[tuple[str, datetime]] = field(default_factory=list)
     pending: dict[str, PendingLogin] = field(default_factory=dict)
     audit: list[dict] = field(default_factory=list)
+    commits: int = 0
 
 
 class _Members:
@@ -130,14 +131,23 @@ class _Audit:
         self.s.audit.append(row)
 
 
-class FakeUnitOfWork:
-    """Works on a copy of the store; ``commit`` publishes the copy (a rollback drops it)."""
+class FakeUnitOfWork(FakeUnitOfWorkBase):
+    """All-or-nothing on a copy of the store (``tests.support.fake_uow``): ``commit`` writes the copy
+    back and runs the after-commit callbacks; leaving the block without a commit drops the copy."""
 
     def __init__(self, store: Store | None = None) -> None:
-        self.committed = store or Store()
-        self.commits = 0
+        super().__init__(store or Store())
+
+    @property
+    def committed(self) -> Store:
+        return self.store
+
+    @property
+    def commits(self) -> int:
+        return self.store.commits
 
     def _bind(self, s: Store) -> None:
+        super()._bind(s)
         self.members = _Members(s)
         self.encounters = _Encounters(s)
         self.gaps = _Keyed(s.gaps, "gap_key")
@@ -149,22 +159,20 @@ class FakeUnitOfWork:
         self.pending_logins = _Pending(s)
         self.audit = _Audit(s)
 
-    def __enter__(self):
-        self._work = copy.deepcopy(self.committed)
-        self._bind(self._work)
-        return self
+    def commit_failure(self) -> Exception:
+        return TransientError("commit failed")
 
-    def __exit__(self, *exc):
-        self._bind(self.committed)
 
-    def commit(self):
-        self.committed.__dict__.update(self._work.__dict__)
-        self.commits += 1
+def dispatch(uow: FakeUnitOfWork, *events) -> list:
+    """One batch as the worker runs it: in one transaction, each event to the use case of its route
+    (``services.portal.routes``), the batch finished, then the commit (what the consumer pipeline
+    does, minus the dedupe and Kafka). A batch that raises keeps nothing and counts nothing."""
+    from services.portal.routes import ROUTES
 
-    def bound(self):
-        """The worker's shape: writes go straight to the store (the consumer owns the transaction)."""
-        self._bind(self.committed)
-        return self
+    with uow:
+        out = ROUTES.handler(lambda _session: uow)(None, list(events))
+        uow.commit()
+    return out
 
 
 class FakePublisher:

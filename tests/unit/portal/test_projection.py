@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.portal.routes import dispatch
 from shared.errors import InvalidEvent
 
 from . import events as ev
-from .fakes import FakeUnitOfWork
+from .fakes import FakeUnitOfWork, dispatch
 
 
 def apply(uow, *events):
     for e in events:
-        dispatch(uow.bound(), e)
+        dispatch(uow, e)
     return uow.committed
 
 
@@ -75,26 +76,32 @@ def test_task_keeps_the_appointment_it_was_scheduled_for_and_the_latest_status()
 
 def test_a_reply_naming_another_members_message_is_refused():
     uow = FakeUnitOfWork()
-    from services.portal.app.projection import on_message
     from shared.events import PortalMessageSentV1
     mid = uuid.uuid4()
-    on_message(uow.bound(), PortalMessageSentV1(
+    dispatch(uow, PortalMessageSentV1(
         **PortalMessageSentV1.envelope(occurred_at=ev.T0, source="portal", member_id="M1", event_id=mid),
         message_id=mid, topic="appointment", subject="s", body="b", signed_in_via="dev_code"))
     with pytest.raises(InvalidEvent):
-        dispatch(uow.bound(), ev.reply("M2", mid))
-    dispatch(uow.bound(), ev.reply("M1", mid))
+        dispatch(uow, ev.reply("M2", mid))
+    dispatch(uow, ev.reply("M1", mid))
     assert len(uow.committed.replies) == 1
 
 
-def test_event_types_without_a_route_are_skipped():
+def test_event_types_without_a_use_are_skipped():
+    """Accepted (a no-op route, not dead-lettered) and changing nothing."""
     from shared.events import ReadmissionV1
     from datetime import date
+    from services.portal.app.projection import skip
+    from services.portal.routes import ROUTES
     r = ReadmissionV1(**ReadmissionV1.envelope(occurred_at=ev.T0, source="t", member_id="M1"),
                       readmission_id=uuid.uuid4(), index_encounter_key="a", index_discharge_date=date(2026, 11, 1),
                       readmit_encounter_key="b", admit_date=date(2026, 11, 5), days_since_discharge=4,
                       pcp_practice_id="P001", contract_id="MMO-2026")
-    assert dispatch(FakeUnitOfWork().bound(), r) is False
+    assert ROUTES.route_for(r).use_case is skip
+    uow = FakeUnitOfWork()
+    before = copy.deepcopy(uow.committed)
+    assert dispatch(uow, r) == []
+    assert uow.commits == 1 and replace(uow.committed, commits=0) == before
 
 
 @settings(max_examples=60, deadline=None)
@@ -114,3 +121,33 @@ def test_any_arrival_order_of_gap_and_encounter_events_converges(order):
     assert gap.status == "closed"
     assert (enc.status, enc.started_at, enc.ended_at) == ("finished", ev.T0 - timedelta(days=5),
                                                           ev.T0 - timedelta(days=1))
+
+
+def _counted(event_type: str) -> float:
+    from prometheus_client import REGISTRY
+    return REGISTRY.get_sample_value("portal_projection_events_total", {"event_type": event_type}) or 0.0
+
+
+def test_a_batch_is_counted_once_it_committed_never_for_an_attempt_rolled_back():
+    """``portal_projection_events_total`` counts committed work: a commit that fails (the consumer
+    pipeline then retries the batch) and a batch refused part-way count nothing; the attempt that
+    commits counts each event once."""
+    from shared.errors import TransientError
+    uow = FakeUnitOfWork()
+    batch = [ev.roster("M1"), ev.gap_opened("M1"), ev.gap_opened("M2")]
+    before = _counted("roster.member"), _counted("gap.opened")
+    uow.fail_commit = True
+    with pytest.raises(TransientError):
+        dispatch(uow, *batch)
+    assert (_counted("roster.member"), _counted("gap.opened")) == before and uow.committed.members == {}
+    from shared.events import PortalMessageSentV1
+    mid = uuid.uuid4()
+    message = PortalMessageSentV1(
+        **PortalMessageSentV1.envelope(occurred_at=ev.T0, source="portal", member_id="M1", event_id=mid),
+        message_id=mid, topic="appointment", subject="s", body="b", signed_in_via="dev_code")
+    with pytest.raises(InvalidEvent):  # a reply naming another member's message: the attempt rolls back
+        dispatch(uow, *batch, message, ev.reply("M2", mid))
+    assert (_counted("roster.member"), _counted("gap.opened")) == before and uow.committed.members == {}
+    dispatch(uow, *batch)
+    assert (_counted("roster.member"), _counted("gap.opened")) == (before[0] + 1, before[1] + 2)
+    assert set(uow.committed.members) == {"M1"}

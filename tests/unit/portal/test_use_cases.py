@@ -15,10 +15,9 @@ from services.portal.app.sessions import SessionPolicy, resume, sign_in_with_cla
 from services.portal.domain.access import Principal
 from services.portal.domain.errors import InvalidInput, NotFound, SignInRefused, Unavailable
 from services.portal.domain.signin import DEV_SIGNIN_KEY, dev_signin_code
-from services.portal.routes import dispatch
 
 from . import events as ev
-from .fakes import FakeDirectory, FakePublisher, FakeUnitOfWork
+from .fakes import FakeDirectory, FakePublisher, FakeUnitOfWork, dispatch
 
 POLICY = SessionPolicy(idle=timedelta(minutes=20), lifetime=timedelta(hours=8))
 A, B = Principal("MA", "dev_code", "s-a"), Principal("MB", "dev_code", "s-b")
@@ -31,7 +30,7 @@ def uow():
               ev.alert("MB", key="MERCY|VB"), ev.task("MA", kind="tcm", due=date(2026, 12, 3)),
               ev.task("MA", kind="gap", reason_key="FUP", role="care_navigator", assignee="navigator.east",
                       at=ev.T0 + timedelta(days=1))):
-        dispatch(u.bound(), e)
+        dispatch(u, e)
     return u
 
 
@@ -87,7 +86,7 @@ def test_when_kafka_does_not_confirm_nothing_is_kept(uow):
 def test_a_follow_up_can_only_answer_ones_own_reply(uow):
     message, _ = send(uow, B)
     reply = ev.reply("MB", message.message_id)
-    dispatch(uow.bound(), reply)
+    dispatch(uow, reply)
     with pytest.raises(NotFound):
         send(uow, A, token="u" * 20, in_reply_to=reply.reply_id)
     follow, _ = send(uow, B, token="u" * 20, in_reply_to=reply.reply_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from shared.events import (
-    AlertRaisedV1, AlertRetractedV1, CareTransitionV1, ClaimLine, ClaimV1, Diagnosis, EligibilitySpan, GapClosedV1,
+    AlertRaisedV1, AlertRetractedV1, CareTransitionV1, ClaimLine, ClaimV1, ClaimV2, Diagnosis, EligibilitySpan, GapClosedV1,
     GapOpenedV1, MemberRosterV1, ReadmissionV1,
 )
 
@@ -34,12 +34,17 @@ def roster(member_id: str, *, born: date = date(1954, 3, 14), sex: str = "F", pr
 
 def office_claim(member_id: str, diagnoses: tuple[str, ...], day: date, *, claim_id: str | None = None,
                  frequency: str = "1", original: str | None = None, cpt: str = "99214",
-                 at: datetime | None = None) -> ClaimV1:
+                 at: datetime | None = None, adjudicated: date | None = None,
+                 sequence: int | None = None) -> ClaimV1:
+    """claim.submitted v1, or v2 when it says when the payer adjudicated it or the sender's version number."""
     cid = claim_id or f"CLM-{uuid.uuid4().hex[:8]}"
-    return ClaimV1(**_env(ClaimV1, member_id, at or datetime.combine(day, datetime.min.time(), UTC)), claim_id=cid,
-                   frequency_code=frequency, original_claim_id=original, claim_type="professional",
-                   place_of_service="11", statement_from=day, statement_to=day, diagnoses=diagnoses,
-                   lines=(ClaimLine(line_number=1, procedure_code=cpt, service_date=day, diagnosis_pointers=(1,)),))
+    cls = ClaimV2 if adjudicated or sequence is not None else ClaimV1
+    stamps = {"adjudication_date": adjudicated, "version_sequence": sequence} if cls is ClaimV2 else {}
+    return cls(**_env(cls, member_id, at or datetime.combine(day, datetime.min.time(), UTC)), claim_id=cid,
+               frequency_code=frequency, original_claim_id=original, claim_type="professional",
+               place_of_service="11", statement_from=day, statement_to=day, diagnoses=diagnoses,
+               lines=(ClaimLine(line_number=1, procedure_code=cpt, service_date=day, diagnosis_pointers=(1,)),),
+               **stamps)
 
 
 def ed_claim(member_id: str, diagnoses: tuple[str, ...], day: date, *, claim_id: str | None = None) -> ClaimV1:

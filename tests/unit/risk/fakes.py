@@ -1,12 +1,53 @@
-"""An in-memory RiskRepository: the use cases' tests run without a database."""
+"""An in-memory RiskRepository and unit of work: the use cases' tests run without a database; and
+``through_routes``, a batch as the worker handles it (decoded, dispatched by the routes table)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import replace
 
-from services.risk.app.ports import GapStatus, StoredAssessment, TierState
+from services.risk.app.batch import ScoringBatch
+from services.risk.app.ports import GapStatus, MemberFacts, StoredAssessment, TierState
+from services.risk.domain.claims import ClaimFacts
 from services.risk.domain.members import AdtEncounter
+from services.risk.routes import ROUTES
+from shared.codec import decode, encode
+
+
+def through_routes(uow, events, ctx) -> list:
+    """What the worker does with a batch inside its transaction: each event decoded as the consumer
+    decodes it (a v1 claim lifted to v2), dispatched by the routes table to its use case, the batch
+    finished (facts stored, touched members re-scored); returns the tier changes."""
+    decoded = []
+    for e in events:
+        _key, value, headers = encode(e)
+        decoded.append(decode(value, headers, ROUTES.events()))
+    return ROUTES.handler(lambda _session: uow, ScoringBatch.starter(ctx))(None, decoded)
+
+
+class InMemoryUnitOfWork:
+    """The consumer's transaction in memory: ``commit()`` runs the after-commit callbacks."""
+
+    def __init__(self, repo) -> None:
+        self.repo = repo
+        self._after: list = []
+
+    def after_commit(self, fn) -> None:
+        self._after.append(fn)
+
+    def commit(self) -> None:
+        callbacks, self._after = self._after, []
+        for fn in callbacks:
+            fn()
+
+
+def apply_batch(repo, events, ctx) -> list:
+    """One batch through the routes table on ``repo``, committed."""
+    uow = InMemoryUnitOfWork(repo)
+    out = through_routes(uow, events, ctx)
+    uow.commit()
+    return out
 
 
 class InMemoryRiskRepository:
@@ -32,12 +73,19 @@ class InMemoryRiskRepository:
     def put_segments(self, segments):
         self._segments.update(segments)
 
-    def member_ids(self, after, limit):
-        return sorted(i for i in self._members if after is None or i > after)[:limit]
+    def member_ids(self, after, limit, until=None):
+        return sorted(i for i in self._members if (after is None or i > after) and (until is None or i <= until))[:limit]
+
+    def member_facts(self, ids, *, span=None):
+        if span is not None:   # the use case's promise: ids are every member id in the span
+            assert ids == [i for i in sorted(self._members) if span[0] <= i <= span[1]]
+        return MemberFacts(self.members(ids), self.segments(ids), self.claims(ids), self.encounters(ids),
+                           self.readmissions(ids), self.open_gap_counts(ids), self.tier_states(ids))
 
     def add_claims(self, claims):
-        for c in claims:
-            self._claims[c.member_id].setdefault(c.event_id, c)
+        for c in claims:   # kept as the table keeps them: the stored facts, read back
+            self._claims[c.member_id].setdefault(
+                c.event_id, ClaimFacts.from_dict(c.member_id, c.event_id, c.occurred_at, json.loads(json.dumps(c.to_dict()))))
 
     def claims(self, ids):
         return {i: list(self._claims[i].values()) for i in ids if self._claims.get(i)}
@@ -103,4 +151,4 @@ class InMemoryRiskRepository:
                  list(self._claims.get(i, {}).values())) for i in ids]
 
 
-__all__ = ["AdtEncounter", "InMemoryRiskRepository"]
+__all__ = ["AdtEncounter", "InMemoryRiskRepository", "InMemoryUnitOfWork", "apply_batch", "through_routes"]

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from services.risk.adapters.reference import load_normalization, load_policies
-from services.risk.app.consume import apply_batch
 from services.risk.app.rescore import explain_member
 from services.risk.app.context import RiskContext
 from services.risk.app.ed_report import ed_evidence
 from services.risk.adapters.reference import load_avoidable_list, load_practice_hours
-from services.risk.routes import ROUTES, route
+from services.risk.routes import ROUTES
 from shared.events import RiskTierChangedV1
 
 from . import events as ev
-from .fakes import InMemoryRiskRepository
+from .fakes import InMemoryRiskRepository, apply_batch
 
 TODAY = date(2026, 3, 12)
 
@@ -24,7 +23,7 @@ def ctx(today: date = TODAY) -> RiskContext:
 
 
 def run(repo, events, today=TODAY):
-    return apply_batch(repo, events, ctx(today), route)
+    return apply_batch(repo, events, ctx(today))
 
 
 def view(repo, m, today=TODAY):
@@ -133,7 +132,7 @@ def test_diagnoses_older_than_twelve_months_do_not_count():
 
 
 def test_every_route_goes_to_a_use_case_and_the_ed_evidence_reads_the_same_facts():
-    assert all(callable(fn) for fn in ROUTES.values())
+    assert all(callable(r.use_case) for r in ROUTES.routes)
     repo, m = InMemoryRiskRepository(), ev.member()
     run(repo, [ev.roster(m, tier="low"), ev.ed_alert(m, datetime(2026, 2, 3, 19, 1, tzinfo=ev.CHI)),
                ev.ed_claim(m, ("J069",), date(2026, 2, 3))])
@@ -153,3 +152,26 @@ def test_an_unchanged_assessment_is_not_written_again_and_the_view_needs_the_ros
     assert written == []
     run(repo, [ev.ed_alert(m, datetime(2026, 2, 3, 21, 15, tzinfo=ev.CHI))])
     assert [w.computed_tier for w in written] == ["moderate"]
+
+
+def _sample(name: str, labels: dict) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_batch_is_counted_once_its_transaction_committed_and_never_before():
+    from .fakes import InMemoryUnitOfWork, through_routes
+
+    repo, m = InMemoryRiskRepository(), ev.member()
+    scored = {"trigger": "event"}
+    change = {"contract": "MMO-2026", "old_tier": "low", "new_tier": "high"}
+    before = _sample("risk_members_scored_total", scored), _sample("risk_tier_changes_total", change)
+    uow = InMemoryUnitOfWork(repo)
+    (e,) = through_routes(uow, [ev.roster(m, tier="low"),
+                                ev.office_claim(m, ("E1122", "I5022", "J449", "N184"), date(2026, 2, 20))], ctx())
+    assert (e.old_tier, e.new_tier) == ("low", "high")
+    assert (_sample("risk_members_scored_total", scored), _sample("risk_tier_changes_total", change)) == before
+    uow.commit()
+    assert _sample("risk_members_scored_total", scored) == before[0] + 1      # one member, two events
+    assert _sample("risk_tier_changes_total", change) == before[1] + 1

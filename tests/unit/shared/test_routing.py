@@ -61,6 +61,14 @@ def test_an_event_without_a_route_is_invalid_input():
         routes.route_for(example(GapClosedV1))
 
 
+def test_a_later_version_that_extends_the_routed_one_goes_to_its_route():
+    from shared.events import ClaimV1, ClaimV2
+
+    routes = Routes("test.consumer", [Route(topics.CLAIMS, ClaimV1, opened)], begin=Work)
+    lifted = ClaimV2.model_validate({**example(ClaimV1).model_dump(mode="json"), "schema_version": 2})
+    assert routes.route_for(lifted).use_case is opened, "the codec lifts every v1 claim to ClaimV2"
+
+
 @pytest.mark.parametrize("topic, event, why", [
     ("gaps.event", GapOpenedV1, "not a topic of the registry"),
     (topics.GAPS + ".dlq", GapOpenedV1, "not a topic of the registry"),

@@ -1,0 +1,46 @@
+"""The entry points stay thin and load only their own process's wiring: a service's API process
+imports no faust (nor aiokafka) and not the worker's wiring; the worker is the one that does; the
+MLLP listener loads neither faust nor the web framework. Each check runs in a fresh interpreter, so
+what is loaded is what the import really pulls in.
+
+Services in the shape (worker.py beside api.py). gaps and billing still build their API from the
+worker's wiring (agents.py); they join this list when they move (issue 16)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IN_THE_SHAPE = ["admissions", "outreach", "risk", "notifications", "portal"]
+
+
+def loaded_after(statement: str) -> set[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("service", IN_THE_SHAPE)
+def test_the_api_process_imports_no_faust(service):
+    modules = loaded_after(f"from services.{service}.api import create_api\nimport services.{service}.__main__")
+    assert f"services.{service}.api" in modules and "fastapi" in modules
+    assert "faust" not in modules and "aiokafka" not in modules
+    assert f"services.{service}.worker" not in modules
+
+
+@pytest.mark.parametrize("service", IN_THE_SHAPE)
+def test_the_worker_is_where_faust_is_loaded(service):
+    modules = loaded_after(f"from services.{service}.worker import build_worker")
+    assert "faust" in modules
+
+
+def test_the_mllp_process_imports_neither_faust_nor_the_web_framework():
+    modules = loaded_after("from services.admissions.listener import run_mllp")
+    assert "services.admissions.mllp.server" in modules
+    assert not {"faust", "aiokafka", "fastapi", "services.admissions.worker"} & modules
