@@ -3,8 +3,8 @@ imports no faust (nor aiokafka) and not the worker's wiring; the worker is the o
 MLLP listener loads neither faust nor the web framework. Each check runs in a fresh interpreter, so
 what is loaded is what the import really pulls in.
 
-Services in the shape (worker.py beside api.py). gaps and billing still build their API from the
-worker's wiring (agents.py); they join this list when they move (issue 16)."""
+Services in the shape (worker.py beside api.py). gaps still builds its API from the worker's wiring
+(agents.py); it joins this list when it moves (issue 16)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-IN_THE_SHAPE = ["admissions", "outreach", "risk", "notifications", "portal"]
+IN_THE_SHAPE = ["admissions", "outreach", "risk", "notifications", "portal", "billing"]
 
 
 def loaded_after(statement: str) -> set[str]:
