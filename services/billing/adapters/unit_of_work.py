@@ -17,7 +17,7 @@ Three ways to get a unit of work:
   the block without committing rolls back.
 - ``SqlUnitOfWork(lock, None, writer=False)`` — a reader (the API's queries, the CLI's
   statements; commits only the audit rows it wrote): no ledger lock.
-- ``SqlUnitOfWork.for_session(session)`` — the worker's batch: the consumer pipeline owns the
+- ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch: the consumer pipeline owns the
   transaction (opened under the lock), its dedupe rows and the write of the derived events.
 
 Database errors leave a unit of work it opened as the application's words: ``UnusableValue``
@@ -35,7 +35,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
-from shared.db import Database, after_commit
+from shared.db import Database, SqlUnitOfWorkBase
 from shared.events import Event
 from shared.kafka import EventProducer
 
@@ -82,22 +82,18 @@ class SqlAudit:
         return [dict(r._mapping) for r in self.session.execute(q)]
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlUnitOfWorkBase):
+    """``shared.db.SqlUnitOfWorkBase`` (``for_session``, ``after_commit``) with the ledger lock
+    held by a writer, the outbox a writer's ``commit`` confirms on Kafka first, and database
+    errors in the application's words."""
+
     def __init__(self, lock: LedgerLock | None, producer: EventProducer | None = None, *, writer: bool = True) -> None:
+        super().__init__(lock.db if lock is not None else None)
         self.lock = lock
         self.producer = producer
         self.writer = writer
-        self.session: Session | None = None
         self._outbox: list[Event] = []
-        self._owned = True
         self._stack: ExitStack | None = None
-
-    @classmethod
-    def for_session(cls, session: Session) -> SqlUnitOfWork:
-        uow = cls(None)
-        uow._owned = False
-        uow._bind(session)
-        return uow
 
     def _bind(self, session: Session) -> None:
         self.session = session
@@ -144,9 +140,6 @@ class SqlUnitOfWork:
             self._outbox.extend(events)
         else:
             raise RuntimeError("in the worker, derived events are returned to the consumer pipeline")
-
-    def after_commit(self, fn: Callable[[], None]) -> None:
-        after_commit(self.session, fn)
 
     def commit(self) -> None:
         if self._outbox:
