@@ -43,14 +43,17 @@ def batch_applier(url: str):
     from shared.db import claim_new_events
 
     try:  # the service in issue 16's shape: the routes table's handler
-        from services.billing.adapters.database import open_database
-        from services.billing.adapters.unit_of_work import LedgerLock, SqlUnitOfWork
+        from services.billing.adapters.database import contract_files, open_database
+        from services.billing.adapters.unit_of_work import LedgerLock, SqlUnitOfWork, unit_of_work_factory
+        from services.billing.app.commands import ensure_default_contracts
+        from services.billing.contracts import CONTRACTS_DIR
         from services.billing.app.batch import LedgerBatch
         from services.billing.app.context import AccrualSettings
         from services.billing.routes import CONSUMER, ROUTES
 
         db = open_database(url, pool_size=2)
         writers = LedgerLock(db)
+        ensure_default_contracts(unit_of_work_factory(writers, None), contract_files(CONTRACTS_DIR))
         handler = ROUTES.handler(SqlUnitOfWork.for_session, LedgerBatch.starter(
             AccrualSettings(open_month_policy="fixed", open_month="2026-10", estimate_interval_s=1.0)))
         transaction, processed = writers.transaction, db.processed
