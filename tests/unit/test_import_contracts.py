@@ -1,5 +1,5 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
-imports no service, outreach's, admissions', risk's and portal's layers (entry points > web | routes | adapters > app >
+imports no service, outreach's, admissions', risk's, portal's and billing's layers (entry points > web | routes | adapters > app >
 domain; admissions' mllp/ intake beside its entry points, without database, Kafka or web imports),
 pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
 what tightens as each remaining service moves to the shape.
@@ -42,7 +42,11 @@ def test_the_import_contracts_are_kept():
     for name in ("portal: entry points on top, then web | routes | adapters, then app, then domain",
                  "portal domain imports no I/O library and no I/O part of shared/",
                  "portal use cases import no I/O library (no SQL, no Kafka, no HTTP)",
-                 "portal API process imports no faust (nor the worker's wiring)"):
+                 "portal API process imports no faust (nor the worker's wiring)",
+                 "billing: entry points on top, then web | routes | adapters, then app, then domain",
+                 "billing domain imports no I/O library and no I/O part of shared/",
+                 "billing use cases import no I/O library (no SQL, no Kafka, no HTTP)",
+                 "billing API process imports no faust (nor the worker's wiring)"):
         assert "".join(f"{name} KEPT".split()) in report, name
     assert "ignored imports" not in out.stdout  # no contract holds only by listing its exceptions
 
@@ -69,3 +73,15 @@ def test_the_admissions_intake_gateway_writing_to_kafka_itself_breaks_the_contra
     assert out.returncode != 0
     assert "services.admissions.mllp._contract_probe -> shared.kafka" in out.stdout
     assert "services.admissions.mllp is not allowed to import services.admissions.adapters" in out.stdout
+
+
+def test_a_billing_page_reaching_the_adapters_or_the_worker_breaks_the_contracts():
+    probe = REPO / "services" / "billing" / "web" / "_contract_probe.py"
+    probe.write_text("from ..adapters import tables  # noqa\nfrom .. import worker  # noqa\n")
+    try:
+        out = lint(REPO / ".importlinter")
+    finally:
+        probe.unlink()
+    assert out.returncode != 0
+    assert "services.billing.web._contract_probe -> services.billing.worker" in out.stdout
+    assert "services.billing.web is not allowed to import services.billing.adapters" in out.stdout
