@@ -36,11 +36,10 @@ from .adapters.secretbox import SecretBox
 from .app import intake
 from .app.dispatch import DispatchConfig, Dispatcher
 from .app.ports import AttemptResult, Leased
-from .routes import ROUTES, TOPICS
+from .routes import ROUTES
 from .settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
-CONSUMER = "notifications.worker"
 
 
 _CHILDREN: dict[tuple, tuple] = {}  # (subscription, channel, outcome) -> its metric children (bounded: ops-made subs)
@@ -123,29 +122,17 @@ def build_worker(settings: NotificationsSettings) -> faust.App:
         on_recorded=count_recorded)
     runner = DispatcherThread(dispatcher)
     listener = wakeups.Listener(settings.resolved_database_url(), dispatcher.wake)
-    created: dict[str, int] = {}
 
-    def handle(session, events):
-        uow = SqlIntakeUnit(session)
-        intake.apply_batch(uow, events, ROUTES)
-        uow.flush()
-        created.clear()
-        created.update(uow.outbox.created_by_topic)
-        if created:
-            wakeups.notify(session)  # every worker's dispatcher, when this batch commits
-        return []
-
-    def after_commit(_applied, _derived) -> None:
+    def owed(created: dict[str, int]) -> None:  # after a batch that made deliveries owed committed
         for topic, n in created.items():
             metrics.DELIVERIES_CREATED.labels(topic).inc(n)
-        if created:
-            dispatcher.wake()
+        dispatcher.wake()
 
     producer = EventProducer(settings, "notifications-worker")
-    consumer = BatchConsumer(CONSUMER, db, producer, handle, after_commit=after_commit)
+    consumer = BatchConsumer.for_routes(ROUTES, db, producer, lambda session: SqlIntakeUnit(session, on_owed=owed))
     app = create_app("notifications", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"db": db.ping(), "dispatcher": runner.alive()})
-    consume(app, settings, TOPICS, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
+    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
     tz = settings.tz()
 
     def sweep() -> None:

@@ -37,7 +37,7 @@ IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
 # Plausible values for path parameters (the fuzzers vary the rest).
 PATH_VALUES = {"contract_id": "MMO-2026", "period": "2026-03", "task_id": "00000000-0000-4000-8000-000000000001",
                "member_id": "M000001", "facility": "MERCY", "alert_id": "A1", "queue": "nurse:pod-east",
-               "load_id": "claims-20260101T000000-0000000000"}
+               "load_id": "claims-20260101T000000-0000000000", "resource_type": "Encounter"}
 
 
 def settings_for(service: str, *, database_url: str | None, kafka: CommonSettings | None, var_dir: Path,
@@ -70,6 +70,10 @@ def settings_for(service: str, *, database_url: str | None, kafka: CommonSetting
         from services.notifications.settings import NotificationsSettings
 
         return NotificationsSettings(**common)
+    if service == "portal":
+        from services.portal.settings import PortalSettings
+
+        return PortalSettings(**common)
     raise ValueError(service)
 
 
@@ -96,6 +100,8 @@ def build_app(service: str, settings: CommonSettings) -> FastAPI:
         from services.notifications.api import create_api as notifications_api
 
         return notifications_api(settings, resolver=PublicResolver())  # type: ignore[arg-type]
+    elif service == "portal":
+        from services.portal.api import create_api
     else:
         raise ValueError(service)
     return create_api(settings)  # type: ignore[arg-type]

@@ -4,9 +4,11 @@ The test walks each app's routes (``app.routes``: the OpenAPI operations and the
 out of the schema, such as the nurse page) and calls every method of every path without
 credentials, with an unknown key, and with a key offered the wrong way (as a cookie or a
 query parameter): each answers 401 — the nurse page's HTML routes instead send the browser
-to ``/login`` (303) — and no answer carries member data. The apps hold seeded members and
+to ``/login`` (303), the member portal's to ``/signin`` — and no answer carries member data. The apps hold seeded members and
 tasks, so a leak would show. Open by design: ``/healthz``, ``/metrics``, ``/openapi.json``,
-``/docs``, ``/redoc``, the page's ``/login`` and ``/logout``, and ``/static``.
+``/docs``, ``/redoc``, the page's ``/login`` and ``/logout``, the portal's sign-in routes, and
+``/static``. The member portal is checked with the others here (its API is FHIR patient access
+with a bearer token; its pages use the member's session).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from tests.fuzz.seed import seed
 
 OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login", "/logout",
         "/fhir/metadata",  # notifications: the FHIR CapabilityStatement (topics only; FHIR and SMART clients read it first)
-        "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}"}
-PAGE_SERVICES = {"outreach", "risk"}  # services whose non-API HTML routes use the page's session cookie
+        "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}",
+        "/signin", "/signin/oidc", "/signin/oidc/callback", "/signout"}  # portal: a member signs in and out
+PAGE_SERVICES = {"outreach", "risk", "portal"}  # services whose non-API HTML routes use the page's session cookie
+SECURED = (*SERVICES, "portal")  # the member portal is not in the API fuzz runs (no bearer identities there)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +81,7 @@ ATTEMPTS = {
 }
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SECURED)
 def test_every_route_refuses_a_caller_without_valid_credentials(service, apps):
     app, client, known = apps(service)
     routes = routes_of(app)
@@ -99,7 +103,7 @@ def test_every_route_refuses_a_caller_without_valid_credentials(service, apps):
             if page:
                 ok = r.status_code == 401 or (r.status_code in (302, 303, 307)
                                               and r.headers.get("location", "").startswith(
-                                                  ("/login", "/hospitalist/login")))
+                                                  ("/login", "/hospitalist/login", "/signin")))
             else:
                 ok = r.status_code == 401 and r.headers.get("www-authenticate", "").startswith("Bearer")
             if not ok:
@@ -111,7 +115,7 @@ def test_every_route_refuses_a_caller_without_valid_credentials(service, apps):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SECURED)
 def test_the_open_routes_hold_no_member_data(service, apps):
     app, client, known = apps(service)
     seeded = [v for values in known.values() for v in values if v.startswith("FZ-")]

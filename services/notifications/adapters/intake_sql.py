@@ -7,15 +7,17 @@ and flushed with bulk upserts when the batch ends (``flush``), inside the batch'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from sqlalchemy import JSON, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 
+from shared.db import after_commit
+
 from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, TaskFacts
-from . import rows, tables as tb
+from . import rows, tables as tb, wakeups
 from .bulk import chunks as _chunks, upsert
 from .held_sql import SqlHeldAdt
 from .outbox_sql import SqlOutbox
@@ -198,8 +200,14 @@ class SqlTasks:
 
 
 class SqlIntakeUnit:
-    def __init__(self, s: Session) -> None:
+    """The projections and the outbox over one session. ``on_owed`` (the worker's batch): when a
+    flush made deliveries owed, every worker's dispatcher is woken when the transaction commits
+    (``pg_notify``) and ``on_owed(created by notification topic)`` runs after that commit — once,
+    never for an attempt rolled back and retried."""
+
+    def __init__(self, s: Session, on_owed: Callable[[dict[str, int]], None] | None = None) -> None:
         self.session = s
+        self.on_owed = on_owed
         self.members = SqlMembers(s)
         self.encounters = SqlEncounters(s)
         self.gaps = SqlGaps(s)
@@ -213,6 +221,11 @@ class SqlIntakeUnit:
         self.encounters.flush()
         self.gaps.flush()
         self.tasks.flush()
+        created = dict(self.outbox.created_by_topic)
+        if created and self.on_owed is not None:
+            on_owed = self.on_owed
+            wakeups.notify(self.session)
+            after_commit(self.session, lambda: on_owed(created))
 
 
 __all__ = ["SqlIntakeUnit", "and_", "func"]

@@ -80,6 +80,9 @@ class IntakeUnit(Protocol):
     outbox: Outbox
     held: HeldAdt
 
+    def flush(self) -> None:
+        """Write what the batch changed (in its transaction; kept in memory until then)."""
+
 
 # ---------------------------------------------------------------------- dispatch
 

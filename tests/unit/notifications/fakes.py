@@ -130,3 +130,6 @@ class Unit:
         self.gaps = Gaps()
         self.tasks = Tasks()
         self.outbox = Outbox(subs)
+
+    def flush(self) -> None:
+        """In memory every write is already made."""
