@@ -63,6 +63,18 @@ def served(module_topics, module_databases, tmp_path_factory):
     print("\nschemathesis calls by status class:", dict(sorted(totals.items())))
 
 
+def retry_after(headers) -> float:
+    """Seconds of a response's Retry-After (schemathesis gives each header as a list of values); 1 when
+    absent or not a number, at most 10."""
+    value = headers.get("retry-after") or headers.get("Retry-After") or "1"
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else "1"
+    try:
+        return min(max(float(value), 0.0), 10.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
 def exercise(schema, identities, examples: int, known: dict[str, list[str]],
              randomize: bool = False) -> tuple[Counter, list[str]]:
     statuses: Counter[str] = Counter()
@@ -96,7 +108,7 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]],
                         # Retry-After, as a real client does, for up to RETRY_503_FOR_S; only a 503
                         # that outlasts that counts. Every write waits for Kafka's acknowledgement.
                         statuses["503 retried"] += 1
-                        time.sleep(float(response.headers.get("retry-after", "1")))
+                        time.sleep(retry_after(response.headers))
                         response = case.call(headers=headers, timeout=CALL_TIMEOUT_S)
                 except Exception as exc:  # noqa: BLE001 - an exception escaping the app is a 500
                     statuses["exception"] += 1
