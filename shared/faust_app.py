@@ -203,31 +203,40 @@ def consume(
     offsets = OffsetCommitter(app, processor.name)
 
     async def agent(stream):
-        async for events in stream.take_events(batch_size, within):
-            records = [
-                Record(
-                    topic=e.message.topic,
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    key=e.message.key,
-                    value=e.message.value,
-                    headers=list(_headers(e.message.headers)),
-                )
-                for e in events
-            ]
-            if observe:
-                observe("received", records)
-            try:
-                await processor.process(records)
-            except asyncio.CancelledError:
-                if processor.last_applied is records and processor.failed is None:
-                    await offsets.commit_on_stop(events)
-                raise
-            if observe:
-                observe("applied", records)
-            await offsets.commit(events)
-            if observe:
-                observe("committed", records)
+        # Batch N's commit runs while batch N+1 is taken and applied: the loop waits for it only
+        # before issuing N+1's (commits stay in order, each after its own batch was applied). A
+        # worker that stops with a commit in flight redelivers that batch, skipped as duplicates.
+        pending: asyncio.Task | None = None
+        try:
+            async for events in stream.take_events(batch_size, within):
+                records = [
+                    Record(
+                        topic=e.message.topic,
+                        partition=e.message.partition,
+                        offset=e.message.offset,
+                        key=e.message.key,
+                        value=e.message.value,
+                        headers=list(_headers(e.message.headers)),
+                    )
+                    for e in events
+                ]
+                if observe:
+                    observe("received", records)
+                try:
+                    await processor.process(records)
+                except asyncio.CancelledError:
+                    if processor.last_applied is records and processor.failed is None:
+                        await offsets.settle(pending)
+                        pending = None
+                        await offsets.commit_on_stop(events)
+                    raise
+                if observe:
+                    observe("applied", records)
+                if pending is not None:
+                    await pending  # raises what the previous commit raised
+                pending = asyncio.ensure_future(offsets.commit(events, observe, records))
+        finally:
+            await offsets.settle(pending)
 
     agent.__name__ = agent.__qualname__ = f"consume_{processor.name.replace('.', '_').replace('-', '_')}"
     app.agent(channel, name=processor.name)(agent)
@@ -255,7 +264,23 @@ class OffsetCommitter:
                 out[message.tp] = nxt
         return out
 
-    async def commit(self, events) -> bool:
+    async def commit(self, events, observe: Observer | None = None, records: list[Record] | None = None) -> bool:
+        ok = await self._commit(events)
+        if observe is not None and records is not None:
+            observe("committed", records)
+        return ok
+
+    async def settle(self, pending: asyncio.Task | None) -> None:
+        """Wait (at most 5 s) for a commit still in flight when the loop stops."""
+        if pending is None or pending.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(pending), 5.0)
+        except BaseException as exc:  # noqa: BLE001 - stopping anyway; that batch is redelivered and skipped
+            log.info("%s: offsets not committed while stopping (%s); the batch will be skipped as duplicates",
+                     self.consumer, exc.__class__.__name__)
+
+    async def _commit(self, events) -> bool:
         offsets = self.offsets(events)
         if not offsets:
             return True
@@ -273,7 +298,7 @@ class OffsetCommitter:
 
     async def commit_on_stop(self, events) -> None:
         try:
-            await asyncio.wait_for(asyncio.shield(self.commit(events)), 5.0)
+            await asyncio.wait_for(asyncio.shield(self._commit(events)), 5.0)
         except BaseException as exc:  # noqa: BLE001 - stopping anyway; the batch is redelivered and skipped
             log.info("%s: offsets not committed while stopping (%s); the batch will be skipped as duplicates",
                      self.consumer, exc.__class__.__name__)
