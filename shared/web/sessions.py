@@ -99,7 +99,7 @@ class SessionSigner:
         return _b64(hmac.new(self._key, f"{self.purpose}-csrf|{session_id}".encode(), hashlib.sha256).digest())
 
     def csrf_ok(self, session_id: str, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token(session_id), token or "")
+        return bool(token) and hmac.compare_digest(self.csrf_token(session_id).encode(), (token or "").encode())
 
 
 def form_nonce() -> str:
@@ -108,7 +108,10 @@ def form_nonce() -> str:
 
 
 def nonce_ok(cookie_value: str | None, form_value: str | None) -> bool:
-    return bool(cookie_value) and bool(form_value) and hmac.compare_digest(cookie_value or "", form_value or "")
+    # as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500), and
+    # a form or a cookie may hold any
+    return bool(cookie_value) and bool(form_value) and hmac.compare_digest((cookie_value or "").encode(),
+                                                                          (form_value or "").encode())
 
 
 __all__ = ["MIN_SECRET_LENGTH", "PageSession", "SessionSigner", "form_nonce", "nonce_ok", "session_key"]

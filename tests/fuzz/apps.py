@@ -24,7 +24,8 @@ OPS = {"X-API-Key": "dev-ops"}
 HOSPITALIST = {"Authorization": "Bearer dev-hospitalist-hg-north"}
 PRACTICE = {"Authorization": "Bearer dev-practice-p001"}
 
-# Who calls each service's API in the fuzz runs (every generated case is sent once per identity).
+# Who calls each service's API in the fuzz runs (every generated case is sent once per identity). The
+# member portal's callers are its seeded member, signed in through a test OpenID provider (member.py).
 IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
     "admissions": (ADMIN, HOSPITALIST),
     "gaps": (ADMIN,),

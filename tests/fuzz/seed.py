@@ -1,9 +1,10 @@
 """A little real data in each service before it is fuzzed, so generated requests also reach the
 paths behind "no such task / member / contract": tasks in pod-east queues (outreach), rostered
-members (gaps), member months and a claim (billing).
+members (gaps), member months and a claim (billing), a member's record and conversation (portal).
 
-``seed(service, app, client)`` returns path-parameter values that name the seeded rows; the
-fuzzer sends each generated case once as generated and once with these values put in.
+``seed(service, app, client)`` returns path-parameter values that name the seeded rows (a name
+starting with ``?`` is a query parameter); the fuzzer sends each generated case once as generated
+and once with these values put in.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def seed(service: str, app, client, database_url: str) -> dict[str, list[str]]:
         return _billing(database_url)
     if service == "notifications":
         return _notifications(client, database_url)
+    if service == "portal":
+        return _portal(database_url)
     return {"facility": ["MERCY"]}
 
 
@@ -87,3 +90,38 @@ def _notifications(client, database_url: str) -> dict[str, list[str]]:
                           "practice_id": "P001"})
     assert r.status_code == 201, r.text
     return {"sub_id": [r.json()["id"]], "rid": [member]}
+
+
+def _portal(database_url: str) -> dict[str, list[str]]:
+    """One member's projection (roster, a hospital stay, open gaps, a care-team task with an
+    appointment) and a conversation (a message and the care team's reply), applied through the
+    worker's routes table as its consumer would."""
+    from datetime import timedelta
+
+    from services.portal.adapters.database import open_database
+    from services.portal.adapters.unit_of_work import SqlUnitOfWork
+    from services.portal.routes import ROUTES
+    from shared.events import PortalMessageSentV1, utcnow
+    from tests.unit.portal import events as ev
+
+    member = f"FZ-{uuid.uuid4().hex[:8].upper()}"  # upper case, as the portal reads a token's member claim
+    now = utcnow()
+    message_id = uuid.uuid4()
+    message = PortalMessageSentV1(
+        **PortalMessageSentV1.envelope(occurred_at=now, recorded_at=now, source="portal", member_id=member,
+                                       event_id=message_id),
+        message_id=message_id, topic="care_question", subject="About my visit", body="When do I come in?",
+        signed_in_via="oidc")
+    events = [ev.roster(member, at=now), ev.alert(member, at=now - timedelta(days=5)),
+              ev.discharge(member, at=now - timedelta(days=2)), ev.gap_opened(member, "CMS125", at=now),
+              ev.gap_opened(member, "CMS130", at=now, due=now.date() + timedelta(days=30)),
+              ev.task(member, at=now, status="scheduled", appointment=now.date() + timedelta(days=7)),
+              message, ev.reply(member, message_id, at=now + timedelta(seconds=1))]
+    db = open_database(database_url, pool_size=1)
+    try:
+        with db.transaction() as session:
+            ROUTES.handler(SqlUnitOfWork.for_session)(session, events)
+    finally:
+        db.dispose()
+    return {"patient_id": [member], "?patient": [member, f"Patient/{member}"],
+            "resource_type": ["Encounter", "DetectedIssue", "Task"], "message_id": [str(message_id)]}

@@ -1,11 +1,17 @@
 """Schemathesis against each service's OpenAPI document: zero 5xx.
 
-Every operation of every service (admissions, gaps, outreach, billing) gets schema-conforming
-(positive) and schema-violating (negative) requests, sent with valid development credentials
-(admin, plus a role with narrower rights: hospitalist, nurse, ops), to the app built by
-``create_api(settings)`` on a real PostgreSQL database and the real broker. A response of 500
-or more — or an exception escaping the app — is a failure; all of them are collected and
+Every operation of every service (admissions, gaps, outreach, billing, risk, notifications) gets
+schema-conforming (positive) and schema-violating (negative) requests, sent with valid development
+credentials (admin, plus a role with narrower rights: hospitalist, nurse, ops, practice), to the app
+built by ``create_api(settings)`` on a real PostgreSQL database and the real broker. A response of
+500 or more — or an exception escaping the app — is a failure; all of them are collected and
 listed together. ``/alerts/stream`` (Server-Sent Events, open-ended) is excluded.
+
+The member portal is fuzzed as its seeded member signed in through the test OpenID provider
+(``member.py``: a bearer access token, and a browser session), on its OpenAPI document (the FHIR
+patient-access API) plus the member's message pages described by the test. Its answers must also
+conform to its document (``CONFORMANCE``: documented status codes, content types, headers and
+response schemas).
 
 Budget: ``SCHEMATHESIS_EXAMPLES`` cases per operation and mode (default 8; times FUZZ_SCALE);
 the ``slow`` variant runs eight times as many, drawn afresh each run.
@@ -13,9 +19,11 @@ the ``slow`` variant runs eight times as many, drawn afresh each run.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections import Counter
+from contextlib import ExitStack
 
 import pytest
 from hypothesis import given
@@ -24,9 +32,11 @@ from hypothesis.errors import Unsatisfiable
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0",
                                    reason="schemathesis 4.x belongs in the test extra (pip install schemathesis)")
 GenerationMode = schemathesis.GenerationMode
+from schemathesis.core.failures import FailureGroup  # noqa: E402
 
 from .apps import IDENTITIES, SERVICES, build_app, settings_for
 from .budget import budget
+from .member import Provider, client_settings, member_identities, page_operations
 from .seed import seed
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
@@ -38,7 +48,21 @@ CALL_TIMEOUT_S = 30
 # 10 s while the whole suite ran on 2 cores) is outlasted; a 503 that persists this long is a defect.
 RETRY_503_FOR_S = 60
 
+FUZZED = (*SERVICES, "portal")
+# Services whose answers are also checked against their OpenAPI document.
+CONFORMANCE = {"portal"}
+
 totals: Counter[str] = Counter()
+
+
+def conformance_checks() -> list:
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance, response_headers_conformance, response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [status_code_conformance, content_type_conformance, response_headers_conformance,
+            response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +70,30 @@ def served(module_topics, module_databases, tmp_path_factory):
     from schemathesis.python import asgi
 
     apps: dict = {}
+    stack = ExitStack()
 
     def app_for(service: str):
+        """(app, seeded path and query values, identities, operations the test describes)."""
         if service not in apps:
             url = module_databases()
+            idp = stack.enter_context(Provider()) if service == "portal" else None
             settings = settings_for(service, database_url=url, kafka=module_topics,
-                                    var_dir=tmp_path_factory.mktemp(service))
+                                    var_dir=tmp_path_factory.mktemp(service),
+                                    **(client_settings(idp) if idp else {}))
             app = build_app(service, settings)
             with asgi.get_client(app) as client:  # starts the app's lifespan (kept until the end)
-                apps[service] = (app, seed(service, app, client, url))
+                known = seed(service, app, client, url)
+            identities, pages = IDENTITIES.get(service, ()), {}
+            if idp is not None:
+                identities, csrf = member_identities(app, idp, known["patient_id"][0])
+                pages = page_operations(csrf)
+            apps[service] = (app, known, identities, pages)
         return apps[service]
 
     yield app_for
 
     asgi.shutdown_lifespans()  # producers flushed, pools closed before the databases are dropped
+    stack.close()
     print("\nschemathesis calls by status class:", dict(sorted(totals.items())))
 
 
@@ -76,7 +110,7 @@ def retry_after(headers) -> float:
 
 
 def exercise(schema, identities, examples: int, known: dict[str, list[str]],
-             randomize: bool = False) -> tuple[Counter, list[str]]:
+             randomize: bool = False, checks: list | None = None) -> tuple[Counter, list[str]]:
     statuses: Counter[str] = Counter()
     failures: dict[tuple, str] = {}
     for result in schema.get_all_operations():
@@ -91,12 +125,15 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]],
                 for headers in identities:
                     call(case, headers)
                     names = set(case.path_parameters or {}) & set(known)
-                    if names:  # again, naming seeded rows (a real task, member, contract)
-                        generated = dict(case.path_parameters)
-                        n = sum(map(ord, str(generated)))
+                    queried = {"?" + k for k in case.query or {}} & set(known)
+                    if names or queried:  # again, naming seeded rows (a real task, member, contract)
+                        generated, asked = dict(case.path_parameters or {}), case.query
+                        n = sum(map(ord, str(generated) + str(asked)))
                         case.path_parameters = {**generated, **{k: known[k][n % len(known[k])] for k in names}}
+                        if queried:
+                            case.query = {**asked, **{k[1:]: known[k][n % len(known[k])] for k in queried}}
                         call(case, headers)
-                        case.path_parameters = generated
+                        case.path_parameters, case.query = generated, asked
 
             def call(case, headers):
                 try:
@@ -123,6 +160,16 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]],
                                         f"{op.method.upper()} {op.path} -> {response.status_code} "
                                         f"{response.text[:200]!r} (case: {case.path_parameters} "
                                         f"{case.query} {str(case.body)[:200]!r})")
+                elif checks:
+                    try:
+                        case.validate_response(response, checks=checks, headers=headers)
+                    except FailureGroup as group:  # the answer is not what the document says
+                        statuses["nonconforming"] += 1
+                        for failure in group.exceptions:
+                            failures.setdefault((op.method, op.path, response.status_code, failure.title),
+                                                f"{op.method.upper()} {op.path} -> {response.status_code}: "
+                                                f"{failure.title}: {str(failure.message)[:300]} (case: "
+                                                f"{case.path_parameters} {case.query} {str(case.body)[:200]!r})")
 
             try:
                 send()
@@ -131,22 +178,29 @@ def exercise(schema, identities, examples: int, known: dict[str, list[str]],
     return statuses, list(failures.values())
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", FUZZED)
 def test_no_request_gets_a_server_error(service, served):
     check_service(service, served, EXAMPLES)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", FUZZED)
 def test_no_request_gets_a_server_error_long(service, served):
     check_service(service, served, EXAMPLES * 8, randomize=True)
 
 
 def check_service(service: str, served, examples: int, randomize: bool = False) -> None:
-    app, known = served(service)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    statuses, failures = exercise(schema, IDENTITIES[service], examples, known, randomize)
+    app, known, identities, pages = served(service)
+    if pages:  # the app's own document and the operations the test describes
+        spec = copy.deepcopy(app.openapi())
+        spec["paths"].update(pages)
+        schema = schemathesis.openapi.from_dict(spec)
+        schema.app = app
+    else:
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    checks = conformance_checks() if service in CONFORMANCE else None
+    statuses, failures = exercise(schema, identities, examples, known, randomize, checks)
     totals.update(statuses)
     print(f"\n{service}: {sum(statuses.values())} calls {dict(sorted(statuses.items()))}")
     assert sum(statuses.values()) > 0
-    assert not failures, f"{len(failures)} operation(s) answered 5xx:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} operation(s) answered 5xx or off their schema:\n" + "\n".join(failures)

@@ -26,7 +26,7 @@ OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect
         "/hospitalist/login", "/hospitalist/logout", "/hospitalist/static/{name}",
         "/signin", "/signin/oidc", "/signin/oidc/callback", "/signout"}  # portal: a member signs in and out
 PAGE_SERVICES = {"outreach", "risk", "portal"}  # services whose non-API HTML routes use the page's session cookie
-SECURED = (*SERVICES, "portal")  # the member portal is not in the API fuzz runs (no bearer identities there)
+SECURED = (*SERVICES, "portal")  # the member portal: members, not staff keys (tests/fuzz/member.py)
 
 
 @pytest.fixture(scope="module")

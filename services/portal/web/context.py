@@ -64,7 +64,9 @@ def signed_in(request: Request) -> Signed | None:
 
 
 def csrf_ok(signed: Signed, token: str | None) -> bool:
-    return bool(token) and secrets.compare_digest(signed.csrf, token or "")
+    """The form's token is the session's (compared as UTF-8 bytes: ``compare_digest`` refuses str
+    with non-ASCII characters, and a form may send any)."""
+    return bool(token) and secrets.compare_digest(signed.csrf.encode(), (token or "").encode())
 
 
 def endpoint_of(request: Request, prefix: str = "PAGE") -> str:

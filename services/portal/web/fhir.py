@@ -8,6 +8,11 @@ Who: a member's browser session (the portal's cookie), or ``Authorization: Beare
 token>`` issued by the configured OpenID provider for this API's audience, with the member id
 in the ``OIDC_MEMBER_CLAIM`` claim. Another patient's id answers 404 on a read and 403 on a
 search, whether it exists or not. Every answer is audited.
+
+The OpenAPI document says what each operation answers: ``application/fhir+json``, the resource
+or Bundle on 200, an OperationOutcome on 400 (search without a patient), 401 (no session, a
+token that does not check out; with its ``WWW-Authenticate`` challenge), 403 (another patient's
+search, a token naming no member) and 404 (not this member's record, a type not served).
 """
 
 from __future__ import annotations
@@ -27,6 +32,28 @@ from . import fhir_resources as fr
 from .context import endpoint_of, portal_of, signed_in
 
 FHIR_JSON = "application/fhir+json"
+
+
+class FhirJSONResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+def _resource_schema(*types: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["resourceType"],
+            "properties": {"resourceType": {"type": "string", "enum": list(types)}}}
+
+
+def _documented(resource: str, *refusals: int) -> dict[str, Any]:
+    """The route's ``response_class`` and ``responses`` for the OpenAPI document."""
+    outcome = {FHIR_JSON: {"schema": _resource_schema("OperationOutcome")}}
+    said = {400: "the search names no patient", 401: "no session, or a bearer token that does not check out",
+            403: "another patient, or a token that names no member", 404: "not the member's own record"}
+    responses: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {"schema": _resource_schema(resource)}}}}
+    for code in refusals:
+        responses[code] = {"description": f"OperationOutcome: {said[code]}", "content": outcome}
+        if code == 401:
+            responses[code]["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
+    return {"response_class": FhirJSONResponse, "responses": responses}
 
 
 def _outcome(code: int, issue: str, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -83,7 +110,8 @@ def install_fhir(app: FastAPI) -> None:
         metrics.PAGE_READS.labels(f"fhir_{what}").inc()
         return None, fr.resources(record, portal.directory.facility, portal.today())
 
-    @app.get("/fhir/metadata", tags=["fhir"], summary="CapabilityStatement of the patient-access API")
+    @app.get("/fhir/metadata", tags=["fhir"], summary="CapabilityStatement of the patient-access API",
+             **_documented("CapabilityStatement"))
     def capability(request: Request) -> JSONResponse:
         return _fhir({
             "resourceType": "CapabilityStatement", "status": "active", "date": "2026-12-01", "kind": "instance",
@@ -98,7 +126,8 @@ def install_fhir(app: FastAPI) -> None:
                   for t in ("Encounter", "DetectedIssue", "Task"))]}],
         })
 
-    @app.get("/fhir/Patient/{patient_id}", tags=["fhir"], summary="The signed-in member's Patient resource")
+    @app.get("/fhir/Patient/{patient_id}", tags=["fhir"], summary="The signed-in member's Patient resource",
+             **_documented("Patient", 401, 403, 404))
     async def read_patient(patient_id: str, request: Request) -> JSONResponse:
         refused, found = await record_of(request, patient_id, "patient")
         if refused is not None:
@@ -106,7 +135,8 @@ def install_fhir(app: FastAPI) -> None:
         return _fhir(fr.validated(found["Patient"][0]))
 
     @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
-             summary="Everything the platform holds about the signed-in member (searchset Bundle)")
+             summary="Everything the platform holds about the signed-in member (searchset Bundle)",
+             **_documented("Bundle", 401, 403, 404))
     async def everything(patient_id: str, request: Request) -> JSONResponse:
         refused, found = await record_of(request, patient_id, "everything")
         if refused is not None:
@@ -114,7 +144,8 @@ def install_fhir(app: FastAPI) -> None:
         entries = [fr.validated(r) for t in fr.RESOURCE_TYPES for r in found[t]]
         return _fhir(fr.bundle(entries, base(request)))
 
-    @app.get("/fhir/{resource_type}", tags=["fhir"], summary="Search Encounter, DetectedIssue or Task by patient")
+    @app.get("/fhir/{resource_type}", tags=["fhir"], summary="Search Encounter, DetectedIssue or Task by patient",
+             **_documented("Bundle", 400, 401, 403, 404))
     async def search(resource_type: str, request: Request, patient: str | None = None) -> JSONResponse:
         if resource_type not in ("Encounter", "DetectedIssue", "Task"):
             return _outcome(404, "not-supported", f"{resource_type[:40]} is not served here")

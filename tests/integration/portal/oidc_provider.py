@@ -6,6 +6,8 @@ endpoint (it "signs in" the configured user at once and redirects back with a co
 token endpoint (client authentication by HTTP Basic or form, code single use, the redirect
 URI and the PKCE S256 verifier checked). ``tamper`` switches let a test make it misbehave
 (a wrong audience, an expired token, a nonce of another login, a key it does not publish).
+``client_settings`` configures a portal for it, ``browser_sign_in`` walks a browser through the
+sign-in (the portal's integration tests and the API fuzzing, ``tests/fuzz/member.py``, use both).
 Written for these tests; no code from another project.
 """
 
@@ -20,8 +22,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import SecretStr
+
+CALLBACK = "http://testserver/signin/oidc/callback"
 
 
 def _b64url(data: bytes) -> str:
@@ -147,3 +153,24 @@ class Provider:
                                         "id_token": provider._id_token(code, access), "scope": "openid profile"})
 
         return Handler
+
+
+def client_settings(provider: Provider, callback: str = CALLBACK) -> dict:
+    """``PortalSettings`` fields that make a portal (at ``http://testserver``) a client of ``provider``."""
+    return {"oidc_issuer": provider.issuer, "oidc_client_id": provider.client_id,
+            "oidc_client_secret": SecretStr(provider.client_secret), "oidc_redirect_uri": callback}
+
+
+def browser_sign_in(client, provider: Provider) -> httpx.Response:
+    """What a browser does: to the portal, redirected to the provider, redirected back. ``client``
+    is the portal's test client (not following redirects); returns the portal's answer to the callback."""
+    start = client.get("/signin/oidc")
+    assert start.status_code == 302, start.text
+    location = start.headers["location"]
+    assert location.startswith(provider.issuer + "/authorize?")
+    q = parse_qs(urlsplit(location).query)
+    assert q["code_challenge_method"] == ["S256"] and q["nonce"][0] and q["state"][0]
+    back = httpx.get(location, follow_redirects=False)            # the provider, over real HTTP
+    assert back.status_code == 302
+    cb = urlsplit(back.headers["location"])
+    return client.get(f"{cb.path}?{cb.query}")

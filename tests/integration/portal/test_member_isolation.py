@@ -122,6 +122,24 @@ def test_every_form_needs_its_csrf_token(portal_env, worker):
         assert r.status_code == 403 and "ccp_portal_session" not in r.cookies
 
 
+def test_a_token_with_non_ascii_characters_is_refused_not_a_server_error(portal_env, worker):
+    """Found by the API fuzzing (tests/fuzz): the CSRF and the sign-in form's tokens were compared as
+    str, and compare_digest raises TypeError for non-ASCII text (a 500 instead of a 403)."""
+    a, _ = _two_members(portal_env)
+    with portal_env.api() as client:
+        page = client.get("/signin")
+        assert page.status_code == 200 and "ccp_portal_signin" in client.cookies
+        r = client.post("/signin", data={"member_id": a, "code": "x", "signin_token": "\u00e9t\u00e9"})
+        assert r.status_code == 403 and "ccp_portal_session" not in r.cookies
+        assert sign_in(client, a).status_code == 303
+        page = client.get("/messages")
+        form = {"csrf_token": "\u00e9" * 24, "form_token": form_token_of(page.text), "topic": "care_question",
+                "subject": "s", "body": "b"}
+        assert client.post("/messages", data=form).status_code == 403
+        assert client.post("/signout", data={"csrf_token": "\u00fc"}).status_code == 403
+        assert client.get("/").status_code == 200
+
+
 def test_sign_in_needs_the_code_not_only_the_member_id_and_guessing_locks(portal_env, worker):
     a, b = _two_members(portal_env)
     from services.portal.domain.signin import dev_signin_code

@@ -140,3 +140,23 @@ def test_patient_everything_is_the_members_record_in_valid_fhir(portal_env, work
         assert client.get("/fhir/Observation?patient=" + m).status_code == 404
     reads = portal_env.rows("SELECT endpoint, detail FROM audit_log WHERE member_id = :m AND action = 'read'", m=m)
     assert any(r.endpoint == "FHIR GET /fhir/Patient/{patient_id}/$everything" for r in reads)
+
+
+def test_the_fhir_operations_document_what_they_answer(portal_env):
+    """Found by the API fuzzing's conformance checks (tests/fuzz): the document said application/json
+    and only 200/422, while the API answers application/fhir+json and refuses with 400/401/403/404."""
+    with portal_env.api() as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        refusals = {"/fhir/metadata": set(), "/fhir/Patient/{patient_id}": {"401", "403", "404"},
+                    "/fhir/Patient/{patient_id}/$everything": {"401", "403", "404"},
+                    "/fhir/{resource_type}": {"400", "401", "403", "404"}}
+        for path, codes in refusals.items():
+            responses = paths[path]["get"]["responses"]
+            assert codes | {"200"} <= set(responses), path
+            for code in codes | {"200"}:
+                assert set(responses[code]["content"]) == {"application/fhir+json"}, (path, code)
+            if "401" in codes:
+                assert responses["401"]["headers"]["WWW-Authenticate"]["required"] is True
+        refused = client.get("/fhir/Patient/anyone")
+        assert refused.status_code == 401 and refused.headers["content-type"].startswith("application/fhir+json")
+        assert refused.json()["resourceType"] == "OperationOutcome" and refused.headers["www-authenticate"]

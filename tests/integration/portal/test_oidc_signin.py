@@ -4,7 +4,7 @@ API's bearer tokens; and production refusing development codes."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -15,34 +15,14 @@ from services.portal.settings import PortalSettings
 from tests.unit.portal import events as ev
 
 from .conftest import member_id, sign_in
-from .oidc_provider import Provider
-
-CALLBACK = "http://testserver/signin/oidc/callback"
+from .oidc_provider import Provider, browser_sign_in
+from .oidc_provider import client_settings as oidc_settings
 
 
 @pytest.fixture
 def provider():
     with Provider() as p:
         yield p
-
-
-def oidc_settings(provider: Provider) -> dict:
-    return {"oidc_issuer": provider.issuer, "oidc_client_id": provider.client_id,
-            "oidc_client_secret": SecretStr(provider.client_secret), "oidc_redirect_uri": CALLBACK}
-
-
-def browser_sign_in(client, provider: Provider) -> httpx.Response:
-    """What a browser does: to the portal, redirected to the provider, redirected back."""
-    start = client.get("/signin/oidc")
-    assert start.status_code == 302, start.text
-    location = start.headers["location"]
-    assert location.startswith(provider.issuer + "/authorize?")
-    q = parse_qs(urlsplit(location).query)
-    assert q["code_challenge_method"] == ["S256"] and q["nonce"][0] and q["state"][0]
-    back = httpx.get(location, follow_redirects=False)            # the provider, over real HTTP
-    assert back.status_code == 302
-    cb = urlsplit(back.headers["location"])
-    return client.get(f"{cb.path}?{cb.query}")
 
 
 def test_a_member_signs_in_through_the_provider_and_reads_their_page(portal_env, worker, provider):

@@ -97,6 +97,9 @@ def test_a_signed_cookie_names_the_user_without_the_key_and_only_for_its_purpose
     assert signer.csrf_ok(session.session_id, signer.csrf_token(session.session_id))
     assert not signer.csrf_ok(session.session_id, None) and not signer.csrf_ok("other", signer.csrf_token("x"))
     assert nonce_ok("abc", "abc") and not nonce_ok("abc", "abd") and not nonce_ok(None, None)
+    # non-ASCII text (any form may send it) is refused, not a TypeError from compare_digest
+    assert not signer.csrf_ok(session.session_id, "\u00e9" * 43) and not nonce_ok("abc", "\u00e9bc")
+    assert nonce_ok("\u00e9", "\u00e9")
 
 
 def test_the_session_key_is_refused_when_missing_or_short_in_production():
