@@ -6,7 +6,7 @@ Two ways to get one:
   read: ``with uow: ...; uow.commit()``. ``commit`` first writes the published events to Kafka
   and waits for the broker's confirmation (``acks=all``), then commits the transaction (events
   to publish and no producer: ``RuntimeError``, nothing committed); leaving the block without
-  committing rolls back. Database errors leave a unit of work as ``StoreUnavailable``.
+  committing rolls back. A lost or refused connection leaves a unit of work as ``StoreUnavailable``.
 - ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch:
   the consumer pipeline (``shared.consumer``) owns the transaction, its dedupe rows and the write of
   the derived events.
@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from shared.db import Database, SqlUnitOfWorkBase
@@ -84,7 +84,7 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
             super().__exit__(exc_type, exc, tb)
         finally:
             self._release()
-        if isinstance(exc, (OperationalError, DBAPIError)):
+        if isinstance(exc, OperationalError):  # a refused value (DataError) stays itself: the API answers 422
             raise StoreUnavailable(exc.__class__.__name__) from None
 
     def _release(self) -> None:
