@@ -11,7 +11,7 @@ a batch all-or-nothing (``tests/support/fake_uow.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from services.gaps.app.batch import GapsBatch
 from services.gaps.app.evaluation import Evaluator
@@ -231,7 +231,3 @@ def deliver(store: Store, evaluator: Evaluator, events, *, uow: FakeUnitOfWork |
 
 def at(month: int, day: int, hour: int = 9) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=timezone.utc)
-
-
-def later(t: datetime, days: int) -> datetime:
-    return t + timedelta(days=days)
