@@ -201,7 +201,7 @@ def main() -> None:
 
         # 2. claims backfill
         producer = EventProducer(settings, client_id="bench-gaps-ingest")
-        from services.gaps.agents import open_database
+        from services.gaps.adapters.database import open_database
 
         ctx = LoadContext(settings, open_database(settings), producer)
         claims = lines = rejected = 0

@@ -19,7 +19,7 @@ from .settings import GapsSettings
 
 
 def migrate(settings: GapsSettings) -> None:
-    from .agents import open_database
+    from .adapters.database import open_database
 
     db = open_database(settings)
     db.dispose()
@@ -27,7 +27,7 @@ def migrate(settings: GapsSettings) -> None:
 
 
 def worker(settings: GapsSettings) -> None:
-    from .agents import build_worker
+    from .worker import build_worker
 
     run_worker(build_worker(settings), settings)
 

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from shared.db import Database
 from shared.errors import TransientError
 
-from . import queries
+from .adapters import load_records as queries
 from .api_models import LoadAccepted, LoadReportOut, LoadStatusOut
 from .loads import LoadContext, load_claims, load_roster, new_load_id
 from .loads.jobs import LoadJobs

@@ -83,7 +83,7 @@ class _Bar:
 
 
 def _context(settings: GapsSettings) -> tuple[LoadContext, EventProducer]:
-    from .agents import open_database
+    from .adapters.database import open_database
     from .loads.ownership import sweep_stale_loads
 
     db = open_database(settings)
@@ -174,9 +174,11 @@ def load_claims_command(settings: GapsSettings, argv: list[str] | None = None) -
 
 
 def reevaluate_command(settings: GapsSettings, argv: list[str] | None = None) -> None:
-    from .agents import open_database
-    from .handlers import GapsHandler, Reevaluation
-    from .maintenance import lapse_candidates
+    from .adapters.database import open_database
+    from .adapters.unit_of_work import unit_of_work_factory
+    from .app.evaluation import Evaluator
+    from .app.maintenance import lapse_candidates
+    from .app.reevaluation import Reevaluation
 
     ap = _parser("reevaluate")
     group = ap.add_mutually_exclusive_group()
@@ -189,9 +191,9 @@ def reevaluate_command(settings: GapsSettings, argv: list[str] | None = None) ->
     producer = EventProducer(settings, client_id="gaps-reevaluate")
     day = args.as_of or settings.today()
     try:
-        handler = GapsHandler(settings, settings.load_codes())
-        runner = Reevaluation(settings, db, producer, handler)
-        ids = None if args.all else (args.member or lapse_candidates(db, settings, day))
+        uow = unit_of_work_factory(db, producer)
+        runner = Reevaluation(uow, Evaluator(settings, settings.load_codes()), chunk=settings.reevaluate_chunk)
+        ids = None if args.all else (args.member or lapse_candidates(settings, uow, day))
         with _Bar("re-evaluation", sys.stderr.isatty() and not args.json) as bar:
             def progress(done: int, total: int) -> None:
                 if bar.progress is not None:

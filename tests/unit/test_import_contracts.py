@@ -1,10 +1,12 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
-imports no service, outreach's, admissions', risk's, portal's and billing's layers (entry points > web | routes | adapters > app >
-domain; admissions' mllp/ intake beside its entry points, without database, Kafka or web imports),
+imports no service, outreach's, admissions', risk's, portal's, billing's and gaps' layers (entry points > web | routes | adapters > app >
+domain; admissions' mllp/ intake beside its entry points, without database, Kafka or web imports;
+gaps' roster / claims loads beside its entry points until they move out),
 pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
 what tightens as each remaining service moves to the shape.
 
-A rule broken on purpose shows the contracts bite (a temporary package importing across layers)."""
+A rule broken on purpose shows the contracts bite (a temporary module importing across layers,
+``lint_with_probe``)."""
 
 from __future__ import annotations
 
@@ -46,42 +48,55 @@ def test_the_import_contracts_are_kept():
                  "billing: entry points on top, then web | routes | adapters, then app, then domain",
                  "billing domain imports no I/O library and no I/O part of shared/",
                  "billing use cases import no I/O library (no SQL, no Kafka, no HTTP)",
-                 "billing API process imports no faust (nor the worker's wiring)"):
+                 "billing API process imports no faust (nor the worker's wiring)",
+                 "gaps: entry points (and the loads) on top, then web | routes | adapters, then app, then domain",
+                 "gaps domain imports no I/O library and no I/O part of shared/",
+                 "gaps use cases import no I/O library (no SQL, no Kafka, no HTTP)",
+                 "gaps API process imports no faust (nor the worker's wiring)"):
         assert "".join(f"{name} KEPT".split()) in report, name
     assert "ignored imports" not in out.stdout  # no contract holds only by listing its exceptions
 
 
-def test_a_use_case_importing_sqlalchemy_or_an_adapter_breaks_the_contracts(tmp_path):
-    probe = REPO / "services" / "outreach" / "app" / "_contract_probe.py"
-    probe.write_text("import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
+def lint_with_probe(package: Path, text: str) -> subprocess.CompletedProcess:
+    """The contracts linted with a temporary module ``_contract_probe.py`` in ``package`` (its
+    import lines ``text``), removed afterwards whatever happens."""
+    probe = package / "_contract_probe.py"
+    probe.write_text(text)
     try:
-        out = lint(REPO / ".importlinter")
+        return lint(REPO / ".importlinter")
     finally:
         probe.unlink()
+
+
+def test_a_use_case_importing_sqlalchemy_or_an_adapter_breaks_the_contracts():
+    out = lint_with_probe(REPO / "services" / "outreach" / "app",
+                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
     assert out.returncode != 0
     assert "services.outreach.app._contract_probe -> sqlalchemy" in out.stdout
     assert "services.outreach.app._contract_probe -> services.outreach.adapters" in out.stdout
 
 
 def test_the_admissions_intake_gateway_writing_to_kafka_itself_breaks_the_contracts():
-    probe = REPO / "services" / "admissions" / "mllp" / "_contract_probe.py"
-    probe.write_text("import shared.kafka  # noqa\nfrom ..adapters import dedupe  # noqa\n")
-    try:
-        out = lint(REPO / ".importlinter")
-    finally:
-        probe.unlink()
+    out = lint_with_probe(REPO / "services" / "admissions" / "mllp",
+                          "import shared.kafka  # noqa\nfrom ..adapters import dedupe  # noqa\n")
     assert out.returncode != 0
     assert "services.admissions.mllp._contract_probe -> shared.kafka" in out.stdout
     assert "services.admissions.mllp is not allowed to import services.admissions.adapters" in out.stdout
 
 
 def test_a_billing_page_reaching_the_adapters_or_the_worker_breaks_the_contracts():
-    probe = REPO / "services" / "billing" / "web" / "_contract_probe.py"
-    probe.write_text("from ..adapters import tables  # noqa\nfrom .. import worker  # noqa\n")
-    try:
-        out = lint(REPO / ".importlinter")
-    finally:
-        probe.unlink()
+    out = lint_with_probe(REPO / "services" / "billing" / "web",
+                          "from ..adapters import tables  # noqa\nfrom .. import worker  # noqa\n")
     assert out.returncode != 0
     assert "services.billing.web._contract_probe -> services.billing.worker" in out.stdout
     assert "services.billing.web is not allowed to import services.billing.adapters" in out.stdout
+
+
+def test_a_gaps_use_case_reaching_sqlalchemy_the_adapters_or_the_loads_breaks_the_contracts():
+    out = lint_with_probe(REPO / "services" / "gaps" / "app",
+                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n"
+                          "from .. import loads  # noqa\n")
+    assert out.returncode != 0
+    assert "services.gaps.app._contract_probe -> sqlalchemy" in out.stdout
+    assert "services.gaps.app is not allowed to import services.gaps.adapters" in out.stdout
+    assert "services.gaps.app is not allowed to import services.gaps.loads" in out.stdout

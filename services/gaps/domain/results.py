@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Literal
 
@@ -13,7 +13,9 @@ MEASURES: tuple[str, ...] = ("CMS130", "CMS125", "CMS122", "CMS165", "FUP")
 
 @dataclass(frozen=True, slots=True)
 class EvidenceItem:
-    """Mirrors ``shared.events.Evidence``: a code on a date, from a claim or a transition."""
+    """A code on a date, from a claim or a transition: the domain's one evidence type. The events
+    carry it as ``shared.events.Evidence`` (``as_event_fields``), the API answers
+    ``web.models.EvidenceOut`` (built from its attributes)."""
 
     code: str
     code_system: str
@@ -23,11 +25,10 @@ class EvidenceItem:
     description: str | None = None
 
     def as_event_fields(self) -> dict:
-        return {
-            "code": self.code, "code_system": self.code_system, "date": self.date,
-            "claim_id": self.claim_id, "value": self.value,
-            "description": self.description[:200] if self.description else None,
-        }
+        """Its fields for ``shared.events.Evidence`` (the description cut to the event's 200)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["description"] = self.description[:200] if self.description else None
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ from shared.errors import TransientError
 from ..ingest import ParsedClaim, Position, Progress, Rejection, iter_837, iter_claims_csv, iter_claims_json, validate_837
 from ..ingest.x12_837 import Parser837
 from ..ingest.x12_validate import ValidationTimeout
-from ..store import claim_versions, ingest_loads
+from ..adapters.tables import claim_versions, ingest_loads
 from .common import (
     BatchSender, Budget, BudgetExceeded, LoadContext, safe_error, flush_quietly, LoadReport, ProgressRelay, dead_letter, detect_format,
     file_sha256, new_load_id, read_head, record_finish, record_start, utcnow, write_report,

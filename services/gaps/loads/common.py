@@ -40,7 +40,7 @@ from shared.kafka import EventProducer, OutMessage
 
 from ..ingest import Progress, Rejection
 from ..settings import GapsSettings
-from ..store import ingest_loads
+from ..adapters.tables import ingest_loads
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 
 from shared.db import Database
 
-from ..store import ingest_loads
+from ..adapters.tables import ingest_loads
 from .common import utcnow
 
 log = logging.getLogger(__name__)

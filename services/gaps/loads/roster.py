@@ -43,8 +43,9 @@ from ..domain import term_absent_members
 from ..domain.attribution import carried_attribution
 from ..ingest import ParsedRoster, Position, Progress, Rejection, iter_roster_csv, roster_body_fields
 from ..ingest.records import validate_roster_fields
-from ..member_state import chunks
-from ..store import body_hash, members, roster_body
+from shared.chunks import chunks
+from ..adapters.rows import body_hash, roster_body
+from ..adapters.tables import members
 from shared.errors import TransientError
 
 from .common import (

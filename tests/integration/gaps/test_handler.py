@@ -1,5 +1,6 @@
-"""The worker's handler in this process against a real database - PostgreSQL and the embedded
-SQLite default - one transaction per call, as ``BatchConsumer`` runs it (no Kafka here)."""
+"""The worker's batch handler (its routes table over the SQL unit of work, ``wiring.py``) in this
+process against a real database - PostgreSQL and the embedded SQLite default - one transaction
+per call, as ``BatchConsumer`` runs it (no Kafka here)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from services.gaps.agents import open_database
-from services.gaps.handlers import GapsHandler, Reevaluation
+from services.gaps.adapters.database import open_database
+from services.gaps.adapters.tables import gaps as gaps_table, members
 from services.gaps.settings import GapsSettings
-from services.gaps.store import gaps as gaps_table, members
 from shared.events import (
     CareTransitionCancelledV1, CareTransitionV1, ClaimLine, ClaimV1, MemberRosterV1, ReadmissionV1,
 )
+
+from .wiring import reevaluation, worker_handler
 
 AS_OF = date(2026, 6, 30)
 
@@ -26,7 +28,7 @@ def handler_db(request, tmp_path):
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'gaps.db'}"
     settings = GapsSettings(database_url=url, measurement_year=2026, evaluation_date=AS_OF, environment="test")
     db = open_database(settings)
-    handler = GapsHandler(settings, settings.load_codes())
+    handler = worker_handler(settings)
     yield settings, db, handler
     db.dispose()
 
@@ -167,7 +169,7 @@ def test_daily_reevaluation_turns_lapsing_gaps_due_soon_once(handler_db):
     settings, db, h = handler_db
     apply(db, h, roster("M8"), claim("M8", "V8", [VISIT, ("77067", date(2024, 10, 15))]))
     assert statuses(db, "M8")["CMS125"] == "closed"  # mammogram counts through 2026-12-31
-    runner = Reevaluation(settings, db, None, h)
+    runner = reevaluation(settings, db, None)
     with pytest.raises(RuntimeError):  # a status change needs a producer to be announced
         runner.run(["M8"], as_of=date(2026, 11, 15))
     assert statuses(db, "M8")["CMS125"] == "closed"  # nothing written without the announcement
@@ -178,7 +180,7 @@ def test_daily_reevaluation_turns_lapsing_gaps_due_soon_once(handler_db):
         def send_sync(self, events):
             sent.extend(events)
 
-    runner = Reevaluation(settings, db, Recorder(), h)
+    runner = reevaluation(settings, db, Recorder())
     report = runner.run(as_of=date(2026, 11, 15))
     assert [(e.measure_id, e.event_type, e.status, e.lapses_on) for e in sent if e.member_id == "M8"] == [
         ("CMS125", "gap.closed", "due_soon", date(2026, 12, 31))]
@@ -203,6 +205,6 @@ def test_the_full_reevaluation_walks_every_member_whatever_the_collation(handler
     settings, db, h = handler_db
     ids = ["a-3", "A2", "a1", "M-10", "M9", "m_8", "Z", "z-0"]  # orders differ between C and locale collations
     apply(db, h, *[roster(m) for m in ids])
-    runner = Reevaluation(settings.model_copy(update={"reevaluate_chunk": 3}), db, None, h)
+    runner = reevaluation(settings.model_copy(update={"reevaluate_chunk": 3}), db, None)
     report = runner.run()
     assert report.members == report.evaluated == len(ids)

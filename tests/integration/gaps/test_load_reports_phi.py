@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from services.gaps.agents import open_database
+from services.gaps.adapters.database import open_database
 from services.gaps.loads import LoadContext, load_claims, load_roster
 from shared.formats import CLAIM_CSV_COLUMNS, ROSTER_COLUMNS
 from shared.kafka import EventProducer

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.gaps import metrics
-from services.gaps.agents import open_database
+from services.gaps.adapters.database import open_database
 from services.gaps.loads import LoadContext, load_claims
 from services.gaps.loads.ownership import INTERRUPTED
 from shared.kafka import EventProducer

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from services.gaps.agents import open_database
-from services.gaps.handlers import GapsHandler
+from services.gaps.adapters.database import open_database
 from services.gaps.loads import LoadContext, load_claims, load_roster
 from shared.events import ClaimV1, MemberRosterV1
 from shared.formats import CLAIM_CSV_COLUMNS
 from shared.kafka import EventProducer
 
 from .conftest import roster_csv, roster_row, unique
+from .wiring import worker_handler
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
 
@@ -27,7 +27,7 @@ def loads(gaps_infra):
     db = open_database(env.settings)
     producer = EventProducer(env.settings, client_id="gaps-load-test")
     ctx = LoadContext(env.settings, db, producer)
-    handler = GapsHandler(env.settings, env.settings.load_codes())
+    handler = worker_handler(env.settings)
     yield env, ctx, handler
     producer.close()
     db.dispose()

@@ -10,12 +10,12 @@ import pytest
 
 from services.billing.domain.coverage import coverage_from_roster, member_months
 from services.billing.domain.periods import period_of
-from services.gaps.agents import open_database
-from services.gaps.handlers import GapsHandler
+from services.gaps.adapters.database import open_database
 from services.gaps.loads import LoadContext, load_roster
 from shared.kafka import EventProducer
 
 from .conftest import roster_csv, roster_row, unique
+from .wiring import worker_handler
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def loads(gaps_infra):
     env = gaps_infra
     db = open_database(env.settings)
     producer = EventProducer(env.settings, client_id="gaps-history-test")
-    handler = GapsHandler(env.settings, env.settings.load_codes())
+    handler = worker_handler(env.settings)
     yield env, LoadContext(env.settings, db, producer), handler
     producer.close()
     db.dispose()

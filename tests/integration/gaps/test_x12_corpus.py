@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.gaps.agents import open_database
+from services.gaps.adapters.database import open_database
 from services.gaps.loads import LoadContext, load_claims
 from shared.kafka import EventProducer
 

@@ -1,20 +1,20 @@
-"""The DEQM-shaped care-gaps document, built from stored gap rows and validated with
-fhir.resources (R4B models)."""
+"""The DEQM-shaped care-gaps document, built from stored gaps (``app.ports.GapView``-shaped, the
+evidence as ``domain.EvidenceItem``) and validated with fhir.resources (R4B models)."""
 
-import json
 from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
 from fhir.resources.R4B.bundle import Bundle
 
-from services.gaps.fhir_report import GAP_STATUS_EXT, care_gaps_bundle, care_gaps_parameters
+from services.gaps.domain import EvidenceItem
+from services.gaps.web.fhir import GAP_STATUS_EXT, care_gaps_bundle, care_gaps_parameters
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 MEMBER = SimpleNamespace(member_id="M1", sex="F", birth_date=date(1960, 5, 1))
 BODY = {"given_name": "Ada", "family_name": "Tester"}
 
 
-def row(measure, status, *, reason="why", evidence="[]", instance=None, lapses=None, due=None):
+def row(measure, status, *, reason="why", evidence=(), instance=None, lapses=None, due=None):
     return SimpleNamespace(
         gap_key=f"M1|{measure}|2026-01-01" + (f"|{instance}" if instance else ""), measure_id=measure,
         measure_version=f"{measure}v14", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
@@ -24,8 +24,8 @@ def row(measure, status, *, reason="why", evidence="[]", instance=None, lapses=N
 
 ROWS = [
     row("CMS130", "closed", reason="colonoscopy 45378 on 2024-05-02, claim C9",
-        evidence=json.dumps([{"code": "45378", "code_system": "CPT", "date": "2024-05-02", "claim_id": "C9",
-                              "value": None, "description": "Colonoscopy flexible"}]), lapses=date(2033, 12, 31)),
+        evidence=(EvidenceItem(code="45378", code_system="CPT", date=date(2024, 5, 2), claim_id="C9",
+                               value=None, description="Colonoscopy flexible"),), lapses=date(2033, 12, 31)),
     row("CMS125", "due_soon", reason="mammogram 77067 on 2024-10-15", lapses=date(2026, 12, 31)),
     row("CMS122", "open", reason="most recent HbA1c 9.4% on 2026-05-02 (3046F)"),
     row("CMS165", "not_applicable", reason="not in the denominator: no hypertension diagnosis"),

@@ -12,7 +12,7 @@ from services.gaps.ingest import ParsedClaim, iter_837
 from services.gaps.ingest.records import validate_claim
 from services.gaps.ingest.x12_envelope import EnvelopeChecker, Tokens
 from services.gaps.loads import claim_event_id, detect_format, roster_event_id
-from services.gaps.queries import RateRow
+from services.gaps.app.queries import RateRow
 from services.gaps.settings import GapsSettings
 from shared.events import ClaimV1, ClaimV2
 

@@ -7,19 +7,15 @@
 - a ``consumers:`` entry that starts with a service's name (``outreach (TCM tasks)``, ``admissions
   worker``) names that service's worker; other entries (``dashboards``, ``hospitalist inbox
   (admissions api)``) are readers outside the services' workers. For every service the topics
-  its worker consumes must equal the topics whose entries name it. A converted service's topics
-  come from its ``routes.py`` table (``ROUTES``, a ``shared.routing.Routes``); a service with a
-  table of its own in ``routes.py`` (portal, until it moves to the shared one) from its
-  ``TOPICS``; a service not converted yet from the topics its ``agents.py`` hands to
-  ``consume(...)`` — the test says which services are not on the shared table yet;
-- a converted service spells no topic name in its code (it uses ``shared.topics``).
+  its worker consumes must equal the topics whose entries name it; they come from its
+  ``routes.py`` table (``ROUTES``, a ``shared.routing.Routes``), which every service has;
+- a service spells no topic name in its code (it uses ``shared.topics``).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
-import warnings
 from pathlib import Path
 
 from shared import topics
@@ -42,78 +38,15 @@ def service_names() -> list[str]:
 
 
 def converted(service: str) -> Routes | None:
-    """The service's shared routes table, or None when it has none (yet)."""
+    """The service's shared routes table, or None when it has none."""
     if not (SERVICES / service / "routes.py").exists():
         return None
     routes = getattr(importlib.import_module(f"services.{service}.routes"), "ROUTES", None)
     return routes if isinstance(routes, Routes) else None
 
 
-def own_table(service: str) -> set[str] | None:
-    """The TOPICS of a routes.py that is not (yet) a shared.routing table."""
-    if converted(service) is not None or not (SERVICES / service / "routes.py").exists():
-        return None
-    topics_ = getattr(importlib.import_module(f"services.{service}.routes"), "TOPICS", None)
-    assert topics_, f"services/{service}/routes.py declares neither a shared.routing.Routes ROUTES nor TOPICS"
-    return set(topics_)
-
-
-def _literal_topics(node: ast.AST, names: dict[str, ast.AST], module_dir: Path) -> set[str]:
-    """Topic names in a list/tuple of shared.topics constants, string literals, or a name bound to one."""
-    if isinstance(node, (ast.List, ast.Tuple)):
-        out: set[str] = set()
-        for elt in node.elts:
-            out |= _literal_topics(elt, names, module_dir)
-        return out
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return {node.value}
-    if isinstance(node, ast.Name):
-        if node.id in CONSTANTS:
-            return {CONSTANTS[node.id]}
-        if node.id in names:
-            return _literal_topics(names[node.id], names, module_dir)
-    if isinstance(node, ast.Attribute) and node.attr in CONSTANTS:
-        return {CONSTANTS[node.attr]}
-    raise AssertionError(f"cannot read the topics of {ast.dump(node)} in {module_dir}")
-
-
-def _bindings(path: Path) -> tuple[ast.Module, dict[str, ast.AST]]:
-    """A module's tree and its module-level names bound to a value, following ``from .x import NAME``."""
-    tree = ast.parse(path.read_text())
-    names: dict[str, ast.AST] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    names[target.id] = stmt.value
-        elif isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module:
-            sibling = path.parent / f"{stmt.module}.py"
-            if sibling.exists():
-                _, theirs = _bindings(sibling)
-                for alias in stmt.names:
-                    if alias.name in theirs:
-                        names[alias.asname or alias.name] = theirs[alias.name]
-    return tree, names
-
-
-def declared_in_agents(service: str) -> set[str]:
-    """The topics an unconverted service's ``agents.py`` passes to ``consume(app, settings, TOPICS, ...)``."""
-    path = SERVICES / service / "agents.py"
-    assert path.exists(), f"services/{service} has neither routes.py nor agents.py: nothing says what it consumes"
-    tree, names = _bindings(path)
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "consume" and len(node.args) >= 3:
-            found |= _literal_topics(node.args[2], names, path)
-    return found
-
-
 def consumed_by(service: str) -> set[str]:
-    routes = converted(service)
-    if routes is not None:
-        return set(routes.topics())
-    own = own_table(service)
-    return own if own is not None else declared_in_agents(service)
+    return set(converted(service).topics())
 
 
 def registry_consumers(service: str) -> set[str]:
@@ -142,28 +75,21 @@ def test_the_registry_consumers_match_what_every_service_consumes():
     assert not mismatches, mismatches
 
 
-def test_which_services_still_declare_their_topics_outside_a_routes_table():
-    """Tells (as a warning in the summary) which services are not converted yet; each must still
-    declare readable topics in its agents.py, and each converted one has a non-empty table."""
-    unconverted = [s for s in service_names() if converted(s) is None]
-    how = {s: "its own routes.py TOPICS" if own_table(s) is not None else "agents.py" for s in unconverted}
-    for service in unconverted:
-        assert consumed_by(service), service
-    for service in set(service_names()) - set(unconverted):
-        assert converted(service).routes
-    if unconverted:
-        warnings.warn(UserWarning("services not on the shared routes table yet (topics read from): "
-                                  + ", ".join(f"{s} ({how[s]})" for s in unconverted)), stacklevel=1)
+def test_every_service_is_on_the_shared_routes_table():
+    """Each service's worker consumes through a non-empty ``shared.routing.Routes`` in its
+    ``routes.py`` (no topics declared anywhere else)."""
+    missing = [s for s in service_names() if converted(s) is None]
+    assert not missing, f"services without a shared routes table: {missing}"
+    for service in service_names():
+        assert converted(service).routes, service
 
 
-def test_a_converted_service_spells_no_topic_name():
+def test_a_service_spells_no_topic_name():
     """(A consumer's name may equal a topic's: outreach's consumer has been ``outreach.tasks``
     since before the routes table, and its ``processed_events`` rows carry that name.)"""
     names = set(source_topics()) | {n + DLQ_SUFFIX for n in source_topics()}
     spelled = {}
     for service in service_names():
-        if converted(service) is None:
-            continue
         for path in sorted((SERVICES / service).rglob("*.py")):
             tree = ast.parse(path.read_text())
             consumer_names = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
@@ -172,15 +98,6 @@ def test_a_converted_service_spells_no_topic_name():
                 if isinstance(node, ast.Constant) and node.value in names and id(node) not in consumer_names:
                     spelled.setdefault(str(path.relative_to(REPO)), []).append(node.value)
     assert not spelled, spelled
-
-
-def test_the_declared_list_reader_reads_what_the_unconverted_services_hand_to_consume():
-    # Pin the reader on today's declarations so a change in their form fails loudly here.
-    for service in service_names():
-        if converted(service) is None and own_table(service) is None:
-            assert declared_in_agents(service) <= set(source_topics()), service
-    if "admissions" in service_names() and converted("admissions") is None:
-        assert declared_in_agents("admissions") == {topics.ROSTER, topics.ADT}
 
 
 def test_every_producer_and_consumer_entry_is_whole():

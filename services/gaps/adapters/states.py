@@ -1,17 +1,17 @@
-"""Load and save what an evaluation needs, for many members at once (a few queries per batch).
+"""Load and save what an evaluation needs, for many members at once (a few queries per batch);
+the SQL half of ``repositories.py``.
 
-``load_states(session, member_ids, period_start)`` → ``{member_id: MemberState}`` with the
-roster snapshot, every claim version, the care transitions and the stored gaps of the period.
+``load_states(session, member_ids, period_start)`` → ``{member_id: app.ports.MemberState}`` with
+the roster snapshot, every claim version, the care transitions and the stored gaps of the period.
 ``lock_members`` serializes the evaluations of the same members across processes on
 PostgreSQL (``SELECT ... FOR UPDATE`` in member-id order; SQLite locks the whole database on
-write anyway).
+write anyway). ``bulk_upsert`` / ``bulk_insert_ignore`` write many rows in a few statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 import json
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
@@ -20,40 +20,22 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from shared.chunks import chunks
 from shared.db import insert_ignore, upsert
 from shared.events import CareTransitionCancelledV1, CareTransitionV1
 
-from .domain import Member, StoredGap
-from .store import (
-    StoredClaim, metadata, claim_from_row, claim_versions, gaps, member_from_row, members, stored_gap_from_row,
-    transition_events,
-)
+from ..app.ports import MemberState, Span
+from .rows import claim_from_row, member_from_row, stored_gap_from_row
+from .tables import claim_versions, gaps, members, metadata, transition_events
 
-CHUNK = 1000
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-@dataclass
-class MemberState:
-    member: Member | None = None
-    claims: list[StoredClaim] = field(default_factory=list)
-    transitions: list[Any] = field(default_factory=list)
-    gaps: dict[str, StoredGap] = field(default_factory=dict)
-    gap_evidence: dict[str, str] = field(default_factory=dict)  # gap key → stored evidence JSON
-
-
-Span = tuple[str, str]  # (first, last) member id of a run of the roster, in the database's own order
+CHUNK = 1000  # member ids per query
 
 
 def lock_members(session: Session, member_ids: Iterable[str], *, span: Span | None = None) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     ids = sorted(set(member_ids))
-    parts = [ids] if span is not None else list(chunks(ids))
+    parts = [ids] if span is not None else list(chunks(ids, CHUNK))
     for part in parts:
         if part:
             session.execute(select(members.c.member_id).where(_members_in(members.c.member_id, part, "postgresql",
@@ -88,7 +70,7 @@ def load_states(session: Session, member_ids: Iterable[str], period_start: date,
     ids = sorted(set(member_ids))
     states: dict[str, MemberState] = {m: MemberState() for m in ids}
     dialect = session.get_bind().dialect.name
-    for part in ([ids] if span is not None else chunks(ids)):
+    for part in ([ids] if span is not None else chunks(ids, CHUNK)):
         if not part:
             continue
 
@@ -181,6 +163,3 @@ def bulk_insert_ignore(session: Session, table, rows: Sequence[dict]) -> None:
     """``shared.db.insert_ignore`` the same way (see ``bulk_upsert``)."""
     _write(session, table, rows, (), False)
 
-
-def write_gap_rows(session: Session, rows: list[dict]) -> None:
-    bulk_upsert(session, gaps, rows, ["member_id", "gap_key"])

@@ -15,6 +15,7 @@ Resource ids are uuid5 of the gap keys, so the same gaps give the same ids.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.patient import Patient
 
-from .store import evidence_from_json
+from ..domain import EvidenceItem
 
 DEQM = "http://hl7.org/fhir/us/davinci-deqm"
 PROFILE_BUNDLE = f"{DEQM}/StructureDefinition/gaps-bundle-deqm"
@@ -85,9 +86,9 @@ def _populations(measure_id: str, status: str) -> list[dict[str, Any]]:
             for code, flag in counts]
 
 
-def _evidence_concepts(evidence_text: str) -> list[dict[str, Any]]:
+def _evidence_concepts(evidence: Iterable[EvidenceItem]) -> list[dict[str, Any]]:
     out = []
-    for e in evidence_from_json(evidence_text):
+    for e in evidence:
         coding: dict[str, Any] = {"code": e.code}
         system = _CODE_SYSTEMS.get(e.code_system)
         if system:
@@ -103,9 +104,11 @@ def _evidence_concepts(evidence_text: str) -> list[dict[str, Any]]:
     return out
 
 
-def care_gaps_bundle(member_row, body: dict[str, Any], gap_rows: list, *, measure_base: str, now: datetime,
+def care_gaps_bundle(member_row, body: Mapping[str, Any], gap_rows: list, *, measure_base: str, now: datetime,
                      statuses: tuple[str, ...] = ("open-gap", "closed-gap")) -> dict[str, Any]:
-    """The validated document bundle (as JSON-ready dict) for one member."""
+    """The validated document bundle (as JSON-ready dict) for one member: ``member_row`` an
+    ``app.ports.MemberView`` (member id, sex, birth date), ``body`` their names (``given_name``,
+    ``family_name``), ``gap_rows`` ``app.ports.GapView``s (evidence as ``domain.EvidenceItem``)."""
     member_id = member_row.member_id
     patient_id = _rid("patient", member_id)
     org_id = _rid("organization", "ccp-gaps")

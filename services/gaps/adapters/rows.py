@@ -1,132 +1,32 @@
-"""Gaps tables (one MetaData) and the row <-> domain mappings.
+"""Rows of the gaps tables (``tables.py``) <-> the domain and the events.
 
-- ``members``: the latest roster snapshot per member (event time decides which is latest);
-  the body is kept whole so a full roster load can term a member by re-emitting it.
-- ``claim_versions``: every claim version received (original, replacement, void), with the
-  few fields the measure engine reads in a compact JSON (``facts``): the claim book is
-  rebuilt from these rows, so a void or a replacement is applied by recomputing, never by
-  editing a stored result.
-- ``transition_events``: care transitions and their cancels (follow-up after discharge).
-- ``gaps``: one row per gap (member, measure, period [, discharge]) with the status, the
-  reason, the evidence and the attribution last announced.
-- ``ingest_loads``: every file / API load and its report (a re-sent claims file is found by
-  its SHA-256).
-- ``maintenance_runs``: which day the daily re-evaluation last ran.
-- ``processed_events`` and ``audit_log`` from ``shared``.
-
-Free text goes to ``Text`` columns so an over-long value never becomes a database error.
+Roster snapshots are kept whole (``body``, without the envelope) with a hash that tells a changed
+member from an unchanged one; a claim version keeps the few fields the measure engine reads as a
+compact JSON (``facts``), read back without pydantic (``StoredClaim``); a gap row keeps its
+evidence as JSON in the fields of ``domain.EvidenceItem``. ``storable`` refuses a row with a NUL
+character (PostgreSQL refuses it in text) as bad input before any statement writes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column, Date, Index, Integer, MetaData, String, Table, Text,
-)
+from shared.errors import InvalidEvent
 
-from shared.audit import audit_table
-from shared.db import UtcDateTime, processed_events_table
-
-from .domain import EvidenceItem, MeasureResult, Member, StoredGap
-
-metadata = MetaData()
+from ..domain import EvidenceItem, MeasureResult, Member, StoredGap
 
 
-members = Table(
-    "members", metadata,
-    Column("member_id", String(64), primary_key=True),
-    Column("event_id", String(36), nullable=False),
-    Column("occurred_at", UtcDateTime, nullable=False),
-    Column("status", String(8), nullable=False),
-    Column("birth_date", Date, nullable=False),
-    Column("sex", String(1), nullable=False),
-    Column("pcp_practice_id", String(64), nullable=False),
-    Column("contract_id", String(64), nullable=False),
-    Column("pod", String(64), nullable=True),
-    Column("body", Text, nullable=False),
-    Column("body_hash", String(64), nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_members_status", "status"),
-)
-
-claim_versions = Table(
-    "claim_versions", metadata,
-    # (member, event): one index serves both the dedupe (ON CONFLICT) and the per-member reads.
-    Column("member_id", String(64), primary_key=True),
-    Column("event_id", String(36), primary_key=True),
-    Column("claim_id", String(64), nullable=False),
-    Column("frequency_code", String(1), nullable=False),
-    Column("original_claim_id", String(64), nullable=True),
-    Column("occurred_at", UtcDateTime, nullable=False),
-    Column("claim_type", String(16), nullable=False),
-    Column("line_count", Integer, nullable=False),
-    Column("facts", Text, nullable=False),
-    Column("source_file", Text, nullable=True),
-)
-
-transition_events = Table(
-    "transition_events", metadata,
-    Column("member_id", String(64), primary_key=True),
-    Column("event_id", String(36), primary_key=True),
-    Column("transition_id", String(36), nullable=False),
-    Column("event_type", String(40), nullable=False),
-    Column("occurred_at", UtcDateTime, nullable=False),
-    Column("body", Text, nullable=False),
-)
-
-gaps = Table(
-    "gaps", metadata,
-    Column("member_id", String(64), primary_key=True),
-    Column("gap_key", String(200), primary_key=True),
-    Column("measure_id", String(16), nullable=False),
-    Column("measure_version", String(64), nullable=False),
-    Column("period_start", Date, nullable=False),
-    Column("period_end", Date, nullable=False),
-    Column("instance_id", String(64), nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("evidence", Text, nullable=False),
-    Column("due_date", Date, nullable=True),
-    Column("lapses_on", Date, nullable=True),
-    Column("practice_id", String(64), nullable=False),
-    Column("contract_id", String(64), nullable=False),
-    Column("cause_event_id", String(36), nullable=True),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_gaps_rates", "period_start", "measure_id", "status"),
-)
-
-ingest_loads = Table(
-    "ingest_loads", metadata,
-    Column("load_id", String(64), primary_key=True),
-    Column("kind", String(16), nullable=False),  # roster | claims
-    Column("format", String(8), nullable=False),  # csv | x12 | json
-    Column("mode", String(8), nullable=False),  # full | partial (rosters); - (claims)
-    Column("file_name", Text, nullable=True),
-    Column("sha256", String(64), nullable=True),
-    Column("status", String(16), nullable=False),  # running | done | failed
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("finished_at", UtcDateTime, nullable=True),
-    Column("accepted", Integer, nullable=False, default=0),
-    Column("rejected", Integer, nullable=False, default=0),
-    Column("lines", Integer, nullable=False, default=0),
-    Column("report", Text, nullable=True),
-    Index("ix_ingest_loads_sha", "kind", "sha256"),
-)
-
-maintenance_runs = Table(
-    "maintenance_runs", metadata,
-    Column("job", String(64), primary_key=True),
-    Column("last_day", Date, nullable=False),
-    Column("finished_at", UtcDateTime, nullable=True),
-)
-
-processed = processed_events_table(metadata)
-audit = audit_table(metadata)
+def storable(row: dict, what: str) -> dict:
+    """The row, or ``InvalidEvent`` when a text holds a NUL character: PostgreSQL refuses it, and
+    a refusal the consumer takes for a passing database error would be retried forever."""
+    for value in row.values():
+        if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+            raise InvalidEvent(f"the {what} contains a NUL character, which the database cannot store")
+    return row
 
 
 # ---------------------------------------------------------------------------- roster rows
@@ -211,6 +111,11 @@ def _day(text: str | None) -> date | None:
     return _fromiso(text) if text else None
 
 
+def transition_row(event) -> dict[str, Any]:
+    return {"event_id": str(event.event_id), "member_id": event.member_id, "transition_id": str(event.transition_id),
+            "event_type": event.event_type, "occurred_at": event.occurred_at, "body": event.model_dump_json()}
+
+
 def claim_row(event) -> dict[str, Any]:
     facts = {
         "t": event.claim_type, "pos": event.place_of_service, "tob": event.type_of_bill,
@@ -242,7 +147,7 @@ def _stamps(event) -> list | None:
 
 def claim_from_row(row) -> StoredClaim:
     """From a row of event_id, member_id, claim_id, frequency_code, original_claim_id,
-    occurred_at, facts (``member_state.load_states``), read by position."""
+    occurred_at, facts (``states.load_states``), read by position."""
     event_id, _member, claim_id, frequency, original, occurred_at, facts = row
     f = json.loads(facts)
     seq, adj, rcv, sub = f.get("v") or (None, None, None, None)
@@ -258,21 +163,23 @@ def claim_from_row(row) -> StoredClaim:
 def stored_gap_from_row(row) -> StoredGap:
     """From a row of ``gaps`` columns in the order gap_key, member_id, measure_id, period_start,
     status, practice_id, contract_id, instance_id, reason, measure_version, period_end, due_date
-    (``member_state._GAP_COLUMNS``); read by position, a few hundred thousand times a backfill."""
+    (``states._GAP_COLUMNS``); read by position, a few hundred thousand times a backfill."""
     key, _member, measure, start, status, practice, contract, instance, reason, version, end, due = row[:12]
     return StoredGap(key, measure, start, status, practice, contract, instance, reason, version, end, due)
 
 
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(EvidenceItem))
+
+
 def evidence_json(items) -> str:
-    return json.dumps([{"code": e.code, "code_system": e.code_system, "date": e.date.isoformat(),
-                        "claim_id": e.claim_id, "value": e.value, "description": e.description} for e in items],
-                      separators=(",", ":"))
+    """``domain.EvidenceItem``s as the ``gaps.evidence`` column keeps them (its fields, dates ISO)."""
+    return json.dumps([{name: getattr(e, name) for name in _EVIDENCE_FIELDS} for e in items],
+                      separators=(",", ":"), default=date.isoformat)
 
 
-def evidence_from_json(text: str) -> list[EvidenceItem]:
-    return [EvidenceItem(code=e["code"], code_system=e["code_system"], date=date.fromisoformat(e["date"]),
-                         claim_id=e.get("claim_id"), value=e.get("value"), description=e.get("description"))
-            for e in json.loads(text or "[]")]
+def evidence_from_json(text: str) -> tuple[EvidenceItem, ...]:
+    return tuple(EvidenceItem(**{**{k: e.get(k) for k in _EVIDENCE_FIELDS}, "date": date.fromisoformat(e["date"])})
+                 for e in json.loads(text or "[]"))
 
 
 def gap_row(member_id: str, gap: StoredGap, result: MeasureResult | None, previous_evidence: str | None,
