@@ -1,5 +1,5 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
-imports no service, outreach's, admissions', risk's, portal's and billing's layers (entry points > web | routes | adapters > app >
+imports no service, outreach's, admissions', risk's, portal's, billing's and intake's layers (entry points > web | routes | adapters > app >
 domain; admissions' mllp/ intake beside its entry points, without database, Kafka or web imports),
 pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
 what tightens as each remaining service moves to the shape.
@@ -46,7 +46,11 @@ def test_the_import_contracts_are_kept():
                  "billing: entry points on top, then web | routes | adapters, then app, then domain",
                  "billing domain imports no I/O library and no I/O part of shared/",
                  "billing use cases import no I/O library (no SQL, no Kafka, no HTTP)",
-                 "billing API process imports no faust (nor the worker's wiring)"):
+                 "billing API process imports no faust (nor the worker's wiring)",
+                 "intake: entry points on top, then web | adapters, then app, then domain",
+                 "intake domain imports no I/O library and no I/O part of shared/",
+                 "intake use cases import no I/O library (no SQL, no Kafka, no HTTP)",
+                 "intake API process imports no faust (intake has no worker)"):
         assert "".join(f"{name} KEPT".split()) in report, name
     assert "ignored imports" not in out.stdout  # no contract holds only by listing its exceptions
 
@@ -85,3 +89,15 @@ def test_a_billing_page_reaching_the_adapters_or_the_worker_breaks_the_contracts
     assert out.returncode != 0
     assert "services.billing.web._contract_probe -> services.billing.worker" in out.stdout
     assert "services.billing.web is not allowed to import services.billing.adapters" in out.stdout
+
+
+def test_an_intake_use_case_writing_sql_or_reaching_the_adapters_breaks_the_contracts():
+    probe = REPO / "services" / "intake" / "app" / "_contract_probe.py"
+    probe.write_text("import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
+    try:
+        out = lint(REPO / ".importlinter")
+    finally:
+        probe.unlink()
+    assert out.returncode != 0
+    assert "services.intake.app._contract_probe -> sqlalchemy" in out.stdout
+    assert "services.intake.app._contract_probe -> services.intake.adapters" in out.stdout
