@@ -33,11 +33,14 @@ def members_with_corrections(links: Mapping[str, list[ClaimLink]]) -> list[str]:
 
 def held_corrections(links: Mapping[str, list[ClaimLink]], before: Mapping[str, Iterable[ClaimLink]]) -> list[ClaimLink]:
     """This file's corrections (``links``, per member) whose original is in neither the file nor
-    ``before`` (the versions loaded earlier, per member)."""
+    ``before`` (the versions loaded earlier, per member). ``before`` may hold this file's own
+    versions too (recorded as the broker confirmed them): the file's copies, with their
+    positions, are the ones named."""
     held: list[ClaimLink] = []
     for mid in members_with_corrections(links):
         mine = {x.event_id for x in links[mid]}
-        for fam in families([*before.get(mid, ()), *links[mid]]):
+        earlier = [x for x in before.get(mid, ()) if x.event_id not in mine]
+        for fam in families([*earlier, *links[mid]]):
             if fam.held:
                 held.extend(v for v in fam.versions if v.event_id in mine)
     return held
