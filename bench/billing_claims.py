@@ -9,7 +9,7 @@ start), waits until it is applied, then produces the claims (each ``--lines`` pa
 5 % cardiac codes, every 10th a replacement and every 20th a void of an earlier claim) and
 measures until the worker has applied all of them: claim lines per second, and the time
 from a claim's production to its ledger entries (p50/p95/p99 over the entries' recorded_at).
-Data is generated inline (carectl/synth writes files — 837/CSV — that the gaps ingest turns
+Data is generated inline (carectl/synth writes files — 837/CSV — that the intake loads turn
 into events; billing's bench feeds events directly). Prints figures; asserts nothing.
 """
 

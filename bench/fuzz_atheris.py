@@ -88,13 +88,13 @@ def _checker(target: str):
 
         return lambda data: check_837(data.decode("latin-1"))
     if target in ("claims_csv", "roster_csv"):
-        from services.gaps.ingest import iter_claims_csv, iter_roster_csv
+        from services.intake.domain import iter_claims_csv, iter_roster_csv
         from tests.fuzz.test_claim_and_roster_files import check_csv
 
         parse = iter_claims_csv if target == "claims_csv" else iter_roster_csv
         return lambda data: check_csv(parse, data.decode("utf-8", "replace"))
     if target == "claims_json":
-        from services.gaps.ingest import iter_claims_json
+        from services.intake.domain import iter_claims_json
 
         def claims_json(data: bytes) -> None:
             out = list(iter_claims_json(io.StringIO(data.decode("utf-8", "replace"), newline="")))

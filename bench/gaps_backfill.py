@@ -1,15 +1,15 @@
-"""Benchmark: claims backfill through ingest → gaps worker on PostgreSQL, a full re-evaluation,
-and the worker's peak RSS.
+"""Benchmark: claims backfill through intake's loads → gaps worker on PostgreSQL, a full
+re-evaluation, and the worker's peak RSS.
 
 Real path, loopback only: the local Kafka broker (deploy/kafka/kafkactl.py) and PostgreSQL
-(deploy/postgres/pgctl.py), a fresh topic prefix and database, the gaps worker as its own
-process (``python -m services.gaps worker``). Data from the synthetic population generator
+(deploy/postgres/pgctl.py), a fresh topic prefix and database (intake in a schema of its own),
+the gaps worker as its own process (``python -m services.gaps worker``). Data from the synthetic population generator
 (``carectl.synth``): its roster.csv and its 837P/837I files (prior-years history first, then the
 weekly deliveries in order).
 
-1. the roster is loaded with ``python -m services.gaps load-roster`` (a subprocess) and the
+1. the roster is loaded with ``python -m services.intake load-roster`` (a subprocess) and the
    worker's first evaluation of every member is waited for;
-2. backfill: every claims file through ``services.gaps.loads.load_claims`` (the code path of
+2. backfill: every claims file through ``services.intake.app.load_claims`` (the code path of
    ``load-claims``, in this process so ~100 files do not pay ~100 interpreter starts), timed
    from the first file until the worker has applied the last claim;
 3. ``python -m services.gaps reevaluate --all`` (a subprocess) - load, evaluate, write;
@@ -154,8 +154,11 @@ def main() -> None:
 
     from shared.kafka import EventProducer, delete_topics, ensure_topics
     from shared.topics import all_topics
-    from services.gaps.loads import LoadContext, load_claims
+    from carectl.processes import with_schema
     from services.gaps.settings import GapsSettings
+    from services.intake.adapters.wiring import database, load_context
+    from services.intake.app import load_claims
+    from services.intake.settings import IntakeSettings
 
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     dbname = f"bench_gaps_{uuid.uuid4().hex[:8]}"
@@ -169,6 +172,10 @@ def main() -> None:
                EVALUATION_DATE="2026-12-31", DAILY_REEVALUATION="false", WORKER_PORT="18921", LOG_LEVEL="WARNING")
     settings = GapsSettings(kafka_bootstrap="127.0.0.1:9092", topic_prefix=prefix, database_url=db_url,
                             var_dir=var_dir, measurement_year=2026, reports_dir=var_dir / "reports")
+    intake_url = with_schema(db_url, "intake")
+    intake_env = {**env, "DATABASE_URL": intake_url}
+    intake = IntakeSettings(kafka_bootstrap="127.0.0.1:9092", topic_prefix=prefix, database_url=intake_url,
+                            var_dir=var_dir, reports_dir=var_dir / "reports")
     specs = all_topics()
     created = ensure_topics(settings, specs)
     engine = create_engine(db_url)
@@ -188,8 +195,8 @@ def main() -> None:
 
         # 1. roster
         t0 = time.perf_counter()
-        r = sh(sys.executable, "-m", "services.gaps", "load-roster", str(data / "roster.csv"), "--json",
-               "--no-progress", env=env, check=False)
+        r = sh(sys.executable, "-m", "services.intake", "load-roster", str(data / "roster.csv"), "--json",
+               "--no-progress", env=intake_env, check=False)
         roster = json.loads(r.stdout)
         t_loaded = time.perf_counter() - t0
         n_members = roster["accepted"]
@@ -200,10 +207,9 @@ def main() -> None:
               f"{t_roster:.1f}s ({n_members / t_roster:,.0f} members/s end to end)")
 
         # 2. claims backfill
-        producer = EventProducer(settings, client_id="bench-gaps-ingest")
-        from services.gaps.adapters.database import open_database
-
-        ctx = LoadContext(settings, open_database(settings), producer)
+        producer = EventProducer(intake, client_id="bench-intake-load")
+        intake_db = database(intake)
+        ctx = load_context(intake, intake_db, producer)
         claims = lines = rejected = 0
         t0 = time.perf_counter()
         for f in files:
@@ -213,6 +219,7 @@ def main() -> None:
             rejected += rep.rejected
         t_ingest = time.perf_counter() - t0
         producer.close()
+        intake_db.dispose()
         print(f"ingest: {len(files)} files, {claims:,} claims, {lines:,} lines ({rejected} rejected) produced in "
               f"{t_ingest:.1f}s = {lines / t_ingest:,.0f} lines/s (parse + produce, acks=all)")
         expect = claims

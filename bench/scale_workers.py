@@ -1,12 +1,12 @@
 """Benchmark: how the workers scale out, and what one process needs (the capacity model's inputs).
 
-1. claims backfill lines/s through ingest -> gaps worker(s) with 1, 2 and 4 worker processes in
+1. claims backfill lines/s through intake -> gaps worker(s) with 1, 2 and 4 worker processes in
    one consumer group (``bench/gaps_backfill.py --workers K``, PostgreSQL, 6 partitions);
 2. ADT alerts/s: a backlog of admissions (the synthetic population's ADT, as the gateway maps it,
    produced straight onto adt.events) drained by 1, 2 and 4 admissions workers; figures: ADT
    events/s and alerts/s, and per worker;
 3. peak RSS (VmHWM) of every platform process after a 2,000-member feed (roster, 837 files through
-   the gaps API, ADT over MLLP): the requests/limits of the Kubernetes manifests come from these.
+   the intake API, ADT over MLLP): the requests/limits of the Kubernetes manifests come from these.
 
 On a 2-core machine shared with the broker, PostgreSQL and the feed, more workers stop helping
 once the cores are busy: the figures say where. The load average is printed beside them; run
@@ -148,7 +148,7 @@ def process_rss(members: int, bootstrap: str, server_url: str) -> dict[str, floa
                              log_level="WARNING")
     try:
         platform.start()
-        api = platform.url(8020)
+        api = platform.url(8090)
         feeds.load_roster(api, pop / "roster.csv")
         tally, adt = feeds.FileTally(), feeds.AdtTally()
 

@@ -1,9 +1,9 @@
-"""Micro benchmark: the gaps 837 parser (pyx12 segment reader + our loop mapping).
+"""Micro benchmark: the intake 837 parser (pyx12 segment reader + our loop mapping).
 
 Writes a synthetic 837P (5010) file to a temporary directory (its own small writer, seeded),
 then prints: pyx12 X12Reader tokenizing alone (segments/s), and iter_837 end to end,
 validated ClaimV1 fields included (claims/s, claim lines/s). Target for the backfill: >= 3,000
-claim lines/s for the whole ingest -> gaps path.
+claim lines/s for the whole intake -> gaps path.
 
     .venv/bin/python bench/x12_parse_micro.py [claims=5000] [lines_per_claim=2]
 """
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pyx12.x12file import X12Reader  # noqa: E402
 
-from services.gaps.ingest import ParsedClaim, iter_837  # noqa: E402
+from services.intake.domain import ParsedClaim, iter_837  # noqa: E402
 
 CODES = ["99213", "99214", "3044F", "3074F", "3078F", "82274", "77067", "45378", "80053", "36415"]
 

@@ -36,8 +36,8 @@ pg_app = typer.Typer(help="The local PostgreSQL cluster (Debian packages).", no_
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(pg_app, name="pg")
 dlq_app = typer.Typer(help="Dead letters: list them with their reasons, replay them after a fix.", no_args_is_help=True)
-roster_app = typer.Typer(help="Roster files (gaps service ingest).", no_args_is_help=True)
-claims_app = typer.Typer(help="Claims files: X12 837P/837I, CSV, JSON (gaps service ingest).", no_args_is_help=True)
+roster_app = typer.Typer(help="Roster files (intake service loads).", no_args_is_help=True)
+claims_app = typer.Typer(help="Claims files: X12 837P/837I, CSV, JSON (intake service loads).", no_args_is_help=True)
 hl7_app = typer.Typer(help="HL7 v2 over MLLP.", no_args_is_help=True)
 month_app = typer.Typer(help="Billing months.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
@@ -186,13 +186,13 @@ def _service_cli(service: str, *args: str) -> None:
 @roster_app.command("load")
 def roster_load(file: Path, full: Annotated[bool, typer.Option(help="members absent from the file are termed")] = False) -> None:
     """Load a roster CSV into members.roster (report: accepted, rejected with line and reason)."""
-    _service_cli("gaps", "load-roster", str(file), *(["--full"] if full else []))
+    _service_cli("intake", "load-roster", str(file), *(["--full"] if full else []))
 
 
 @claims_app.command("load")
 def claims_load(file: Path, validate: Annotated[bool, typer.Option(help="full X12 validation with a 999")] = False) -> None:
     """Load an 837P/837I, claims CSV or JSON file into claims.events (per-file report)."""
-    _service_cli("gaps", "load-claims", str(file), *(["--validate"] if validate else []))
+    _service_cli("intake", "load-claims", str(file), *(["--validate"] if validate else []))
 
 
 @month_app.command("close")

@@ -3,8 +3,9 @@
 1. a population (5,000 members by default) is generated once into ``var/demo/population``
    (deterministic: the same seed gives the same files; reused on the next run);
 2. its timeline is replayed with simulated time compressed (a month in a few minutes):
-   roster files through the gaps service's roster ingest, claims files (X12 837P/837I)
-   through its claims ingest, ADT messages over MLLP to the admissions listener;
+   roster files and claims files (X12 837P/837I) through the intake service's loads (its CLI,
+   ``python -m services.intake load-roster / load-claims``), ADT messages over MLLP to the
+   admissions listener;
 3. progress is kept in ``var/demo/progress.json``: running the demo again resumes where it
    stopped (``--reset`` starts from an empty platform instead). Re-sending something already
    accepted is harmless: ingest ids are deterministic and every consumer dedupes.
@@ -196,7 +197,7 @@ async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
                     yield it.data.message
                 elif it.kind == "roster":
                     rc, text = await asyncio.to_thread(
-                        _service_cli, opts, "gaps", "load-roster", str(it.data.path), *(["--full"] if it.data.full else []))
+                        _service_cli, opts, "intake", "load-roster", str(it.data.path), *(["--full"] if it.data.full else []))
                     tally["roster_files"] += rc == 0
                     tally["ingest_failures"] += rc != 0
                     if rc != 0:
@@ -208,7 +209,7 @@ async def stream(opts: DemoOptions, manifest: dict, console: Console) -> dict:
                     for path in (batch.path_837p, batch.path_837i):
                         if path is None:
                             continue
-                        rc, text = await asyncio.to_thread(_service_cli, opts, "gaps", "load-claims", str(path))
+                        rc, text = await asyncio.to_thread(_service_cli, opts, "intake", "load-claims", str(path))
                         ok &= rc == 0
                         if rc != 0:
                             console.print(f"[red]claims load failed[/red]: {text.strip().splitlines()[-1] if text.strip() else rc}")
@@ -243,6 +244,7 @@ def where_to_look(console: Console, processes, *, port_offset: int = 0, var_dir:
     console.print(f"                     FHIR: {url(8080, '/fhir/metadata')}  (Patient/<id>/$everything once signed in)")
     console.print(f"  API docs           {url(8010, '/docs')}  (admissions)   {url(8020, '/docs')}  (gaps)")
     console.print(f"                     {url(8030, '/docs')}  (outreach)     {url(8040, '/docs')}  (billing)")
+    console.print(f"                     {url(8090, '/docs')}  (intake: roster and claims loads)")
     console.print(f"  extended hours     {url(8070, '/ops/extended-hours')}  (supervisors: dev-supervisor-east; "
                   f"risk API {url(8070, '/docs')})")
     console.print("                     API keys: dev-admin, dev-ops, dev-hospitalist-hg-north, ... (deploy/users.dev.yaml)")

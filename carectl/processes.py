@@ -121,6 +121,7 @@ PROCESSES: tuple[ProcSpec, ...] = (
     ProcSpec("portal", "api", 8080),
     ProcSpec("risk", "worker", 8071),
     ProcSpec("risk", "api", 8070),
+    ProcSpec("intake", "api", 8090),  # roster and claims loads (no worker: it consumes no topic)
     ProcSpec("ops", "lag-exporter", 8050, {"LAG_EXPORTER_PORT": "8050"}, module="carectl.lag_exporter",
              health_path="/metrics"),
 )

@@ -3,6 +3,8 @@
 Each service authenticates as its own user (``ccp-<service>``) and may:
 
 - write (and describe) the topics it writes;
+- write the ``.dlq`` twins of the topics whose ``rejects`` name it (intake dead-letters the input
+  rows and claims it refused to write);
 - read (and describe) the topics it reads, and write their ``.dlq`` twins (a consumer dead-letters
   what it cannot apply);
 - use the consumer groups named ``<prefix>ccp-<service>-`` (its worker's group, the admissions
@@ -57,6 +59,8 @@ def acls_for(service: str, prefix: str = "") -> list[Acl]:
             ops.setdefault(spec.name, set()).update({"write", "describe"})
         if service in spec.readers:
             ops.setdefault(spec.name, set()).update({"read", "describe"})
+            ops.setdefault(spec.dlq, set()).update({"write", "describe"})
+        if service in spec.rejects:
             ops.setdefault(spec.dlq, set()).update({"write", "describe"})
     out = [Acl("topic", prefix + name, "literal", tuple(sorted(o))) for name, o in sorted(ops.items())]
     out.append(Acl("group", f"{prefix}ccp-{service}-", "prefixed", ("describe", "read")))

@@ -45,8 +45,9 @@ class TopicSpec:
     consumers: tuple[str, ...]
     events: tuple[EventSpec, ...] = field(default_factory=tuple)
     is_dlq: bool = False
-    writers: tuple[str, ...] = ()  # service names (ACLs); a DLQ's writers are its source's readers
+    writers: tuple[str, ...] = ()  # service names (ACLs); a DLQ's writers are its source's readers and rejecters
     readers: tuple[str, ...] = ()
+    rejects: tuple[str, ...] = ()  # services that dead-letter the input they refused to write here (intake)
 
     @property
     def dlq(self) -> str:
@@ -101,6 +102,7 @@ def registry() -> dict[str, TopicSpec]:
             ),
             writers=tuple(t.get("writers", ())),
             readers=tuple(t.get("readers", ())),
+            rejects=tuple(t.get("rejects", ())),
         )
         out[spec.name] = spec
         out[spec.dlq] = TopicSpec(
@@ -112,7 +114,7 @@ def registry() -> dict[str, TopicSpec]:
             producers=("any consumer of " + spec.name,),
             consumers=("operators (ccp dlq list / replay)",),
             is_dlq=True,
-            writers=spec.readers,
+            writers=tuple(dict.fromkeys((*spec.readers, *spec.rejects))),
             readers=(),
         )
     return out

@@ -58,7 +58,7 @@ line(
     p("Admit-to-alert latency p50 / p99", [
         ("histogram_quantile(0.5, sum by (le) (rate(admissions_admit_to_alert_seconds_bucket[5m])))", "p50"),
         ("histogram_quantile(0.99, sum by (le) (rate(admissions_admit_to_alert_seconds_bucket[5m])))", "p99")], "s"),
-    p("Claims ingested", [("sum by (format, outcome) (rate(gaps_claims_ingested_total[5m]))", "{{format}} {{outcome}}")], "reqps"),
+    p("Claims ingested", [("sum by (format, outcome) (rate(intake_claims_ingested_total[5m]))", "{{format}} {{outcome}}")], "reqps"),
     p("Census by facility", [("sum by (facility) (admissions_census)", "{{facility}}")], "short"),
 )
 row("Stream health")

@@ -105,15 +105,16 @@ def platform(kafka_bootstrap, tmp_path_factory):
 def test_admission_discharge_gap_closure_and_statement(platform):
     url, mllp = platform["url"], platform["mllp"]
     gaps, outreach, admissions, billing = url(8020), url(8030), url(8010), url(8040)
+    intake = url(8090)
 
-    # Roster (3 members, moderate tier, MMO-2026) through the gaps service's roster ingest.
-    r = httpx.post(f"{gaps}/roster/files?filename=e2e-roster.csv", content=ROSTER.encode(),
+    # Roster (3 members, moderate tier, MMO-2026) through the intake service's roster load.
+    r = httpx.post(f"{intake}/roster/files?filename=e2e-roster.csv", content=ROSTER.encode(),
                    headers={**ADMIN, "content-type": "text/csv"}, timeout=60)
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 3 and r.json()["rejected"] == 0, r.json()
 
     # An office visit in the period puts the 55-year-old in the colorectal-screening denominator.
-    r = httpx.post(f"{gaps}/claims/files?filename=e2e-visit.837", headers={**ADMIN, "content-type": "text/plain"},
+    r = httpx.post(f"{intake}/claims/files?filename=e2e-visit.837", headers={**ADMIN, "content-type": "text/plain"},
                    content=x12_837p([("E2EVISIT1", "E2E-SCREEN", "99213", "20260310", "Z0000")], 101), timeout=60)
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
@@ -164,7 +165,7 @@ def test_admission_discharge_gap_closure_and_statement(platform):
     assert tcm["due_date"] == "2026-11-10"  # Friday discharge -> Tuesday (Veterans Day is the 11th)
 
     # A colonoscopy claim closes the gap, and the outreach task closes itself naming the evidence.
-    r = httpx.post(f"{gaps}/claims/files?filename=e2e-colonoscopy.837", headers={**ADMIN, "content-type": "text/plain"},
+    r = httpx.post(f"{intake}/claims/files?filename=e2e-colonoscopy.837", headers={**ADMIN, "content-type": "text/plain"},
                    content=x12_837p([("E2ECOLO1", "E2E-SCREEN", "45378", "20261005", "Z1211")], 102), timeout=60)
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
@@ -242,7 +243,7 @@ def test_real_prometheus_scrapes_every_process_and_loads_the_rules(platform, tmp
         # listening on another port than the config says, fails here.
         shipped = {job["job_name"] for job in config["scrape_configs"]}
         n_targets = sum(len(sc["targets"]) for job in config["scrape_configs"] for sc in job["static_configs"])
-        assert {"admissions", "gaps", "outreach", "billing", "notifications", "portal", "risk",
+        assert {"admissions", "gaps", "outreach", "billing", "notifications", "portal", "risk", "intake",
                 "lag-exporter"} <= shipped
         up = wait_for(lambda: (r := query("up")) and len(r) == n_targets and all(x["value"][1] == "1" for x in r)
                       and r, timeout=60, what=f"all {n_targets} targets up")
@@ -250,7 +251,7 @@ def test_real_prometheus_scrapes_every_process_and_loads_the_rules(platform, tmp
         assert jobs == shipped
         for series in ("admissions_messages_total", "admissions_ack_latency_seconds_count",
                        "admissions_admit_to_alert_seconds_count", "ccp_consumer_events_total",
-                       "gaps_claims_ingested_total", "outreach_tasks_open", "billing_accrued_cents",
+                       "intake_claims_ingested_total", "outreach_tasks_open", "billing_accrued_cents",
                        "ccp_consumer_lag"):
             wait_for(lambda s=series: query(s), timeout=30, what=f"series {series}")
         rules = httpx.get(f"{api}/rules", timeout=5).json()["data"]["groups"]

@@ -75,6 +75,10 @@ def settings_for(service: str, *, database_url: str | None, kafka: CommonSetting
         from services.portal.settings import PortalSettings
 
         return PortalSettings(**common)
+    if service == "intake":
+        from services.intake.settings import IntakeSettings
+
+        return IntakeSettings(**common)
     raise ValueError(service)
 
 
@@ -103,6 +107,8 @@ def build_app(service: str, settings: CommonSettings) -> FastAPI:
         return notifications_api(settings, resolver=PublicResolver())  # type: ignore[arg-type]
     elif service == "portal":
         from services.portal.api import create_api
+    elif service == "intake":
+        from services.intake.api import create_api
     else:
         raise ValueError(service)
     return create_api(settings)  # type: ignore[arg-type]

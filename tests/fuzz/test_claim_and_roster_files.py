@@ -16,11 +16,11 @@ import pyx12.errors
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gaps.ingest import (
+from services.intake.domain import (
     ParsedClaim, ParsedRoster, Rejection, iter_837, iter_claims_csv, iter_claims_json, iter_roster_csv,
+    iter_roster_items,
 )
-from services.gaps.ingest.x12_envelope import Tokens
-from services.gaps.loads.roster import iter_roster_items
+from services.intake.domain.x12_envelope import Tokens
 from shared.formats import CLAIM_CSV_COLUMNS, ROSTER_COLUMNS
 
 from .budget import budget

@@ -23,9 +23,9 @@ from tests.support.procs import wait_for
 from tests.support.infra import new_topic_prefix
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("admissions", "gaps", "outreach", "billing")
+SERVICES = ("admissions", "gaps", "outreach", "billing", "intake")
 # Every process the issue asks to kill (the lag exporter is an observer, not on any data path).
-KILLABLE = ("admissions-mllp", "admissions-worker", "admissions-api", "gaps-worker", "gaps-api",
+KILLABLE = ("admissions-mllp", "admissions-worker", "admissions-api", "gaps-worker", "gaps-api", "intake-api",
             "outreach-worker", "outreach-api", "billing-worker", "billing-api")
 WORKERS = {"admissions": "admissions-worker", "gaps": "gaps-worker", "outreach": "outreach-worker",
            "billing": "billing-worker"}

@@ -74,7 +74,7 @@ class CrashRunResult:
             f"ADT over MLLP: sent {a.sent} frames, acknowledged {a.acknowledged} messages (AA), "
             f"NAKed {a.naked} (AE, resent), no answer {a.no_answer} (resent), rejected {a.rejected}, "
             f"never acknowledged {self.not_acknowledged}",
-            f"claims through the gaps API: {self.claims.as_dict()}",
+            f"claims through the intake API: {self.claims.as_dict()}",
             "effects: " + ", ".join(f"{k} {v}" for k, v in self.effects.items()),
             f"duplicates: {self.duplicate_count}"
             + ("" if not self.duplicate_count else f" {[(k, v[:3]) for k, v in self.duplicates.items() if v]}"),
@@ -107,7 +107,7 @@ def schedule(cycles: int, rng: random.Random) -> list[str]:
 
 def short_schedule() -> list[str]:
     """One of each kind: the listener, workers, an API, the broker."""
-    return ["admissions-mllp", "admissions-worker", "gaps-api", BROKER, "outreach-worker", "billing-worker"]
+    return ["admissions-mllp", "admissions-worker", "intake-api", BROKER, "outreach-worker", "billing-worker"]
 
 
 def crash_run(
@@ -140,7 +140,7 @@ def crash_run(
         platform.start()
         result.seconds["platform start"] = time.monotonic() - t0
         log(f"platform up in {result.seconds['platform start']:.0f}s (prefix {platform.prefix})")
-        api = platform.url(8020)
+        api = platform.url(8090)
         roster = feeds.load_roster(api, pop / "roster.csv")
         assert roster["accepted"] > 0 and roster["rejected"] == 0, roster
         # The history claims (prior years' screenings) and the roster are in before the chaos.

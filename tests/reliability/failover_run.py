@@ -1,6 +1,6 @@
 """Broker failover under load: the whole platform on a private three-node cluster (RF 3,
 min.insync.replicas 2, acks=all) takes a steady ADT feed over MLLP and 837 files through the
-gaps API while, in turn,
+intake API while, in turn,
 
 1. the broker leading ``adt.events`` partition 0 is SIGKILLed; ingest stalls until the
    controller fences it and moves leadership to an in-sync replica, then resumes; the node is
@@ -76,7 +76,7 @@ def failover_run(cluster: PrivateCluster, new_database: Callable[[], str], var_d
         replicas, min_isr = cluster.replication_of(settings, adt)
         assert (replicas, min_isr) == (3, "2"), f"adt.events has {replicas} replicas, min ISR {min_isr}"
         result.seconds["platform start"] = time.monotonic() - t0
-        api = platform.url(8020)
+        api = platform.url(8090)
         roster = feeds.load_roster(api, pop / "roster.csv")
         assert roster["accepted"] > 0 and roster["rejected"] == 0, roster
         asyncio.run(feeds.send_claims(api, history, result.claims))

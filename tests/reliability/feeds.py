@@ -6,7 +6,7 @@ and keep the sender's side of the books.
   says "send it again" when Kafka does not confirm) or no answer at all (listener killed) is
   retried after a short pause; an AR/CR is counted as rejected and the feed moves on. The feed
   is clean (no malformed messages), so every message should end accepted.
-- Claims: the generator's 837P/837I files POSTed to the gaps API's /claims/files; a connection
+- Claims: the generator's 837P/837I files POSTed to the intake API's /claims/files; a connection
   error or a 5xx is retried (a reload of the same file is safe: same claim ids).
 - Roster: roster.csv POSTed to /roster/files before the chaos starts.
 """
@@ -156,7 +156,7 @@ async def upload(client: httpx.AsyncClient, url: str, path: Path, tally: FileTal
             tally.acknowledged.setdefault(path.name, report)
             return report
         if r is not None and r.status_code < 500:
-            raise AssertionError(f"{path.name}: the gaps API refused the upload: {r.status_code} {r.text[:500]}")
+            raise AssertionError(f"{path.name}: the intake API refused the upload: {r.status_code} {r.text[:500]}")
         tally.failed_uploads += 1
         await asyncio.sleep(pause)
     return None

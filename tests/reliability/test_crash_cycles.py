@@ -1,5 +1,5 @@
 """Crashes under load: the whole platform (carectl's supervisor, every process on PostgreSQL,
-a private Kafka broker) takes ADT over MLLP and 837 files through the gaps API while the MLLP
+a private Kafka broker) takes ADT over MLLP and 837 files through the intake API while the MLLP
 listener, the faust workers, the APIs and the broker are SIGKILLed in turn at random moments and
 restarted. Afterwards:
 

@@ -2,7 +2,7 @@
 effect, each member's events applied in order.
 
 The whole platform (carectl's supervisor, PostgreSQL per service, topics of 6 partitions) takes
-ADT over MLLP and 837 files through the gaps API. While the feed runs, the gaps and billing
+ADT over MLLP and 837 files through the intake API. While the feed runs, the gaps and billing
 workers are scaled to three processes each (``Supervisor.scale``, what ``ccp up --workers 3``
 starts), the test waits until each consumer group has three members sharing the partitions and
 the new members applied events, then scales back to one (SIGTERM: the stopped members leave the
@@ -105,7 +105,7 @@ def test_scaling_workers_one_three_one_under_load_loses_nothing_and_keeps_member
     pauses: dict[str, float] = {}
     try:
         platform.start()
-        api = platform.url(8020)
+        api = platform.url(8090)
         assert feeds.load_roster(api, pop / "roster.csv")["rejected"] == 0
         asyncio.run(feeds.send_claims(api, history, result.claims))
         invariants.quiesce(platform.settings, platform.group_id, timeout=300)

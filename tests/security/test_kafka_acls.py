@@ -147,7 +147,7 @@ def test_the_platform_runs_through_the_acls_each_service_as_its_own_user(secure_
               "contract_id,program,risk_tier,eligibility_start,eligibility_end\n"
               f"{member},Ada,Example,1958-03-14,F,MERCY:{mrn},P001,1234567893,HG-NORTH,pod-east,MMO-2026,"
               "medicare-advantage,high,2026-01-01,\n")
-    r = httpx.post(secure_platform.url(8020) + "/roster/files", params={"filename": "sec.csv"}, content=roster,
+    r = httpx.post(secure_platform.url(8090) + "/roster/files", params={"filename": "sec.csv"}, content=roster,
                    headers={**ADMIN, "content-type": "text/csv"}, timeout=60)
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text[:500]
     from tests.e2e.test_platform_e2e import hl7, mllp_send
@@ -168,7 +168,7 @@ def test_the_platform_runs_through_the_acls_each_service_as_its_own_user(secure_
     admin = admin_settings(secure_platform.bootstrap, (secure_platform.kafka_dir / "admin.password").read_text(),
                            secure_platform.prefix)
     quiesce(admin, lambda s: f"{secure_platform.prefix}ccp-{s}-worker", timeout=180)
-    for topic in ("members.roster", "adt.events", "alerts.hospitalist"):  # gaps API, MLLP, admissions worker
+    for topic in ("members.roster", "adt.events", "alerts.hospitalist"):  # intake API, MLLP, admissions worker
         written = sum(hi for _, hi in high_watermarks(admin, admin.topic(topic)).values())
         assert written > 0, f"nothing on {topic}: its writer could not write under its ACLs"
     refused = {name: log for name, log in secure_platform.logs().items()

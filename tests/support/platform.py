@@ -18,7 +18,7 @@ from tests.support.procs import wait_for
 from tests.support.infra import new_topic_prefix
 
 REPO = Path(__file__).resolve().parents[2]
-HTTP_PORTS = (8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041, 8080, 8081)
+HTTP_PORTS = (8010, 8011, 8012, 8020, 8021, 8030, 8031, 8040, 8041, 8080, 8081, 8090)
 ALL_PORTS = (2575, *HTTP_PORTS, 8050)
 
 

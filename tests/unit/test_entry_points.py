@@ -3,7 +3,8 @@ imports no faust (nor aiokafka) and not the worker's wiring; the worker is the o
 MLLP listener loads neither faust nor the web framework. Each check runs in a fresh interpreter, so
 what is loaded is what the import really pulls in.
 
-Every service is in the shape (worker.py beside api.py; issue 16)."""
+Every service is in the shape (worker.py beside api.py; issue 16). intake has no worker (it
+consumes no topic): its API and its CLI loads import no faust at all."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ def test_the_api_process_imports_no_faust(service):
     assert f"services.{service}.api" in modules and "fastapi" in modules
     assert "faust" not in modules and "aiokafka" not in modules
     assert f"services.{service}.worker" not in modules
+
+
+@pytest.mark.parametrize("service", [*IN_THE_SHAPE, "intake"])
+def test_the_api_process_imports_no_faust_nor_a_worker(service):
+    modules = loaded_after(f"from services.{service}.api import create_api\nimport services.{service}.__main__")
+    assert f"services.{service}.api" in modules and "fastapi" in modules
+    assert "faust" not in modules and "aiokafka" not in modules
+
+
+def test_intake_has_no_worker_and_its_cli_loads_import_no_faust():
+    assert not (REPO / "services" / "intake" / "worker.py").exists()
+    modules = loaded_after("from services.intake.cli import COMMANDS, load_claims_command\n"
+                           "from services.intake.adapters.wiring import load_context")
+    assert "services.intake.app.claims" in modules and "pyx12" in modules
+    assert not {"faust", "aiokafka", "fastapi"} & modules
 
 
 @pytest.mark.parametrize("service", IN_THE_SHAPE)

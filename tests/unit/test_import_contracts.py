@@ -1,7 +1,8 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
-imports no service, outreach's, admissions', risk's, portal's, billing's and gaps' layers (entry points > web | routes | adapters > app >
-domain; admissions' mllp/ intake beside its entry points, without database, Kafka or web imports;
-gaps' roster / claims loads beside its entry points until they move out),
+imports no service, outreach's, admissions', risk's, portal's, billing's, gaps' and intake's layers
+(entry points > web | routes | adapters > app > domain; admissions' mllp/ intake beside its entry
+points, without database, Kafka or web imports; gaps' roster / claims loads beside its entry points
+until they are deleted),
 pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
 what tightens as each remaining service moves to the shape.
 
@@ -52,7 +53,11 @@ def test_the_import_contracts_are_kept():
                  "gaps: entry points (and the loads) on top, then web | routes | adapters, then app, then domain",
                  "gaps domain imports no I/O library and no I/O part of shared/",
                  "gaps use cases import no I/O library (no SQL, no Kafka, no HTTP)",
-                 "gaps API process imports no faust (nor the worker's wiring)"):
+                 "gaps API process imports no faust (nor the worker's wiring)",
+                 "intake: entry points on top, then web | adapters, then app, then domain",
+                 "intake domain imports no I/O library and no I/O part of shared/",
+                 "intake use cases import no I/O library (no SQL, no Kafka, no HTTP)",
+                 "intake API process imports no faust (intake has no worker)"):
         assert "".join(f"{name} KEPT".split()) in report, name
     assert "ignored imports" not in out.stdout  # no contract holds only by listing its exceptions
 
@@ -100,3 +105,11 @@ def test_a_gaps_use_case_reaching_sqlalchemy_the_adapters_or_the_loads_breaks_th
     assert "services.gaps.app._contract_probe -> sqlalchemy" in out.stdout
     assert "services.gaps.app is not allowed to import services.gaps.adapters" in out.stdout
     assert "services.gaps.app is not allowed to import services.gaps.loads" in out.stdout
+
+
+def test_an_intake_use_case_writing_sql_or_reaching_the_adapters_breaks_the_contracts():
+    out = lint_with_probe(REPO / "services" / "intake" / "app",
+                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
+    assert out.returncode != 0
+    assert "services.intake.app._contract_probe -> sqlalchemy" in out.stdout
+    assert "services.intake.app._contract_probe -> services.intake.adapters" in out.stdout

@@ -1,6 +1,6 @@
 """The numbers hold in any arrival order — through the real ingest, as a user runs it.
 
-Roster and claims files are loaded with ``python -m services.gaps load-roster / load-claims``
+Roster and claims files are loaded with ``python -m services.intake load-roster / load-claims``
 (X12, CSV, JSON) onto the real broker; the gaps worker and the billing worker (processes) read
 them into PostgreSQL; the ledger, the gap rows, the statements and the worker's metrics are
 read back. Each test shows one defect of issue 13:
@@ -78,12 +78,12 @@ class Platform:
 
     def run(self, service: str, *args: str, db: str = "billing", timeout: float = 180) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", **self.env,
-               "DATABASE_URL": self.env["GAPS_URL" if db == "gaps" else "BILLING_URL"]}
+               "DATABASE_URL": self.env[{"gaps": "GAPS_URL", "intake": "INTAKE_URL"}.get(db, "BILLING_URL")]}
         return subprocess.run([sys.executable, "-m", f"services.{service}", *args], cwd=REPO, env=env, text=True,
                               capture_output=True, timeout=timeout)
 
     def load(self, kind: str, path: Path) -> dict:
-        r = self.run("gaps", f"load-{kind}", str(path), "--json", "--no-progress", db="gaps")
+        r = self.run("intake", f"load-{kind}", str(path), "--json", "--no-progress", db="intake")
         assert r.returncode in (0, 3), r.stdout + r.stderr
         return json.loads(r.stdout)
 
@@ -122,8 +122,8 @@ def platform(kafka_bootstrap, postgres_server_url, tmp_path_factory):
     settings = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
     created = ensure_topics(settings, [replace(s, partitions=min(s.partitions, 2)) for s in all_topics()])
     dbs = Databases(postgres_server_url)
-    gaps_url, billing_url = dbs.new(), dbs.new()
-    env = {"KAFKA_BOOTSTRAP": kafka_bootstrap, "TOPIC_PREFIX": prefix, "GAPS_URL": gaps_url,
+    gaps_url, billing_url, intake_url = dbs.new(), dbs.new(), dbs.new()
+    env = {"KAFKA_BOOTSTRAP": kafka_bootstrap, "TOPIC_PREFIX": prefix, "GAPS_URL": gaps_url, "INTAKE_URL": intake_url,
            "BILLING_URL": billing_url, "VAR_DIR": str(tmp / "var"), "MEASUREMENT_YEAR": "2026",
            "EVALUATION_DATE": "2026-06-30", "OPEN_MONTH_POLICY": "fixed", "OPEN_MONTH": "2026-04",
            "ESTIMATE_INTERVAL_S": "0.2", "WORKER_PORT": str(free_port())}

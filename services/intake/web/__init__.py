@@ -1,0 +1,1 @@
+"""The intake API's routes (``loads.py``) and response shapes (``schemas.py``)."""
