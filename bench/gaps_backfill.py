@@ -124,6 +124,22 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (steadier than wall time on a shared machine)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wait_until(pred, timeout: float, what: str, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -211,6 +227,7 @@ def main() -> None:
         intake_db = database(intake)
         ctx = load_context(intake, intake_db, producer)
         claims = lines = rejected = 0
+        cpu0 = sum(cpu_seconds(w.pid) for w in workers)
         t0 = time.perf_counter()
         for f in files:
             rep = load_claims(ctx, f, "x12", report_beside_file=False)
@@ -240,18 +257,26 @@ def main() -> None:
                    "the worker to apply every claim", interval=0.25)
         t_backfill = time.perf_counter() - t0
         rate = lines / t_backfill
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu0
         gap_events = watermark_total(settings, settings.topic("gaps.events"))
         print(f"backfill ({args.workers} worker process(es)): {lines:,} claim lines ({claims:,} claims) through "
               f"ingest -> worker in {t_backfill:.1f}s "
               f"= {rate:,.0f} claim lines/s end to end (target >= 3,000); {gap_events:,} gap events on gaps.events")
         report("gaps: claims backfill through ingest -> worker", round(rate), "lines/s", target=3000,
                note=size)
+        if worker_cpu > 0:
+            print(f"gaps worker CPU during the backfill: {worker_cpu:.1f} s = {lines / worker_cpu:,.0f} claim lines "
+                  "per worker CPU-second")
+            report("gaps: claims backfill, lines per gaps-worker CPU-second", round(lines / worker_cpu), "lines/CPU-s",
+                   note=f"{worker_cpu:.1f} CPU-s; steadier than wall time on a shared machine")
         rss = max((peak_rss_mb(w.pid) or 0) for w in workers)
 
         # 3. full re-evaluation
         t0 = time.perf_counter()
+        cpu0 = children_cpu_seconds()
         r = sh(sys.executable, "-m", "services.gaps", "reevaluate", "--all", "--json", env=env)
         t_reeval = time.perf_counter() - t0
+        reeval_cpu = children_cpu_seconds() - cpu0
         summary = json.loads(r.stdout)
         n_measures = len(GapsSettings().measures)
         print(f"re-evaluation --all: {summary['evaluated']:,} members x {n_measures} measures in "
@@ -262,6 +287,9 @@ def main() -> None:
         report("gaps: full re-evaluation, 5 measures (scaled to 100,000 members)",
                round(summary["seconds"] * 100_000 / max(1, summary["evaluated"]), 1), "s", target=30,
                better="lower", note=f"{summary['evaluated']:,} members in {summary['seconds']:.1f} s")
+        print(f"re-evaluation CPU (the command's process, interpreter start included): {reeval_cpu:.1f} s")
+        report("gaps: full re-evaluation CPU (the command's process)", round(reeval_cpu, 1), "CPU-s", better="lower",
+               note=f"{summary['evaluated']:,} members")
         if rss:
             report("gaps: worker peak RSS", round(rss), "MB", note=size)
         print(f"worker peak RSS: {rss:.0f} MB (largest of {len(workers)} worker process(es))" if rss
