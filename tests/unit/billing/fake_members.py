@@ -73,7 +73,9 @@ class FakeMemberHistories:
         for mid, claims in stored.items():
             links = [_Link(str(c.event_id), c.claim_id, c.frequency_code, c.original_claim_id) for c in claims]
             wanted = family_closure(by_member[mid], links)
-            out[mid].extend(c for c in claims if str(c.event_id) in wanted)
+            for c in claims:
+                if str(c.event_id) in wanted:
+                    out[mid].append(c)
         return out
 
     def add_claims(self, events: Sequence[ClaimV1]) -> None:
