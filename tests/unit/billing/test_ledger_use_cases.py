@@ -8,6 +8,7 @@ month and the adjustment a late void posts after it. The same flows on PostgreSQ
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timezone
 
 import pytest
@@ -17,6 +18,7 @@ from services.billing.app.commands import feed_metric, load_contract
 from services.billing.app.ledger import CannotClose, MonthClosed
 from services.billing.app.ports import StoreUnavailable
 from services.billing.contracts import CONTRACTS_DIR
+from shared.events import RiskTierChangedV1, TierSpan, UtilizationFactors
 from tests.unit.billing.billing_factories import claim, gap, line, roster
 from tests.unit.billing.fakes import FakeUnitOfWork, FakeWorker, Store
 
@@ -220,3 +222,26 @@ def test_a_correction_before_its_original_is_held_then_applied(billing):
     assert amounts(out, "cost_of_care") == [("2026-03", "cost_of_care", "claim:O1", 8000)]  # the replacement counts
     with billing.uow(writer=False) as r:
         assert r.members.held_counts() == {"replacement": 0, "void": 0}
+
+
+def _tier(member_id: str, start: date, tier: str, decided: date):
+    at = datetime(decided.year, decided.month, decided.day, tzinfo=timezone.utc)
+    return RiskTierChangedV1(
+        **RiskTierChangedV1.envelope(occurred_at=at, source="risk", member_id=member_id,
+                                     event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"tier:{member_id}:{start}:{tier}:{decided}")),
+        contract_id="MMO-2026", practice_id="P001", effective_date=start, old_tier="high", new_tier=tier,
+        decided_on=decided, model="CMS-HCC V28", payment_year=2026, risk_score=3.2,
+        utilization=UtilizationFactors(admissions_12m=0, ed_visits_12m=0, readmissions_12m=1, open_gaps=0),
+        rule="test", history=(TierSpan(start=start, tier=tier),))
+
+
+def test_a_computed_tier_reprices_the_months_from_its_effective_date_and_an_older_decision_changes_nothing(billing):
+    billing.apply([roster("M1", tier="high")])
+    out = billing.apply([_tier("M1", date(2026, 4, 1), "complex", date(2026, 3, 20))])
+    assert amounts(out) == [("2026-04", "pmpm_fee", "pmpm:complex", 10000), ("2026-04", "pmpm_fee", "pmpm:high", -3000)]
+    assert billing.apply([_tier("M1", date(2026, 3, 1), "low", date(2026, 2, 10))]) == []  # decided before
+    # a later roster snapshot keeps the computed tier
+    again = billing.apply([roster("M1", tier="high", on=date(2026, 4, 2))])
+    assert [e for e in again if e.account == "pmpm_fee"] == []
+    with billing.uow(writer=False) as r:
+        assert r.rows.tiers("MMO-2026", "2026-04") == {"complex": 1}
