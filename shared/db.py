@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -225,12 +225,15 @@ class SqlUnitOfWorkBase:
       owns the transaction, so entering it as a block is refused.
 
     ``after_commit`` runs a callback once the outermost transaction committed, never for a rolled-back
-    attempt (metrics are counted once however often a batch is retried)."""
+    attempt (metrics are counted once however often a batch is retried). A subclass may open its
+    session otherwise (``_open``: billing's writers take the ledger lock first) and give database
+    errors leaving the block its application's words (``_translate``; ``shared.publishing_uow``)."""
 
     def __init__(self, db: Database | None) -> None:
         self.db = db
         self.session: Session | None = None
         self._owned = True
+        self._stack: ExitStack | None = None
 
     @classmethod
     def for_session(cls, session: Session):  # -> the subclass (its __init__ takes a database of None)
@@ -242,23 +245,45 @@ class SqlUnitOfWorkBase:
     def _bind(self, session: Session) -> None:
         self.session = session
 
+    def _open(self, stack: ExitStack) -> Session:
+        """The block's session, its transaction begun; what is entered on ``stack`` is left when the
+        block ends, after the rollback of whatever was not committed."""
+        assert self.db is not None
+        session = stack.enter_context(self.db.sessions())
+        session.begin()
+        return session
+
+    def _translate(self, exc: BaseException | None) -> Exception | None:
+        """The exception a database error leaving the block becomes (None: it leaves as it came)."""
+        return None
+
     def __enter__(self):
         if not self._owned:
             raise RuntimeError("the consumer pipeline owns this session's transaction")
-        assert self.db is not None
-        session = self.db.sessions()
-        session.begin()
+        stack = ExitStack()
+        try:
+            session = self._open(stack)
+        except Exception as exc:
+            stack.close()
+            translated = self._translate(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        self._stack = stack
         self._bind(session)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        session, self.session = self.session, None
+        stack, self._stack, session, self.session = self._stack, None, self.session, None
         try:
             if session is not None and session.in_transaction():
                 session.rollback()
         finally:
-            if session is not None:
-                session.close()
+            if stack is not None:
+                stack.close()
+        translated = self._translate(exc)
+        if translated is not None:
+            raise translated from None
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         assert self.session is not None

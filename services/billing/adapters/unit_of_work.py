@@ -17,27 +17,30 @@ Three ways to get a unit of work:
   the block without committing rolls back.
 - ``SqlUnitOfWork(lock, None, writer=False)`` — a reader (the API's queries, the CLI's
   statements; commits only the audit rows it wrote): no ledger lock.
-- ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch: the consumer pipeline owns the
-  transaction (opened under the lock), its dedupe rows and the write of the derived events.
+- ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch:
+  the consumer pipeline owns the transaction (opened under the lock), its dedupe rows and the
+  write of the derived events.
 
 Database errors leave a unit of work it opened as the application's words: ``UnusableValue``
-(the database refused a value of the request) or ``StoreUnavailable`` (try again).
+(the database refused a value of the request) or ``StoreUnavailable`` (try again). The outbox,
+the order (confirmed on Kafka, then committed, then the after-commit callbacks) and the error
+translation are ``shared.publishing_uow.PublishingUnitOfWork``'s, shared with outreach; this
+module adds the ledger lock and binds billing's repositories.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.audit import record_access
-from shared.db import Database, SqlUnitOfWorkBase
-from shared.events import Event
+from shared.db import Database
 from shared.kafka import EventProducer
+from shared.publishing_uow import PublishingUnitOfWork
 
 from ..app.ports import StoreUnavailable, UnusableValue
 from .accrual_rows import SqlAccrualRows
@@ -82,18 +85,18 @@ class SqlAudit:
         return [dict(r._mapping) for r in self.session.execute(q)]
 
 
-class SqlUnitOfWork(SqlUnitOfWorkBase):
-    """``shared.db.SqlUnitOfWorkBase`` (``for_session``, ``after_commit``) with the ledger lock
-    held by a writer, the outbox a writer's ``commit`` confirms on Kafka first, and database
-    errors in the application's words."""
+class SqlUnitOfWork(PublishingUnitOfWork):
+    """``shared.publishing_uow.PublishingUnitOfWork`` (``for_session``, ``after_commit``, the outbox
+    a writer's ``commit`` confirms on Kafka first, database errors in the application's words)
+    with the ledger lock held by a writer."""
+
+    unusable_value = UnusableValue
+    store_unavailable = StoreUnavailable
 
     def __init__(self, lock: LedgerLock | None, producer: EventProducer | None = None, *, writer: bool = True) -> None:
-        super().__init__(lock.db if lock is not None else None)
+        super().__init__(lock.db if lock is not None else None, producer)
         self.lock = lock
-        self.producer = producer
         self.writer = writer
-        self._outbox: list[Event] = []
-        self._stack: ExitStack | None = None
 
     def _bind(self, session: Session) -> None:
         self.session = session
@@ -104,50 +107,12 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
         self.books = SqlBooks(session)
         self.audit = SqlAudit(session)
 
-    def __enter__(self) -> SqlUnitOfWork:
-        if not self._owned:
-            raise RuntimeError("the consumer pipeline owns this session's transaction")
-        stack = ExitStack()
-        try:
-            if self.writer:
-                session = stack.enter_context(self.lock.transaction())
-            else:
-                session = stack.enter_context(self.lock.db.sessions())
-                stack.enter_context(session.begin())
-        except (OperationalError, DBAPIError) as exc:
-            stack.close()
-            raise StoreUnavailable(exc.__class__.__name__) from None
-        self._stack = stack
-        self._bind(session)
-        self._outbox = []
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        stack, self._stack, session, self.session = self._stack, None, self.session, None
-        try:
-            if session is not None and session.in_transaction():
-                session.rollback()
-        finally:
-            if stack is not None:
-                stack.close()
-        if isinstance(exc, DataError):
-            raise UnusableValue(str(exc.orig.__class__.__name__) if exc.orig else "DataError") from None
-        if isinstance(exc, (OperationalError, DBAPIError)):
-            raise StoreUnavailable(exc.__class__.__name__) from None
-
-    def publish(self, events: Sequence[Event]) -> None:
-        if self._owned:
-            self._outbox.extend(events)
-        else:
-            raise RuntimeError("in the worker, derived events are returned to the consumer pipeline")
-
-    def commit(self) -> None:
-        if self._outbox:
-            if self.producer is None:
-                raise RuntimeError("this unit of work has events to publish and no producer")
-            self.producer.send_sync(self._outbox)
-            self._outbox = []
-        self.session.commit()
+    def _open(self, stack: ExitStack) -> Session:
+        if self.writer:
+            return stack.enter_context(self.lock.transaction())
+        session = stack.enter_context(self.lock.db.sessions())
+        stack.enter_context(session.begin())
+        return session
 
 
 def unit_of_work_factory(lock: LedgerLock, producer: EventProducer | None) -> Callable[..., SqlUnitOfWork]:

@@ -9,28 +9,29 @@ Two ways to get one:
   (the database refused a value of the request) or ``StoreUnavailable`` (try again).
 - ``SqlUnitOfWork.for_session(session)`` — the worker's batch: the consumer pipeline
   (``shared.consumer``) owns the transaction, its dedupe rows and the write of the derived events.
+
+The lifecycle, the outbox and the error translation are
+``shared.publishing_uow.PublishingUnitOfWork``'s (shared with billing); this module binds
+outreach's repositories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from shared.db import Database, SqlUnitOfWorkBase
-from shared.events import Event
+from shared.db import Database
 from shared.kafka import EventProducer
+from shared.publishing_uow import PublishingUnitOfWork
 
 from ..app.ports import StoreUnavailable, UnusableValue
 from .repository import SqlAudit, SqlJobs, SqlMembers, SqlPageSessions, SqlReads, SqlTasks
 
 
-class SqlUnitOfWork(SqlUnitOfWorkBase):
-    def __init__(self, db: Database | None, producer: EventProducer | None = None) -> None:
-        super().__init__(db)
-        self.producer = producer
-        self._outbox: list[Event] = []
+class SqlUnitOfWork(PublishingUnitOfWork):
+    unusable_value = UnusableValue
+    store_unavailable = StoreUnavailable
 
     def _bind(self, session: Session) -> None:
         self.session = session
@@ -40,32 +41,6 @@ class SqlUnitOfWork(SqlUnitOfWorkBase):
         self.jobs = SqlJobs(session)
         self.reads = SqlReads(session)
         self.sessions = SqlPageSessions(session)
-
-    def __enter__(self) -> SqlUnitOfWork:
-        super().__enter__()
-        self._outbox = []
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        super().__exit__(exc_type, exc, tb)
-        if isinstance(exc, DataError):
-            raise UnusableValue(str(exc.orig.__class__.__name__) if exc.orig else "DataError") from None
-        if isinstance(exc, (OperationalError, DBAPIError)):
-            raise StoreUnavailable(exc.__class__.__name__) from None
-
-    def publish(self, events: Sequence[Event]) -> None:
-        if self._owned:
-            self._outbox.extend(events)
-        else:
-            raise RuntimeError("in the worker, derived events are returned to the consumer pipeline")
-
-    def commit(self) -> None:
-        if self._outbox:
-            if self.producer is None:
-                raise RuntimeError("this unit of work has events to publish and no producer")
-            self.producer.send_sync(self._outbox)
-            self._outbox = []
-        super().commit()
 
 
 def unit_of_work_factory(db: Database, producer: EventProducer | None) -> Callable[[], SqlUnitOfWork]:

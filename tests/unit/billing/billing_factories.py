@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from shared.events import ClaimLine, ClaimV1, EligibilitySpan, MemberRosterV1
+from shared.events import ClaimLine, ClaimV1, EligibilitySpan, GapClosedV1, GapOpenedV1, MemberRosterV1
 from services.billing.contracts import example_contracts
 from services.billing.domain import ContractBook, contract_from_mapping
 
@@ -69,6 +69,18 @@ def claim(
         ),
         claim_id=claim_id, frequency_code=frequency, original_claim_id=original,
         claim_type="professional", lines=lines, paid_amount=None if paid is None else Decimal(paid),
+    )
+
+
+def gap(member_id: str, measure: str, status: str, on: date, *, contract_id: str = "MMO-2026"):
+    """A gap opened (``status="open"``) or closed on ``on``, of the 2026 measurement year."""
+    cls = GapOpenedV1 if status == "open" else GapClosedV1
+    return cls(
+        **cls.envelope(occurred_at=at(on, 8), recorded_at=at(on, 10), source="test-gaps", member_id=member_id,
+                       event_id=eid(f"gap:{member_id}:{measure}:{status}:{on}:{contract_id}")),
+        gap_key=f"{member_id}|{measure}|2026", measure_id=measure, measure_version="2026",
+        period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), reason="test", practice_id="P001",
+        contract_id=contract_id,
     )
 
 
