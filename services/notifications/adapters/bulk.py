@@ -16,11 +16,6 @@ from sqlalchemy.orm import Session
 from shared.db import upsert as generic_upsert
 
 
-def chunks(items: list, n: int = 1000):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()

@@ -10,12 +10,12 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shared.chunks import chunks
 from shared.codec import decode
 from shared.db import insert_ignore
 from shared.events import AdtEventV1
 
 from . import tables as tb
-from .bulk import chunks as _chunks
 
 
 def _held(body: str) -> AdtEventV1:
@@ -41,7 +41,7 @@ class SqlHeldAdt:
         for k in keys:
             self.cache[k] = []
         h = tb.held_adt
-        for part in _chunks(keys):
+        for part in chunks(keys, 1000):
             for r in self.s.execute(select(h.c.id, h.c.patient_key, h.c.body).where(h.c.patient_key.in_(part))
                                     .order_by(h.c.occurred_at, h.c.id)):
                 self.cache[r.patient_key].append((r.id, _held(r.body)))
@@ -65,7 +65,7 @@ class SqlHeldAdt:
 
     def flush(self) -> None:
         if self.taken:
-            for part in _chunks(sorted(self.taken)):
+            for part in chunks(sorted(self.taken), 1000):
                 self.s.execute(delete(tb.held_adt).where(tb.held_adt.c.id.in_(part)))
             self.taken.clear()
         if self.new:

@@ -13,12 +13,12 @@ from datetime import date
 from sqlalchemy import JSON, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-
+from shared.chunks import chunks
 from shared.db import after_commit
 
 from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, TaskFacts
 from . import rows, tables as tb, wakeups
-from .bulk import chunks as _chunks, upsert
+from .bulk import upsert
 from .held_sql import SqlHeldAdt
 from .outbox_sql import SqlOutbox
 
@@ -35,7 +35,7 @@ class SqlMembers:
     def load(self, member_ids: Iterable[str], patient_keys: Iterable[str]) -> None:
         keys = [k for k in set(patient_keys) if k not in self.by_key]
         ids = {m for m in member_ids if m not in self.cache}
-        for part in _chunks(keys):
+        for part in chunks(keys, 1000):
             for r in self.s.execute(select(tb.member_patients).where(tb.member_patients.c.patient_key.in_(part))):
                 self.by_key[r.patient_key] = r.member_id
                 if r.member_id not in self.cache:
@@ -45,7 +45,7 @@ class SqlMembers:
                     select(func.json_array_elements_text(bindparam("ids", type_=JSON())))
                     .scalar_subquery())), {"ids": sorted(ids)}):
                 self.cache[r.member_id] = rows.member_of(r)
-        for part in _chunks(sorted(ids)) if not self.pg else ():
+        for part in chunks(sorted(ids), 1000) if not self.pg else ():
             for r in self.s.execute(select(tb.members).where(tb.members.c.member_id.in_(part))):
                 self.cache[r.member_id] = rows.member_of(r)
         for m in ids:
@@ -77,7 +77,7 @@ class SqlMembers:
         changed = list(self.dirty.values())
         upsert(self.s, tb.members, [rows.member_row(m) for m in changed], ["member_id"])
         ids = [m.member_id for m in changed]
-        for part in _chunks(ids):
+        for part in chunks(ids, 1000):
             self.s.execute(delete(tb.member_patients).where(tb.member_patients.c.member_id.in_(part)))
         xref = {k: m.member_id for m in changed for k in m.mrns}
         upsert(self.s, tb.member_patients, [{"patient_key": k, "member_id": v} for k, v in xref.items()],
@@ -96,12 +96,12 @@ class SqlEncounters:
     def load(self, keys: Iterable[str], refs: Iterable[str]) -> None:
         keys = set(keys)
         want_refs = [r for r in set(refs) if r not in self.refs]
-        for part in _chunks(want_refs):
+        for part in chunks(want_refs, 1000):
             for r in self.s.execute(select(tb.encounter_refs).where(tb.encounter_refs.c.ref.in_(part))):
                 self.refs[r.ref] = r.encounter_key
                 keys.add(r.encounter_key)
         keys = [k for k in keys if k not in self.cache]
-        for part in _chunks(keys):
+        for part in chunks(keys, 1000):
             for r in self.s.execute(select(tb.encounters.c.encounter_key, tb.encounters.c.body)
                                     .where(tb.encounters.c.encounter_key.in_(part))):
                 self.cache[r.encounter_key] = EncounterFacts.from_dict(r.body)
@@ -160,7 +160,7 @@ class SqlTasks:
 
     def load(self, task_ids: Iterable[str]) -> None:
         ids = [i for i in set(task_ids) if i not in self.cache]
-        for part in _chunks(ids):
+        for part in chunks(ids, 1000):
             for r in self.s.execute(select(tb.tasks).where(tb.tasks.c.task_id.in_(part))):
                 self.cache[r.task_id] = rows.task_of(r)
         for i in ids:

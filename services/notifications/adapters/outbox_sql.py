@@ -12,10 +12,12 @@ from datetime import datetime, timezone
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from shared.chunks import chunks
+
 from ..domain.model import Notification
 from ..domain.subscription import Subscription
 from . import rows, tables as tb
-from .bulk import chunks as _chunks, json_rows
+from .bulk import json_rows
 
 _SUBS: dict[tuple[str, int], Subscription] = {}  # (id, version) -> configuration, shared by the batches
 
@@ -72,7 +74,7 @@ class SqlOutbox:
                 [{"s": d["subscription_id"], "e": d["event_id"], "n": d["event_number"], "m": d["member_id"]}
                  for d in out])})
         else:
-            for part in _chunks(out, 2000):
+            for part in chunks(out, 2000):
                 self.s.execute(tb.deliveries.insert(), part)
         return len(out)
 
@@ -85,7 +87,7 @@ class SqlOutbox:
                  "a": n.audience.as_dict(), "f": n.facts, "h": n.hl7} for n in unique])})}
         from sqlalchemy.dialects.sqlite import insert as ins
         found: set[str] = set()
-        for part in _chunks(unique, 500):
+        for part in chunks(unique, 500):
             stmt = ins(tb.notification_events).on_conflict_do_nothing().returning(tb.notification_events.c.event_id)
             found.update(r[0] for r in self.s.execute(stmt, [rows.notification_row(n, now) for n in part]))
         return found
