@@ -187,6 +187,10 @@ def test_api_member_gaps_rates_fhir_authorization_and_audit(gaps):
         inner = Bundle.model_validate(op.json()["parameter"][0]["resource"])
         assert [x.resource.get_resource_type() for x in inner.entry].count("DetectedIssue") == 1
 
+        # The loads left gaps: its API serves none of their routes (intake's API does).
+        assert http.post("/claims/files", content=b"x", headers=OPS).status_code == 404
+        assert http.get("/loads/any", headers=OPS).status_code == 404
+
         audit = gaps.rows("SELECT user_id, action, endpoint, detail FROM audit_log WHERE member_id = :m ORDER BY id", m=f)
         reads = [(a.user_id, a.endpoint) for a in audit if a.action == "read"]
         assert ("nurse.east1", "GET /members/{member_id}/gaps") in reads
@@ -205,5 +209,6 @@ def test_worker_and_api_expose_the_gaps_metrics_without_member_labels(gaps):
     assert "gaps_evaluations_total" in worker
     assert 'gaps_events_emitted_total{event_type="gap.opened",measure="CMS130"}' in worker
     api = scrape(gaps.api_port)  # the load metrics are intake's (intake_*, tests/integration/intake)
+    assert "gaps_claims_ingested_total" not in api and "gaps_loads_finished_total" not in api
     members = {r.member_id for r in gaps.rows("SELECT member_id FROM members")}
     assert not any(m in worker or m in api for m in members)
