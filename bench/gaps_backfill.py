@@ -187,7 +187,7 @@ def main() -> None:
                VAR_DIR=str(var_dir), ENVIRONMENT="test", PYTHONPATH=str(REPO), MEASUREMENT_YEAR="2026",
                EVALUATION_DATE="2026-12-31", DAILY_REEVALUATION="false", WORKER_PORT="18921", LOG_LEVEL="WARNING")
     settings = GapsSettings(kafka_bootstrap="127.0.0.1:9092", topic_prefix=prefix, database_url=db_url,
-                            var_dir=var_dir, measurement_year=2026, reports_dir=var_dir / "reports")
+                            var_dir=var_dir, measurement_year=2026)
     intake_url = with_schema(db_url, "intake")
     intake_env = {**env, "DATABASE_URL": intake_url}
     intake = IntakeSettings(kafka_bootstrap="127.0.0.1:9092", topic_prefix=prefix, database_url=intake_url,

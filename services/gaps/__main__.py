@@ -3,18 +3,17 @@
     migrate                     the explicit schema step (create tables, audit append-only guard)
     worker                      the faust worker (members.roster, claims.events, care.transitions)
     api                         the HTTP API (uvicorn, API_PORT)
-    load-roster FILE [--full]   roster CSV → members.roster (see ``services.gaps.cli``)
-    load-claims FILE [--format x12|csv|json] [--validate] [--force]
-    reevaluate [--all | --member ID ...]
+    reevaluate [--all | --member ID ...]   (see ``services.gaps.cli``)
 
-The worker, the API and the loads also run the idempotent schema step when they start.
+The worker, the API and the re-evaluation also run the idempotent schema step when they start.
+Roster and claims files are loaded by intake (``python -m services.intake load-roster | load-claims``).
 """
 
 from __future__ import annotations
 
 from shared.runtime import run_api, run_worker, service_main
 
-from .cli import load_claims_command, load_roster_command, reevaluate_command
+from .cli import reevaluate_command
 from .settings import GapsSettings
 
 
@@ -43,8 +42,6 @@ def main() -> None:
         "migrate": migrate,
         "worker": worker,
         "api": api,
-        "load-roster": load_roster_command,
-        "load-claims": load_claims_command,
         "reevaluate": reevaluate_command,
     })
 

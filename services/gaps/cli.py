@@ -1,13 +1,10 @@
-"""Command-line loads and re-evaluation (``python -m services.gaps <command> ...``).
+"""Command-line re-evaluation (``python -m services.gaps reevaluate ...``).
 
-    load-roster FILE [--full] [--effective YYYY-MM-DD] [--json]
-    load-claims FILE [--format x12|csv|json] [--validate] [--force] [--occurred-at ISO] [--json]
-    reevaluate [--all | --member ID ...] [--as-of YYYY-MM-DD]
+    reevaluate [--all | --member ID ...] [--as-of YYYY-MM-DD] [--json]
 
-A load shows a progress bar on the terminal (stderr), writes its report as JSON beside the
-file (``FILE.report.json``; or in REPORTS_DIR when that folder is read-only) and prints a
-summary. Exit status: 0 everything accepted, 3 loaded with rejections (see the report), 1
-the load failed (Kafka did not confirm), 2 bad arguments.
+It shows a progress bar on the terminal (stderr) and prints a summary (JSON with ``--json``).
+Roster and claims files are loaded by the intake service (``python -m services.intake
+load-roster | load-claims``).
 """
 
 from __future__ import annotations
@@ -15,17 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time, timezone
-from pathlib import Path
+from datetime import date
 
-from shared.errors import DeliveryError
 from shared.kafka import EventProducer
 
-from .ingest import Progress
-from .loads import LoadContext, LoadReport, load_claims, load_roster
 from .settings import GapsSettings
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS = 0, 1, 2, 3
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -39,16 +30,8 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError("expected YYYY-MM-DD") from None
 
 
-def _stamp(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected an ISO date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 class _Bar:
-    """A rich progress bar over the file's bytes (quiet when stderr is not a terminal)."""
+    """A rich progress bar (quiet when stderr is not a terminal); the caller updates it."""
 
     def __init__(self, label: str, enabled: bool) -> None:
         self.enabled = enabled
@@ -70,107 +53,9 @@ class _Bar:
             self.task = self.progress.add_task(self.label, total=100, counts="")
         return self
 
-    def __call__(self, p: Progress) -> None:
-        if self.progress is None:
-            return
-        frac = p.fraction
-        counts = f"{p.accepted:,} accepted · {p.rejected:,} rejected" + (f" · {p.lines:,} lines" if p.lines else "")
-        self.progress.update(self.task, completed=(frac or 0) * 100, counts=counts)
-
     def __exit__(self, *exc) -> None:
         if self.progress is not None:
             self.progress.stop()
-
-
-def _context(settings: GapsSettings) -> tuple[LoadContext, EventProducer]:
-    from .adapters.database import open_database
-    from .loads.ownership import sweep_stale_loads
-
-    db = open_database(settings)
-    sweep_stale_loads(db, settings.load_time_budget_s)  # loads whose process died end failed, with the reason
-    producer = EventProducer(settings, client_id="gaps-ingest")
-    return LoadContext(settings, db, producer), producer
-
-
-def _finish(report: LoadReport, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        parts = [f"{report.kind} load {report.load_id}: {report.status}",
-                 f"accepted {report.accepted:,}", f"rejected {report.rejected:,}"]
-        if report.kind == "claims":
-            parts.append(f"lines {report.lines:,}")
-        else:
-            parts += [f"changed {report.changed:,}", f"unchanged {report.unchanged:,}", f"termed {report.termed:,}"]
-        parts.append(f"dead-lettered {report.dead_lettered:,}")
-        if report.seconds is not None:
-            parts.append(f"{report.seconds:.1f}s")
-        print(" · ".join(parts), file=sys.stderr)
-        for w in report.warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        for r in report.rejections[:10]:
-            print(f"rejected ({r['scope']}, {r['where']}): {r['reason']}", file=sys.stderr)
-        if report.rejected > 10:
-            print(f"... {report.rejected - 10:,} more rejections in the report", file=sys.stderr)
-        if report.report_file:
-            print(f"report: {report.report_file}", file=sys.stderr)
-        if report.ack_999_file:
-            print(f"999 acknowledgment: {report.ack_999_file}", file=sys.stderr)
-    if report.status == "failed":
-        if report.error:
-            print(f"load failed: {report.error}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_REJECTIONS if report.rejected else EXIT_OK
-
-
-def load_roster_command(settings: GapsSettings, argv: list[str] | None = None) -> None:
-    ap = _parser("load-roster")
-    ap.add_argument("file", type=Path, help="roster CSV (shared.formats.ROSTER_COLUMNS)")
-    ap.add_argument("--full", action="store_true", help="the complete roster: term active members it does not list")
-    ap.add_argument("--effective", type=_day, help="the day the load takes effect (default: today)")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(sys.argv[2:] if argv is None else argv)
-    if not args.file.is_file():
-        ap.error(f"no such file: {args.file}")
-    ctx, producer = _context(settings)
-    effective = datetime.combine(args.effective, time(0), tzinfo=timezone.utc) if args.effective else None
-    try:
-        with _Bar(f"roster {args.file.name}", sys.stderr.isatty() and not args.no_progress) as bar:
-            report = load_roster(ctx, args.file, full=args.full, effective=effective, on_progress=bar)
-    except DeliveryError as exc:
-        print(f"load failed: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_FAILED) from None
-    finally:
-        producer.close()
-    raise SystemExit(_finish(report, args.json))
-
-
-def load_claims_command(settings: GapsSettings, argv: list[str] | None = None) -> None:
-    ap = _parser("load-claims")
-    ap.add_argument("file", type=Path, help="837P/837I (X12 5010), claims CSV or JSON (lines or array)")
-    ap.add_argument("--format", choices=("x12", "csv", "json"), help="default: detected from the file")
-    ap.add_argument("--validate", action="store_true",
-                    help="X12: validate against the 5010 maps first, write the 999 beside the file, "
-                         "and load nothing from rejected transaction sets")
-    ap.add_argument("--force", action="store_true", help="produce again a file that was already loaded")
-    ap.add_argument("--occurred-at", type=_stamp, help="event time for CSV/JSON claims (default: now)")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(sys.argv[2:] if argv is None else argv)
-    if not args.file.is_file():
-        ap.error(f"no such file: {args.file}")
-    ctx, producer = _context(settings)
-    try:
-        with _Bar(f"claims {args.file.name}", sys.stderr.isatty() and not args.no_progress) as bar:
-            report = load_claims(ctx, args.file, args.format, validate=args.validate, force=args.force,
-                                 occurred_at=args.occurred_at, on_progress=bar)
-    except DeliveryError as exc:
-        print(f"load failed: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_FAILED) from None
-    finally:
-        producer.close()
-    raise SystemExit(_finish(report, args.json))
 
 
 def reevaluate_command(settings: GapsSettings, argv: list[str] | None = None) -> None:

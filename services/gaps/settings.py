@@ -9,7 +9,6 @@ v12 vs v14 changes the breast screening ages). ``CODE_LIST_DIRS`` adds code-list
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
@@ -49,18 +48,7 @@ class GapsSettings(CommonSettings):
     maintenance_interval_s: float = Field(default=30.0, gt=0, description="gauge refresh / daily-run check")
     reevaluate_chunk: int = Field(default=2000, ge=1, le=20_000, description="members per re-evaluation transaction")
 
-    # ---- ingest
-    ingest_batch: int = Field(default=2000, ge=1, le=50_000, description="messages per produce batch")
-    reports_dir: Path | None = Field(default=None, description="load reports; default VAR_DIR/reports")
-    upload_dir: Path | None = Field(default=None, description="API uploads are streamed here; default VAR_DIR/uploads")
-    upload_max_bytes: int = Field(default=2 * 1024 ** 3, ge=1, description="largest accepted upload")
-    max_term_fraction: float = Field(
-        default=0.5, ge=0, le=1,
-        description="a full roster load refuses to term more than this share of the known active members")
-    report_rejections_limit: int = Field(default=1000, ge=0, description="rejections listed in a report (all are counted)")
-    load_time_budget_s: float = Field(
-        default=3600.0, gt=0,
-        description="a load (validation included) that has not finished after this many seconds ends failed")
+    # ---- API
     fhir_measure_base: str = Field(default="https://ccp.example.org/fhir", description="canonical base of Measure URLs")
 
     @field_validator("measures", "code_list_dirs", mode="before")
@@ -102,12 +90,6 @@ class GapsSettings(CommonSettings):
             due_soon_days=self.due_soon_days, chronic_dx_lookback_years=self.chronic_dx_lookback_years,
             fup_window_days=self.fup_window_days, measures=tuple(self.measures),
         )
-
-    def reports_path(self) -> Path:
-        return self.reports_dir or (self.var_dir / "reports")
-
-    def uploads_path(self) -> Path:
-        return self.upload_dir or (self.var_dir / "uploads")
 
     def load_codes(self):
         from .codes import load_code_sets

@@ -1,6 +1,6 @@
 """The whole platform started as the README does (``python -m carectl up``: broker, topics, every
 service on the embedded SQLite default), driven through its public doors only — roster and claims
-files through the gaps API, ADT over MLLP — and checked through the public APIs:
+files through the intake API, ADT over MLLP — and checked through the public APIs:
 
 - an inpatient admission over MLLP produces a hospitalist alert for the member's group;
 - its discharge produces a TCM task in a nurse's queue of the member's pod;

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from shared.settings import CommonSettings
 
-SERVICES = ("admissions", "gaps", "outreach", "billing", "risk", "notifications")
+SERVICES = ("admissions", "gaps", "outreach", "billing", "risk", "notifications", "intake")
 
 ADMIN = {"Authorization": "Bearer dev-admin"}
 NURSE = {"Authorization": "Bearer dev-nurse-east1"}
@@ -33,6 +33,7 @@ IDENTITIES: dict[str, tuple[dict[str, str], ...]] = {
     "billing": (ADMIN, OPS),
     "risk": (ADMIN, NURSE, OPS),
     "notifications": (ADMIN, OPS, PRACTICE),
+    "intake": (ADMIN,),
 }
 
 # Plausible values for path parameters (the fuzzers vary the rest).

@@ -1,6 +1,7 @@
 """A little real data in each service before it is fuzzed, so generated requests also reach the
 paths behind "no such task / member / contract": tasks in pod-east queues (outreach), rostered
-members (gaps), member months and a claim (billing), a member's record and conversation (portal).
+members (gaps), a roster load (intake), member months and a claim (billing), a member's record and
+conversation (portal).
 
 ``seed(service, app, client)`` returns path-parameter values that name the seeded rows (a name
 starting with ``?`` is a query parameter); the fuzzer sends each generated case once as generated
@@ -19,7 +20,9 @@ def seed(service: str, app, client, database_url: str) -> dict[str, list[str]]:
     if service == "outreach":
         return _outreach(app)
     if service == "gaps":
-        return _gaps(client)
+        return _gaps(database_url)
+    if service == "intake":
+        return _intake(client)
     if service == "billing":
         return _billing(database_url)
     if service == "notifications":
@@ -44,7 +47,27 @@ def _outreach(app) -> dict[str, list[str]]:
     return {"task_id": ids, "queue": ["nurse:pod-east"]}
 
 
-def _gaps(client) -> dict[str, list[str]]:
+def _gaps(database_url: str) -> dict[str, list[str]]:
+    """Two rostered members of pod-east, stored as the gaps worker stores their snapshots (roster
+    loads are intake's; the gaps API has none)."""
+    from services.gaps.adapters.database import open_database
+    from services.gaps.settings import GapsSettings
+    from tests.integration.gaps.wiring import worker_handler
+    from tests.integration.outreach.events import roster
+
+    members = [f"FZ-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    settings = GapsSettings(database_url=database_url, environment="test")
+    db = open_database(settings, pool_size=1)
+    try:
+        with db.transaction() as session:
+            worker_handler(settings)(session, [roster(m) for m in members])
+    finally:
+        db.dispose()
+    return {"member_id": members}
+
+
+def _intake(client) -> dict[str, list[str]]:
+    """A roster load of two members through the API (its load id names a real load)."""
     members = [f"FZ-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     body = [{"member_id": m, "given_name": "Ada", "family_name": "Example", "birth_date": "1958-03-14", "sex": "F",
              "pcp_practice_id": "P001", "pod": "pod-east", "contract_id": "MMO-2026",

@@ -102,7 +102,7 @@ def _no_nul(value):
 RAW_JSON_TARGETS = {"admissions": [("POST", "/ingest/adt")]}
 
 
-NO_JSON_BODIES = {"risk"}  # services whose API takes no JSON request body (reads and form posts only)
+NO_JSON_BODIES = {"risk", "gaps"}  # services whose API takes no JSON request body (reads and form posts only)
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s not in NO_JSON_BODIES])

@@ -1,6 +1,6 @@
 """Schemathesis against each service's OpenAPI document: zero 5xx.
 
-Every operation of every service (admissions, gaps, outreach, billing, risk, notifications) gets
+Every operation of every service (admissions, gaps, outreach, billing, risk, notifications, intake) gets
 schema-conforming (positive) and schema-violating (negative) requests, sent with valid development
 credentials (admin, plus a role with narrower rights: hospitalist, nurse, ops, practice), to the app
 built by ``create_api(settings)`` on a real PostgreSQL database and the real broker. A response of

@@ -2,7 +2,7 @@
 
 The platform (every process, PostgreSQL per service) runs on a private cluster of three KRaft
 nodes (``ccp up --brokers 3``: RF 3, min.insync.replicas 2, producers acks=all and idempotent)
-while a steady ADT feed goes over MLLP and 837 files through the gaps API. The broker leading
+while a steady ADT feed goes over MLLP and 837 files through the intake API. The broker leading
 ``adt.events`` partition 0 is SIGKILLed, then (after it was restarted and caught up) the active
 controller. See failover_run for the sequence; asserted here:
 

@@ -5,7 +5,7 @@ starts a broker with SASL (SCRAM-SHA-512) and the StandardAuthorizer, creates on
 service with the ACLs the registry's writers and readers give it (shared/kafka_acls.py), and
 starts every process as its own service's user. Then:
 
-- the platform works through the ACLs alone: a roster through the gaps API and an admission over
+- the platform works through the ACLs alone: a roster through the intake API and an admission over
   MLLP become a hospitalist alert, every worker (each reading as its own user in its own group)
   catches up, and no process logged an authorization failure;
 - for every service, a write as that service's user to each topic the registry says it writes is

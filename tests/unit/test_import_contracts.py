@@ -1,9 +1,7 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
 imports no service, outreach's, admissions', risk's, portal's, billing's, gaps' and intake's layers
 (entry points > web | routes | adapters > app > domain; admissions' mllp/ intake beside its entry
-points, without database, Kafka or web imports; gaps' roster / claims loads beside its entry points
-until they are deleted),
-pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
+points, without database, Kafka or web imports), pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
 what tightens as each remaining service moves to the shape.
 
 A rule broken on purpose shows the contracts bite (a temporary module importing across layers,
@@ -50,7 +48,7 @@ def test_the_import_contracts_are_kept():
                  "billing domain imports no I/O library and no I/O part of shared/",
                  "billing use cases import no I/O library (no SQL, no Kafka, no HTTP)",
                  "billing API process imports no faust (nor the worker's wiring)",
-                 "gaps: entry points (and the loads) on top, then web | routes | adapters, then app, then domain",
+                 "gaps: entry points on top, then web | routes | adapters, then app, then domain",
                  "gaps domain imports no I/O library and no I/O part of shared/",
                  "gaps use cases import no I/O library (no SQL, no Kafka, no HTTP)",
                  "gaps API process imports no faust (nor the worker's wiring)",
@@ -97,14 +95,12 @@ def test_a_billing_page_reaching_the_adapters_or_the_worker_breaks_the_contracts
     assert "services.billing.web is not allowed to import services.billing.adapters" in out.stdout
 
 
-def test_a_gaps_use_case_reaching_sqlalchemy_the_adapters_or_the_loads_breaks_the_contracts():
+def test_a_gaps_use_case_reaching_sqlalchemy_or_the_adapters_breaks_the_contracts():
     out = lint_with_probe(REPO / "services" / "gaps" / "app",
-                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n"
-                          "from .. import loads  # noqa\n")
+                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
     assert out.returncode != 0
     assert "services.gaps.app._contract_probe -> sqlalchemy" in out.stdout
     assert "services.gaps.app is not allowed to import services.gaps.adapters" in out.stdout
-    assert "services.gaps.app is not allowed to import services.gaps.loads" in out.stdout
 
 
 def test_an_intake_use_case_writing_sql_or_reaching_the_adapters_breaks_the_contracts():

@@ -1,6 +1,6 @@
 """The gaps database: the shared bootstrap (``shared.db.open_database``: engine, idempotent schema
 step, the audit log append-only on PostgreSQL) over these tables. Run by ``migrate`` and by every
-process when it starts (worker, API, loads, re-evaluation).
+process when it starts (worker, API, re-evaluation).
 
 On PostgreSQL the engine writes bulk INSERTs as multi-row VALUES pages and plans every statement
 with its values (``shared.db.make_engine``): psycopg prepares a statement after 5 runs, and the

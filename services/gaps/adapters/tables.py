@@ -1,7 +1,7 @@
 """The gaps tables (one MetaData); the row <-> domain mappings are in ``rows.py``.
 
 - ``members``: the latest roster snapshot per member (event time decides which is latest);
-  the body is kept whole so a full roster load can term a member by re-emitting it.
+  the body is kept whole (the member's names for the care-gaps document come from it).
 - ``claim_versions``: every claim version received (original, replacement, void), with the
   few fields the measure engine reads in a compact JSON (``facts``): the claim book is
   rebuilt from these rows, so a void or a replacement is applied by recomputing, never by
@@ -9,12 +9,13 @@
 - ``transition_events``: care transitions and their cancels (follow-up after discharge).
 - ``gaps``: one row per gap (member, measure, period [, discharge]) with the status, the
   reason, the evidence and the attribution last announced.
-- ``ingest_loads``: every file / API load and its report (a re-sent claims file is found by
-  its SHA-256); written by the loads (``loads/``), read by the load API (``load_records.py``).
 - ``maintenance_runs``: which day the daily re-evaluation last ran.
 - ``processed_events`` and ``audit_log`` from ``shared``.
 
 Free text goes to ``Text`` columns so an over-long value never becomes a database error.
+
+The roster / claims loads moved to the intake service with their ``ingest_loads`` table: a
+database created before that keeps its ``ingest_loads`` table, unused (nothing drops it).
 """
 
 from __future__ import annotations
@@ -90,24 +91,6 @@ gaps = Table(
     Column("cause_event_id", String(36), nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_gaps_rates", "period_start", "measure_id", "status"),
-)
-
-ingest_loads = Table(
-    "ingest_loads", metadata,
-    Column("load_id", String(64), primary_key=True),
-    Column("kind", String(16), nullable=False),  # roster | claims
-    Column("format", String(8), nullable=False),  # csv | x12 | json
-    Column("mode", String(8), nullable=False),  # full | partial (rosters); - (claims)
-    Column("file_name", Text, nullable=True),
-    Column("sha256", String(64), nullable=True),
-    Column("status", String(16), nullable=False),  # running | done | failed
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("finished_at", UtcDateTime, nullable=True),
-    Column("accepted", Integer, nullable=False, default=0),
-    Column("rejected", Integer, nullable=False, default=0),
-    Column("lines", Integer, nullable=False, default=0),
-    Column("report", Text, nullable=True),
-    Index("ix_ingest_loads_sha", "kind", "sha256"),
 )
 
 maintenance_runs = Table(

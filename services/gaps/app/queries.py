@@ -100,10 +100,3 @@ class GapQueries:
             rr = out.setdefault((m, p or "", k or ""), RateRow(m, p, k))
             rr.counts[status] = rr.counts.get(status, 0) + n
         return [out[key].figures() for key in sorted(out, key=lambda t: (_ORDER.get(t[0], 99), t[1], t[2]))]
-
-    def audit(self, user: User, member_ids, action: str, endpoint: str, detail: str | None = None) -> None:
-        """An audit row of its own (the loads' writes)."""
-        with self.uow() as uow:
-            uow.audit.record(user_id=user.id, role=user.primary_role, member_ids=member_ids, action=action,
-                             endpoint=endpoint, detail=detail)
-            uow.commit()

@@ -8,7 +8,6 @@ Public API (what the wiring calls):
 - claim versions: ``ClaimBook``, ``apply_claim``, ``current_claims``
 - history: ``history_from_claims``, ``discharge_from_transition``, ``TransitionBook``
 - events: ``StoredGap``, ``diff_statuses``
-- roster: ``term_absent_members``
 """
 
 from .claims import ClaimBook, apply_claim, current_claims
@@ -20,12 +19,10 @@ from .gap_events import GapDiff, StoredGap, diff_statuses
 from .history import ClinicalHistory, DiagnosisEvent, Discharge, Member, ServiceEvent
 from .periods import Period, age_on
 from .results import MEASURES, EvidenceItem, MeasureResult
-from .roster import term_absent_members
 
 __all__ = [
     "Band", "ClaimBook", "ClinicalHistory", "CodeRow", "CodeSets", "DEFAULT_VERSIONS", "DiagnosisEvent",
     "Discharge", "EvidenceItem", "GapDiff", "MEASURES", "MeasureResult", "MeasureSettings", "Member",
     "Period", "ServiceEvent", "StoredGap", "TransitionBook", "age_on", "apply_claim", "current_claims",
     "diff_statuses", "discharge_from_transition", "evaluate_member", "history_from_claims",
-    "term_absent_members",
 ]

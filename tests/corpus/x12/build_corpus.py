@@ -3,7 +3,7 @@
 Every file is written here, for synthetic people (names, member ids, birth dates invented;
 NPIs pass the Luhn check but belong to nobody in particular), reproducing a quirk observed in a
 public source that the manifest names - no other project's file is copied. The files are
-committed; ``tests/unit/gaps/test_x12_corpus_files.py`` checks they are what this script writes.
+committed; ``tests/unit/intake/test_x12_corpus_files.py`` checks they are what this script writes.
 
     .venv/bin/python tests/corpus/x12/build_corpus.py          # rewrite the files
     .venv/bin/python tests/corpus/x12/build_corpus.py --check  # exit 1 when a file differs
@@ -433,7 +433,7 @@ def sources_md(manifest: list[dict]) -> str:
            "reproduces a way real senders write 837s, seen in the public sources named below (repository +",
            "path, read at the commit the search index holds). The expected outcome of each file, in the",
            "fast and the validating (`--validate`) modes, is in `MANIFEST.yaml`; "
-           "`tests/integration/gaps/test_x12_corpus.py` asserts it through the real ingest.", "",
+           "`tests/integration/intake/test_x12_corpus.py` asserts it through the real ingest.", "",
            "Sources:", ""]
     for key, text_ in SOURCE_NAMES.items():
         out.append(f"- **{key}**: {text_}")

@@ -33,7 +33,7 @@ from shared.formats import CLAIM_CSV_COLUMNS, ROSTER_COLUMNS
 from tests.support.infra import Databases
 from tests.support.procs import REPO, Proc, free_port, start_process, wait_for
 
-from ..gaps.x12_build import Claim, Line, professional
+from ..intake.x12_build import Claim, Line, professional
 
 ADMIN = {"X-API-Key": "dev-admin"}
 

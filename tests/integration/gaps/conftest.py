@@ -1,6 +1,8 @@
 """Gaps integration fixtures: one topic namespace and one PostgreSQL database per module, the
 gaps worker and API started once as the user starts them (``python -m services.gaps ...``);
-each test uses its own member ids.
+each test uses its own member ids. Roster and claims files are loaded as the platform loads
+them, through intake (``python -m services.intake load-roster / load-claims``, ``GapsEnv.intake``):
+intake's tables in a schema of their own (``intake``) of the module's database, the same topics.
 
 The processes evaluate as of 2026-06-30 in the 2026 measurement period (EVALUATION_DATE,
 MEASUREMENT_YEAR), so statuses do not depend on the day the tests run.
@@ -24,6 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from carectl.processes import with_schema
 from services.gaps.settings import GapsSettings
 from shared.codec import decode
 from shared.kafka import delete_topics, ensure_topics
@@ -56,6 +59,7 @@ class GapsEnv:
     worker: Proc | None = None
     api: Proc | None = None
     api_port: int = 0
+    intake_url: str = ""
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap, "TOPIC_PREFIX": self.settings.topic_prefix,
@@ -67,6 +71,13 @@ class GapsEnv:
         """``python -m services.gaps <args>`` as a user runs it."""
         env = dict(os.environ, PYTHONPATH=str(REPO), LOG_LEVEL="WARNING", **self.env())
         return subprocess.run([sys.executable, "-m", "services.gaps", *args], cwd=REPO, env=env, text=True,
+                              capture_output=True, timeout=timeout)
+
+    def intake(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        """``python -m services.intake <args>`` (``load-roster FILE``, ``load-claims FILE``) as a user
+        runs it: intake's database schema, the module's topics."""
+        env = dict(os.environ, PYTHONPATH=str(REPO), LOG_LEVEL="WARNING", **self.env(DATABASE_URL=self.intake_url))
+        return subprocess.run([sys.executable, "-m", "services.intake", *args], cwd=REPO, env=env, text=True,
                               capture_output=True, timeout=timeout)
 
     def scalar(self, sql: str, **params):
@@ -135,7 +146,8 @@ def gaps_infra(kafka_bootstrap, postgres_server_url, tmp_path_factory):
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(db_url)
-    env = GapsEnv(replace_settings(settings, database_url=db_url), db_url, engine, tmp)
+    env = GapsEnv(replace_settings(settings, database_url=db_url), db_url, engine, tmp,
+                  intake_url=with_schema(db_url, "intake"))
     try:
         yield env
     finally:
@@ -154,8 +166,8 @@ def replace_settings(settings: GapsSettings, **changes) -> GapsSettings:
 def gaps(gaps_infra):
     """The module's environment with the worker and the API running."""
     env = gaps_infra
-    result = env.cli("migrate")
-    assert result.returncode == 0, result.stderr
+    for result in (env.cli("migrate"), env.intake("migrate")):
+        assert result.returncode == 0, result.stderr
     worker_port, api_port = free_port(), free_port()
     env.worker = start_process("gaps", "worker", env.env(WORKER_PORT=str(worker_port)), env.tmp, http_port=worker_port)
     env.api = start_process("gaps", "api", env.env(API_PORT=str(api_port)), env.tmp, http_port=api_port)

@@ -1,6 +1,8 @@
 """The gaps service as a user runs it: the worker and the API as processes, rosters and 837
-files loaded with ``python -m services.gaps load-roster / load-claims``, gap events read back
-from Kafka, rows from PostgreSQL, answers from the API."""
+files loaded as the platform loads them, through intake (``python -m services.intake
+load-roster / load-claims``), gap events read back from Kafka, rows from PostgreSQL, answers
+from the API. (The loads themselves — reports, dead letters, validation, the load API and its
+metrics — are tested in tests/integration/intake.)"""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from tests.support.procs import wait_for
 
-from .conftest import ROSTER_HEADER, read_report, roster_csv, roster_row, unique, wait_members
-from .x12_build import Claim, Line, professional
+from .conftest import read_report, roster_csv, roster_row, unique, wait_members
+from ..intake.x12_build import Claim, Line, professional
 
 ADMIN = {"Authorization": "Bearer dev-admin"}
 OPS = {"Authorization": "Bearer dev-ops"}
@@ -27,10 +29,10 @@ def kinds(events, measure: str, member: str) -> list[str]:
     return [e.event_type for e in events if e.measure_id == measure and e.member_id == member]
 
 
-def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
+def test_roster_and_837_files_loaded_through_intake_end_in_gap_events_and_rows(gaps):
     a, b = unique("MA"), unique("MB")
     roster = roster_csv(gaps.tmp / f"roster-{a}.csv", [roster_row(a), roster_row(b, sex="M", birth="1970-03-03")])
-    r = gaps.cli("load-roster", str(roster))
+    r = gaps.intake("load-roster", str(roster))
     assert r.returncode == 0, r.stderr
     report = read_report(roster.with_name(roster.name + ".report.json"))
     assert (report["accepted"], report["changed"], report["rejected"]) == (2, 2, 0)
@@ -42,7 +44,7 @@ def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
     visits.write_text(professional([Claim(a, f"V{a}", [Line("99213", date(2026, 2, 10))]),
                                     Claim(b, f"V{b}", [Line("99214", date(2026, 2, 11))])],
                                    at=datetime(2026, 2, 20, 9, 0), control=11))
-    r = gaps.cli("load-claims", str(visits))
+    r = gaps.intake("load-claims", str(visits))
     assert r.returncode == 0, r.stderr
     events = gaps.gap_events({a, b}, 3)
     assert sorted((e.member_id, e.measure_id, e.event_type) for e in events) == sorted([
@@ -54,7 +56,7 @@ def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
     colo = gaps.tmp / f"colo-{a}.x12"
     colo.write_text(professional([Claim(a, f"COL{a}", [Line("45378", date(2026, 3, 5), pos="22")])],
                                  at=datetime(2026, 3, 10, 9, 0), control=12))
-    assert gaps.cli("load-claims", str(colo)).returncode == 0
+    assert gaps.intake("load-claims", str(colo)).returncode == 0
     events = gaps.gap_events({a, b}, 4)
     closed = [e for e in events if e.member_id == a][-1]
     assert (closed.event_type, closed.measure_id, closed.member_id) == ("gap.closed", "CMS130", a)
@@ -66,7 +68,7 @@ def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
     void = gaps.tmp / f"void-{a}.x12"
     void.write_text(professional([Claim(a, f"COL{a}", [Line("45378", date(2026, 3, 5), pos="22")], frequency="8",
                                         original=f"COL{a}")], at=datetime(2026, 4, 1, 9, 0), control=13))
-    assert gaps.cli("load-claims", str(void)).returncode == 0
+    assert gaps.intake("load-claims", str(void)).returncode == 0
     events = gaps.gap_events({a, b}, 5)
     assert kinds(events, "CMS130", a) == ["gap.opened", "gap.closed", "gap.opened"]
     assert gaps.statuses(a)["CMS130"] == "open"
@@ -74,16 +76,16 @@ def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
 
     # Re-loading the same file changes nothing: the load is recognised, and forcing it re-sends
     # claims with the same ids, which the worker has applied already.
-    again = gaps.cli("load-claims", str(void), "--json")
+    again = gaps.intake("load-claims", str(void), "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "duplicate"
-    forced = gaps.cli("load-claims", str(void), "--force", "--json")
+    forced = gaps.intake("load-claims", str(void), "--force", "--json")
     assert json.loads(forced.stdout)["accepted"] == 1
     # A later claim of the same member (same partition, after the re-send) that changes no status:
     # once it is stored, the worker has seen the re-sent void too.
     lab = gaps.tmp / f"lab-{a}.x12"
     lab.write_text(professional([Claim(a, f"LAB{a}", [Line("80053", date(2026, 4, 2))])],
                                 at=datetime(2026, 4, 3, 9, 0), control=14))
-    assert gaps.cli("load-claims", str(lab)).returncode == 0
+    assert gaps.intake("load-claims", str(lab)).returncode == 0
     wait_for(lambda: gaps.scalar("SELECT count(*) FROM claim_versions WHERE claim_id = :c", c=f"LAB{a}") == 1, 30,
              what="the later claim stored")
     time.sleep(1.0)
@@ -91,52 +93,14 @@ def test_roster_and_837_files_through_the_cli_end_in_gap_events_and_rows(gaps):
     assert gaps.scalar("SELECT count(*) FROM claim_versions WHERE member_id = :m", m=a) == 4
 
 
-def test_malformed_837_is_reported_and_dead_lettered_with_its_text(gaps):
-    c = unique("MC")
-    assert gaps.cli("load-roster", str(roster_csv(gaps.tmp / f"roster-{c}.csv", [roster_row(c)]))).returncode == 0
-    wait_members(gaps, [c])
-    path = gaps.tmp / f"broken-{c}.x12"
-    path.write_text(professional([
-        Claim(c, f"OK{c}", [Line("99213", date(2026, 2, 1))]),
-        Claim(c, f"AMT{c}", [Line("99213", date(2026, 2, 3), charge="12x")]),
-    ], at=datetime(2026, 2, 5, 8, 0), control=21))
-    r = gaps.cli("load-claims", str(path))
-    assert r.returncode == 3, r.stderr  # loaded, with rejections
-    report = read_report(path.with_name(path.name + ".report.json"))
-    assert (report["accepted"], report["rejected"], report["dead_lettered"]) == (1, 1, 1)
-    (rej,) = report["rejections"]
-    assert rej["st_control_number"] == "0001" and rej["segment"] and "SV1" in rej["reason"]
-    assert c not in json.dumps(report["rejections"]) and "12x" not in json.dumps(report)  # no member id, no value
-    dead = wait_for(lambda: gaps.events("claims.events.dlq", {c}), 30, what="dead letter")
-    (msg,) = dead
-    headers = {k: v.decode() for k, v in msg.headers()}
-    assert "SV1" in headers["dlq.reason"] and headers["dlq.consumer"] == "gaps.ingest"
-    assert f"CLM*AMT{c}" in msg.value().decode() and f"NM1*IL*1*TESTER*PAT****MI*{c}" in msg.value().decode()
-    assert f"OK{c}" not in msg.value().decode()
-
-    # Validate mode: pyx12's map walk answers with a 999 that rejects the set; nothing of it is loaded.
-    r = gaps.cli("load-claims", str(path), "--validate", "--force", "--json")
-    out = json.loads(r.stdout)
-    ack = path.with_name(path.name + ".999").read_text()
-    assert "ST*999*" in ack and "IK5*R" in ack
-    assert out["validation"]["transactions"][0]["ack_code"] == "R"
-    assert (out["accepted"], out["rejected"]) == (0, 1) and "999" in out["rejections"][0]["reason"]
-
-    garbage = gaps.tmp / "not-x12.x12"
-    garbage.write_text("this is not an interchange\n" * 3)
-    r = gaps.cli("load-claims", str(garbage), "--format", "x12", "--json")
-    out = json.loads(r.stdout)
-    assert r.returncode == 3 and out["rejections"][0]["scope"] == "file" and "ISA" in out["rejections"][0]["reason"]
-
-
 def test_full_roster_load_terms_an_absent_member_and_excludes_its_gaps(gaps):
     d, e = unique("MD"), unique("ME")
-    assert gaps.cli("load-roster", str(roster_csv(gaps.tmp / f"r-{d}.csv", [roster_row(d), roster_row(e)]))).returncode == 0
+    assert gaps.intake("load-roster", str(roster_csv(gaps.tmp / f"r-{d}.csv", [roster_row(d), roster_row(e)]))).returncode == 0
     wait_members(gaps, [d, e])
     visits = gaps.tmp / f"visits-{d}.x12"
     visits.write_text(professional([Claim(d, f"V{d}", [Line("99213", date(2026, 1, 20))])],
                                    at=datetime(2026, 1, 25, 8, 0), control=31))
-    assert gaps.cli("load-claims", str(visits)).returncode == 0
+    assert gaps.intake("load-claims", str(visits)).returncode == 0
     gaps.gap_events({d}, 2)  # colorectal + breast opened
 
     # The full roster: every active member as the database knows them, except D.
@@ -151,7 +115,7 @@ def test_full_roster_load_terms_an_absent_member_and_excludes_its_gaps(gaps):
                               m["pcp_practice_id"], m["pcp_npi"] or "", m["hospitalist_group"] or "", m["pod"] or "",
                               m["contract_id"], m["program"] or "", m["risk_tier"], span["start"], span["end"] or ""]))
     full = roster_csv(gaps.tmp / f"full-{d}.csv", rows)
-    r = gaps.cli("load-roster", str(full), "--full", "--effective", "2026-07-01", "--json")
+    r = gaps.intake("load-roster", str(full), "--full", "--effective", "2026-07-01", "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert (report["termed"], report["changed"], report["unchanged"]) == (1, 0, len(rows))
@@ -166,36 +130,24 @@ def test_full_roster_load_terms_an_absent_member_and_excludes_its_gaps(gaps):
 
 def test_api_member_gaps_rates_fhir_authorization_and_audit(gaps):
     f, w = unique("MF"), unique("MW")
+    roster = roster_csv(gaps.tmp / f"roster-{f}.csv", [
+        roster_row(f, birth="1958-08-08", sex="F", practice="P777", contract="K-API", pod="pod-east"),
+        roster_row(w, birth="1962-01-01", sex="M", practice="P777", contract="K-API", pod="pod-west")])
+    r = gaps.intake("load-roster", str(roster), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["accepted"] == 2, r.stderr
+    wait_members(gaps, [f, w])
+    claims = gaps.tmp / f"api-{f}.x12"
+    claims.write_text(professional([Claim(f, f"V{f}", [Line("99213", date(2026, 2, 2)), Line("45378", date(2026, 2, 2))],
+                                          diagnoses=("Z1211",)),
+                                    Claim(w, f"V{w}", [Line("99213", date(2026, 2, 3))])],
+                                   at=datetime(2026, 2, 9, 7, 0), control=41))
+    r = gaps.intake("load-claims", str(claims), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["accepted"] == 2 and report["lines"] == 3
+    wait_for(lambda: gaps.statuses(f).get("CMS130") == "closed" and gaps.statuses(w).get("CMS130") == "open",
+             45, what="evaluated")
     with gaps.http() as http:
-        members = [
-            {"member_id": f, "given_name": "Fae", "family_name": "Tester", "birth_date": "1958-08-08", "sex": "F",
-             "pcp_practice_id": "P777", "contract_id": "K-API", "pod": "pod-east",
-             "eligibility": [{"start": "2025-01-01"}]},
-            {"member_id": w, "given_name": "Wes", "family_name": "Tester", "birth_date": "1962-01-01", "sex": "M",
-             "pcp_practice_id": "P777", "contract_id": "K-API", "pod": "pod-west",
-             "eligibility": [{"start": "2025-01-01"}]},
-            {"member_id": "", "given_name": "No", "family_name": "Id", "birth_date": "1962-01-01", "sex": "M",
-             "pcp_practice_id": "P777", "contract_id": "K-API"},
-        ]
-        r = http.post("/roster/members", json=members, headers=ADMIN)
-        assert r.status_code == 200, r.text
-        assert (r.json()["accepted"], r.json()["rejected"]) == (2, 1)
-        assert "member_id" in r.json()["rejections"][0]["reason"]
-        wait_members(gaps, [f, w])
-        x12 = professional([Claim(f, f"V{f}", [Line("99213", date(2026, 2, 2)), Line("45378", date(2026, 2, 2))],
-                                  diagnoses=("Z1211",)),
-                            Claim(w, f"V{w}", [Line("99213", date(2026, 2, 3))])], at=datetime(2026, 2, 9, 7, 0),
-                           control=41)
-        r = http.post("/claims/files", params={"filename": "api.x12", "background": "true"}, content=x12.encode(),
-                      headers={**OPS, "content-type": "application/octet-stream"})
-        assert r.status_code == 202, r.text
-        load_id = r.json()["load_id"]
-        status = wait_for(lambda: (s := http.get(f"/loads/{load_id}", headers=OPS).json())["status"] == "done" and s,
-                          30, what="load done")
-        assert status["report"]["accepted"] == 2 and status["report"]["lines"] == 3
-        wait_for(lambda: gaps.statuses(f).get("CMS130") == "closed" and gaps.statuses(w).get("CMS130") == "open",
-                 45, what="evaluated")
-
         r = http.get(f"/members/{f}/gaps", headers=NURSE_EAST)
         assert r.status_code == 200
         col = next(g for g in r.json()["gaps"] if g["measure_id"] == "CMS130")
@@ -235,23 +187,15 @@ def test_api_member_gaps_rates_fhir_authorization_and_audit(gaps):
         inner = Bundle.model_validate(op.json()["parameter"][0]["resource"])
         assert [x.resource.get_resource_type() for x in inner.entry].count("DetectedIssue") == 1
 
-        # A roster CSV as a multipart upload: the same load, its report in the answer.
-        g = unique("MG")
-        csv_text = "\n".join([ROSTER_HEADER, roster_row(g), roster_row(g)]) + "\n"
-        r = http.post("/roster/files", files={"file": ("roster.csv", csv_text.encode(), "text/csv")}, headers=ADMIN)
-        assert r.status_code == 200, r.text
-        rep = r.json()
-        assert (rep["file"], rep["accepted"], rep["rejected"]) == ("roster.csv", 1, 1)
-        assert rep["rejections"][0]["lines"] == [3] and "appears again" in rep["rejections"][0]["reason"]
-        assert http.post("/roster/files", content=b"", headers=ADMIN).status_code == 422
-        assert http.post("/claims/files", content=b"x", headers=NURSE_EAST).status_code == 403
+        # The loads left gaps: its API serves none of their routes (intake's API does).
+        assert http.post("/claims/files", content=b"x", headers=OPS).status_code == 404
+        assert http.get("/loads/any", headers=OPS).status_code == 404
 
         audit = gaps.rows("SELECT user_id, action, endpoint, detail FROM audit_log WHERE member_id = :m ORDER BY id", m=f)
         reads = [(a.user_id, a.endpoint) for a in audit if a.action == "read"]
         assert ("nurse.east1", "GET /members/{member_id}/gaps") in reads
         assert ("supervisor.east", "GET /members/{member_id}/care-gaps") in reads
         assert any(a.user_id == "nurse.west1" and (a.detail or "").startswith("denied") for a in audit)
-        assert any(a.action == "write" and a.endpoint == "POST /roster/members" for a in audit)
 
 
 def test_worker_and_api_expose_the_gaps_metrics_without_member_labels(gaps):
@@ -264,8 +208,7 @@ def test_worker_and_api_expose_the_gaps_metrics_without_member_labels(gaps):
                       what="gaps_open refreshed by the maintenance timer")
     assert "gaps_evaluations_total" in worker
     assert 'gaps_events_emitted_total{event_type="gap.opened",measure="CMS130"}' in worker
-    api = scrape(gaps.api_port)  # the API ran loads in the tests above
-    assert 'gaps_claims_ingested_total{format="x12",outcome="accepted"}' in api
-    assert 'gaps_roster_rows_total{outcome="accepted"}' in api and "gaps_ingest_progress_ratio" in api
+    api = scrape(gaps.api_port)  # the load metrics are intake's (intake_*, tests/integration/intake)
+    assert "gaps_claims_ingested_total" not in api and "gaps_loads_finished_total" not in api
     members = {r.member_id for r in gaps.rows("SELECT member_id FROM members")}
     assert not any(m in worker or m in api for m in members)

@@ -1,18 +1,20 @@
-"""Loads in this process (the code path of the CLI and the API) against the real broker and
-PostgreSQL; the worker's part is played by its handler fed with what the load produced."""
+"""What gaps makes of files intake loaded (real broker and PostgreSQL): the loads run in this
+process through intake's use cases (its tables in the ``intake`` schema of the module's
+database), and the worker's part is played by its handler fed with what they produced. (The
+loads themselves — changes only, content ids, refusals, reports — are tested in
+tests/integration/intake/test_loads.py.)"""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from services.gaps.adapters.database import open_database
-from services.gaps.loads import LoadContext, load_claims, load_roster
-from shared.events import ClaimV1, MemberRosterV1
-from shared.formats import CLAIM_CSV_COLUMNS
+from services.intake.adapters.wiring import database as intake_database, load_context
+from services.intake.app import load_claims, load_roster
+from services.intake.settings import IntakeSettings
 from shared.kafka import EventProducer
 
 from .conftest import roster_csv, roster_row, unique
@@ -23,150 +25,38 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
 
 @pytest.fixture(scope="module")
 def loads(gaps_infra):
+    """(env, intake's load context, the gaps database, the gaps worker's handler)."""
     env = gaps_infra
-    db = open_database(env.settings)
-    producer = EventProducer(env.settings, client_id="gaps-load-test")
-    ctx = LoadContext(env.settings, db, producer)
-    handler = worker_handler(env.settings)
-    yield env, ctx, handler
+    intake = IntakeSettings(kafka_bootstrap=env.settings.kafka_bootstrap, topic_prefix=env.settings.topic_prefix,
+                            database_url=env.intake_url, var_dir=env.tmp / "var", environment="test")
+    intake_db, db = intake_database(intake), open_database(env.settings)
+    producer = EventProducer(intake, client_id="gaps-load-test")
+    yield env, load_context(intake, intake_db, producer), db, worker_handler(env.settings)
     producer.close()
+    intake_db.dispose()
     db.dispose()
 
 
-def produced(env, topic: str, member_ids: set[str]) -> list:
-    return env.events(topic, member_ids)
-
-
-def apply(ctx, handler, events) -> list:
-    with ctx.db.transaction() as session:
+def apply(db, handler, events) -> list:
+    with db.transaction() as session:
         return handler(session, list(events))
 
 
-def test_roster_loads_produce_only_changes_with_ids_chained_to_the_previous_snapshot(loads, tmp_path):
-    env, ctx, handler = loads
-    a, b = unique("LA"), unique("LB")
-    path = roster_csv(tmp_path / "roster.csv", [roster_row(a), roster_row(b)])
-    first = load_roster(ctx, path)
-    assert (first.status, first.accepted, first.changed) == ("done", 2, 2)
-    snapshots = produced(env, "members.roster", {a, b})
-    assert len(snapshots) == 2 and all(s.roster_load_id == first.load_id for s in snapshots)
-    apply(ctx, handler, snapshots)  # the worker stores them
-
-    again = load_roster(ctx, path)
-    assert (again.changed, again.unchanged) == (0, 2)
-    assert len(produced(env, "members.roster", {a, b})) == 2  # nothing new on the topic
-
-    moved = roster_csv(tmp_path / "roster2.csv", [roster_row(a, practice="P002"), roster_row(b)])
-    third = load_roster(ctx, moved)
-    assert (third.changed, third.unchanged) == (1, 1)
-    latest = produced(env, "members.roster", {a})[-1]
-    assert latest.pcp_practice_id == "P002"
-    old_a = next(s for s in snapshots if s.member_id == a)
-    assert latest.event_id != old_a.event_id
-
-
-def test_a_full_load_that_would_term_most_of_the_roster_is_refused(loads, tmp_path):
-    env, ctx, handler = loads
-    ids = [unique("LF") for _ in range(3)]
-    first = load_roster(ctx, roster_csv(tmp_path / "r.csv", [roster_row(m) for m in ids]))
-    apply(ctx, handler, produced(env, "members.roster", set(ids)))
-    with ctx.db.transaction() as s:
-        from sqlalchemy import text
-
-        active = s.execute(text("SELECT count(*) FROM members WHERE status = 'active'")).scalar()
-    truncated = load_roster(ctx, roster_csv(tmp_path / "cut.csv", [roster_row(ids[0])]), full=True)
-    assert first.status == "done" and truncated.termed == 0
-    assert active > 2 and "refused" in truncated.warnings[0]
-    assert len(produced(env, "members.roster", set(ids))) == 3
-
-    broken = tmp_path / "broken.csv"
-    broken.write_text("member,name\nx,y\n")
-    report = load_roster(ctx, broken, full=True)
-    assert report.rejected == 1 and report.termed == 0 and "skipped" in report.warnings[0]
-    dead = produced(env, "members.roster.dlq", {broken.name})
-    assert dead and dead[-1].value().decode().startswith("member,name")
-
-
-def test_claims_csv_and_json_take_the_same_path_with_content_ids(loads, tmp_path):
-    env, ctx, handler = loads
-    m = unique("LC")
-    header = ",".join(CLAIM_CSV_COLUMNS)
-
-    def row(**kw):
-        base = dict(claim_id=f"C{m}", frequency_code="1", original_claim_id="", claim_type="professional",
-                    member_id=m, payer_id="SHP01", billing_npi="1234567893", rendering_npi="", place_of_service="11",
-                    type_of_bill="", admission_date="", discharge_date="", discharge_status="", diagnoses="Z00.00",
-                    line_number="1", procedure_code="99213", modifiers="", revenue_code="", service_date="2026-02-01",
-                    service_date_end="", units="1", charge_amount="100", allowed_amount="", paid_amount="")
-        base.update(kw)
-        return ",".join(base[c] for c in CLAIM_CSV_COLUMNS)
-
-    csv_path = tmp_path / "claims.csv"
-    csv_path.write_text("\n".join([header, row(), row(line_number="2", procedure_code="45378"),
-                                   row(claim_id=f"B{m}", service_date="2026-13-01")]) + "\n")
-    report = load_claims(ctx, csv_path)
-    assert (report.format, report.accepted, report.lines, report.rejected, report.dead_lettered) == ("csv", 1, 2, 1, 1)
-    assert report.rejections[0]["lines"] == [4] and report.rejections[0]["dead_lettered"] is False  # the line ...
-    assert report.rejections[1]["scope"] == "claim" and report.rejections[1]["dead_lettered"]  # ... and its claim
-    (event,) = produced(env, "claims.events", {m})
-    assert isinstance(event, ClaimV1) and [ln.procedure_code for ln in event.lines] == ["99213", "45378"]
-    (dead,) = produced(env, "claims.events.dlq", {m})
-    assert dead.value().decode() == header + "\n" + row(claim_id=f"B{m}", service_date="2026-13-01") + "\n"
-    assert "service_date" in dict(dead.headers())["dlq.reason"].decode()
-
-    # The same claim as JSON (a claim object): same content, same sender → the same event id.
-    jpath = tmp_path / "claims.jsonl"
-    jpath.write_text(json.dumps({
-        "member_id": m, "claim_id": f"C{m}", "claim_type": "professional", "payer_id": "SHP01",
-        "billing_npi": "1234567893", "place_of_service": "11", "diagnoses": ["Z0000"], "total_charge": "200",
-        "lines": [{"line_number": 1, "procedure_code": "99213", "service_date": "2026-02-01", "charge_amount": "100"},
-                  {"line_number": 2, "procedure_code": "45378", "service_date": "2026-02-01",
-                   "charge_amount": "100"}]}) + "\n")
-    again = load_claims(ctx, jpath)
-    assert again.accepted == 1
-    events = produced(env, "claims.events", {m})
-    assert len(events) == 2 and events[0].event_id == events[1].event_id
-
-
 def test_837i_revenue_only_lines_and_a_claim_discharge_open_the_follow_up_gap(loads, tmp_path):
-    env, ctx, handler = loads
+    env, ctx, db, handler = loads
     text = (FIXTURES / "837i_inpatient_discharge.x12").read_text()
     m = unique("LI")
     path = tmp_path / "837i.x12"
     path.write_text(text.replace("M000123", m).replace("M000456", m + "X"))
     load_roster(ctx, roster_csv(tmp_path / "r.csv", [roster_row(m), roster_row(m + "X", sex="M")]))
-    apply(ctx, handler, produced(env, "members.roster", {m, m + "X"}))
+    apply(db, handler, env.events("members.roster", {m, m + "X"}))
     report = load_claims(ctx, path)
     assert (report.accepted, report.rejected, report.lines) == (2, 0, 5)
-    (ip,) = produced(env, "claims.events", {m})
+    (ip,) = env.events("claims.events", {m})
     assert [(ln.revenue_code, ln.procedure_code) for ln in ip.lines] == [("0120", None), ("0300", "83036"),
                                                                           ("0250", None)]
     assert ip.occurred_at.isoformat() == "2026-03-20T14:15:00+00:00"  # the file's BHT time
-    evs = apply(ctx, handler, [ip])
+    evs = apply(db, handler, [ip])
     fup = [e for e in evs if e.measure_id == "FUP"]
     assert [(e.event_type, e.instance_id, e.due_date) for e in fup] == [("gap.opened", "2026-03-14", date(2026, 4, 13))]
     assert fup[0].evidence[-1].claim_id == ip.claim_id
-
-
-def test_roster_json_items_report_each_rejection(loads):
-    env, ctx, handler = loads
-    m = unique("LJ")
-    items = [
-        {"member_id": m, "given_name": "A", "family_name": "B", "birth_date": "1970-01-01", "sex": "F",
-         "pcp_practice_id": "P1", "contract_id": "K1", "eligibility": [{"start": "2026-01-01"}]},
-        {"member_id": m + "2", "given_name": "A", "family_name": "B", "birth_date": "1970-02-30", "sex": "F",
-         "pcp_practice_id": "P1", "contract_id": "K1"},
-        {"member_id": m + "3", "given_name": "C", "family_name": "D", "birth_date": "1971-01-01", "sex": "M",
-         "pcp_practice_id": "P1", "contract_id": "K1", "eligibility_start": "2026-01-01", "pod": "pod-west"},
-    ]
-    report = load_roster(ctx, items)
-    assert (report.accepted, report.rejected, report.format) == (2, 1, "json")
-    assert report.rejections[0]["lines"] == [2] and "birth_date" in report.rejections[0]["reason"]
-    assert "1970-02-30" not in json.dumps(report.as_dict())
-    snapshots = produced(env, "members.roster", {m, m + "3"})
-    assert {s.member_id for s in snapshots} == {m, m + "3"} and all(isinstance(s, MemberRosterV1) for s in snapshots)
-    (dead,) = produced(env, "members.roster.dlq", {m + "2"})
-    assert json.loads(dead.value())["birth_date"] == "1970-02-30"
-
-
-

@@ -69,7 +69,8 @@ def test_malformed_837_is_reported_and_dead_lettered_with_its_text(intake):
     headers = {k: v.decode() for k, v in msg.headers()}
     assert "SV1" in headers["dlq.reason"] and headers["dlq.consumer"] == "intake.load"
     assert headers["intake.load_id"] == report["load_id"]
-    assert f"CLM*AMT{c}" in msg.value().decode() and f"OK{c}" not in msg.value().decode()
+    assert f"CLM*AMT{c}" in msg.value().decode() and f"NM1*IL*1*TESTER*PAT****MI*{c}" in msg.value().decode()
+    assert f"OK{c}" not in msg.value().decode()
 
     # Validate mode: pyx12's map walk answers with a 999 that rejects the set; nothing of it is loaded.
     r = intake.cli("load-claims", str(path), "--validate", "--force", "--json")
@@ -78,6 +79,12 @@ def test_malformed_837_is_reported_and_dead_lettered_with_its_text(intake):
     assert "ST*999*" in ack and "IK5*R" in ack
     assert out["validation"]["transactions"][0]["ack_code"] == "R"
     assert (out["accepted"], out["rejected"]) == (0, 1) and "999" in out["rejections"][0]["reason"]
+
+    garbage = intake.tmp / "not-x12.x12"
+    garbage.write_text("this is not an interchange\n" * 3)
+    r = intake.cli("load-claims", str(garbage), "--format", "x12", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 3 and out["rejections"][0]["scope"] == "file" and "ISA" in out["rejections"][0]["reason"]
 
 
 def test_full_roster_load_terms_an_absent_member(intake):
@@ -99,9 +106,13 @@ def test_the_api_loads_with_roles_audit_and_a_load_to_poll(intake):
     with intake.http() as http:
         members = [{"member_id": f, "given_name": "A", "family_name": "B", "birth_date": "1960-01-01", "sex": "F",
                     "pcp_practice_id": "P001", "contract_id": "GR-2026", "pod": "pod-east",
-                    "eligibility": [{"start": "2025-01-01"}]}]
+                    "eligibility": [{"start": "2025-01-01"}]},
+                   {"member_id": "", "given_name": "No", "family_name": "Id", "birth_date": "1962-01-01", "sex": "M",
+                    "pcp_practice_id": "P001", "contract_id": "GR-2026"}]
         r = http.post("/roster/members", json=members, headers=ADMIN)
         assert r.status_code == 200 and r.json()["changed"] == 1, r.text
+        assert (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
+        assert "member_id" in r.json()["rejections"][0]["reason"]
         x12 = professional([Claim(f, f"V{f}", [Line("99213", date(2026, 2, 2))]),
                             Claim(w, f"V{w}", [Line("99213", date(2026, 2, 3))])], at=datetime(2026, 2, 9, 7, 0),
                            control=41)
@@ -113,11 +124,15 @@ def test_the_api_loads_with_roles_audit_and_a_load_to_poll(intake):
         status = wait_for(lambda: (s := http.get(f"/loads/{load_id}", headers=OPS).json())["status"] == "done" and s,
                           60, what="the background load")
         assert status["report"]["accepted"] == 2 and status["report"]["file"] == "api.x12"
+        assert status["report"]["lines"] == 2
         assert http.get("/loads/no-such-load", headers=OPS).status_code == 404
 
-        roster = roster_csv(intake.tmp / "api-roster.csv", [roster_row(w)]).read_bytes()
+        roster = roster_csv(intake.tmp / "api-roster.csv", [roster_row(w), roster_row(w)]).read_bytes()
         r = http.post("/roster/files", files={"file": ("roster.csv", roster, "text/csv")}, headers=ADMIN)
-        assert r.status_code == 200 and r.json()["accepted"] == 1
+        assert r.status_code == 200, r.text
+        rep = r.json()
+        assert (rep["file"], rep["accepted"], rep["rejected"]) == ("roster.csv", 1, 1)
+        assert rep["rejections"][0]["lines"] == [3] and "appears again" in rep["rejections"][0]["reason"]
         assert http.post("/roster/files", content=b"", headers=ADMIN).status_code == 422
         assert http.post("/claims/files", content=b"x", headers=NURSE_EAST).status_code == 403
         assert http.get(f"/loads/{load_id}", headers=NURSE_EAST).status_code == 403
@@ -133,6 +148,8 @@ def test_the_api_exposes_the_intake_metrics_without_member_labels(intake):
                  "ccp_produced_total"):
         assert name in text, name
     assert 'intake_loads_finished_total{format="x12",kind="claims",status="done"}' in text
+    assert 'intake_claims_ingested_total{format="x12",outcome="accepted"}' in text
+    assert 'intake_roster_rows_total{outcome="accepted"}' in text and "intake_load_progress_ratio" in text
     for line in text.splitlines():
         if line.startswith("intake_"):
             assert "member" not in line and "MF" not in line and "MA" not in line

@@ -1,4 +1,3 @@
-import io
 import uuid
 from datetime import date
 
@@ -151,18 +150,3 @@ def test_a_replacement_whose_original_has_not_arrived_is_held_and_closes_nothing
     assert results[0].status == "open"  # the colonoscopy waits for the claim it replaces
     m, results = _eval(ClaimBook.from_claims([*held.versions, claim("O", [VISIT], at=t(9))]))
     assert results[0].status == "closed"  # the original arrived (later): the replacement counts
-
-
-def test_x12_dates_the_837_says_order_its_versions():
-    from datetime import datetime, timezone
-
-    from services.gaps.ingest import iter_837
-    from tests.integration.gaps.x12_build import Claim, Line, professional
-
-    text = professional([Claim("M1", "A", [Line("99213", date(2026, 3, 2))], frequency="7", original="A0",
-                               extra=["DTP*050*D8*20260402", "DTP*573*D8*20260409", "DTP*573*D8*20260403"])],
-                        at=datetime(2026, 4, 12, 9, 30))
-    (c,) = list(iter_837(io.StringIO(text)))
-    assert (c.fields["received_date"], c.fields["adjudication_date"]) == (date(2026, 4, 2), date(2026, 4, 9))
-    assert c.fields["submitted_at"] == datetime(2026, 4, 12, 9, 30, tzinfo=timezone.utc)
-    assert (c.fields["frequency_code"], c.fields["original_claim_id"]) == ("7", "A0")

@@ -175,3 +175,16 @@ def test_a_nul_character_rejects_its_claim():
     text = (FIX / "837p_encounter_paid.x12").read_text().replace("HI*ABK:", "HI*ABK:\x00", 1)
     (r,) = list(iter_837(io.StringIO(text)))
     assert isinstance(r, Rejection) and "NUL" in r.reason
+
+
+def test_the_dates_an_837_says_order_its_versions_are_read():
+    """(Moved from the gaps claim-book tests: the claim book orders versions by these fields.)"""
+    from tests.integration.intake.x12_build import Claim, Line, professional
+
+    text = professional([Claim("M1", "A", [Line("99213", date(2026, 3, 2))], frequency="7", original="A0",
+                               extra=["DTP*050*D8*20260402", "DTP*573*D8*20260409", "DTP*573*D8*20260403"])],
+                        at=datetime(2026, 4, 12, 9, 30))
+    (c,) = list(iter_837(io.StringIO(text)))
+    assert (c.fields["received_date"], c.fields["adjudication_date"]) == (date(2026, 4, 2), date(2026, 4, 9))
+    assert c.fields["submitted_at"] == datetime(2026, 4, 12, 9, 30, tzinfo=timezone.utc)
+    assert (c.fields["frequency_code"], c.fields["original_claim_id"]) == ("7", "A0")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.billing.domain.coverage import coverage_from_roster, member_months
-from services.gaps.domain.attribution import attribution_key, carried_attribution
+from services.intake.domain.attribution import attribution_key, carried_attribution
 from shared.events import AttributionSpan, MemberRosterV1
 
 ENVELOPE = {"event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "source", "patient_key",
@@ -27,7 +27,7 @@ def fields(contract="K1", tier="low", practice="P1", start=date(2025, 1, 1), end
 
 
 def stored_json(body: dict) -> dict:
-    """The body as the gaps ``members`` table keeps it (JSON types)."""
+    """The body as intake's ``roster_snapshots`` table keeps it (JSON types)."""
     return json.loads(json.dumps(body, default=str))
 
 
