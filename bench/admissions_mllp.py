@@ -45,7 +45,8 @@ from carectl.mllp_client import MllpClient, MessageResult  # noqa: E402
 from carectl.synth import SynthConfig, generate, iter_adt  # noqa: E402
 from services.admissions.domain.adt_event import adt_event_id  # noqa: E402
 from shared.events import EligibilitySpan, MemberRosterV1, MrnXref  # noqa: E402
-from shared.kafka import EventProducer, ensure_topics  # noqa: E402
+from shared.kafka import EventProducer  # noqa: E402
+from shared.kafka_admin import ensure_topics
 from shared.settings import CommonSettings  # noqa: E402
 from shared.topics import all_topics  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -36,7 +36,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from shared.events import ClaimLine, ClaimV2, EligibilitySpan, MemberRosterV1  # noqa: E402
-from shared.kafka import EventProducer, delete_topics, ensure_topics  # noqa: E402
+from shared.kafka import EventProducer  # noqa: E402
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.settings import CommonSettings  # noqa: E402
 from shared.topics import all_topics  # noqa: E402
 

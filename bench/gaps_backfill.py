@@ -168,7 +168,8 @@ def main() -> None:
     manifest = json.loads((data / "manifest.json").read_text())
     files = claims_files(data)
 
-    from shared.kafka import EventProducer, delete_topics, ensure_topics
+    from shared.kafka import EventProducer
+    from shared.kafka_admin import delete_topics, ensure_topics
     from shared.topics import all_topics
     from carectl.processes import with_schema
     from services.gaps.settings import GapsSettings

@@ -40,7 +40,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from carectl.mllp_client import MllpClient  # noqa: E402
 from shared.events import EligibilitySpan, GapOpenedV1, MemberRosterV1, MrnXref  # noqa: E402
-from shared.kafka import EventProducer, ensure_topics  # noqa: E402
+from shared.kafka import EventProducer  # noqa: E402
+from shared.kafka_admin import ensure_topics
 from shared.settings import CommonSettings  # noqa: E402
 from shared.topics import all_topics  # noqa: E402
 

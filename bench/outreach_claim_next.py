@@ -56,7 +56,8 @@ from services.outreach.routes import ROUTES  # noqa: E402
 from services.outreach.settings import OutreachSettings  # noqa: E402
 from shared.auth import UserDirectory, hash_key  # noqa: E402
 from shared.events import EligibilitySpan, GapOpenedV1, MemberRosterV1  # noqa: E402
-from shared.kafka import EventProducer, delete_topics, ensure_topics  # noqa: E402
+from shared.kafka import EventProducer  # noqa: E402
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics  # noqa: E402
 from tests.support import infra  # noqa: E402
 from tests.support.procs import free_port, start_process, wait_for  # noqa: E402

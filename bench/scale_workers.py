@@ -61,7 +61,8 @@ def backfill(members: int) -> dict[int, float]:
 
 # ------------------------------------------------------------------------------- 2. ADT drain
 def adt_drain(members: int, bootstrap: str, server_url: str) -> dict[int, tuple[float, float]]:
-    from shared.kafka import EventProducer, delete_topics
+    from shared.kafka import EventProducer
+    from shared.kafka_admin import delete_topics
     from tests.reliability.chaos_platform import create_topics, remove_faust_dirs
     from tests.reliability.feeds import make_population
     from tests.reliability.invariants import group_lag, rows

@@ -495,7 +495,7 @@ def _reset(var_dir: Path, brokers: int = 1, secure: bool = False) -> None:
     _drop_service_tables()
     shutil.rmtree(var_dir / "demo" / "progress.json", ignore_errors=True)
     (var_dir / "demo" / "progress.json").unlink(missing_ok=True)
-    from shared.kafka import delete_topics
+    from shared.kafka_admin import delete_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 

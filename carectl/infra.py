@@ -32,7 +32,7 @@ def pgctl():
 def create_topics(bootstrap: str, prefix: str = "", settings=None) -> dict[str, str]:
     """The registry's topics (replicated per its production values on a cluster); ``settings``
     (e.g. the secure broker's admin) instead of a plain bootstrap when given."""
-    from shared.kafka import ensure_topics
+    from shared.kafka_admin import ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 

@@ -41,7 +41,7 @@ def topic_prefix() -> str:
 @pytest.fixture
 def kafka_topics(kafka_bootstrap, topic_prefix):
     """Create every registry topic (and DLQ twins) under the test's prefix; delete afterwards."""
-    from shared.kafka import delete_topics, ensure_topics
+    from shared.kafka_admin import delete_topics, ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 

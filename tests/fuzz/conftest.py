@@ -13,7 +13,7 @@ from tests.support.infra import Databases, new_topic_prefix
 @pytest.fixture(scope="module")
 def module_topics(kafka_bootstrap):
     """Like ``kafka_topics``, for a whole module."""
-    from shared.kafka import delete_topics, ensure_topics
+    from shared.kafka_admin import delete_topics, ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 

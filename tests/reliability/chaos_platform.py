@@ -33,7 +33,7 @@ WORKERS = {"admissions": "admissions-worker", "gaps": "gaps-worker", "outreach":
 
 def create_topics(bootstrap: str, prefix: str, partitions: int = 3):
     """The registry's topics (and .dlq twins) under ``prefix``, at most ``partitions`` each."""
-    from shared.kafka import ensure_topics
+    from shared.kafka_admin import ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
 

@@ -20,7 +20,8 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import create_engine, text
 
-from shared.kafka import EventProducer, delete_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import delete_topics
 from tests.reliability.chaos_platform import create_topics, remove_faust_dirs
 from tests.reliability.feeds import make_population
 from tests.reliability.invariants import group_lag, merged_visits, processed_ids, read_all, transitions_state

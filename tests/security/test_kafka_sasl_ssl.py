@@ -32,7 +32,8 @@ from sqlalchemy import create_engine, text
 
 from shared.errors import DeliveryError
 from shared.events import AlertRetractedV1, EligibilitySpan, MemberRosterV1
-from shared.kafka import EventProducer, ensure_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import ROSTER, all_topics
 from tests.support import infra

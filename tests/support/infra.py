@@ -120,8 +120,8 @@ def delete_own_topics(bootstrap: str) -> int:
 
 
 def delete_topics_named(bootstrap: str, names: list[str]) -> int:
-    """Best-effort deletion (``shared.kafka.delete_topics``) of topics by full name."""
-    from shared.kafka import delete_topics
+    """Best-effort deletion (``shared.kafka_admin.delete_topics``) of topics by full name."""
+    from shared.kafka_admin import delete_topics
     from shared.settings import CommonSettings
 
     delete_topics(CommonSettings(kafka_bootstrap=bootstrap), names, timeout=60)

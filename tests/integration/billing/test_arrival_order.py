@@ -112,7 +112,7 @@ class Platform:
 def platform(kafka_bootstrap, postgres_server_url, tmp_path_factory):
     from dataclasses import replace
 
-    from shared.kafka import delete_topics, ensure_topics
+    from shared.kafka_admin import delete_topics, ensure_topics
     from shared.settings import CommonSettings
     from shared.topics import all_topics
     from tests.support.infra import new_topic_prefix

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine, make_url
 from carectl.processes import with_schema
 from services.gaps.settings import GapsSettings
 from shared.codec import decode
-from shared.kafka import delete_topics, ensure_topics
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.procs import REPO, Proc, free_port, start_process, wait_for
 from tests.support.infra import new_topic_prefix

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine, make_url
 from services.intake.adapters.wiring import database, load_context
 from services.intake.settings import IntakeSettings
 from shared.codec import decode
-from shared.kafka import EventProducer, delete_topics, ensure_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.procs import REPO, Proc, free_port, start_process
 from tests.support.infra import new_topic_prefix

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from services.notifications.settings import NotificationsSettings
 from shared.auth import DEV_USERS_FILE, hash_key
 from shared.events import Event
-from shared.kafka import EventProducer, delete_topics, ensure_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.infra import Databases, new_topic_prefix
 from tests.support.procs import Proc, free_port, start_process, wait_for

@@ -23,7 +23,8 @@ from services.outreach.app.staff import Staff
 from services.outreach.settings import OutreachSettings
 from shared.auth import DEV_USERS_FILE, UserDirectory, hash_key
 from shared.events import Event
-from shared.kafka import EventProducer, delete_topics, ensure_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.procs import Proc, free_port, start_process, wait_for
 from tests.support.infra import new_topic_prefix

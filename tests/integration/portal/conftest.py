@@ -19,7 +19,8 @@ from services.portal.adapters.database import open_database
 from services.portal.domain.signin import dev_signin_code
 from services.portal.settings import PortalSettings
 from shared.events import Event
-from shared.kafka import EventProducer, delete_topics, ensure_topics
+from shared.kafka import EventProducer
+from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
 from tests.support.infra import Databases, new_topic_prefix
 from tests.support.procs import Proc, free_port, start_process, wait_for
