@@ -20,7 +20,7 @@ to Kafka (confirmed) before the commit.
 
 The table is checked when it is built: every route's topic is in the registry, carries that
 event type (``shared/contract/topics.yaml``) and is the event model's own topic; one route per
-(topic, event type). ``tests/unit/test_topic_registry.py`` checks the registry's ``consumers:``
+(topic, event type). ``tests/unit/shared/test_topic_registry.py`` checks the registry's ``consumers:``
 against every service's table.
 """
 
