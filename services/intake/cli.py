@@ -4,11 +4,17 @@
     api
     load-roster FILE [--full] [--effective YYYY-MM-DD] [--json]
     load-claims FILE [--format x12|csv|json] [--validate] [--force] [--occurred-at ISO] [--json]
+    seed [--json] [--no-progress]     the upgrade step: intake's tables from the topics (app/seed.py)
 
 A load shows a progress bar on the terminal (stderr), writes its report as JSON beside the
 file (``FILE.report.json``; or in REPORTS_DIR when that folder is read-only) and prints a
 summary. Exit status: 0 everything accepted, 3 loaded with rejections (see the report), 1
 the load failed (Kafka did not confirm), 2 bad arguments.
+
+``seed`` prints a line per topic on stderr (records read of the offsets to read, what was
+recorded, what was skipped by reason) and, with ``--json``, the summary on stdout. Exit status:
+0 both topics read to their end offsets, 1 it stopped before (run it again), 2 refused (the
+broker is unreachable or a topic is missing; nothing was written).
 """
 
 from __future__ import annotations
@@ -189,9 +195,86 @@ def load_claims_command(settings: IntakeSettings, argv: list[str] | None = None)
     raise SystemExit(_finish(report, args.json))
 
 
+class _SeedLine:
+    """The seed's progress on stderr: live on a terminal, one closing line per topic always."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.last = None
+
+    def __call__(self, summary) -> None:
+        self.last = summary
+        if summary.complete:
+            skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(summary.skipped.items())) or "none"
+            extra = (f" · {summary.already_recorded:,} already recorded · {summary.tombstones:,} tombstones"
+                     f" ({summary.forgotten:,} forgotten)") if summary.topic.endswith("members.roster") else ""
+            start = "\r" if self.live else ""
+            print(f"{start}{summary.topic}: {summary.read:,} records read "
+                  f"({summary.total:,} offsets) · {summary.recorded:,} recorded{extra} · skipped: {skipped}",
+                  file=sys.stderr)
+        elif self.live:
+            print(f"\r{summary.topic}: {summary.read:,} / {summary.total:,} records read", end="", file=sys.stderr,
+                  flush=True)
+
+
+def seed_command(settings: IntakeSettings, argv: list[str] | None = None) -> None:
+    """The upgrade step: fill roster_snapshots and claim_versions_loaded from the topics."""
+    ap = _parser("seed")
+    ap.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(sys.argv[2:] if argv is None else argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shared.kafka_admin import broker_reachable
+    from shared.topics import CLAIMS, ROSTER
+
+    from .adapters.repositories import SqlClaimVersions, SqlRosterSnapshots
+    from .adapters.topic_reader import KafkaTopicReader, TopicMissing
+    from .adapters.wiring import database
+    from .app.seed import SeedIncomplete, seed_claims, seed_roster
+
+    if not broker_reachable(settings, timeout=5.0):
+        print(f"seed refused: the Kafka broker ({settings.kafka_bootstrap}) is not reachable; nothing was read",
+              file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    readers = []
+    try:  # both end offsets taken now, before anything is read
+        for name in (ROSTER, CLAIMS):
+            readers.append(KafkaTopicReader(settings, settings.topic(name)))
+    except (TopicMissing, SeedIncomplete) as exc:
+        for r in readers:
+            r.close()
+        print(f"seed refused: {exc}; nothing was written", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    db = database(settings)
+    steps = ((seed_roster, SqlRosterSnapshots(db)), (seed_claims, SqlClaimVersions(db)))
+    topics, complete = {}, True
+    try:
+        for reader, (step, target) in zip(readers, steps):
+            line = _SeedLine(sys.stderr.isatty() and not args.no_progress)
+            try:
+                summary = step(reader, target, chunk=settings.ingest_batch, on_progress=line)
+                topics[reader.topic] = summary.as_dict()
+            except (SeedIncomplete, SQLAlchemyError) as exc:
+                reason = str(exc) if isinstance(exc, SeedIncomplete) else f"database error ({exc.__class__.__name__})"
+                print(f"\nseed stopped on {reader.topic}: {reason}; run it again", file=sys.stderr)
+                topics[reader.topic] = {**(line.last.as_dict() if line.last else {"topic": reader.topic}),
+                                        "complete": False, "error": reason}
+                complete = False
+                break
+    finally:
+        for r in readers:
+            r.close()
+        db.dispose()
+    if args.json:
+        print(json.dumps({"complete": complete, "topics": topics}, indent=2))
+    raise SystemExit(EXIT_OK if complete else EXIT_FAILED)
+
+
 COMMANDS = {
     "migrate": migrate,
     "api": api,
     "load-roster": load_roster_command,
     "load-claims": load_claims_command,
+    "seed": seed_command,
 }

@@ -1,14 +1,16 @@
 """The ports of ``app.ports`` over SQLAlchemy: load records, the roster snapshots and the claim
-versions this service produced. One short transaction per call."""
+versions this service produced (and those the upgrade step read from the topics:
+``SqlRosterSnapshots.seed``). One short transaction per call."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from shared.db import Database, insert_ignore, upsert
 
@@ -93,6 +95,36 @@ class SqlRosterSnapshots:
                  "body": json.dumps(s.body, separators=(",", ":")), "body_hash": s.body_hash} for s in snapshots]
         with self.db.transaction() as session:
             upsert(session, roster_snapshots, rows, ["member_id"])
+
+
+    def seed(self, snapshots: list[StoredSnapshot], forgotten: list[tuple[str, datetime]]) -> tuple[int, int]:
+        """Upsert ``snapshots`` unless the stored one occurred later, or is the same event (the
+        topic's record wins a tie); delete the ``forgotten`` members whose stored snapshot did
+        not occur after the tombstone. Returns (rows written, rows deleted)."""
+        t = roster_snapshots
+        written = deleted = 0
+        with self.db.transaction() as session:
+            if snapshots:
+                rows = [{"member_id": s.member_id, "event_id": s.event_id, "occurred_at": s.occurred_at,
+                         "status": s.status, "body": json.dumps(s.body, separators=(",", ":")),
+                         "body_hash": s.body_hash} for s in snapshots]
+                if session.get_bind().dialect.name == "postgresql":
+                    from sqlalchemy.dialects.postgresql import insert as dialect_insert
+                else:
+                    from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[no-redef]
+                stmt = dialect_insert(t)
+                new = stmt.excluded
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["member_id"],
+                    set_={c.name: new[c.name] for c in t.columns if c.name != "member_id"},
+                    where=or_(new.occurred_at > t.c.occurred_at,
+                              (new.occurred_at == t.c.occurred_at) & (new.event_id != t.c.event_id)),
+                ).returning(t.c.member_id)
+                written = len(session.execute(stmt, rows).all())
+            for member_id, at in forgotten:
+                deleted += session.execute(delete(t).where(t.c.member_id == member_id,
+                                                           t.c.occurred_at <= at)).rowcount or 0
+        return written, deleted
 
 
 class SqlClaimVersions:

@@ -10,6 +10,8 @@ Kafka, PostgreSQL and the file system; the unit tests over memory).
   confirmed it): what a roster row is compared with, and what a full load terms;
 - ``ClaimVersions``: the claim versions this service produced (the broker confirmed them): what
   tells a held correction (its original never came);
+- ``RosterSeeds``: the upgrade step's write of snapshots read from ``members.roster`` (a snapshot
+  the table holds from later is kept);
 - ``ReportFiles``: the report as JSON (beside the file or in the reports folder);
 - ``Validator``: pyx12's validating walk of an X12 file, with its 999 written.
 """
@@ -70,6 +72,13 @@ class RosterSnapshots(Protocol):
     def active(self) -> Iterator[StoredSnapshot]: ...
 
     def record(self, snapshots: list[StoredSnapshot]) -> None: ...
+
+
+class RosterSeeds(Protocol):
+    def seed(self, snapshots: list[StoredSnapshot], forgotten: list[tuple[str, datetime]]) -> tuple[int, int]:
+        """Write each snapshot unless the member's stored one occurred later (or is this one);
+        delete the members ``forgotten`` (a tombstone at that time) whose stored snapshot did not
+        occur after it. Returns (snapshots written, members deleted)."""
 
 
 class ClaimVersions(Protocol):
