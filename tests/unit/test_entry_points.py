@@ -44,7 +44,9 @@ def test_the_api_process_imports_no_faust_nor_a_worker(service):
 def test_intake_has_no_worker_and_its_cli_loads_import_no_faust():
     assert not (REPO / "services" / "intake" / "worker.py").exists()
     modules = loaded_after("from services.intake.cli import COMMANDS, load_claims_command\n"
-                           "from services.intake.adapters.wiring import load_context")
+                           "from services.intake.adapters.wiring import load_context\n"
+                           "from services.intake.adapters.topic_reader import KafkaTopicReader\n"
+                           "from services.intake.app.seed import seed_roster")
     assert "services.intake.app.claims" in modules and "pyx12" in modules
     assert not {"faust", "aiokafka", "fastapi"} & modules
 

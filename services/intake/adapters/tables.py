@@ -3,10 +3,12 @@
 - ``ingest_loads``: every file / API load and its report (a re-sent claims file is found by its
   SHA-256; a ``running`` row whose process is gone is ended by ``ownership``);
 - ``roster_snapshots``: the latest ``members.roster`` snapshot this service produced per member
-  (written for the snapshots the broker confirmed): what a roster row is compared with, where
-  the attribution history is carried from, and what a full load terms;
-- ``claim_versions_loaded``: the claim versions this service produced (confirmed by the broker),
-  without their bodies: what tells a correction whose original was never received;
+  (written for the snapshots the broker confirmed; on an upgraded platform, first by ``seed``
+  from the topic): what a roster row is compared with, where the attribution history is
+  carried from, and what a full load terms;
+- ``claim_versions_loaded``: the claim versions this service produced (confirmed by the broker;
+  on an upgraded platform, first by ``seed`` from the topic), without their bodies: what tells a
+  correction whose original was never received;
 - ``audit_log`` from ``shared`` (who loaded what).
 
 Free text goes to ``Text`` columns so an over-long value never becomes a database error.
