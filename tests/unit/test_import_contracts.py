@@ -1,8 +1,8 @@
 """The architecture rules in ``.importlinter`` hold: services never import each other, shared/
-imports no service, outreach's, admissions', risk's, portal's, billing's, gaps' and intake's layers
-(entry points > web | routes | adapters > app > domain; admissions' mllp/ intake beside its entry
-points, without database, Kafka or web imports), pure domains, use cases without SQL/Kafka/HTTP, an API process without faust. The config lists
-what tightens as each remaining service moves to the shape.
+imports no service, every service's layers (outreach, admissions, risk, portal, billing, gaps,
+intake, notifications: entry points > web | routes | adapters > app > domain; admissions' mllp/
+intake beside its entry points, without database, Kafka or web imports), pure domains, use cases
+without SQL/Kafka/HTTP, an API process without faust.
 
 A rule broken on purpose shows the contracts bite (a temporary module importing across layers,
 ``lint_with_probe``)."""
@@ -55,7 +55,11 @@ def test_the_import_contracts_are_kept():
                  "intake: entry points on top, then web | adapters, then app, then domain",
                  "intake domain imports no I/O library and no I/O part of shared/",
                  "intake use cases import no I/O library (no SQL, no Kafka, no HTTP)",
-                 "intake API process imports no faust (intake has no worker)"):
+                 "intake API process imports no faust (intake has no worker)",
+                 "notifications: entry points on top, then web | routes | adapters, then app, then domain",
+                 "notifications domain imports no I/O library and no I/O part of shared/",
+                 "notifications use cases import no I/O library (no SQL, no Kafka, no HTTP)",
+                 "notifications API process imports no faust (nor the worker's wiring)"):
         assert "".join(f"{name} KEPT".split()) in report, name
     assert "ignored imports" not in out.stdout  # no contract holds only by listing its exceptions
 
@@ -109,3 +113,13 @@ def test_an_intake_use_case_writing_sql_or_reaching_the_adapters_breaks_the_cont
     assert out.returncode != 0
     assert "services.intake.app._contract_probe -> sqlalchemy" in out.stdout
     assert "services.intake.app._contract_probe -> services.intake.adapters" in out.stdout
+
+
+def test_a_notifications_use_case_writing_sql_or_reaching_the_adapters_breaks_the_contracts():
+    out = lint_with_probe(REPO / "services" / "notifications" / "app",
+                          "import sqlalchemy  # noqa\nfrom ..adapters import tables  # noqa\n")
+    assert out.returncode != 0
+    report = "".join(out.stdout.split())  # the longer module names wrap at the console's width
+    assert "services.notifications.app._contract_probe->sqlalchemy" in report
+    assert "services.notifications.appisnotallowedtoimportservices.notifications.adapters" in report
+    assert "services.notifications.app._contract_probe->services.notifications.adapters.tables" in report

@@ -1,5 +1,6 @@
 """FHIR reads from the service's projections: Encounter, Patient, DetectedIssue, Task, each with
-the audience (practice, group, pod) its access check needs."""
+the audience (practice, group, pod) its access check needs; ``audit_read`` writes the audit rows
+of the members a read answered with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shared.audit import record_access
 from shared.db import Database
 
 from ..domain import fhir_resources as res
@@ -19,6 +21,12 @@ from . import rows, tables as tb
 class ProjectionReads:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def audit_read(self, *, user_id: str, role: str, member_ids, endpoint: str) -> None:
+        """One ``audit_log`` row per member read (action ``read``), in its own transaction."""
+        with self.db.transaction() as s:
+            record_access(s, tb.audit_log, user_id=user_id, role=role, member_ids=member_ids, action="read",
+                          endpoint=endpoint)
 
     def _member(self, s, member_id: str) -> Member | None:
         r = s.execute(select(tb.members).where(tb.members.c.member_id == member_id)).first()

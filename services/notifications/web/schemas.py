@@ -1,4 +1,4 @@
-"""Request and response bodies of the JSON API."""
+"""Request and response bodies of the JSON API (``web/subscriptions.py``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The FHIR endpoint (``/fhir``): R4 Subscriptions with the R5 Backport IG 1.1.0 profile, the
 ``$status`` and ``$events`` operations, and reads of Encounter, Patient, DetectedIssue and Task
 scoped to the caller's rights (admins/ops: every member; others: their practices', groups' or
-pods' members). Errors are OperationOutcomes; every member read is audited."""
+pods' members). Errors are OperationOutcomes; every member read is audited (``reads.audit_read``).
+Mounted by ``api.py``."""
 
 from __future__ import annotations
 
@@ -12,13 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from shared.audit import record_access
-
-from .adapters import tables as tb
-from .app.subscriptions import Conflict, Invalid, NotAllowed, NotFound, Subscriptions
-from .domain import fhir_subscriptions as fs
-from .domain import topics as t
-from .domain.access import Actor
+from ..app.subscriptions import Conflict, Invalid, NotAllowed, NotFound, Subscriptions
+from ..domain import fhir_subscriptions as fs
+from ..domain import topics as t
+from ..domain.access import Actor
 
 FHIR_JSON = "application/fhir+json"
 
@@ -33,7 +31,7 @@ def fhir(doc: dict[str, Any], status: int = 200, headers: dict[str, str] | None 
     return JSONResponse(doc, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
-def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Callable, settings) -> APIRouter:
+def build_fhir_router(*, subs: Subscriptions, store, reads, actor_dep: Callable, settings) -> APIRouter:
     router = APIRouter(prefix="/fhir", tags=["fhir"])
     base = settings.fhir_base()
     canonical_base = settings.fhir_canonical_base
@@ -57,9 +55,7 @@ def build_fhir_router(*, subs: Subscriptions, store, reads, db, actor_dep: Calla
             return outcome(400, "invalid", str(exc))
 
     def audit(actor: Actor, member_ids, endpoint: str) -> None:
-        with db.transaction() as s:
-            record_access(s, tb.audit_log, user_id=actor.id, role=actor.role, member_ids=member_ids, action="read",
-                          endpoint=endpoint)
+        reads.audit_read(user_id=actor.id, role=actor.role, member_ids=member_ids, endpoint=endpoint)
 
     @router.get("/metadata", summary="CapabilityStatement (the topics: SubscriptionTopic canonicals)")
     def metadata():
