@@ -28,6 +28,7 @@ from pathlib import Path
 from shared.errors import DeliveryError
 from shared.kafka import EventProducer
 from shared.runtime import run_api
+from shared.topics import ROSTER
 
 from .app import LoadContext, load_claims, load_roster
 from .domain import LoadReport, Progress
@@ -207,7 +208,7 @@ class _SeedLine:
         if summary.complete:
             skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(summary.skipped.items())) or "none"
             extra = (f" · {summary.already_recorded:,} already recorded · {summary.tombstones:,} tombstones"
-                     f" ({summary.forgotten:,} forgotten)") if summary.topic.endswith("members.roster") else ""
+                     f" ({summary.forgotten:,} forgotten)") if summary.topic.endswith(ROSTER) else ""
             start = "\r" if self.live else ""
             print(f"{start}{summary.topic}: {summary.read:,} records read "
                   f"({summary.total:,} offsets) · {summary.recorded:,} recorded{extra} · skipped: {skipped}",
