@@ -35,6 +35,11 @@ PRODUCE_SECONDS = Histogram(
     "ccp_produce_latency_seconds", "Produce call to delivery confirmation",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
+PRODUCER_CALLBACK_ERRORS = Counter(
+    "ccp_producer_callback_errors_total",
+    "Exceptions raised by a callback while the producer served Kafka's events (a delivery report or a "
+    "log line whose handler failed); the producer keeps serving the rest",
+)
 PRODUCER_QUEUE = Gauge("ccp_producer_queue_messages", "Messages waiting in the producer's bounded queue")
 
 

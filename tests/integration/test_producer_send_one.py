@@ -6,6 +6,7 @@ a broker that cannot confirm gives a ``DeliveryError``, never a success."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -69,3 +70,44 @@ def test_no_broker_is_a_delivery_error_not_a_success():
             asyncio.run(run())
     finally:
         producer.close(timeout=1)
+
+
+class _FailingHandler(logging.Handler):
+    """A log handler that fails the way one writing to a closed stream does (its error report
+    fails too, so the exception leaves the logging call)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        raise ValueError("I/O operation on closed file")
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        raise
+
+
+def test_a_callback_that_raises_does_not_stop_the_producer(kafka_topics):
+    """Seen in CI: librdkafka's log lines are served by the producer's poll thread; a handler that
+    raised there ended the thread, and from then on every write of the process waited for a
+    confirmation that never came (503s on every API write until a restart). The thread now counts
+    the failure and goes on: writes made after it are confirmed."""
+    from shared import metrics
+
+    topic = kafka_topics.topic("adt.events.dlq")
+    rdkafka = logging.getLogger("librdkafka")
+    handler, level = _FailingHandler(), rdkafka.level
+    rdkafka.addHandler(handler)
+    rdkafka.setLevel(logging.DEBUG)
+    before = metrics.PRODUCER_CALLBACK_ERRORS._value.get()
+    # debug logging: librdkafka logs from its first connection on, so the handler fails at once
+    producer = EventProducer(kafka_topics, "test-send-failing-log", **{"debug": "broker,msg"})
+    try:
+        first = producer.send_messages_sync([OutMessage(topic, b"while-logging-fails")])
+        assert metrics.PRODUCER_CALLBACK_ERRORS._value.get() > before  # the handler did fail, in the poll thread
+        rdkafka.removeHandler(handler)
+        later = producer.send_messages_sync([OutMessage(topic, b"afterwards")])
+        assert producer.alive()
+    finally:
+        rdkafka.removeHandler(handler)
+        rdkafka.setLevel(level)
+        producer.close()
+    assert first[0].offset >= 0 and later[0].offset > first[0].offset
+    values = {m.value() for m in read_topic(kafka_topics, topic, expect=2, settle=0.5)}
+    assert values == {b"while-logging-fails", b"afterwards"}
