@@ -71,6 +71,13 @@ def served(module_topics, module_databases, tmp_path_factory):
 
     apps: dict = {}
     stack = ExitStack()
+    # schemathesis's pytest plugin ends every ASGI lifespan at each test's teardown; an app's next
+    # request then starts its lifespan again, but what create_api built (the API's Kafka producer,
+    # closed by the first shutdown) is not rebuilt: every later write of the module waited for a
+    # producer whose thread had stopped (12 s, 503, retried: a CI that never finished). These apps
+    # live for the module, so their lifespans end once, here, at its end.
+    end_lifespans = asgi.shutdown_lifespans
+    asgi.shutdown_lifespans = lambda: None
 
     def app_for(service: str):
         """(app, seeded path and query values, identities, operations the test describes)."""
@@ -92,7 +99,8 @@ def served(module_topics, module_databases, tmp_path_factory):
 
     yield app_for
 
-    asgi.shutdown_lifespans()  # producers flushed, pools closed before the databases are dropped
+    asgi.shutdown_lifespans = end_lifespans
+    end_lifespans()  # producers flushed, pools closed before the databases are dropped
     stack.close()
     print("\nschemathesis calls by status class:", dict(sorted(totals.items())))
 
