@@ -36,7 +36,7 @@ redelivered cause produces the same derived events with the same deterministic i
 (``derive_id``), and their consumers drop them as duplicates.
 
 Metrics and other after-commit work run once the transaction committed (``after_commit``
-below, and ``shared.db.after_commit`` inside handlers): a batch rolled back and retried is
+below, and ``shared.unit_of_work.after_commit`` inside handlers): a batch rolled back and retried is
 counted once.
 """
 

@@ -1,4 +1,4 @@
-"""The SQL unit of work of a writer that publishes: ``shared.db.SqlUnitOfWorkBase`` with an outbox,
+"""The SQL unit of work of a writer that publishes: ``shared.unit_of_work.SqlUnitOfWorkBase`` with an outbox,
 the one billing's and outreach's units of work share.
 
 - ``publish(events)`` collects events during the transaction (in a block of its own only: in the
@@ -9,7 +9,7 @@ the one billing's and outreach's units of work share.
   fails after the confirmation leaves events on Kafka whose effects were not kept: the retry
   derives the same event ids, which readers drop as duplicates.
 - callbacks given to ``after_commit`` (metrics) run once the commit succeeded, once; never for an
-  attempt that failed (``shared.db.after_commit``).
+  attempt that failed (``shared.unit_of_work.after_commit``).
 - database errors leave the block in the application's words: ``unusable_value`` (the database
   refused a value: ``DataError``) or ``store_unavailable`` (any other database error: try again),
   the exception classes of the service (``app/ports.py``).
@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from .db import Database, SqlUnitOfWorkBase
+from .db import Database
+from .unit_of_work import SqlUnitOfWorkBase
 from .events import Event
 
 

@@ -9,7 +9,7 @@ Two ways to get one:
   (``shared.consumer``) owns the transaction, its dedupe rows and the write of the derived events.
 
 The lifecycle (the block, ``for_session``, ``after_commit`` — once, after the outermost commit) is
-``shared.db.SqlUnitOfWorkBase``'s; this module binds admissions' repositories.
+``shared.unit_of_work.SqlUnitOfWorkBase``'s; this module binds admissions' repositories.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from shared.db import Database, SqlUnitOfWorkBase
+from shared.db import Database
+from shared.unit_of_work import SqlUnitOfWorkBase
 
 from .feed_quirks import SqlFeedReport
 from .repositories import SqlAlerts, SqlAudit, SqlCrosswalk, SqlEncounters, SqlPatientStates

@@ -17,7 +17,7 @@ Three ways to get a unit of work:
   the block without committing rolls back.
 - ``SqlUnitOfWork(lock, None, writer=False)`` — a reader (the API's queries, the CLI's
   statements; commits only the audit rows it wrote): no ledger lock.
-- ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch:
+- ``SqlUnitOfWork.for_session(session)`` (``shared.unit_of_work.SqlUnitOfWorkBase``'s) — the worker's batch:
   the consumer pipeline owns the transaction (opened under the lock), its dedupe rows and the
   write of the derived events.
 

@@ -7,7 +7,7 @@ Two ways to get one:
   and waits for the broker's confirmation (``acks=all``), then commits the transaction (events
   to publish and no producer: ``RuntimeError``, nothing committed); leaving the block without
   committing rolls back. A lost or refused connection leaves a unit of work as ``StoreUnavailable``.
-- ``SqlUnitOfWork.for_session(session)`` (``shared.db.SqlUnitOfWorkBase``'s) — the worker's batch:
+- ``SqlUnitOfWork.for_session(session)`` (``shared.unit_of_work.SqlUnitOfWorkBase``'s) — the worker's batch:
   the consumer pipeline (``shared.consumer``) owns the transaction, its dedupe rows and the write of
   the derived events.
 
@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from shared.db import Database, SqlUnitOfWorkBase
+from shared.db import Database
+from shared.unit_of_work import SqlUnitOfWorkBase
 from shared.events import Event
 from shared.kafka import EventProducer
 

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.chunks import chunks
-from shared.db import after_commit
+from shared.unit_of_work import after_commit
 
 from ..domain.model import AWAITING_CONTACT, EncounterFacts, GapFacts, Member, TaskFacts
 from . import rows, tables as tb, wakeups

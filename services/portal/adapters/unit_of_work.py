@@ -3,15 +3,15 @@
 ``SqlUnitOfWork(db)`` is a transaction of its own (the API's use cases: ``with uow: ...;
 uow.commit()``); ``SqlUnitOfWork.for_session(session)`` the worker's batch, on the consumer
 pipeline's session (``shared.consumer``), which writes the processed-events rows and commits.
-``after_commit`` is ``shared.db.after_commit``: the outermost commit only, dropped on rollback.
-The lifecycle is ``shared.db.SqlUnitOfWorkBase``'s.
+``after_commit`` is ``shared.unit_of_work.after_commit``: the outermost commit only, dropped on rollback.
+The lifecycle is ``shared.unit_of_work.SqlUnitOfWorkBase``'s.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared.db import SqlUnitOfWorkBase
+from shared.unit_of_work import SqlUnitOfWorkBase
 
 from .repositories import (
     SqlAttempts, SqlAudit, SqlEncounters, SqlGaps, SqlMembers, SqlMessages, SqlPendingLogins, SqlReplies, SqlSessions,

@@ -2,14 +2,14 @@
 
 The pipeline (``shared.consumer``) owns the transaction: it writes the batch's processed-events
 rows, writes the derived tier changes to Kafka and waits for the broker before it commits.
-``after_commit`` is ``shared.db.after_commit``: the outermost commit only, dropped on rollback.
+``after_commit`` is ``shared.unit_of_work.after_commit``: the outermost commit only, dropped on rollback.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared.db import SqlUnitOfWorkBase
+from shared.unit_of_work import SqlUnitOfWorkBase
 
 from .repository import SqlRiskRepository
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 
 from shared.audit import audit_table
-from shared.db import after_commit, chunks, open_database, processed_events_table
+from shared.db import chunks, open_database, processed_events_table
+from shared.unit_of_work import after_commit
 
 
 def database(tmp_path):
