@@ -27,9 +27,11 @@ exported from the broker's side by ``carectl.lag_exporter`` (visible even when a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
 
 import faust
 from faust.web import Request, Response, View
@@ -42,6 +44,7 @@ from .settings import CommonSettings
 # committed, its offsets not yet), committed (offsets committed).
 STEPS = ("received", "applied", "committed")
 Observer = Callable[[str, Sequence[Record]], None]
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,8 @@ def create_app(
         **overrides,
     )
     app.conf.ccp_service = service  # type: ignore[attr-defined]
+    # Checks ``consume`` adds for its pipeline (the Kafka producer's delivery thread is running).
+    app.conf.ccp_checks = {}  # type: ignore[attr-defined]
     _install_worker_watchdog(app, service)
 
     @app.page("/metrics")
@@ -120,7 +125,8 @@ def create_app(
     @app.page("/healthz")
     class HealthView(View):
         async def get(self, request: Request) -> Response:
-            checks = health() if health else {}
+            checks = dict(health() if health else {})
+            checks.update({name: check() for name, check in app.conf.ccp_checks.items()})  # type: ignore[attr-defined]
             ok = all(checks.values())
             return self.json({"service": service, "process": "worker", "ok": ok, "checks": checks},
                              status=200 if ok else 503)
@@ -201,6 +207,10 @@ def consume(
     channel = app.topic(*[settings.topic(t) for t in topics], key_serializer="raw", value_serializer="raw",
                         allow_empty=True, acks=False)
     offsets = OffsetCommitter(app, processor.name)
+    alive = getattr(processor.producer, "alive", None)
+    if alive is not None:
+        # A producer whose delivery thread ended confirms no write: the batch waits, then fails.
+        app.conf.ccp_checks["kafka_producer"] = alive  # type: ignore[attr-defined]
 
     async def agent(stream):
         # Batch N's commit runs while batch N+1 is taken and applied: the loop waits for it only
@@ -208,38 +218,112 @@ def consume(
         # worker that stops with a commit in flight redelivers that batch, skipped as duplicates.
         pending: asyncio.Task | None = None
         try:
-            async for events in stream.take_events(batch_size, within):
-                records = [
-                    Record(
-                        topic=e.message.topic,
-                        partition=e.message.partition,
-                        offset=e.message.offset,
-                        key=e.message.key,
-                        value=e.message.value,
-                        headers=list(_headers(e.message.headers)),
-                    )
-                    for e in events
-                ]
-                if observe:
-                    observe("received", records)
-                try:
-                    await processor.process(records)
-                except asyncio.CancelledError:
-                    if processor.last_applied is records and processor.failed is None:
-                        await offsets.settle(pending)
-                        pending = None
-                        await offsets.commit_on_stop(events)
-                    raise
-                if observe:
-                    observe("applied", records)
-                if pending is not None:
-                    await pending  # raises what the previous commit raised
-                pending = asyncio.ensure_future(offsets.commit(events, observe, records))
+            async with contextlib.aclosing(batches(stream.events(), batch_size, within)) as taken:
+                async for events in taken:
+                    records = _records(events)
+                    if observe:
+                        observe("received", records)
+                    try:
+                        await processor.process(records)
+                    except asyncio.CancelledError:
+                        if processor.last_applied is records and processor.failed is None:
+                            await offsets.settle(pending)
+                            pending = None
+                            await offsets.commit_on_stop(events)
+                        raise
+                    if observe:
+                        observe("applied", records)
+                    if pending is not None:
+                        await pending  # raises what the previous commit raised
+                    pending = asyncio.ensure_future(offsets.commit(events, observe, records))
         finally:
             await offsets.settle(pending)
 
     agent.__name__ = agent.__qualname__ = f"consume_{processor.name.replace('.', '_').replace('-', '_')}"
     app.agent(channel, name=processor.name)(agent)
+
+
+async def batches(source: AsyncIterator[T], max_size: int, within: float) -> AsyncIterator[list[T]]:
+    """Group ``source``'s items into lists of at most ``max_size``: a list is handed over when it
+    is full, or once its first item has waited ``within`` seconds since it was read.
+
+    The wait is counted from the first item's arrival, not from the end of the previous batch
+    (faust's ``take_events`` waits ``within`` again after every batch, even with events already
+    waiting, so at low rates each batch cost its processing time plus ``within``): items read
+    while a batch was being processed are handed over as soon as it is done, and batches grow by
+    themselves when processing is slower than arrivals. At most ``max_size`` items wait in the
+    queue; the source (faust's stream and its flow control) holds the rest.
+
+    The reader runs in its own task. The end of the source ends the batches once everything it
+    gave was handed over; an error it raised is raised then."""
+    if max_size < 1 or within < 0:
+        raise ValueError("batches: max_size >= 1 and within >= 0")
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(maxsize=max_size)
+    end = object()
+
+    async def read() -> None:
+        async for item in source:
+            await queue.put((loop.time(), item))
+
+    reader = asyncio.ensure_future(read())
+
+    async def get(timeout: float | None):
+        """(arrival time, item); ``end`` once the source ended and everything it gave was taken;
+        None when ``timeout`` passed first."""
+        while True:
+            try:
+                return queue.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+            if reader.done():
+                return end
+            if timeout is not None and timeout <= 0:
+                return None
+            getter = asyncio.ensure_future(queue.get())
+            try:
+                finished, _ = await asyncio.wait({getter, reader}, timeout=timeout,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    # Queue.get takes its item only when it runs again: a cancelled getter leaves it queued.
+                    getter.cancel()
+            if getter in finished:
+                return getter.result()
+            if not finished:
+                return None
+            # the reader ended: take what it queued before that (loop), then report the end
+
+    def ended() -> None:
+        if not reader.cancelled() and reader.exception() is not None:
+            raise reader.exception()  # type: ignore[misc]
+
+    try:
+        while True:
+            first = await get(None)
+            if first is end:
+                ended()
+                return
+            batch = [first[1]]
+            deadline = first[0] + within
+            at_end = False
+            while len(batch) < max_size:
+                got = await get(deadline - loop.time())
+                if got is None:
+                    break
+                if got is end:
+                    at_end = True
+                    break
+                batch.append(got[1])
+            yield batch
+            if at_end:
+                ended()
+                return
+    finally:
+        if not reader.done():
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
 
 
 class OffsetCommitter:
@@ -302,6 +386,12 @@ class OffsetCommitter:
         except BaseException as exc:  # noqa: BLE001 - stopping anyway; the batch is redelivered and skipped
             log.info("%s: offsets not committed while stopping (%s); the batch will be skipped as duplicates",
                      self.consumer, exc.__class__.__name__)
+
+
+def _records(events) -> list[Record]:
+    return [Record(topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
+                   key=e.message.key, value=e.message.value, headers=list(_headers(e.message.headers)))
+            for e in events]
 
 
 def _headers(headers) -> list[tuple[str, bytes]]:

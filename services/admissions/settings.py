@@ -61,7 +61,7 @@ class AdmissionsSettings(CommonSettings):
 
     # worker
     batch_size: int = Field(default=200, ge=1, description="events per worker transaction")
-    batch_within_s: float = Field(default=0.05, gt=0, description="latency bound of a worker batch at low rates")
+    batch_within_s: float = Field(default=0.05, gt=0, description="seconds a batch's first event may wait for the batch to fill")
     worker_nice: int = Field(
         default=5, ge=0, le=19, description="CPU niceness the worker adds to itself: where it shares cores with the "
                                             "MLLP listener, the ACK (25 ms budget) goes before the alert (250 ms)")

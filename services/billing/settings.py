@@ -37,6 +37,6 @@ class BillingSettings(CommonSettings):
                     "often (0: after every batch); a timer settles what is left",
     )
     batch_size: int = Field(default=1000, ge=1, description="events per worker batch")
-    batch_within_s: float = Field(default=0.05, gt=0, description="latency bound of a worker batch at low rates")
+    batch_within_s: float = Field(default=0.05, gt=0, description="seconds a batch's first event may wait for the batch to fill")
     rebuild_schema: str = Field(default="billing_rebuild", pattern=r"^[a-z_][a-z0-9_]*$",
                                 description="PostgreSQL scratch schema the rebuild replays into")

@@ -42,7 +42,7 @@ class GapsSettings(CommonSettings):
 
     # ---- worker
     worker_batch_size: int = Field(default=1000, ge=1, le=10_000)
-    worker_within_s: float = Field(default=0.05, gt=0, description="batch latency bound at low rates")
+    worker_within_s: float = Field(default=0.05, gt=0, description="seconds a batch's first event may wait for the batch to fill")
     daily_reevaluation: bool = Field(default=True, description="re-evaluate every member once a day (due-soon)")
     daily_reevaluation_hour: int = Field(default=2, ge=0, le=23, description="UTC hour the daily run may start")
     maintenance_interval_s: float = Field(default=30.0, gt=0, description="gauge refresh / daily-run check")

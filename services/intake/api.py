@@ -75,7 +75,13 @@ def create_api(settings: IntakeSettings) -> FastAPI:
                   description="Roster and claims loads (CSV, JSON, X12 837P/837I with an optional 999) with "
                               "per-load reports; produces members.roster and claims.events.")
     install_error_handlers(app)
-    app.include_router(ops_router("intake", "api", lambda: {"db": db.ping()}))
+    def health() -> dict[str, bool]:
+        checks = {"db": db.ping()}
+        if "producer" in state:  # from the lifespan on
+            checks["kafka_producer"] = state["producer"].alive()
+        return checks
+
+    app.include_router(ops_router("intake", "api", health))
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next):

@@ -32,7 +32,7 @@ class NotificationsSettings(CommonSettings):
     outbound_ca_file: str | None = Field(default=None, description="extra CA bundle for receivers' certificates")
     timezone: str = Field(default="America/New_York", description="the local day of the task-overdue rule")
     worker_batch_size: int = Field(default=500, ge=1, le=5000)
-    worker_within_s: float = Field(default=0.02, gt=0, description="batch latency bound at low rates")
+    worker_within_s: float = Field(default=0.02, gt=0, description="seconds a batch's first event may wait for the batch to fill")
     dispatch_batch: int = Field(default=500, ge=1, le=5000, description="deliveries leased per round")
     dispatch_poll_s: float = Field(default=0.5, gt=0, description="how often the dispatcher looks for work it was "
                                                                   "not woken for (other processes' batches)")

@@ -86,7 +86,8 @@ def create_api(settings: OutreachSettings, *, producer: EventProducer | None = N
     app.state.outreach = svc
     install_error_handlers(app)
     install_domain_errors(app)
-    app.include_router(ops_router("outreach", "api", health=lambda: {"database": svc.db.ping()}))
+    app.include_router(ops_router("outreach", "api",
+                                  health=lambda: {"database": svc.db.ping(), "kafka_producer": producer.alive()}))
     install_json_api(app)
     install_pages(app)
     app.mount("/static", static_files(), name="static")

@@ -38,7 +38,7 @@ class OutreachSettings(CommonSettings):
     session_cookie_secure: bool | None = Field(
         default=None, description="mark the session cookie Secure (HTTPS only); default: true in production")
     worker_batch_size: int = Field(default=500, ge=1, le=5000)
-    worker_within_s: float = Field(default=0.05, gt=0, description="batch latency bound at low rates")
+    worker_within_s: float = Field(default=0.05, gt=0, description="seconds a batch's first event may wait for the batch to fill")
     maintenance_interval_s: float = Field(
         default=30.0, gt=0, description="gauge refresh and the check for the daily sweep/rescore")
     recent_encounter_days: int = Field(default=90, ge=1, description="encounters shown on the task detail")

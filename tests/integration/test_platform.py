@@ -154,7 +154,7 @@ def test_worker_serves_metrics_and_health(probe_worker):
                     what="metrics")
     assert "M-METRIC" not in body
     health = httpx.get(f"http://127.0.0.1:{env_port}/healthz", timeout=2).json()
-    assert health["ok"] is True and health["checks"] == {"db": True}
+    assert health["ok"] is True and health["checks"] == {"db": True, "kafka_producer": True}
 
 
 @contextmanager

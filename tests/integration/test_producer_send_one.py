@@ -108,6 +108,7 @@ def test_a_callback_that_raises_does_not_stop_the_producer(kafka_topics):
         rdkafka.removeHandler(handler)
         rdkafka.setLevel(level)
         producer.close()
+    assert not producer.alive()  # what a worker's /healthz reports as "kafka_producer": false
     assert first[0].offset >= 0 and later[0].offset > first[0].offset
     values = {m.value() for m in read_topic(kafka_topics, topic, expect=2, settle=0.5)}
     assert values == {b"while-logging-fails", b"afterwards"}
