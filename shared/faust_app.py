@@ -194,12 +194,19 @@ def consume(
     *,
     batch_size: int = 500,
     within: float = 0.2,
+    fill_after_batch: bool = False,
     observe: Observer | None = None,
 ) -> None:
     """Route ``topics`` (registry names, un-prefixed; ``None``: the processor's routes table) to
     ``processor`` in batches, committing each batch's offsets after it was applied.
 
-    ``observe(step, records)`` is called at each of ``STEPS`` (tests kill the worker there)."""
+    Batches are cut by ``batches(…, batch_size, within)``: an event that arrived during a batch
+    follows it at once. ``fill_after_batch`` is for consumers whose cost is per batch rather than
+    per event (a member's state read and written once per transaction: gaps, billing, risk): a
+    batch then keeps filling for ``within`` after the previous one (faust's ``take_events``, which
+    also reads nothing while a batch is applied), so a feed arriving at about the worker's pace is
+    applied in fewer, fuller transactions. ``observe(step, records)`` is called at each of
+    ``STEPS`` (tests kill the worker there)."""
     if topics is None:
         if processor.routes is None:
             raise ValueError("consume: name the topics, or give a processor built from a routes table")
@@ -218,7 +225,9 @@ def consume(
         # worker that stops with a commit in flight redelivers that batch, skipped as duplicates.
         pending: asyncio.Task | None = None
         try:
-            async with contextlib.aclosing(batches(stream.events(), batch_size, within)) as taken:
+            taken = (stream.take_events(batch_size, within) if fill_after_batch
+                     else batches(stream.events(), batch_size, within))
+            async with contextlib.aclosing(taken):
                 async for events in taken:
                     records = _records(events)
                     if observe:

@@ -47,7 +47,9 @@ def build_worker(settings: BillingSettings) -> faust.App:
                                         begin=LedgerBatch.starter(accruals))
     app = create_app("billing", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"database": store.db.ping()})
-    consume(app, settings, None, consumer, batch_size=settings.batch_size, within=settings.batch_within_s)
+    consume(app, settings, None, consumer, batch_size=settings.batch_size, within=settings.batch_within_s,
+            # throughput-bound: a member's ledger rows are read and written once per batch
+            fill_after_batch=True)
     jobs = Maintenance(store.uow, accruals)
 
     @app.timer(interval=max(settings.estimate_interval_s, 0.5))

@@ -44,7 +44,9 @@ def build_worker(settings: GapsSettings) -> faust.App:
                                         begin=GapsBatch.starter(evaluator))
     app = create_app("gaps", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"db": db.ping()})
-    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
+    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s,
+            # throughput-bound: a member's state is loaded and written once per batch
+            fill_after_batch=True)
     reevaluation = Reevaluation(unit_of_work_factory(db, producer, lock=lock), evaluator,
                                 chunk=settings.reevaluate_chunk)
     maintenance = Maintenance(settings, unit_of_work_factory(db), reevaluation)

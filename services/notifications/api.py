@@ -10,6 +10,7 @@ service's database only.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -37,7 +38,12 @@ def create_api(settings: NotificationsSettings, resolver=None) -> FastAPI:
         max_subscriptions=settings.max_subscriptions, default_max_in_flight=settings.default_max_in_flight,
         rotation_overlap=timedelta(hours=settings.rotation_overlap_h)))
 
-    app = FastAPI(title="Notifications", version="1",
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Notifications", version="1", lifespan=lifespan,
                   description="Subscriptions (FHIR R4 backport, Da Vinci, Standard Webhooks, HL7 v2 over MLLP), "
                               "the delivery log, and the FHIR endpoint /fhir.")
     install_error_handlers(app)
@@ -46,10 +52,6 @@ def create_api(settings: NotificationsSettings, resolver=None) -> FastAPI:
     app.include_router(subscriptions_router(subs=subs, log=DeliveryLog(db), actor_dep=actor_dep, settings=settings))
     app.include_router(build_fhir_router(subs=subs, store=store, reads=ProjectionReads(db), actor_dep=actor_dep,
                                          settings=settings))
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        db.dispose()
 
     return app
 

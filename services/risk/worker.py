@@ -58,7 +58,9 @@ def build_worker(settings: RiskSettings) -> faust.App:
 
     app = create_app("risk", settings, web_port=settings.worker_port, web_host=settings.http_host,
                      health=lambda: {"database": db.ping()})
-    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s)
+    consume(app, settings, None, consumer, batch_size=settings.worker_batch_size, within=settings.worker_within_s,
+            # throughput-bound: a member's assessment is scored once per batch
+            fill_after_batch=True)
     last_day: list = [None]
 
     def rescore_if_new_day() -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,15 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from carectl.processes import with_schema
 from services.gaps.settings import GapsSettings
-from shared.codec import decode
 from shared.kafka_admin import delete_topics, ensure_topics
 from shared.topics import all_topics
+from tests.support.topics import member_events
 from tests.support.procs import REPO, Proc, free_port, start_process, wait_for
 from tests.support.infra import new_topic_prefix
 
@@ -96,33 +94,7 @@ class GapsEnv:
         """Every event on ``topic`` (registry name) so far, optionally for these members, in offset
         order per partition (one member's events are on one partition). Reads each partition up
         to its high watermark (assigned, no consumer group to join)."""
-        name = self.settings.topic(topic)
-        c = Consumer({**self.settings.kafka_client_config(), "group.id": f"gaps-test-{uuid.uuid4()}",
-                      "enable.auto.commit": False})
-        out = []
-        try:
-            parts = c.list_topics(name, timeout=10).topics[name].partitions
-            ends = {}
-            for p in parts:
-                lo, hi = c.get_watermark_offsets(TopicPartition(name, p), timeout=10)
-                if hi > lo:
-                    ends[p] = hi
-            c.assign([TopicPartition(name, p, OFFSET_BEGINNING) for p in ends])
-            deadline = time.monotonic() + 20
-            while ends and time.monotonic() < deadline:
-                for m in c.consume(500, 0.5):
-                    if m.error():
-                        continue
-                    out.append(m)
-                    if m.offset() >= ends.get(m.partition(), 0) - 1:
-                        ends.pop(m.partition(), None)
-        finally:
-            c.close()
-        out.sort(key=lambda m: (m.partition(), m.offset()))
-        if topic.endswith(".dlq"):
-            return [m for m in out if member_ids is None or (m.key() or b"").decode() in member_ids]
-        events = [decode(m.value(), m.headers()) for m in out]
-        return [e for e in events if member_ids is None or e.member_id in member_ids]
+        return member_events(self.settings, topic, member_ids)
 
     def gap_events(self, member_ids: set[str], expect: int, timeout: float = 45) -> list:
         return wait_for(lambda: (evs := self.events("gaps.events", member_ids)) and len(evs) >= expect and evs,
