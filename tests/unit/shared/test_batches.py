@@ -1,4 +1,4 @@
-"""shared.faust_app.batches: how a worker groups consumed events into transactions.
+"""shared.batching.batches: how a worker groups consumed events into transactions.
 
 What a user sees: an event that arrives while the worker is busy waits only for that batch to
 end (not for that batch plus the batching window), a quiet feed is handed over after at most the
@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from shared.faust_app import batches
+from shared.batching import batches
 
 
 class Feed:
